@@ -1,0 +1,27 @@
+//! Plain domain types and their invariants. Nothing here touches the database or the
+//! network; the enums double as database columns (stored as short strings).
+
+mod account;
+mod delivery;
+mod media;
+mod names;
+mod post;
+mod schedule;
+mod segment;
+mod tenancy;
+mod zone;
+
+pub use account::AccountStatus;
+pub use delivery::{DeliveryStatus, idempotency_key};
+pub use media::MediaKind;
+pub use names::{PlatformId, Slug};
+pub use post::{PostDraft, PostStatus, normalize_hashtag};
+pub use schedule::CronSchedule;
+pub use segment::{FunnelStage, SegmentKind};
+pub use tenancy::{Role, WorkspaceKind};
+pub use zone::Zone;
+
+/// A new, time-ordered id (UUIDv7): sortable by creation, unguessable across tenants.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}

@@ -1,0 +1,285 @@
+//! Posts: what a person composes once, before it is adapted per platform and segment.
+
+use crate::Invalid;
+use sea_orm::sea_query::StringLen;
+use sea_orm::{DeriveActiveEnum, EnumIter};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A post's lifecycle. Every allowed move is listed in [`PostStatus::allowed_next`]; the
+/// store refuses any other, so no code path can skip approval or publish a cancelled post.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(24))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PostStatus {
+    Draft,
+    InReview,
+    Approved,
+    Scheduled,
+    Publishing,
+    Published,
+    /// Some deliveries went out and some failed for good.
+    PartiallyPublished,
+    Failed,
+    Cancelled,
+}
+
+impl PostStatus {
+    /// The states a post may move to from this one.
+    pub fn allowed_next(self) -> &'static [PostStatus] {
+        use PostStatus::*;
+        match self {
+            // A company without client approval may approve its own draft directly.
+            Draft => &[InReview, Approved, Cancelled],
+            // Rejection sends a post back to draft with the reviewer's comment.
+            InReview => &[Approved, Draft, Cancelled],
+            // Editing an approved post reopens it.
+            Approved => &[Scheduled, Draft, Cancelled],
+            Scheduled => &[Publishing, Approved, Cancelled],
+            Publishing => &[Published, PartiallyPublished, Failed],
+            // Retrying the deliveries that failed.
+            PartiallyPublished | Failed => &[Scheduled, Cancelled],
+            Published => &[],
+            Cancelled => &[Draft],
+        }
+    }
+
+    pub fn can_move_to(self, next: PostStatus) -> bool {
+        self.allowed_next().contains(&next)
+    }
+
+    /// Whether the post's content may still be edited.
+    pub fn is_editable(self) -> bool {
+        matches!(
+            self,
+            PostStatus::Draft | PostStatus::InReview | PostStatus::Approved
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        use PostStatus::*;
+        match self {
+            Draft => "draft",
+            InReview => "in_review",
+            Approved => "approved",
+            Scheduled => "scheduled",
+            Publishing => "publishing",
+            Published => "published",
+            PartiallyPublished => "partially_published",
+            Failed => "failed",
+            Cancelled => "cancelled",
+        }
+    }
+}
+
+impl std::fmt::Display for PostStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a person composes: validated before it is stored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostDraft {
+    pub body: String,
+    #[serde(default)]
+    pub link: Option<String>,
+    /// Hashtags without `#`; `#` is accepted and stripped.
+    #[serde(default)]
+    pub hashtags: Vec<String>,
+    /// A BCP 47 language tag such as `en`, `sv-SE` or `pt-BR`.
+    #[serde(default = "default_locale")]
+    pub locale: String,
+    /// Media assets in the order they should appear.
+    #[serde(default)]
+    pub media: Vec<Uuid>,
+    #[serde(default)]
+    pub campaign_id: Option<Uuid>,
+}
+
+fn default_locale() -> String {
+    "en".to_owned()
+}
+
+/// Longest body Chorus stores; above every platform's own limit (Facebook's is the highest).
+pub const MAX_BODY_CHARS: usize = 100_000;
+const MAX_HASHTAG_CHARS: usize = 100;
+
+impl PostDraft {
+    /// Checks the draft and returns it normalised (hashtags without `#`, deduplicated
+    /// case-insensitively, in their first spelling and order).
+    pub fn validated(mut self) -> Result<Self, Invalid> {
+        let chars = self.body.chars().count();
+        if self.body.trim().is_empty() && self.media.is_empty() {
+            return Err(Invalid::new(
+                "body",
+                "a post needs text or at least one media asset",
+            ));
+        }
+        if chars > MAX_BODY_CHARS {
+            return Err(Invalid::new(
+                "body",
+                format!("{chars} characters is too long; at most {MAX_BODY_CHARS} are allowed"),
+            ));
+        }
+        if let Some(link) = &self.link {
+            match url::Url::parse(link) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                _ => {
+                    return Err(Invalid::new(
+                        "link",
+                        format!(
+                            "{link:?} is not an absolute http(s) URL such as \"https://example.com/page\""
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut tags = Vec::with_capacity(self.hashtags.len());
+        for (i, raw) in self.hashtags.iter().enumerate() {
+            let tag =
+                normalize_hashtag(raw).map_err(|m| Invalid::new(format!("hashtags[{i}]"), m))?;
+            if seen.insert(tag.to_lowercase()) {
+                tags.push(tag);
+            }
+        }
+        self.hashtags = tags;
+        check_locale(&self.locale)?;
+        let mut media = std::collections::HashSet::new();
+        if let Some(dup) = self.media.iter().find(|m| !media.insert(**m)) {
+            return Err(Invalid::new(
+                "media",
+                format!("asset {dup} is listed twice"),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// Strips a leading `#` and checks a hashtag is one word of letters, digits and `_`.
+pub fn normalize_hashtag(raw: &str) -> Result<String, String> {
+    let tag = raw.trim().trim_start_matches('#');
+    if tag.is_empty() {
+        return Err(format!(
+            "{raw:?} is empty; a hashtag needs at least one letter or digit"
+        ));
+    }
+    if let Some(bad) = tag.chars().find(|c| !(c.is_alphanumeric() || *c == '_')) {
+        return Err(format!(
+            "{raw:?} contains {bad:?}; hashtags allow letters, digits and '_' only"
+        ));
+    }
+    if tag.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "{raw:?} is only digits; platforms do not link numeric hashtags"
+        ));
+    }
+    if tag.chars().count() > MAX_HASHTAG_CHARS {
+        return Err(format!(
+            "{raw:?} is longer than {MAX_HASHTAG_CHARS} characters"
+        ));
+    }
+    Ok(tag.to_owned())
+}
+
+fn check_locale(locale: &str) -> Result<(), Invalid> {
+    let mut parts = locale.split('-');
+    let lang = parts.next().unwrap_or_default();
+    let lang_ok = (2..=3).contains(&lang.len()) && lang.bytes().all(|b| b.is_ascii_lowercase());
+    let rest_ok =
+        parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if lang_ok && rest_ok && locale.len() <= 35 {
+        Ok(())
+    } else {
+        Err(Invalid::new(
+            "locale",
+            format!(
+                "{locale:?} is not a BCP 47 language tag; use e.g. \"en\", \"sv-SE\" or \"pt-BR\""
+            ),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(body: &str) -> PostDraft {
+        PostDraft {
+            body: body.into(),
+            locale: "en".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn published_and_publishing_cannot_be_cancelled_or_reopened() {
+        assert!(PostStatus::Published.allowed_next().is_empty());
+        assert!(!PostStatus::Publishing.can_move_to(PostStatus::Cancelled));
+        assert!(
+            !PostStatus::Draft.can_move_to(PostStatus::Scheduled),
+            "scheduling needs approval first"
+        );
+        assert!(PostStatus::InReview.can_move_to(PostStatus::Draft));
+    }
+
+    #[test]
+    fn hashtags_are_normalised_and_deduplicated_case_insensitively() {
+        let d = PostDraft {
+            hashtags: vec!["#Coffee".into(), "coffee".into(), "fika_time".into()],
+            ..draft("hi")
+        };
+        assert_eq!(d.validated().unwrap().hashtags, vec!["Coffee", "fika_time"]);
+    }
+
+    #[test]
+    fn rejects_hashtag_with_space_naming_its_index() {
+        let d = PostDraft {
+            hashtags: vec!["ok".into(), "two words".into()],
+            ..draft("hi")
+        };
+        let err = d.validated().unwrap_err();
+        assert_eq!(err.field, "hashtags[1]");
+        assert!(err.message.contains("' '"), "{err}");
+    }
+
+    #[test]
+    fn rejects_empty_post_relative_link_and_bad_locale() {
+        assert_eq!(draft("  ").validated().unwrap_err().field, "body");
+        let d = PostDraft {
+            link: Some("/relative".into()),
+            ..draft("hi")
+        };
+        assert_eq!(d.validated().unwrap_err().field, "link");
+        let d = PostDraft {
+            locale: "English".into(),
+            ..draft("hi")
+        };
+        assert_eq!(d.validated().unwrap_err().field, "locale");
+        assert!(
+            PostDraft {
+                locale: "sv-SE".into(),
+                ..draft("hej")
+            }
+            .validated()
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn media_only_post_is_allowed() {
+        let d = PostDraft {
+            media: vec![Uuid::now_v7()],
+            ..draft("")
+        };
+        assert!(d.validated().is_ok());
+    }
+}

@@ -1,0 +1,16 @@
+//! The Chorus core: the domain, storage and services, everything that is not HTTP.
+//!
+//! - [`domain`]: plain types and the invariants that hold whatever stores or shows them
+//!   (post lifecycle, roles, time zones, platform ids, cron expressions).
+//! - [`store`]: the repository layer over sea-orm; the only place that builds queries,
+//!   and the one place tenant isolation is enforced.
+//! - [`secrets`]: sealing of platform credentials at rest.
+//! - [`delivery`]: the background loop that later turns scheduled deliveries into posts.
+
+pub mod delivery;
+pub mod domain;
+pub mod error;
+pub mod secrets;
+pub mod store;
+
+pub use error::{Invalid, StoreError};

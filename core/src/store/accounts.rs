@@ -1,0 +1,124 @@
+//! Social accounts and their sealed credentials.
+
+use super::entity::{StringList, social_account};
+use super::{Tenant, map_db_err, now};
+use crate::domain::{AccountStatus, PlatformId, Zone, new_id};
+use crate::secrets::Credentials;
+use crate::{Invalid, StoreError};
+use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set};
+use uuid::Uuid;
+
+pub struct Accounts<'a> {
+    pub(crate) t: Tenant<'a>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub brand_id: Uuid,
+    pub platform: String,
+    pub handle: String,
+    pub remote_id: String,
+    pub display_name: Option<String>,
+    pub timezone: String,
+    pub scopes: Vec<String>,
+    pub credentials: Credentials,
+}
+
+impl Accounts<'_> {
+    /// Connects an account: stores it with its credentials sealed, status `connected`.
+    pub async fn connect(&self, new: NewAccount) -> Result<social_account::Model, StoreError> {
+        let platform = PlatformId::parse(&new.platform)?;
+        let zone = Zone::parse("account.timezone", &new.timezone)?;
+        for (field, v) in [
+            ("account.handle", &new.handle),
+            ("account.remote_id", &new.remote_id),
+        ] {
+            if v.trim().is_empty() || v.len() > 200 {
+                return Err(Invalid::new(field, "must be 1-200 characters").into());
+            }
+        }
+        self.t.brands().get(new.brand_id).await?;
+        let id = new_id();
+        let sealed = self.seal(id, &new.credentials)?;
+        let at = now();
+        social_account::ActiveModel {
+            id: Set(id),
+            workspace_id: Set(self.t.workspace_id),
+            brand_id: Set(new.brand_id),
+            platform: Set(platform.to_string()),
+            handle: Set(new.handle.trim().to_owned()),
+            remote_id: Set(new.remote_id.trim().to_owned()),
+            display_name: Set(new.display_name),
+            timezone: Set(zone.to_string()),
+            status: Set(AccountStatus::Connected),
+            credentials: Set(Some(sealed)),
+            credentials_expire_at: Set(new.credentials.expires_at),
+            scopes: Set(StringList(new.scopes)),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+        .insert(self.t.db())
+        .await
+        .map_err(|e| map_db_err("social account", e))
+    }
+
+    pub async fn get(&self, id: Uuid) -> Result<social_account::Model, StoreError> {
+        self.t.get::<social_account::Entity>(id).await
+    }
+
+    pub async fn list_for_brand(
+        &self,
+        brand_id: Uuid,
+    ) -> Result<Vec<social_account::Model>, StoreError> {
+        Ok(self
+            .t
+            .select::<social_account::Entity>()
+            .filter(social_account::Column::BrandId.eq(brand_id))
+            .order_by_asc(social_account::Column::Platform)
+            .all(self.t.db())
+            .await?)
+    }
+
+    /// Opens the account's credentials: for the host's HTTP layer only.
+    pub async fn credentials(&self, id: Uuid) -> Result<Credentials, StoreError> {
+        let account = self.get(id).await?;
+        let blob = account.credentials.ok_or_else(|| StoreError::Crypto {
+            action: "opened",
+            reason: format!("account {id} has no stored credentials; reconnect it"),
+        })?;
+        let plain = self.t.store.key.open(id, &blob)?;
+        serde_json::from_slice(&plain).map_err(|e| StoreError::Crypto {
+            action: "opened",
+            reason: e.to_string(),
+        })
+    }
+
+    /// Replaces the credentials (after a token refresh or a reconnect) and marks the
+    /// account connected again.
+    pub async fn set_credentials(&self, id: Uuid, creds: &Credentials) -> Result<(), StoreError> {
+        let account = self.get(id).await?;
+        let mut am: social_account::ActiveModel = account.into();
+        am.credentials = Set(Some(self.seal(id, creds)?));
+        am.credentials_expire_at = Set(creds.expires_at);
+        am.status = Set(AccountStatus::Connected);
+        am.updated_at = Set(now());
+        am.update(self.t.db()).await?;
+        Ok(())
+    }
+
+    pub async fn set_status(&self, id: Uuid, status: AccountStatus) -> Result<(), StoreError> {
+        let mut am: social_account::ActiveModel = self.get(id).await?.into();
+        am.status = Set(status);
+        am.updated_at = Set(now());
+        am.update(self.t.db()).await?;
+        Ok(())
+    }
+
+    fn seal(&self, id: Uuid, creds: &Credentials) -> Result<Vec<u8>, StoreError> {
+        let plain = serde_json::to_vec(creds).map_err(|e| StoreError::Crypto {
+            action: "sealed",
+            reason: e.to_string(),
+        })?;
+        self.t.store.key.seal(id, &plain)
+    }
+}

@@ -1,0 +1,174 @@
+//! Opening the database: SQLite (embedded default) or PostgreSQL, then migrations.
+
+use super::Store;
+use crate::secrets::SecretKey;
+use chorus_migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which database engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
+/// Why the database could not be opened; each names the setting and what is allowed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(
+        "database_url {url:?} is not supported: use sqlite://PATH (e.g. sqlite://./chorus-data/chorus.db), \
+         sqlite::memory:, or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+    )]
+    UnsupportedScheme { url: String },
+
+    #[error("database_url {url}: cannot create the directory {dir} for the SQLite file: {source}")]
+    SqliteDirectory {
+        url: String,
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("database_url {url}: cannot connect: {reason}")]
+    Unreachable { url: String, reason: String },
+
+    #[error("database_url {url}: migrating the schema failed: {reason}")]
+    Migration { url: String, reason: String },
+}
+
+impl DatabaseKind {
+    pub fn of(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The filesystem path of a SQLite URL, if it names a file.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+impl Store {
+    /// Connects without migrating (for `chorus migrate` and for checks).
+    pub async fn connect(url: &str, key: SecretKey) -> Result<Self, ConnectError> {
+        let shown = redact_url(url);
+        let kind = DatabaseKind::of(url)
+            .ok_or_else(|| ConnectError::UnsupportedScheme { url: shown.clone() })?;
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        match kind {
+            DatabaseKind::Sqlite => {
+                if let Some(dir) = sqlite_path(url)
+                    .as_ref()
+                    .and_then(|p| p.parent())
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(dir).map_err(|source| {
+                        ConnectError::SqliteDirectory {
+                            url: shown.clone(),
+                            dir: dir.to_owned(),
+                            source,
+                        }
+                    })?;
+                }
+                // WAL lets the web server read while the worker writes; foreign keys are
+                // off by default in SQLite and the schema relies on them.
+                opts.map_sqlx_sqlite_opts(|o| {
+                    o.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(10))
+                });
+                if sqlite_path(url).is_none() {
+                    // An in-memory database exists per connection: keep exactly one.
+                    opts.max_connections(1).min_connections(1);
+                } else {
+                    // WAL readers never wait for the writer; writers queue on busy_timeout.
+                    opts.max_connections(8);
+                }
+            }
+            DatabaseKind::Postgres => {
+                opts.max_connections(16);
+            }
+        }
+        let db = Database::connect(opts)
+            .await
+            .map_err(|e| ConnectError::Unreachable {
+                url: shown,
+                reason: e.to_string(),
+            })?;
+        Ok(Store { db, key, kind })
+    }
+
+    /// Connects and applies every pending migration.
+    pub async fn open(url: &str, key: SecretKey) -> Result<Self, ConnectError> {
+        let store = Self::connect(url, key).await?;
+        store.migrate(url).await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations; returns the names of those applied now.
+    pub async fn migrate(&self, url: &str) -> Result<Vec<String>, ConnectError> {
+        let err = |e: sea_orm::DbErr| ConnectError::Migration {
+            url: redact_url(url),
+            reason: e.to_string(),
+        };
+        let pending: Vec<String> = Migrator::get_pending_migrations(&self.db)
+            .await
+            .map_err(err)?
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        Migrator::up(&self.db, None).await.map_err(err)?;
+        Ok(pending)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact_url("postgres://u:pw@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn sqlite_paths_are_extracted() {
+        assert_eq!(
+            sqlite_path("sqlite://./d/c.db?mode=rwc"),
+            Some(PathBuf::from("./d/c.db"))
+        );
+        assert_eq!(sqlite_path("sqlite:c.db"), Some(PathBuf::from("c.db")));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+}

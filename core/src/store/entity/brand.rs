@@ -1,0 +1,13 @@
+//! A brand (an agency's client, or one of a company's brands).
+super::entity! {
+    table = "brands";
+    pub struct Model {
+        pub workspace_id: Uuid,
+        pub slug: String,
+        pub name: String,
+        /// The IANA zone the brand plans in.
+        pub timezone: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+}

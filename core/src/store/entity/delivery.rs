@@ -1,0 +1,32 @@
+//! One post x one account x one segment: what was (or will be) sent, when, and the outcome.
+super::entity! {
+    table = "deliveries";
+    pub struct Model {
+        pub workspace_id: Uuid,
+        pub post_id: Uuid,
+        pub social_account_id: Uuid,
+        pub segment_id: Option<Uuid>,
+        pub status: DeliveryStatus,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub adapted_text: Option<String>,
+        /// The plugin's full adaptation: thread parts, hashtags, media selection, warnings.
+        #[sea_orm(column_type = "JsonBinary", nullable)]
+        pub adaptation: Option<Json>,
+        /// The native targeting sent to the platform.
+        #[sea_orm(column_type = "JsonBinary", nullable)]
+        pub targeting: Option<Json>,
+        pub scheduled_at: Option<DateTimeUtc>,
+        /// The IANA zone the instant was planned in.
+        pub timezone: String,
+        pub remote_id: Option<String>,
+        pub remote_url: Option<String>,
+        pub attempts: i32,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub last_error: Option<String>,
+        #[sea_orm(unique)]
+        pub idempotency_key: String,
+        pub published_at: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+}

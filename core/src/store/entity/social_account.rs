@@ -1,0 +1,23 @@
+//! A brand's account on one platform.
+super::entity! {
+    table = "social_accounts";
+    pub struct Model {
+        pub workspace_id: Uuid,
+        pub brand_id: Uuid,
+        pub platform: String,
+        pub handle: String,
+        /// The platform's own id for the account (page id, organization URN, user id).
+        pub remote_id: String,
+        pub display_name: Option<String>,
+        pub timezone: String,
+        pub status: AccountStatus,
+        /// Sealed by `crate::secrets`; open it through the repository, never directly.
+        #[serde(skip)]
+        pub credentials: Option<Vec<u8>>,
+        pub credentials_expire_at: Option<DateTimeUtc>,
+        #[sea_orm(column_type = "JsonBinary")]
+        pub scopes: super::StringList,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+}

@@ -1,0 +1,90 @@
+//! The repository layer: the only code that builds queries.
+//!
+//! [`Store`] owns the connection pool and the credential key. Tenant-owned data is reached
+//! only through [`Store::tenant`], whose [`Tenant`] adds `workspace_id = ?` to every query
+//! it builds, so isolation between workspaces is enforced here and nowhere else.
+
+mod accounts;
+mod audit;
+mod brands;
+mod connect;
+mod deliveries;
+pub mod entity;
+mod media;
+mod people;
+mod posts;
+mod schedules;
+mod segments;
+mod tenant;
+mod workspaces;
+
+pub use accounts::NewAccount;
+pub use audit::AuditEntry;
+pub use brands::NewBrand;
+pub use connect::{ConnectError, DatabaseKind, redact_url};
+pub use deliveries::{DeliveryOutcome, NewDelivery};
+pub use media::NewMediaAsset;
+pub use people::NewUser;
+pub use segments::{NewPersona, NewSegment};
+pub use tenant::Tenant;
+pub use workspaces::NewWorkspace;
+
+use crate::StoreError;
+use crate::secrets::SecretKey;
+use sea_orm::{DatabaseConnection, DbErr, SqlErr};
+
+/// The database, migrated and ready, with the key that seals credentials.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    key: SecretKey,
+    kind: DatabaseKind,
+}
+
+impl Store {
+    /// Workspaces are the roots of tenancy; listing and creating them is not tenant-scoped.
+    pub fn workspaces(&self) -> workspaces::Workspaces<'_> {
+        workspaces::Workspaces { db: &self.db }
+    }
+
+    /// People exist across workspaces; their roles do not (see [`Tenant::memberships`]).
+    pub fn users(&self) -> people::Users<'_> {
+        people::Users { db: &self.db }
+    }
+
+    /// Everything that belongs to one workspace.
+    pub fn tenant(&self, workspace_id: uuid::Uuid) -> Tenant<'_> {
+        Tenant::new(self, workspace_id)
+    }
+
+    pub fn kind(&self) -> DatabaseKind {
+        self.kind
+    }
+
+    /// Answers whether the database responds right now (for readiness checks).
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.db.ping().await
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.db.close().await
+    }
+}
+
+/// Turns constraint violations into domain errors; everything else stays a database error.
+pub(crate) fn map_db_err(kind: &'static str, err: DbErr) -> StoreError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(detail)) => StoreError::Conflict { kind, detail },
+        Some(SqlErr::ForeignKeyConstraintViolation(detail)) => {
+            StoreError::Invalid(crate::Invalid::new(
+                kind,
+                format!("refers to something that does not exist in this workspace ({detail})"),
+            ))
+        }
+        _ => StoreError::Database(err),
+    }
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}

@@ -1,0 +1,132 @@
+//! Shared fixtures for Chorus's tests: fresh databases (and, as they land, the platform
+//! fakes). Every test gets its own database, so tests run in parallel and leave nothing
+//! behind.
+//!
+//! The backend is chosen by `CHORUS_TEST_DATABASE_URL`: unset, each test gets a new SQLite
+//! file in a temporary directory; set to a PostgreSQL server URL (for example
+//! `postgres://postgres@127.0.0.1:5432/postgres`), each test gets a new database on that
+//! server, dropped when the test ends.
+
+use chorus_core::domain::WorkspaceKind;
+use chorus_core::secrets::SecretKey;
+use chorus_core::store::{NewBrand, NewWorkspace, Store};
+use sea_orm::{ConnectionTrait, Database};
+
+/// The environment variable that selects PostgreSQL for the test suite.
+pub const PG_ENV: &str = "CHORUS_TEST_DATABASE_URL";
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    /// The URL to hand to the code under test.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// A fresh, empty database on the backend the environment selects.
+    pub async fn new() -> Self {
+        match std::env::var(PG_ENV) {
+            Ok(admin) if !admin.trim().is_empty() => Self::postgres(admin.trim()).await,
+            _ => Self::sqlite(),
+        }
+    }
+
+    /// Whether this run targets PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("create a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("chorus.db").display());
+        Self {
+            url,
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    async fn postgres(admin: &str) -> Self {
+        let name = format!("chorus_test_{}", uuid::Uuid::now_v7().simple());
+        let conn = Database::connect(admin)
+            .await
+            .unwrap_or_else(|e| panic!("{PG_ENV}={admin} does not answer: {e}"));
+        conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        conn.close().await.ok();
+        let mut url = url::Url::parse(admin).expect("CHORUS_TEST_DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        Self {
+            url: url.to_string(),
+            _dir: None,
+            postgres: Some((admin.to_owned(), name)),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside any async context we can rely on: use a small runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let conn = Database::connect(&admin).await.ok()?;
+                conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok()?;
+                conn.close().await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// A migrated store on a fresh database.
+pub struct TestStore {
+    pub store: Store,
+    pub db: TestDatabase,
+}
+
+impl TestStore {
+    pub async fn new() -> Self {
+        let db = TestDatabase::new().await;
+        let store = Store::open(&db.url, SecretKey::generate())
+            .await
+            .expect("open and migrate the test database");
+        Self { store, db }
+    }
+
+    /// A workspace with one brand: the smallest tenant most tests need.
+    pub async fn workspace_with_brand(&self, slug: &str) -> (uuid::Uuid, uuid::Uuid) {
+        let ws = self
+            .store
+            .workspaces()
+            .create(NewWorkspace {
+                slug: slug.into(),
+                name: format!("{slug} agency"),
+                kind: WorkspaceKind::Agency,
+            })
+            .await
+            .expect("create workspace");
+        let brand = self
+            .store
+            .tenant(ws.id)
+            .brands()
+            .create(NewBrand {
+                slug: format!("{slug}-brand"),
+                name: "Brand".into(),
+                timezone: "Europe/Stockholm".into(),
+            })
+            .await
+            .expect("create brand");
+        (ws.id, brand.id)
+    }
+}

@@ -7,6 +7,8 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`), each test gets a new database on that
 //! server, dropped when the test ends.
 
+pub mod process;
+
 use chorus_core::domain::WorkspaceKind;
 use chorus_core::secrets::SecretKey;
 use chorus_core::store::{NewBrand, NewWorkspace, Store};
@@ -129,4 +131,14 @@ impl TestStore {
             .expect("create brand");
         (ws.id, brand.id)
     }
+}
+
+/// An HTTP client for tests. Installs rustls's ring provider once (Chorus builds rustls
+/// without a default provider, to share ring with sqlx instead of compiling aws-lc).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("build an HTTP client")
 }

@@ -78,7 +78,7 @@ impl Store {
             .ok_or_else(|| ConnectError::UnsupportedScheme { url: shown.clone() })?;
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(5))
             .sqlx_logging(false);
         match kind {
             DatabaseKind::Sqlite => {
@@ -113,6 +113,7 @@ impl Store {
                 }
             }
             DatabaseKind::Postgres => {
+                probe_postgres(url, &shown).await?;
                 opts.max_connections(16);
             }
         }
@@ -134,19 +135,43 @@ impl Store {
 
     /// Applies pending migrations; returns the names of those applied now.
     pub async fn migrate(&self, url: &str) -> Result<Vec<String>, ConnectError> {
-        let err = |e: sea_orm::DbErr| ConnectError::Migration {
-            url: redact_url(url),
-            reason: e.to_string(),
-        };
-        let pending: Vec<String> = Migrator::get_pending_migrations(&self.db)
+        let pending = self.pending_migrations(url).await?;
+        Migrator::up(&self.db, None)
             .await
-            .map_err(err)?
-            .iter()
-            .map(|m| m.name().to_owned())
-            .collect();
-        Migrator::up(&self.db, None).await.map_err(err)?;
+            .map_err(|e| migration_error(url, e))?;
         Ok(pending)
     }
+
+    /// The migrations this binary knows that the database has not had yet.
+    pub async fn pending_migrations(&self, url: &str) -> Result<Vec<String>, ConnectError> {
+        Ok(Migrator::get_pending_migrations(&self.db)
+            .await
+            .map_err(|e| migration_error(url, e))?
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect())
+    }
+}
+
+/// Tries a plain TCP connection first: the pool retries refused connections until its
+/// timeout and then reports only "timed out", while this names the actual cause.
+async fn probe_postgres(url: &str, shown: &str) -> Result<(), ConnectError> {
+    let unreachable = |reason: String| ConnectError::Unreachable { url: shown.to_owned(), reason };
+    let parsed = url::Url::parse(url).map_err(|e| unreachable(format!("not a valid URL: {e}")))?;
+    let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
+        return Ok(()); // a Unix socket given in the query string: let the driver handle it
+    };
+    let port = parsed.port().unwrap_or(5432);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect((host, port))).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(unreachable(format!("{host}:{port}: {e}; is PostgreSQL running and listening there?"))),
+        Err(_) => Err(unreachable(format!("{host}:{port}: no answer within 5 s"))),
+    }
+}
+
+fn migration_error(url: &str, e: sea_orm::DbErr) -> ConnectError {
+    ConnectError::Migration { url: redact_url(url), reason: e.to_string() }
 }
 
 #[cfg(test)]

@@ -1,0 +1,243 @@
+//! The `chorus` command line.
+
+use crate::config::{ConfigError, LogFormat, Overrides, Settings};
+use crate::server::{AppState, router};
+use anyhow::{Context, bail};
+use chorus_core::delivery::Worker;
+use chorus_core::store::{Store, redact_url};
+use clap::{Args, Parser, Subcommand};
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// How long `serve` and `worker` wait for in-flight work after SIGTERM or Ctrl-C.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "chorus",
+    version,
+    about = "Chorus: compose once, adapt per platform and audience segment, schedule, publish, measure.",
+    long_about = "Chorus is a self-hostable social-media publishing hub.\n\n\
+        With no command, `chorus` runs `serve`: the web server and the background worker on an \
+        embedded SQLite database under ./chorus-data.\n\n\
+        Settings come from (last wins): built-in defaults, the file given by --config, CHORUS_* \
+        environment variables, then flags. See docs/configuration.md."
+)]
+pub struct Cli {
+    /// A chorus.toml with settings (see docs/configuration.md).
+    #[arg(long, global = true, env = "CHORUS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Where Chorus keeps its SQLite database, secret key and media [default: ./chorus-data]
+    #[arg(long, global = true, env = "CHORUS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// sqlite://PATH or postgres://USER@HOST:PORT/DB [default: SQLite file in the data dir]
+    #[arg(long, global = true, env = "CHORUS_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// How log lines look: human (default) or json.
+    #[arg(long, global = true, env = "CHORUS_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+
+    /// Log level or filter, e.g. info, debug, "info,chorus_core=debug" [default: info]
+    #[arg(long, global = true, env = "CHORUS_LOG", value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and the background worker (the default command).
+    Serve(ServeArgs),
+    /// Run only the background worker; start several against one PostgreSQL to scale out.
+    Worker,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "CHORUS_BIND", value_name = "IP:PORT")]
+    pub bind: Option<String>,
+}
+
+/// Parses the command line, runs the command, and turns any error into a message and an
+/// exit code: 2 for settings that cannot be used, 1 for everything else.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    let bind = match &command {
+        Command::Serve(a) => a.bind.clone(),
+        _ => None,
+    };
+    let overrides = Overrides {
+        config: cli.config,
+        data_dir: cli.data_dir,
+        database_url: cli.database_url,
+        bind,
+        log_format: cli.log_format,
+        log_level: cli.log_level,
+        // Secrets are read from the environment only, never from flags (which `ps` shows).
+        secret_key: std::env::var("CHORUS_SECRET_KEY").ok().filter(|k| !k.trim().is_empty()),
+    };
+    let settings = match Settings::resolve(overrides) {
+        Ok(s) => s,
+        Err(e) => return fail(&e.into(), 2),
+    };
+    crate::logging::init(settings.log_format, &settings.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime"), 1),
+    };
+    let result = runtime.block_on(async {
+        match command {
+            Command::Serve(_) => serve(&settings).await,
+            Command::Worker => worker(&settings).await,
+            Command::Migrate => migrate(&settings).await,
+        }
+    });
+    // Do not wait for stray blocking tasks: shutdown has its own deadline.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = if e.downcast_ref::<ConfigError>().is_some() { 2 } else { 1 };
+            fail(&e, code)
+        }
+    }
+}
+
+fn fail(e: &anyhow::Error, code: u8) -> ExitCode {
+    eprintln!("error: {e:#}");
+    ExitCode::from(code)
+}
+
+async fn open_store(settings: &Settings, migrate: bool) -> anyhow::Result<Store> {
+    settings.prepare_data_dir()?;
+    let key = settings.secret_key()?;
+    let store = if migrate {
+        Store::open(&settings.database_url, key).await?
+    } else {
+        Store::connect(&settings.database_url, key).await?
+    };
+    tracing::info!(database = %redact_url(&settings.database_url), "database ready");
+    Ok(store)
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let store = open_store(settings, false).await?;
+    let applied = store.migrate(&settings.database_url).await?;
+    if applied.is_empty() {
+        println!("database {} is up to date", redact_url(&settings.database_url));
+    } else {
+        println!("applied {} migration(s) to {}:", applied.len(), redact_url(&settings.database_url));
+        for name in applied {
+            println!("  {name}");
+        }
+    }
+    store.close().await?;
+    Ok(())
+}
+
+async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    settings.prepare_data_dir()?;
+    // Bind first: a port in use is reported before anything else happens.
+    let listener = tokio::net::TcpListener::bind(settings.bind).await.map_err(|e| bind_error(settings, e))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    let store = open_store(settings, true).await?;
+    let (stop_tx, stop) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+
+    let worker = tokio::spawn(Worker::new(store.clone(), settings.worker_tick).run(stop.clone()));
+    let app = router(AppState { store: store.clone(), started: Instant::now() });
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "Chorus listening on http://{addr}");
+    let server = axum::serve(listener, app).with_graceful_shutdown(stopped(stop.clone()));
+    run_until_stopped(std::future::IntoFuture::into_future(server), stop).await.context("the HTTP server failed")?;
+    let _ = tokio::time::timeout(Duration::from_millis(500), worker).await;
+    let _ = tokio::time::timeout(Duration::from_millis(300), store.close()).await;
+    tracing::info!("Chorus stopped");
+    Ok(())
+}
+
+async fn worker(settings: &Settings) -> anyhow::Result<()> {
+    let store = open_store(settings, false).await?;
+    let pending = store.pending_migrations(&settings.database_url).await?;
+    if !pending.is_empty() {
+        bail!(
+            "database {} is missing {} migration(s) ({}); run `chorus migrate` (or start `chorus serve`) first",
+            redact_url(&settings.database_url),
+            pending.len(),
+            pending.join(", ")
+        );
+    }
+    let (stop_tx, stop) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    tracing::info!("Chorus worker started");
+    let work = Worker::new(store.clone(), settings.worker_tick).run(stop.clone());
+    run_until_stopped(async { Ok::<_, std::io::Error>(work.await) }, stop).await?;
+    let _ = tokio::time::timeout(Duration::from_millis(300), store.close()).await;
+    Ok(())
+}
+
+/// Runs `task` to completion, but no longer than [`SHUTDOWN_GRACE`] once a stop is asked.
+async fn run_until_stopped<T, E>(task: impl Future<Output = Result<T, E>>, stop: watch::Receiver<bool>) -> Result<(), E> {
+    tokio::select! {
+        r = task => r.map(|_| ()),
+        _ = async { stopped(stop).await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+            tracing::warn!("in-flight work did not finish within {}s; stopping anyway", SHUTDOWN_GRACE.as_secs());
+            Ok(())
+        }
+    }
+}
+
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops Chorus");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutdown requested; finishing in-flight work");
+}
+
+fn bind_error(settings: &Settings, e: std::io::Error) -> anyhow::Error {
+    let why = match e.kind() {
+        std::io::ErrorKind::AddrInUse => "the port is already in use by another program".to_owned(),
+        std::io::ErrorKind::PermissionDenied => "permission denied (ports below 1024 need privileges)".to_owned(),
+        std::io::ErrorKind::AddrNotAvailable => "this machine has no such address".to_owned(),
+        _ => e.to_string(),
+    };
+    anyhow::anyhow!(
+        "bind {}: {why}; choose another address with --bind or CHORUS_BIND (e.g. --bind 127.0.0.1:8081)",
+        settings.bind
+    )
+}

@@ -1,0 +1,206 @@
+//! Settings: built-in defaults, overridden by `chorus.toml`, overridden by environment
+//! variables (`CHORUS_*`), overridden by command-line flags. Every setting is listed in
+//! `docs/configuration.md`; every check here names the setting and what is allowed.
+
+use chorus_core::secrets::{KeyError, SecretKey};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./chorus-data";
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event, for a terminal.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// The contents of `chorus.toml`. Unknown keys are errors, so a typo is never ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub bind: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub log_level: Option<String>,
+    pub secret_key: Option<String>,
+    #[serde(default)]
+    pub worker: WorkerFileConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerFileConfig {
+    pub tick_seconds: Option<u64>,
+}
+
+/// Values given on the command line or in the environment (clap reads both).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub bind: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub log_level: Option<String>,
+    pub secret_key: Option<String>,
+}
+
+/// The settings in force, after every source was applied and checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    /// Hex key from the config or `CHORUS_SECRET_KEY`; else a file in the data dir.
+    secret_key: Option<String>,
+    pub worker_tick: Duration,
+}
+
+/// A setting that cannot be used, with where it came from and what is allowed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: cannot read it: {source}")]
+    ReadFile { path: PathBuf, source: std::io::Error },
+
+    #[error("config file {path}: {message}")]
+    ParseFile { path: PathBuf, message: String },
+
+    #[error("bind {value:?} is not an address and port; use IP:PORT such as 127.0.0.1:8080 or 0.0.0.0:8080 (--bind, CHORUS_BIND or `bind` in chorus.toml)")]
+    Bind { value: String },
+
+    #[error("data_dir {path}: cannot create or write to it ({source}); choose a writable directory with --data-dir, CHORUS_DATA_DIR or `data_dir` in chorus.toml")]
+    DataDir { path: PathBuf, source: std::io::Error },
+
+    #[error("log_level {value:?} is not a level or filter; use error, warn, info, debug, trace, or a filter such as \"info,chorus=debug\"")]
+    LogLevel { value: String },
+
+    #[error("worker.tick_seconds must be between 1 and 3600, got {value}")]
+    WorkerTick { value: u64 },
+
+    #[error("secret_key: {0}")]
+    SecretKey(#[from] KeyError),
+}
+
+impl Settings {
+    /// Applies the sources in order and checks each value. Touches no disk beyond reading
+    /// the config file; [`Settings::prepare_data_dir`] does the writing.
+    pub fn resolve(o: Overrides) -> Result<Self, ConfigError> {
+        let file = match &o.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = o.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = o
+            .database_url
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("chorus.db").display()));
+        let bind_text = o.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind = bind_text.parse().map_err(|_| ConfigError::Bind { value: bind_text.clone() })?;
+        let log_level = o.log_level.or(file.log_level).unwrap_or_else(|| "info".to_owned());
+        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            return Err(ConfigError::LogLevel { value: log_level });
+        }
+        let tick = file.worker.tick_seconds.unwrap_or(5);
+        if !(1..=3600).contains(&tick) {
+            return Err(ConfigError::WorkerTick { value: tick });
+        }
+        Ok(Settings {
+            data_dir,
+            database_url,
+            bind,
+            log_format: o.log_format.or(file.log_format).unwrap_or(LogFormat::Human),
+            log_level,
+            secret_key: o.secret_key.or(file.secret_key),
+            worker_tick: Duration::from_secs(tick),
+        })
+    }
+
+    /// Creates the data directory if needed and proves it is writable.
+    pub fn prepare_data_dir(&self) -> Result<(), ConfigError> {
+        let err = |source| ConfigError::DataDir { path: self.data_dir.clone(), source };
+        std::fs::create_dir_all(&self.data_dir).map_err(err)?;
+        let probe = self.data_dir.join(".chorus-write-test");
+        std::fs::write(&probe, b"ok").map_err(err)?;
+        std::fs::remove_file(&probe).map_err(err)
+    }
+
+    /// The key that seals platform credentials.
+    pub fn secret_key(&self) -> Result<SecretKey, ConfigError> {
+        Ok(match &self.secret_key {
+            Some(hex) => SecretKey::from_hex("secret_key (CHORUS_SECRET_KEY)", hex)?,
+            None => SecretKey::load_or_create(&self.data_dir.join("secret.key"))?,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile { path: path.to_owned(), source })?;
+    toml::from_str(&text).map_err(|e| ConfigError::ParseFile { path: path.to_owned(), message: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(contents: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chorus.toml");
+        std::fs::write(&path, contents).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn defaults_put_sqlite_in_the_data_dir() {
+        let s = Settings::resolve(Overrides::default()).unwrap();
+        assert_eq!(s.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(s.database_url, "sqlite://./chorus-data/chorus.db");
+        assert_eq!(s.log_format, LogFormat::Human);
+    }
+
+    #[test]
+    fn flags_and_env_override_the_file() {
+        let (_d, path) = file("bind = \"127.0.0.1:9000\"\ndata_dir = \"/srv/chorus\"\n[worker]\ntick_seconds = 2\n");
+        let s = Settings::resolve(Overrides { config: Some(path.clone()), ..Default::default() }).unwrap();
+        assert_eq!((s.bind.port(), s.data_dir.to_str().unwrap()), (9000, "/srv/chorus"));
+        assert_eq!(s.worker_tick, Duration::from_secs(2));
+        let s = Settings::resolve(Overrides { config: Some(path), bind: Some("0.0.0.0:1".into()), ..Default::default() }).unwrap();
+        assert_eq!(s.bind.port(), 1);
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_named() {
+        let (_d, path) = file("bnd = \"127.0.0.1:1\"\n");
+        let err = Settings::resolve(Overrides { config: Some(path), ..Default::default() }).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("chorus.toml") && msg.contains("bnd"), "{msg}");
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let e = Settings::resolve(Overrides { bind: Some("localhost".into()), ..Default::default() }).unwrap_err();
+        assert!(e.to_string().starts_with("bind \"localhost\""), "{e}");
+        let e = Settings::resolve(Overrides { log_level: Some("loud[".into()), ..Default::default() }).unwrap_err();
+        assert!(e.to_string().starts_with("log_level"), "{e}");
+        let (_d, path) = file("[worker]\ntick_seconds = 0\n");
+        let e = Settings::resolve(Overrides { config: Some(path), ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("worker.tick_seconds"), "{e}");
+    }
+
+    #[test]
+    fn data_dir_blocked_by_a_file_is_reported() {
+        let (_d, path) = file("");
+        let s = Settings::resolve(Overrides { data_dir: Some(path.join("sub")), ..Default::default() }).unwrap();
+        let e = s.prepare_data_dir().unwrap_err();
+        assert!(e.to_string().starts_with("data_dir"), "{e}");
+    }
+}

@@ -1,0 +1,314 @@
+//! The shared `adapt` pipeline: link, tone, hashtags, call to action, length (thread or
+//! truncation) and media, each change reported as a warning. A platform plugin supplies its
+//! [`AdaptRules`] (read from its own `describe`) and adds only what is truly its own, such
+//! as native targeting.
+
+use crate::invalid;
+use crate::tags::{dedupe, extract_hashtags, hashtag_spans};
+use crate::text::{measure, truncate};
+use crate::thread::split_thread;
+use crate::tone::{apply_emoji, apply_formality, apply_glossary, apply_language_variant};
+use crate::types::{
+    Adapted, Description, EmojiUse, Formality, HashtagPlacement, LengthRule, Post, PluginError, Segment, Warning,
+};
+
+/// How one platform wants posts shaped. Build it from the plugin's own `describe()` with
+/// [`AdaptRules::from_description`] so the limits live in one place.
+#[derive(Debug, Clone)]
+pub struct AdaptRules {
+    pub max_length: usize,
+    pub length_rule: LengthRule,
+    /// Platform hard limit on hashtags (`None`: no limit).
+    pub max_hashtags: Option<usize>,
+    /// Hashtags kept when the segment says nothing.
+    pub default_hashtags: usize,
+    pub default_placement: HashtagPlacement,
+    pub default_formality: Formality,
+    /// Split into a numbered thread instead of truncating.
+    pub threads: bool,
+    pub max_media: usize,
+    pub media_required: bool,
+    /// Append the post's link to the text if it is not there (platforms without link cards).
+    pub append_link: bool,
+}
+
+impl AdaptRules {
+    pub fn from_description(d: &Description) -> Self {
+        Self {
+            max_length: d.text.max_length as usize,
+            length_rule: d.text.length_rule,
+            max_hashtags: d.text.max_hashtags.map(|n| n as usize),
+            default_hashtags: d.text.max_hashtags.map_or(5, |n| n as usize).min(5),
+            default_placement: HashtagPlacement::End,
+            default_formality: Formality::Neutral,
+            threads: d.features.threads,
+            max_media: d.media.max_count as usize,
+            media_required: d.media.required,
+            append_link: true,
+        }
+    }
+}
+
+fn warn(code: &str, message: impl Into<String>) -> Warning {
+    Warning { code: code.into(), message: message.into() }
+}
+
+/// Turns `post` into the platform's version for `segment` under `rules`.
+pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) -> Result<Adapted, PluginError> {
+    let mut warnings = Vec::new();
+    let tone = segment.map(|s| &s.tone);
+
+    // Media first: a post the platform cannot take is an error, not a warning.
+    if rules.media_required && post.media.is_empty() {
+        return Err(invalid("media", "this platform needs at least one image or video; attach media to the post"));
+    }
+    let media: Vec<String> = post.media.iter().take(rules.max_media).map(|m| m.id.clone()).collect();
+    if post.media.len() > media.len() {
+        warnings.push(warn(
+            "media-dropped",
+            format!("kept the first {} of {} media items: the platform allows {}", media.len(), post.media.len(), rules.max_media),
+        ));
+    }
+
+    let mut body = post.body.trim().to_owned();
+    if let Some(t) = tone {
+        let (b, n) = apply_glossary(&body, &t.glossary);
+        if n > 0 {
+            warnings.push(warn("glossary-applied", format!("replaced {n} word(s) from the segment's glossary")));
+        }
+        body = b;
+        if let Some(variant) = &t.language_variant {
+            let (b, n, supported) = apply_language_variant(&body, variant);
+            if !supported {
+                warnings.push(warn("language-variant-unsupported", format!("no spelling rules for {variant}; text left as written")));
+            } else if n > 0 {
+                warnings.push(warn("language-variant-applied", format!("adjusted {n} spelling(s) to {variant}")));
+            }
+            body = b;
+        }
+    }
+    let formality = tone.map_or(rules.default_formality, |t| t.formality);
+    let (b, changed) = apply_formality(&body, formality);
+    if changed {
+        warnings.push(warn("formality-applied", "toned down repeated punctuation for a professional voice"));
+    }
+    body = b;
+    let emoji = tone.map_or(EmojiUse::Keep, |t| t.emoji);
+    let (b, removed) = apply_emoji(&body, emoji);
+    if removed > 0 {
+        warnings.push(warn("emoji-removed", format!("removed {removed} emoji: the segment's tone asks for {}", if emoji == EmojiUse::None { "none" } else { "few" })));
+    }
+    body = b;
+
+    // Hashtags: those written inline count first, then the post's list.
+    let limit = tone
+        .and_then(|t| t.max_hashtags.map(|n| n as usize))
+        .unwrap_or(rules.default_hashtags)
+        .min(rules.max_hashtags.unwrap_or(usize::MAX));
+    let placement = tone.map_or(rules.default_placement, |t| t.hashtag_placement);
+    let inline = extract_hashtags(&body);
+    let listed = post.hashtags.iter().map(|t| retone_tag(t, tone));
+    let all = dedupe(inline.iter().cloned().chain(listed));
+    let kept: Vec<String> = all.iter().take(limit).cloned().collect();
+    if all.len() > kept.len() {
+        warnings.push(warn("hashtags-dropped", format!("kept {} of {} hashtags (at most {limit} for this platform and segment)", kept.len(), all.len())));
+        body = unhash_inline(&body, &kept);
+    }
+    let mut trailing: Vec<String> = Vec::new();
+    for tag in kept.iter().filter(|t| !inline.iter().any(|i| i.eq_ignore_ascii_case(t))) {
+        if placement == HashtagPlacement::Inline {
+            if let Some(b) = hash_first_word(&body, tag) {
+                body = b;
+                continue;
+            }
+        }
+        trailing.push(format!("#{tag}"));
+    }
+
+    let mut suffix = String::new();
+    if !trailing.is_empty() {
+        suffix.push_str("\n\n");
+        suffix.push_str(&trailing.join(" "));
+    }
+    if let Some(link) = &post.link {
+        if rules.append_link && !body.contains(link.as_str()) {
+            suffix.push_str(&format!("\n\n{link}"));
+        }
+    }
+    let rule = rules.length_rule;
+    if let Some(cta) = tone.and_then(|t| t.call_to_action.as_ref()).filter(|c| !c.trim().is_empty()) {
+        let with_cta = format!("{body}{suffix}\n\n{}", cta.trim());
+        if rules.threads || measure(&with_cta, rule) <= rules.max_length {
+            suffix.push_str(&format!("\n\n{}", cta.trim()));
+        } else {
+            warnings.push(warn("call-to-action-dropped", format!("no room for the call to action ({} max)", rules.max_length)));
+        }
+    }
+
+    let full = format!("{body}{suffix}").trim().to_owned();
+    let mut parts = Vec::new();
+    let text = if measure(&full, rule) <= rules.max_length {
+        full
+    } else if rules.threads {
+        parts = split_thread(&full, rules.max_length, rule, true);
+        warnings.push(warn("thread-created", format!("split into a thread of {} parts to fit {} per part", parts.len(), rules.max_length)));
+        parts[0].clone()
+    } else {
+        let room = rules.max_length.saturating_sub(measure(&suffix, rule));
+        let (cut, _) = truncate(&body, room, rule, "…");
+        let text = format!("{cut}{suffix}").trim().to_owned();
+        let text = if measure(&text, rule) <= rules.max_length { text } else { truncate(&text, rules.max_length, rule, "…").0 };
+        warnings.push(warn("text-truncated", format!("shortened to fit {} ({:?} counting)", rules.max_length, rule)));
+        text
+    };
+    Ok(Adapted {
+        length: measure(&text, rule) as u32,
+        text,
+        parts,
+        hashtags: kept,
+        media,
+        targeting: None,
+        warnings,
+    })
+}
+
+/// A listed hashtag in the segment's words and spelling, when that is still one word.
+fn retone_tag(tag: &str, tone: Option<&crate::types::Tone>) -> String {
+    let Some(t) = tone else { return tag.to_owned() };
+    let (mut out, _) = apply_glossary(tag, &t.glossary);
+    if let Some(v) = &t.language_variant {
+        out = apply_language_variant(&out, v).0;
+    }
+    crate::tags::normalize_hashtag(&out).unwrap_or_else(|| tag.to_owned())
+}
+
+/// Removes `#` from inline hashtags that were not kept (the word stays).
+fn unhash_inline(body: &str, kept: &[String]) -> String {
+    let mut out = body.to_owned();
+    for span in hashtag_spans(body).into_iter().rev() {
+        let word = &body[span.start + 1..span.end];
+        if !kept.iter().any(|k| k.eq_ignore_ascii_case(word)) {
+            out.replace_range(span.start..span.start + 1, "");
+        }
+    }
+    out
+}
+
+/// Turns the first whole-word occurrence of `tag` in `body` into `#tag`.
+fn hash_first_word(body: &str, tag: &str) -> Option<String> {
+    use unicode_segmentation::UnicodeSegmentation;
+    let (i, w) = body.split_word_bound_indices().find(|(_, w)| w.eq_ignore_ascii_case(tag) || w.to_lowercase() == tag.to_lowercase())?;
+    if body[..i].ends_with('#') {
+        return None;
+    }
+    Some(format!("{}#{}{}", &body[..i], w, &body[i + w.len()..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::*;
+
+    fn rules(max: usize, threads: bool) -> AdaptRules {
+        AdaptRules {
+            max_length: max,
+            length_rule: LengthRule::Characters,
+            max_hashtags: Some(3),
+            default_hashtags: 2,
+            default_placement: HashtagPlacement::End,
+            default_formality: Formality::Neutral,
+            threads,
+            max_media: 1,
+            media_required: false,
+            append_link: true,
+        }
+    }
+
+    fn post(body: &str) -> Post {
+        Post { id: "p1".into(), body: body.into(), link: None, hashtags: vec![], locale: "en".into(), media: vec![] }
+    }
+
+    fn segment(tone: Tone) -> Segment {
+        Segment {
+            id: "s1".into(),
+            name: "Pros".into(),
+            tone,
+            audience: Audience {
+                mode: TargetingMode::Prefer,
+                countries: vec![], regions: vec![], cities: vec![], age_min: None, age_max: None, genders: vec![],
+                languages: vec![], industries: vec![], seniorities: vec![], job_functions: vec![], company_sizes: vec![],
+                interests: vec![], estimated_size: None,
+            },
+        }
+    }
+
+    fn tone() -> Tone {
+        Tone {
+            formality: Formality::Professional,
+            emoji: EmojiUse::None,
+            max_hashtags: Some(1),
+            hashtag_placement: HashtagPlacement::Inline,
+            call_to_action: Some("Book a demo.".into()),
+            glossary: vec![GlossaryEntry { term: "app".into(), replacement: "platform".into() }],
+            language_variant: Some("en-GB".into()),
+        }
+    }
+
+    #[test]
+    fn segment_tone_reshapes_text_and_says_what_changed() {
+        let mut p = post("our new app is out!!! 🎉 pick your favorite color");
+        p.hashtags = vec!["color".into(), "launch".into()];
+        let a = adapt_post(&p, Some(&segment(tone())), &rules(500, false)).unwrap();
+        assert_eq!(a.text, "Our new platform is out! pick your favourite #colour\n\nBook a demo.");
+        let codes: Vec<_> = a.warnings.iter().map(|w| w.code.as_str()).collect();
+        for c in ["glossary-applied", "language-variant-applied", "formality-applied", "emoji-removed", "hashtags-dropped"] {
+            assert!(codes.contains(&c), "{c} missing from {codes:?}");
+        }
+        assert_eq!(a.hashtags, ["colour"], "listed tags follow the variant's spelling");
+    }
+
+    #[test]
+    fn hashtags_go_to_the_end_by_default_and_respect_the_limit() {
+        let mut p = post("Fresh coffee");
+        p.hashtags = vec!["coffee".into(), "fika".into(), "morning".into()];
+        let a = adapt_post(&p, None, &rules(500, false)).unwrap();
+        assert_eq!(a.text, "Fresh coffee\n\n#coffee #fika");
+        assert_eq!(a.hashtags, ["coffee", "fika"]);
+    }
+
+    #[test]
+    fn too_long_without_threads_is_truncated_keeping_link_and_tags() {
+        let mut p = post(&"word ".repeat(100));
+        p.link = Some("https://ex.com/x".into());
+        p.hashtags = vec!["tag".into()];
+        let a = adapt_post(&p, None, &rules(80, false)).unwrap();
+        assert!(a.length <= 80, "{}", a.length);
+        assert!(a.text.ends_with("#tag\n\nhttps://ex.com/x"), "{}", a.text);
+        assert!(a.text.contains('…'));
+        assert!(a.warnings.iter().any(|w| w.code == "text-truncated"));
+    }
+
+    #[test]
+    fn too_long_with_threads_becomes_a_thread() {
+        let a = adapt_post(&post(&"This is a sentence. ".repeat(30)), None, &rules(100, true)).unwrap();
+        assert!(a.parts.len() > 1);
+        assert_eq!(a.text, a.parts[0]);
+        assert!(a.parts.iter().all(|p| p.chars().count() <= 100));
+    }
+
+    #[test]
+    fn missing_required_media_is_an_input_error_and_extra_media_is_dropped() {
+        let mut r = rules(100, false);
+        r.media_required = true;
+        match adapt_post(&post("hi"), None, &r) {
+            Err(PluginError::InvalidInput(i)) => assert_eq!(i.field, "media"),
+            other => panic!("{other:?}"),
+        }
+        let mut p = post("hi");
+        let m = |id: &str| MediaRef { id: id.into(), kind: MediaKind::Image, mime_type: "image/png".into(), byte_size: 1, width: None, height: None, duration_ms: None, alt_text: None };
+        p.media = vec![m("a"), m("b")];
+        let a = adapt_post(&p, None, &rules(100, false)).unwrap();
+        assert_eq!(a.media, ["a"]);
+        assert!(a.warnings.iter().any(|w| w.code == "media-dropped"));
+    }
+}

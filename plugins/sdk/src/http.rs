@@ -1,0 +1,166 @@
+//! HTTP through the host, and the mapping from platform answers to the contract's errors.
+//!
+//! The host adds the account's token, enforces the manifest's hosts and caps sizes; the
+//! plugin only builds requests and reads answers.
+
+use crate::host::{self, Body, HttpError, HttpRequest, Method};
+use crate::types::{PluginError, RateLimit};
+
+/// A request being built.
+#[derive(Debug, Clone)]
+pub struct Request {
+    inner: HttpRequest,
+}
+
+/// A platform's answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Self { inner: HttpRequest { method, url: url.into(), headers: Vec::new(), body: Body::Empty } }
+    }
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new(Method::Get, url)
+    }
+    pub fn post(url: impl Into<String>) -> Self {
+        Self::new(Method::Post, url)
+    }
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.inner.headers.push((name.to_owned(), value.into()));
+        self
+    }
+    /// A JSON body, with its content type.
+    pub fn json(self, value: &serde_json::Value) -> Self {
+        let mut r = self.header("content-type", "application/json");
+        r.inner.body = Body::Bytes(value.to_string().into_bytes());
+        r
+    }
+    /// An `application/x-www-form-urlencoded` body.
+    pub fn form(self, fields: &[(&str, &str)]) -> Self {
+        let encoded = fields.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+        let mut r = self.header("content-type", "application/x-www-form-urlencoded");
+        r.inner.body = Body::Bytes(encoded.into_bytes());
+        r
+    }
+    pub fn body(mut self, body: Body) -> Self {
+        self.inner.body = body;
+        self
+    }
+    /// Sends through the host. Transport problems become typed errors; any HTTP status is
+    /// returned as a [`Response`] (see [`Response::ok`]).
+    pub fn send(self) -> Result<Response, PluginError> {
+        match host::send(&self.inner) {
+            Ok(r) => Ok(Response { status: r.status, headers: r.headers, body: r.body }),
+            Err(HttpError::Denied(why)) => Err(PluginError::Denied(why)),
+            Err(HttpError::Timeout) => Err(PluginError::Transient(format!("{} timed out", self.inner.url))),
+            Err(HttpError::TooLarge(n)) => Err(PluginError::Transient(format!("response from {} exceeded {n} bytes", self.inner.url))),
+            Err(HttpError::Transport(why)) => Err(PluginError::Transient(why)),
+        }
+    }
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn json(&self) -> Result<serde_json::Value, PluginError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| PluginError::Transient(format!("the platform answered {} with a body that is not JSON: {e}", self.status)))
+    }
+    /// The response if it is a 2xx, else the typed error for its status.
+    pub fn ok(self) -> Result<Self, PluginError> {
+        if (200..300).contains(&self.status) { Ok(self) } else { Err(error_from_status(&self, &self.message())) }
+    }
+    /// The platform's own error message, from the usual JSON shapes, else the raw body.
+    pub fn message(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body).chars().take(500).collect::<String>();
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&self.body) else { return text };
+        let candidates = [
+            v.pointer("/error/message"), // Meta, TikTok
+            v.pointer("/detail"),        // X problem+json
+            v.pointer("/errors/0/message"),
+            v.pointer("/message"),       // LinkedIn, Pinterest
+            v.pointer("/error_description"),
+            v.pointer("/error"),         // Mastodon
+            v.pointer("/title"),
+        ];
+        candidates.into_iter().flatten().find_map(|m| m.as_str().map(str::to_owned)).unwrap_or(text)
+    }
+}
+
+/// Maps a non-2xx status to the error the scheduler can act on: 401 auth expired, 429 rate
+/// limited (after `Retry-After`, or the `x-rate-limit-reset` epoch, else 60 s), 408/5xx
+/// transient, other 4xx invalid input with the platform's message.
+pub fn error_from_status(resp: &Response, message: &str) -> PluginError {
+    match resp.status {
+        401 => PluginError::AuthExpired(message.to_owned()),
+        429 => PluginError::RateLimited(RateLimit { retry_after_seconds: retry_after(resp), message: message.to_owned() }),
+        408 | 500..=599 => PluginError::Transient(format!("{}: {message}", resp.status)),
+        status => crate::invalid("request", format!("the platform refused it ({status}): {message}")),
+    }
+}
+
+/// Seconds to wait, from `Retry-After` (seconds) or an `x-rate-limit-reset`/
+/// `x-ratelimit-reset` epoch; 60 when the platform says nothing.
+pub fn retry_after(resp: &Response) -> u32 {
+    if let Some(s) = resp.header("retry-after").and_then(|v| v.trim().parse::<u32>().ok()) {
+        return s;
+    }
+    let reset = resp.header("x-rate-limit-reset").or_else(|| resp.header("x-ratelimit-reset"));
+    if let Some(epoch) = reset.and_then(|v| v.trim().parse::<u64>().ok()) {
+        let now = host::now_ms() / 1000;
+        return epoch.saturating_sub(now).clamp(1, 86_400) as u32;
+    }
+    60
+}
+
+/// Percent-encodes a query or form component.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
+        Response { status, headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn statuses_map_to_typed_errors() {
+        assert!(matches!(error_from_status(&resp(401, &[], ""), "x"), PluginError::AuthExpired(_)));
+        match error_from_status(&resp(429, &[("Retry-After", "17")], ""), "slow down") {
+            PluginError::RateLimited(r) => assert_eq!((r.retry_after_seconds, r.message.as_str()), (17, "slow down")),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(error_from_status(&resp(503, &[], ""), "x"), PluginError::Transient(_)));
+        assert!(matches!(error_from_status(&resp(400, &[], ""), "x"), PluginError::InvalidInput(_)));
+    }
+
+    #[test]
+    fn messages_come_from_each_platforms_error_shape() {
+        assert_eq!(resp(400, &[], r#"{"error":{"message":"Invalid parameter","code":100}}"#).message(), "Invalid parameter");
+        assert_eq!(resp(403, &[], r#"{"title":"Forbidden","detail":"duplicate content"}"#).message(), "duplicate content");
+        assert_eq!(resp(422, &[], r#"{"message":"Too long","status":422}"#).message(), "Too long");
+        assert_eq!(resp(422, &[], r#"{"error":"Validation failed: Text too long"}"#).message(), "Validation failed: Text too long");
+        assert_eq!(resp(500, &[], "plain oops").message(), "plain oops");
+    }
+
+    #[test]
+    fn form_encoding_escapes_reserved_characters() {
+        assert_eq!(urlencode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    }
+}

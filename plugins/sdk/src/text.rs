@@ -1,0 +1,198 @@
+//! Measuring and cutting text the way each platform counts it.
+
+use crate::types::LengthRule;
+use std::ops::Range;
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::UnicodeEmoji;
+use unicode_segmentation::UnicodeSegmentation;
+
+/// What X counts for any URL, whatever its length (twitter-text v3 `transformedURLLength`).
+pub const X_URL_WEIGHT: usize = 23;
+
+/// Unicode scalar values.
+pub fn char_len(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// UTF-16 code units, as JavaScript counts.
+pub fn utf16_len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// User-perceived characters (extended grapheme clusters).
+pub fn grapheme_len(s: &str) -> usize {
+    s.graphemes(true).count()
+}
+
+/// X's weighted length (twitter-text v3): after NFC, each URL counts 23, each emoji
+/// sequence 2, code points in U+0000-10FF, U+2000-200D, U+2010-201F and U+2032-2037 count
+/// 1, everything else (CJK included) 2.
+pub fn x_weighted_len(s: &str) -> usize {
+    let s: String = s.nfc().collect();
+    let urls = find_urls(&s);
+    let mut weight = 0;
+    let mut pos = 0;
+    for url in &urls {
+        weight += weigh_plain(&s[pos..url.start]);
+        weight += X_URL_WEIGHT;
+        pos = url.end;
+    }
+    weight + weigh_plain(&s[pos..])
+}
+
+fn weigh_plain(s: &str) -> usize {
+    s.graphemes(true)
+        .map(|g| if is_emoji_cluster(g) { 2 } else { g.chars().map(x_char_weight).sum() })
+        .sum()
+}
+
+fn x_char_weight(c: char) -> usize {
+    match c as u32 {
+        0x0000..=0x10FF | 0x2000..=0x200D | 0x2010..=0x201F | 0x2032..=0x2037 => 1,
+        _ => 2,
+    }
+}
+
+/// Whether a grapheme cluster is an emoji (sequence): a pictograph, a flag, a keycap, or a
+/// ZWJ/skin-tone sequence of those. Plain digits, `#` and `*` are not.
+pub fn is_emoji_cluster(g: &str) -> bool {
+    if g.contains('\u{20E3}') {
+        return true; // keycap: 1️⃣
+    }
+    g.chars().any(|c| c as u32 > 0xFF && c.is_emoji_char() && !c.is_emoji_component())
+        || g.chars().filter(|c| ('\u{1F1E6}'..='\u{1F1FF}').contains(c)).count() == 2
+}
+
+/// The length of `s` by `rule`.
+pub fn measure(s: &str, rule: LengthRule) -> usize {
+    match rule {
+        LengthRule::Characters => char_len(s),
+        LengthRule::Utf16 => utf16_len(s),
+        LengthRule::Graphemes => grapheme_len(s),
+        LengthRule::XWeighted => x_weighted_len(s),
+    }
+}
+
+/// Byte ranges of the URLs in `s`: `http://` or `https://` followed by non-space
+/// characters, or a bare `www.` host, without trailing punctuation.
+pub fn find_urls(s: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let lower = s.to_ascii_lowercase();
+    let mut i = 0;
+    while i < s.len() {
+        let rest = &lower[i..];
+        let starts = rest.starts_with("https://") || rest.starts_with("http://") || rest.starts_with("www.");
+        let at_boundary = i == 0 || !s[..i].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '@');
+        if starts && at_boundary {
+            let end = s[i..].find(char::is_whitespace).map_or(s.len(), |e| i + e);
+            let trimmed = s[i..end].trim_end_matches(['.', ',', '!', '?', ';', ':', ')', ']', '"', '\'']);
+            let scheme_only = matches!(trimmed.to_ascii_lowercase().as_str(), "http://" | "https://" | "www.");
+            if !scheme_only {
+                out.push(i..i + trimmed.len());
+                i += trimmed.len().max(1);
+                continue;
+            }
+        }
+        i += s[i..].chars().next().map_or(1, char::len_utf8);
+    }
+    out
+}
+
+/// Cuts `s` so that it plus `ellipsis` fits in `max` by `rule`, at a word boundary when one
+/// is near, never inside a grapheme cluster (an emoji or an accented letter stays whole).
+/// Returns the text and whether it was cut.
+pub fn truncate(s: &str, max: usize, rule: LengthRule, ellipsis: &str) -> (String, bool) {
+    if measure(s, rule) <= max {
+        return (s.to_owned(), false);
+    }
+    let budget = max.saturating_sub(measure(ellipsis, rule));
+    // Ends of grapheme clusters; the measure of a prefix grows with its length, so the
+    // longest prefix that fits is found by binary search (long posts stay fast).
+    let ends: Vec<usize> = s.grapheme_indices(true).map(|(i, g)| i + g.len()).collect();
+    let fitting = ends.partition_point(|&end| measure(&s[..end], rule) <= budget);
+    let fit = if fitting == 0 { 0 } else { ends[fitting - 1] };
+    // Never cut inside a URL: a cut link is broken (and X would still count it as 23).
+    let fit = find_urls(s).iter().find(|u| u.start < fit && fit < u.end).map_or(fit, |u| u.start);
+    let head = &s[..fit];
+    // Prefer the last word boundary, unless that would throw away more than a third.
+    let mut cut = head
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map(|(i, _)| i)
+        .filter(|i| *i >= fit * 2 / 3)
+        .unwrap_or(fit);
+    loop {
+        let out = format!("{}{ellipsis}", s[..cut].trim_end());
+        if measure(&out, rule) <= max || cut == 0 {
+            return (out, true);
+        }
+        // Rare: the ellipsis changed how the prefix counts; step back one grapheme.
+        cut = s[..cut].grapheme_indices(true).next_back().map_or(0, |(i, _)| i);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x_counts_urls_as_23_emoji_as_2_and_cjk_as_2() {
+        assert_eq!(x_weighted_len("hello"), 5);
+        assert_eq!(x_weighted_len("see https://example.com/a/very/long/path?x=1"), 4 + 23);
+        assert_eq!(x_weighted_len("👍"), 2);
+        assert_eq!(x_weighted_len("👨‍👩‍👧‍👦"), 2, "a ZWJ family is one emoji");
+        assert_eq!(x_weighted_len("👍🏽"), 2, "skin tone modifier stays with its base");
+        assert_eq!(x_weighted_len("🇸🇪"), 2, "a flag is one emoji");
+        assert_eq!(x_weighted_len("日本語"), 6);
+        assert_eq!(x_weighted_len("café"), 4);
+        assert_eq!(x_weighted_len("cafe\u{301}"), 4, "NFC first: e + accent is one code point");
+        assert_eq!(x_weighted_len("“quoted” — dash"), 15, "typographic punctuation in the 2000 block counts 1");
+        assert_eq!(x_weighted_len("123 #tag"), 8, "digits and # are not emoji");
+    }
+
+    #[test]
+    fn utf16_and_graphemes_differ_from_chars() {
+        let s = "a😀é";
+        assert_eq!(char_len(s), 3);
+        assert_eq!(utf16_len(s), 4);
+        let decomposed = "e\u{301}";
+        assert_eq!((char_len(decomposed), grapheme_len(decomposed)), (2, 1));
+    }
+
+    #[test]
+    fn finds_urls_without_trailing_punctuation() {
+        let s = "Read https://ex.com/a. Or www.ex.org, or (http://x.io/b).";
+        let found: Vec<_> = find_urls(s).into_iter().map(|r| &s[r]).collect();
+        assert_eq!(found, ["https://ex.com/a", "www.ex.org", "http://x.io/b"]);
+        assert!(find_urls("mail me at bob@www.example.com or http:// alone").is_empty());
+    }
+
+    #[test]
+    fn truncation_keeps_graphemes_whole_and_prefers_word_boundaries() {
+        let (t, cut) = truncate("The quick brown fox jumps", 15, LengthRule::Characters, "…");
+        assert!(cut);
+        assert_eq!(t, "The quick…");
+        let (t, _) = truncate("ab👨‍👩‍👧‍👦cd", 4, LengthRule::Graphemes, "");
+        assert_eq!(t, "ab👨‍👩‍👧‍👦c");
+        let (t, _) = truncate("ab👨‍👩‍👧‍👦cd", 3, LengthRule::XWeighted, "");
+        assert_eq!(t, "ab", "the family emoji (2) would not fit in 1 more");
+        let (t, cut) = truncate("short", 10, LengthRule::Characters, "…");
+        assert_eq!((t.as_str(), cut), ("short", false));
+    }
+
+    #[test]
+    fn truncation_never_exceeds_the_limit() {
+        let samples = ["日本語のテキストはとても長いです", "emoji 🎉🎉🎉🎉🎉 party", "https://example.com/x y z"];
+        for s in samples {
+            for max in 0..30 {
+                for rule in [LengthRule::Characters, LengthRule::Utf16, LengthRule::Graphemes, LengthRule::XWeighted] {
+                    let (t, _) = truncate(s, max, rule, "…");
+                    if measure("…", rule) <= max {
+                        assert!(measure(&t, rule) <= max, "{s:?} max {max} {rule:?} -> {t:?}");
+                    }
+                }
+            }
+        }
+    }
+}

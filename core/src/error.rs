@@ -57,10 +57,7 @@ pub enum StoreError {
     },
 
     #[error("credentials could not be {action}: {reason}")]
-    Crypto {
-        action: &'static str,
-        reason: String,
-    },
+    Crypto { action: &'static str, reason: String },
 
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),

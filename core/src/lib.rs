@@ -10,6 +10,7 @@
 pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod plugins;
 pub mod secrets;
 pub mod store;
 

@@ -36,10 +36,7 @@ pub enum KeyError {
     #[error("{origin} must be 64 hexadecimal characters (32 bytes); {reason}")]
     Malformed { origin: String, reason: String },
     #[error("cannot read or create the secret key file {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 impl SecretKey {
@@ -145,10 +142,7 @@ impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
             .field("access_token", &"<redacted>")
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "<redacted>"),
-            )
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "<redacted>"))
             .field("expires_at", &self.expires_at)
             .finish()
     }
@@ -163,10 +157,7 @@ mod tests {
         let key = SecretKey::generate();
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
         let blob = key.seal(a, b"token-123").unwrap();
-        assert!(
-            !blob.windows(9).any(|w| w == b"token-123"),
-            "plaintext must not appear"
-        );
+        assert!(!blob.windows(9).any(|w| w == b"token-123"), "plaintext must not appear");
         assert_eq!(key.open(a, &blob).unwrap(), b"token-123");
         assert!(key.open(b, &blob).is_err());
         assert!(SecretKey::generate().open(a, &blob).is_err());
@@ -183,10 +174,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         std::fs::remove_dir_all(dir).unwrap();
     }

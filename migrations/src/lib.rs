@@ -16,6 +16,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_tenancy;
 mod m20261122_000002_content;
 mod m20261122_000003_audit_log;
+mod m20261122_000004_plugin_kv;
 
 /// Applies Chorus's migrations in order.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_tenancy::Migration),
             Box::new(m20261122_000002_content::Migration),
             Box::new(m20261122_000003_audit_log::Migration),
+            Box::new(m20261122_000004_plugin_kv::Migration),
         ]
     }
 }

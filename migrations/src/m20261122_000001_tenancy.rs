@@ -93,8 +93,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("brands", &["workspace_id", "slug"], true))
-            .await?;
+        m.create_index(index("brands", &["workspace_id", "slug"], true)).await?;
 
         // A role applies to the whole workspace when brand_id is NULL, else to one brand.
         m.create_table(
@@ -139,9 +138,7 @@ impl MigrationTrait for Migration {
                 .col(string_len(SocialAccounts::Status, 24))
                 // Sealed (encrypted and authenticated) by the host; never plaintext.
                 .col(blob_null(SocialAccounts::Credentials))
-                .col(timestamp_with_time_zone_null(
-                    SocialAccounts::CredentialsExpireAt,
-                ))
+                .col(timestamp_with_time_zone_null(SocialAccounts::CredentialsExpireAt))
                 .col(json_binary(SocialAccounts::Scopes))
                 .col(cols::created_at())
                 .col(cols::updated_at())
@@ -155,25 +152,14 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "social_accounts",
-            &["brand_id", "platform", "remote_id"],
-            true,
-        ))
-        .await?;
+        m.create_index(index("social_accounts", &["brand_id", "platform", "remote_id"], true))
+            .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in [
-            "social_accounts",
-            "memberships",
-            "brands",
-            "users",
-            "workspaces",
-        ] {
-            m.drop_table(Table::drop().table(Alias::new(t)).to_owned())
-                .await?;
+        for t in ["social_accounts", "memberships", "brands", "users", "workspaces"] {
+            m.drop_table(Table::drop().table(Alias::new(t)).to_owned()).await?;
         }
         Ok(())
     }

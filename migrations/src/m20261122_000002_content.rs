@@ -92,12 +92,7 @@ enum PostingSchedules {
 }
 
 fn brand_fk(table: impl IntoIden + 'static) -> ForeignKeyCreateStatement {
-    fk(
-        table,
-        "brand_id",
-        Alias::new("brands"),
-        ForeignKeyAction::Cascade,
-    )
+    fk(table, "brand_id", Alias::new("brands"), ForeignKeyAction::Cascade)
 }
 
 #[async_trait::async_trait]
@@ -116,8 +111,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("campaigns", &["brand_id", "name"], true))
-            .await?;
+        m.create_index(index("campaigns", &["brand_id", "name"], true)).await?;
 
         m.create_table(
             Table::create()
@@ -224,12 +218,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index(
-            "posts",
-            &["workspace_id", "brand_id", "status"],
-            false,
-        ))
-        .await?;
+        m.create_index(index("posts", &["workspace_id", "brand_id", "status"], false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -238,11 +228,7 @@ impl MigrationTrait for Migration {
                 .col(uuid(PostMedia::PostId))
                 .col(integer(PostMedia::Position))
                 .col(uuid(Alias::new("media_asset_id")))
-                .primary_key(
-                    Index::create()
-                        .col(PostMedia::PostId)
-                        .col(PostMedia::Position),
-                )
+                .primary_key(Index::create().col(PostMedia::PostId).col(PostMedia::Position))
                 .foreign_key(&mut fk_workspace(PostMedia::Table))
                 .foreign_key(&mut fk(
                     PostMedia::Table,
@@ -308,8 +294,7 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(index("deliveries", &["status", "scheduled_at"], false))
             .await?;
-        m.create_index(index("deliveries", &["post_id"], false))
-            .await?;
+        m.create_index(index("deliveries", &["post_id"], false)).await?;
 
         m.create_table(
             Table::create()
@@ -349,8 +334,7 @@ impl MigrationTrait for Migration {
             "media_assets",
             "campaigns",
         ] {
-            m.drop_table(Table::drop().table(Alias::new(t)).to_owned())
-                .await?;
+            m.drop_table(Table::drop().table(Alias::new(t)).to_owned()).await?;
         }
         Ok(())
     }

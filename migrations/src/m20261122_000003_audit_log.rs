@@ -43,13 +43,11 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_index(index("audit_log", &["workspace_id", "at"], false))
             .await?;
-        m.create_index(index("audit_log", &["subject_id"], false))
-            .await?;
+        m.create_index(index("audit_log", &["subject_id"], false)).await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table(AuditLog::Table).to_owned())
-            .await
+        m.drop_table(Table::drop().table(AuditLog::Table).to_owned()).await
     }
 }

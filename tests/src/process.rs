@@ -19,8 +19,18 @@ impl Running {
     /// Starts `bin args...` in `cwd` with the given extra environment.
     pub fn start(bin: &Path, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(bin);
-        cmd.args(args).current_dir(cwd).stdout(Stdio::null()).stderr(Stdio::piped()).stdin(Stdio::null());
-        for var in ["CHORUS_DATA_DIR", "CHORUS_DATABASE_URL", "CHORUS_BIND", "CHORUS_CONFIG", "CHORUS_SECRET_KEY"] {
+        cmd.args(args)
+            .current_dir(cwd)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        for var in [
+            "CHORUS_DATA_DIR",
+            "CHORUS_DATABASE_URL",
+            "CHORUS_BIND",
+            "CHORUS_CONFIG",
+            "CHORUS_SECRET_KEY",
+        ] {
             cmd.env_remove(var);
         }
         for (k, v) in env {
@@ -36,7 +46,11 @@ impl Running {
                 }
             }
         });
-        Self { child, lines, log: Vec::new() }
+        Self {
+            child,
+            lines,
+            log: Vec::new(),
+        }
     }
 
     /// Waits up to `within` for a stderr line containing `needle`; returns it.
@@ -62,12 +76,18 @@ impl Running {
             .wait_for_line("listening on http://", Duration::from_secs(60))
             .unwrap_or_else(|| panic!("chorus did not start listening; log:\n{}", self.log.join("\n")));
         let start = line.find("http://").expect("url in line");
-        line[start..].split(|c: char| c.is_whitespace() || c == '"').next().unwrap_or_default().to_owned()
+        line[start..]
+            .split(|c: char| c.is_whitespace() || c == '"')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// Sends SIGTERM and waits up to `within` for the exit.
     pub fn terminate(&mut self, within: Duration) -> Option<ExitStatus> {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -90,7 +110,13 @@ impl Drop for Running {
 pub fn run(bin: &Path, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(bin);
     cmd.args(args).current_dir(cwd).stdin(Stdio::null());
-    for var in ["CHORUS_DATA_DIR", "CHORUS_DATABASE_URL", "CHORUS_BIND", "CHORUS_CONFIG", "CHORUS_SECRET_KEY"] {
+    for var in [
+        "CHORUS_DATA_DIR",
+        "CHORUS_DATABASE_URL",
+        "CHORUS_BIND",
+        "CHORUS_CONFIG",
+        "CHORUS_SECRET_KEY",
+    ] {
         cmd.env_remove(var);
     }
     for (k, v) in env {

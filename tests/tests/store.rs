@@ -2,13 +2,10 @@
 //! `CHORUS_TEST_DATABASE_URL` is set (see `chorus_tests`).
 
 use chorus_core::StoreError;
-use chorus_core::domain::{
-    AccountStatus, DeliveryStatus, MediaKind, PostDraft, PostStatus, Role, WorkspaceKind,
-};
+use chorus_core::domain::{AccountStatus, DeliveryStatus, MediaKind, PostDraft, PostStatus, Role, WorkspaceKind};
 use chorus_core::secrets::Credentials;
 use chorus_core::store::{
-    DeliveryOutcome, NewAccount, NewBrand, NewDelivery, NewMediaAsset, NewSegment, NewUser,
-    NewWorkspace, Store,
+    DeliveryOutcome, NewAccount, NewBrand, NewDelivery, NewMediaAsset, NewSegment, NewUser, NewWorkspace, Store,
 };
 use chorus_tests::TestStore;
 use chrono::{TimeZone, Utc};
@@ -44,10 +41,7 @@ fn account(brand_id: Uuid, remote_id: &str) -> NewAccount {
 async fn migrations_are_idempotent_and_create_every_table() {
     let t = TestStore::new().await;
     // `open` migrated already: a second run applies nothing.
-    assert_eq!(
-        t.store.migrate(&t.db.url).await.unwrap(),
-        Vec::<String>::new()
-    );
+    assert_eq!(t.store.migrate(&t.db.url).await.unwrap(), Vec::<String>::new());
     let conn = Database::connect(&t.db.url).await.unwrap();
     for table in [
         "workspaces",
@@ -64,6 +58,7 @@ async fn migrations_are_idempotent_and_create_every_table() {
         "deliveries",
         "posting_schedules",
         "audit_log",
+        "plugin_kv",
     ] {
         let sql = format!("SELECT COUNT(*) AS n FROM {table}");
         let row = conn
@@ -86,10 +81,7 @@ async fn workspace_slugs_are_unique_and_validated() {
     ws.create(new.clone()).await.unwrap();
     assert!(matches!(
         ws.create(new).await,
-        Err(StoreError::Conflict {
-            kind: "workspace",
-            ..
-        })
+        Err(StoreError::Conflict { kind: "workspace", .. })
     ));
     let bad = NewWorkspace {
         slug: "Acme Inc".into(),
@@ -100,10 +92,7 @@ async fn workspace_slugs_are_unique_and_validated() {
         Err(StoreError::Invalid(i)) => assert_eq!(i.field, "workspace.slug"),
         other => panic!("expected invalid slug, got {other:?}"),
     }
-    assert_eq!(
-        ws.by_slug("acme").await.unwrap().kind,
-        WorkspaceKind::Company
-    );
+    assert_eq!(ws.by_slug("acme").await.unwrap().kind, WorkspaceKind::Company);
 }
 
 #[tokio::test]
@@ -114,11 +103,7 @@ async fn one_workspace_cannot_see_or_use_another_workspaces_rows() {
     let a = t.store.tenant(ws_a);
     let b = t.store.tenant(ws_b);
 
-    let post = a
-        .posts()
-        .create(brand_a, None, draft("for alpha only"))
-        .await
-        .unwrap();
+    let post = a.posts().create(brand_a, None, draft("for alpha only")).await.unwrap();
     assert!(matches!(
         b.posts().get(post.id).await,
         Err(StoreError::NotFound { kind: "post", .. })
@@ -136,20 +121,11 @@ async fn one_workspace_cannot_see_or_use_another_workspaces_rows() {
     ));
     assert!(matches!(
         b.posts()
-            .transition(
-                post.id,
-                PostStatus::Draft,
-                PostStatus::Cancelled,
-                None,
-                None
-            )
+            .transition(post.id, PostStatus::Draft, PostStatus::Cancelled, None, None)
             .await,
         Err(StoreError::NotFound { .. })
     ));
-    assert_eq!(
-        a.posts().get(post.id).await.unwrap().status,
-        PostStatus::Draft
-    );
+    assert_eq!(a.posts().get(post.id).await.unwrap().status, PostStatus::Draft);
     // Brand slugs are unique per workspace, not globally.
     t.store
         .tenant(ws_b)
@@ -238,25 +214,12 @@ async fn post_moves_through_review_and_refuses_illegal_and_stale_moves() {
         .unwrap();
     assert_eq!(approved.status, PostStatus::Approved);
     let scheduled = posts
-        .transition(
-            p.id,
-            PostStatus::Approved,
-            PostStatus::Scheduled,
-            None,
-            None,
-        )
+        .transition(p.id, PostStatus::Approved, PostStatus::Scheduled, None, None)
         .await
         .unwrap();
     assert_eq!(scheduled.status, PostStatus::Scheduled);
     assert_eq!(posts.count(brand, PostStatus::Scheduled).await.unwrap(), 1);
-    assert_eq!(
-        posts
-            .list(brand, Some(PostStatus::Draft))
-            .await
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(posts.list(brand, Some(PostStatus::Draft)).await.unwrap().len(), 0);
 }
 
 #[tokio::test]
@@ -276,9 +239,7 @@ async fn editing_checks_the_revision_and_reopens_an_approved_post() {
         ("v2", 2, PostStatus::Draft)
     );
     match posts.edit(p.id, 1, None, draft("lost update")).await {
-        Err(StoreError::Stale {
-            expected, found, ..
-        }) => {
+        Err(StoreError::Stale { expected, found, .. }) => {
             assert_eq!(expected, "revision 1");
             assert!(found.starts_with("revision 2"), "{found}");
         }
@@ -340,10 +301,7 @@ async fn credentials_are_sealed_at_rest_and_open_only_through_their_tenant() {
     let t = TestStore::new().await;
     let (ws, brand) = t.workspace_with_brand("creds").await;
     let accounts = t.store.tenant(ws).accounts();
-    let acc = accounts
-        .connect(account(brand, "urn:li:organization:1"))
-        .await
-        .unwrap();
+    let acc = accounts.connect(account(brand, "urn:li:organization:1")).await.unwrap();
     assert_eq!(acc.status, AccountStatus::Connected);
 
     let raw = acc.credentials.clone().unwrap();
@@ -356,19 +314,9 @@ async fn credentials_are_sealed_at_rest_and_open_only_through_their_tenant() {
     assert_eq!(opened.refresh_token.as_deref(), Some("refresh-SECRET-456"));
 
     let (other, _) = t.workspace_with_brand("thief").await;
-    assert!(
-        t.store
-            .tenant(other)
-            .accounts()
-            .credentials(acc.id)
-            .await
-            .is_err()
-    );
+    assert!(t.store.tenant(other).accounts().credentials(acc.id).await.is_err());
 
-    accounts
-        .set_status(acc.id, AccountStatus::NeedsReauth)
-        .await
-        .unwrap();
+    accounts.set_status(acc.id, AccountStatus::NeedsReauth).await.unwrap();
     let renewed = Credentials {
         access_token: "tok-NEW".into(),
         refresh_token: None,
@@ -376,15 +324,10 @@ async fn credentials_are_sealed_at_rest_and_open_only_through_their_tenant() {
     };
     accounts.set_credentials(acc.id, &renewed).await.unwrap();
     assert_eq!(accounts.credentials(acc.id).await.unwrap(), renewed);
-    assert_eq!(
-        accounts.get(acc.id).await.unwrap().status,
-        AccountStatus::Connected
-    );
+    assert_eq!(accounts.get(acc.id).await.unwrap().status, AccountStatus::Connected);
 
     assert!(matches!(
-        accounts
-            .connect(account(brand, "urn:li:organization:1"))
-            .await,
+        accounts.connect(account(brand, "urn:li:organization:1")).await,
         Err(StoreError::Conflict {
             kind: "social account",
             ..
@@ -417,11 +360,7 @@ async fn deliveries_are_unique_per_account_and_segment_and_finish_once() {
     let t = TestStore::new().await;
     let (ws, brand) = t.workspace_with_brand("deliver").await;
     let tenant = t.store.tenant(ws);
-    let acc = tenant
-        .accounts()
-        .connect(account(brand, "42"))
-        .await
-        .unwrap();
+    let acc = tenant.accounts().connect(account(brand, "42")).await.unwrap();
     let seg = tenant
         .segments()
         .create(NewSegment {
@@ -435,11 +374,7 @@ async fn deliveries_are_unique_per_account_and_segment_and_finish_once() {
         })
         .await
         .unwrap();
-    let post = tenant
-        .posts()
-        .create(brand, None, draft("launch"))
-        .await
-        .unwrap();
+    let post = tenant.posts().create(brand, None, draft("launch")).await.unwrap();
     let at = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
     let new = |segment| NewDelivery {
         post_id: post.id,
@@ -460,15 +395,7 @@ async fn deliveries_are_unique_per_account_and_segment_and_finish_once() {
         tenant.deliveries().create(new(Some(seg.id))).await,
         Err(StoreError::Conflict { .. })
     ));
-    assert_eq!(
-        tenant
-            .deliveries()
-            .list_for_post(post.id)
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(tenant.deliveries().list_for_post(post.id).await.unwrap().len(), 2);
 
     // Finishing needs the delivery to be publishing, and happens once.
     assert!(matches!(
@@ -498,12 +425,7 @@ async fn deliveries_are_unique_per_account_and_segment_and_finish_once() {
     assert!(
         tenant
             .deliveries()
-            .record_outcome(
-                d1.id,
-                DeliveryOutcome::Failed {
-                    error: "late".into()
-                }
-            )
+            .record_outcome(d1.id, DeliveryOutcome::Failed { error: "late".into() })
             .await
             .is_err()
     );
@@ -538,16 +460,8 @@ async fn delivery_refuses_an_account_of_another_brand() {
         })
         .await
         .unwrap();
-    let acc = tenant
-        .accounts()
-        .connect(account(other_brand.id, "7"))
-        .await
-        .unwrap();
-    let post = tenant
-        .posts()
-        .create(brand, None, draft("x"))
-        .await
-        .unwrap();
+    let acc = tenant.accounts().connect(account(other_brand.id, "7")).await.unwrap();
+    let post = tenant.posts().create(brand, None, draft("x")).await.unwrap();
     let err = tenant
         .deliveries()
         .create(NewDelivery {
@@ -587,11 +501,7 @@ async fn posts_keep_media_in_order_and_refuse_foreign_assets() {
     };
     let m1 = tenant.media().register(asset("1.jpg")).await.unwrap();
     let m2 = tenant.media().register(asset("2.jpg")).await.unwrap();
-    let campaign = tenant
-        .media()
-        .create_campaign(brand, "Winter launch")
-        .await
-        .unwrap();
+    let campaign = tenant.media().create_campaign(brand, "Winter launch").await.unwrap();
     let p = tenant
         .posts()
         .create(
@@ -605,10 +515,7 @@ async fn posts_keep_media_in_order_and_refuse_foreign_assets() {
         )
         .await
         .unwrap();
-    assert_eq!(
-        tenant.posts().media(p.id).await.unwrap(),
-        vec![m2.id, m1.id]
-    );
+    assert_eq!(tenant.posts().media(p.id).await.unwrap(), vec![m2.id, m1.id]);
     assert_eq!(p.campaign_id, Some(campaign.id));
 
     let (other, other_brand) = t.workspace_with_brand("elsewhere").await;
@@ -648,25 +555,15 @@ async fn brand_role_overrides_workspace_role() {
     let m = t.store.tenant(ws).memberships();
     assert_eq!(m.role_for(u.id, Some(brand)).await.unwrap(), None);
     m.grant(u.id, None, Role::Viewer).await.unwrap();
-    m.grant(u.id, Some(brand), Role::ClientApprover)
-        .await
-        .unwrap();
-    assert_eq!(
-        m.role_for(u.id, Some(brand)).await.unwrap(),
-        Some(Role::ClientApprover)
-    );
+    m.grant(u.id, Some(brand), Role::ClientApprover).await.unwrap();
+    assert_eq!(m.role_for(u.id, Some(brand)).await.unwrap(), Some(Role::ClientApprover));
     assert_eq!(m.role_for(u.id, None).await.unwrap(), Some(Role::Viewer));
     // Granting again at the same scope replaces, not duplicates.
     m.grant(u.id, None, Role::Editor).await.unwrap();
     assert_eq!(m.role_for(u.id, None).await.unwrap(), Some(Role::Editor));
     let (other, _) = t.workspace_with_brand("no-access").await;
     assert_eq!(
-        t.store
-            .tenant(other)
-            .memberships()
-            .role_for(u.id, None)
-            .await
-            .unwrap(),
+        t.store.tenant(other).memberships().role_for(u.id, None).await.unwrap(),
         None
     );
 }
@@ -677,35 +574,19 @@ async fn schedules_validate_cron_and_compute_slots_in_their_zone() {
     let (ws, brand) = t.workspace_with_brand("slots").await;
     let s = t.store.tenant(ws).schedules();
     match s
-        .create(
-            brand,
-            None,
-            "Mornings",
-            "every day at nine",
-            "Europe/Stockholm",
-        )
+        .create(brand, None, "Mornings", "every day at nine", "Europe/Stockholm")
         .await
     {
         Err(StoreError::Invalid(i)) => assert_eq!(i.field, "cron"),
         other => panic!("{other:?}"),
     }
     let sched = s
-        .create(
-            brand,
-            None,
-            "Weekday mornings",
-            "30 9 * * Mon-Fri",
-            "America/New_York",
-        )
+        .create(brand, None, "Weekday mornings", "30 9 * * Mon-Fri", "America/New_York")
         .await
         .unwrap();
     // Friday 2026-11-20 15:00 UTC: next slots are Mon 23rd and Tue 24th, 09:30 EST = 14:30 UTC.
     let slots = s
-        .next_slots(
-            sched.id,
-            Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap(),
-            2,
-        )
+        .next_slots(sched.id, Utc.with_ymd_and_hms(2026, 11, 20, 15, 0, 0).unwrap(), 2)
         .await
         .unwrap();
     assert_eq!(

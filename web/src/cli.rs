@@ -108,7 +108,11 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let code = if e.downcast_ref::<ConfigError>().is_some() { 2 } else { 1 };
+            let code = if e.downcast_ref::<ConfigError>().is_some() {
+                2
+            } else {
+                1
+            };
             fail(&e, code)
         }
     }
@@ -137,7 +141,11 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     if applied.is_empty() {
         println!("database {} is up to date", redact_url(&settings.database_url));
     } else {
-        println!("applied {} migration(s) to {}:", applied.len(), redact_url(&settings.database_url));
+        println!(
+            "applied {} migration(s) to {}:",
+            applied.len(),
+            redact_url(&settings.database_url)
+        );
         for name in applied {
             println!("  {name}");
         }
@@ -149,7 +157,9 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 async fn serve(settings: &Settings) -> anyhow::Result<()> {
     settings.prepare_data_dir()?;
     // Bind first: a port in use is reported before anything else happens.
-    let listener = tokio::net::TcpListener::bind(settings.bind).await.map_err(|e| bind_error(settings, e))?;
+    let listener = tokio::net::TcpListener::bind(settings.bind)
+        .await
+        .map_err(|e| bind_error(settings, e))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     let store = open_store(settings, true).await?;
     let (stop_tx, stop) = watch::channel(false);
@@ -159,10 +169,15 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
     });
 
     let worker = tokio::spawn(Worker::new(store.clone(), settings.worker_tick).run(stop.clone()));
-    let app = router(AppState { store: store.clone(), started: Instant::now() });
+    let app = router(AppState {
+        store: store.clone(),
+        started: Instant::now(),
+    });
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Chorus listening on http://{addr}");
     let server = axum::serve(listener, app).with_graceful_shutdown(stopped(stop.clone()));
-    run_until_stopped(std::future::IntoFuture::into_future(server), stop).await.context("the HTTP server failed")?;
+    run_until_stopped(std::future::IntoFuture::into_future(server), stop)
+        .await
+        .context("the HTTP server failed")?;
     let _ = tokio::time::timeout(Duration::from_millis(500), worker).await;
     let _ = tokio::time::timeout(Duration::from_millis(300), store.close()).await;
     tracing::info!("Chorus stopped");
@@ -193,7 +208,10 @@ async fn worker(settings: &Settings) -> anyhow::Result<()> {
 }
 
 /// Runs `task` to completion, but no longer than [`SHUTDOWN_GRACE`] once a stop is asked.
-async fn run_until_stopped<T, E>(task: impl Future<Output = Result<T, E>>, stop: watch::Receiver<bool>) -> Result<(), E> {
+async fn run_until_stopped<T, E>(
+    task: impl Future<Output = Result<T, E>>,
+    stop: watch::Receiver<bool>,
+) -> Result<(), E> {
     tokio::select! {
         r = task => r.map(|_| ()),
         _ = async { stopped(stop).await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {

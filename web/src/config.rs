@@ -75,13 +75,19 @@ pub enum ConfigError {
     #[error("config file {path}: {message}")]
     ParseFile { path: PathBuf, message: String },
 
-    #[error("bind {value:?} is not an address and port; use IP:PORT such as 127.0.0.1:8080 or 0.0.0.0:8080 (--bind, CHORUS_BIND or `bind` in chorus.toml)")]
+    #[error(
+        "bind {value:?} is not an address and port; use IP:PORT such as 127.0.0.1:8080 or 0.0.0.0:8080 (--bind, CHORUS_BIND or `bind` in chorus.toml)"
+    )]
     Bind { value: String },
 
-    #[error("data_dir {path}: cannot create or write to it ({source}); choose a writable directory with --data-dir, CHORUS_DATA_DIR or `data_dir` in chorus.toml")]
+    #[error(
+        "data_dir {path}: cannot create or write to it ({source}); choose a writable directory with --data-dir, CHORUS_DATA_DIR or `data_dir` in chorus.toml"
+    )]
     DataDir { path: PathBuf, source: std::io::Error },
 
-    #[error("log_level {value:?} is not a level or filter; use error, warn, info, debug, trace, or a filter such as \"info,chorus=debug\"")]
+    #[error(
+        "log_level {value:?} is not a level or filter; use error, warn, info, debug, trace, or a filter such as \"info,chorus=debug\""
+    )]
     LogLevel { value: String },
 
     #[error("worker.tick_seconds must be between 1 and 3600, got {value}")]
@@ -99,13 +105,18 @@ impl Settings {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
-        let data_dir = o.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let data_dir = o
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
         let database_url = o
             .database_url
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("chorus.db").display()));
         let bind_text = o.bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.to_owned());
-        let bind = bind_text.parse().map_err(|_| ConfigError::Bind { value: bind_text.clone() })?;
+        let bind = bind_text.parse().map_err(|_| ConfigError::Bind {
+            value: bind_text.clone(),
+        })?;
         let log_level = o.log_level.or(file.log_level).unwrap_or_else(|| "info".to_owned());
         if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
             return Err(ConfigError::LogLevel { value: log_level });
@@ -127,7 +138,10 @@ impl Settings {
 
     /// Creates the data directory if needed and proves it is writable.
     pub fn prepare_data_dir(&self) -> Result<(), ConfigError> {
-        let err = |source| ConfigError::DataDir { path: self.data_dir.clone(), source };
+        let err = |source| ConfigError::DataDir {
+            path: self.data_dir.clone(),
+            source,
+        };
         std::fs::create_dir_all(&self.data_dir).map_err(err)?;
         let probe = self.data_dir.join(".chorus-write-test");
         std::fs::write(&probe, b"ok").map_err(err)?;
@@ -144,8 +158,14 @@ impl Settings {
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile { path: path.to_owned(), source })?;
-    toml::from_str(&text).map_err(|e| ConfigError::ParseFile { path: path.to_owned(), message: e.to_string() })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -170,36 +190,65 @@ mod tests {
     #[test]
     fn flags_and_env_override_the_file() {
         let (_d, path) = file("bind = \"127.0.0.1:9000\"\ndata_dir = \"/srv/chorus\"\n[worker]\ntick_seconds = 2\n");
-        let s = Settings::resolve(Overrides { config: Some(path.clone()), ..Default::default() }).unwrap();
+        let s = Settings::resolve(Overrides {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!((s.bind.port(), s.data_dir.to_str().unwrap()), (9000, "/srv/chorus"));
         assert_eq!(s.worker_tick, Duration::from_secs(2));
-        let s = Settings::resolve(Overrides { config: Some(path), bind: Some("0.0.0.0:1".into()), ..Default::default() }).unwrap();
+        let s = Settings::resolve(Overrides {
+            config: Some(path),
+            bind: Some("0.0.0.0:1".into()),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(s.bind.port(), 1);
     }
 
     #[test]
     fn unknown_key_in_file_is_named() {
         let (_d, path) = file("bnd = \"127.0.0.1:1\"\n");
-        let err = Settings::resolve(Overrides { config: Some(path), ..Default::default() }).unwrap_err();
+        let err = Settings::resolve(Overrides {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("chorus.toml") && msg.contains("bnd"), "{msg}");
     }
 
     #[test]
     fn bad_values_name_the_setting() {
-        let e = Settings::resolve(Overrides { bind: Some("localhost".into()), ..Default::default() }).unwrap_err();
+        let e = Settings::resolve(Overrides {
+            bind: Some("localhost".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(e.to_string().starts_with("bind \"localhost\""), "{e}");
-        let e = Settings::resolve(Overrides { log_level: Some("loud[".into()), ..Default::default() }).unwrap_err();
+        let e = Settings::resolve(Overrides {
+            log_level: Some("loud[".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(e.to_string().starts_with("log_level"), "{e}");
         let (_d, path) = file("[worker]\ntick_seconds = 0\n");
-        let e = Settings::resolve(Overrides { config: Some(path), ..Default::default() }).unwrap_err();
+        let e = Settings::resolve(Overrides {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(e.to_string().contains("worker.tick_seconds"), "{e}");
     }
 
     #[test]
     fn data_dir_blocked_by_a_file_is_reported() {
         let (_d, path) = file("");
-        let s = Settings::resolve(Overrides { data_dir: Some(path.join("sub")), ..Default::default() }).unwrap();
+        let s = Settings::resolve(Overrides {
+            data_dir: Some(path.join("sub")),
+            ..Default::default()
+        })
+        .unwrap();
         let e = s.prepare_data_dir().unwrap_err();
         assert!(e.to_string().starts_with("data_dir"), "{e}");
     }

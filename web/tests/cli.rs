@@ -28,22 +28,46 @@ async fn serve_with_no_config_creates_sqlite_answers_health_and_stops_on_sigterm
     assert_eq!(ready.status(), 200);
     assert_eq!(ready.json::<serde_json::Value>().await.unwrap()["database"], "ok");
 
-    assert!(cwd.path().join("chorus-data/chorus.db").is_file(), "SQLite file created under ./chorus-data");
-    assert!(cwd.path().join("chorus-data/secret.key").is_file(), "credential key created");
+    assert!(
+        cwd.path().join("chorus-data/chorus.db").is_file(),
+        "SQLite file created under ./chorus-data"
+    );
+    assert!(
+        cwd.path().join("chorus-data/secret.key").is_file(),
+        "credential key created"
+    );
 
-    let status = hub.terminate(Duration::from_secs(5)).expect("exits within 5 s of SIGTERM");
+    let status = hub
+        .terminate(Duration::from_secs(5))
+        .expect("exits within 5 s of SIGTERM");
     assert!(status.success(), "graceful exit, got {status:?}");
-    assert!(hub.wait_for_line("Chorus stopped", Duration::from_secs(1)).is_some(), "{:?}", hub.log);
+    assert!(
+        hub.wait_for_line("Chorus stopped", Duration::from_secs(1)).is_some(),
+        "{:?}",
+        hub.log
+    );
 }
 
 #[test]
 fn json_log_format_writes_one_json_object_per_line() {
     let cwd = tempfile::tempdir().unwrap();
-    let mut hub = Running::start(bin(), cwd.path(), &["serve", "--bind", "127.0.0.1:0", "--log-format", "json"], &[]);
-    let line = hub.wait_for_line("listening on", Duration::from_secs(60)).expect("started");
+    let mut hub = Running::start(
+        bin(),
+        cwd.path(),
+        &["serve", "--bind", "127.0.0.1:0", "--log-format", "json"],
+        &[],
+    );
+    let line = hub
+        .wait_for_line("listening on", Duration::from_secs(60))
+        .expect("started");
     let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
     assert_eq!(v["level"], "INFO");
-    assert!(v["message"].as_str().unwrap().contains("listening on http://127.0.0.1:"));
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("listening on http://127.0.0.1:")
+    );
 }
 
 #[test]
@@ -53,16 +77,27 @@ fn a_port_in_use_is_named_with_the_setting_to_change() {
     let cwd = tempfile::tempdir().unwrap();
     let (code, _, err) = run(bin(), cwd.path(), &["serve", "--bind", &addr], &[]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains(&format!("bind {addr}: the port is already in use")), "{err}");
+    assert!(
+        err.contains(&format!("bind {addr}: the port is already in use")),
+        "{err}"
+    );
     assert!(err.contains("--bind or CHORUS_BIND"), "{err}");
 }
 
 #[test]
 fn an_unreachable_database_is_named_with_its_cause() {
     let cwd = tempfile::tempdir().unwrap();
-    let (code, _, err) = run(bin(), cwd.path(), &["migrate", "--database-url", "postgres://chorus:pw@127.0.0.1:1/chorus"], &[]);
+    let (code, _, err) = run(
+        bin(),
+        cwd.path(),
+        &["migrate", "--database-url", "postgres://chorus:pw@127.0.0.1:1/chorus"],
+        &[],
+    );
     assert_eq!(code, 1);
-    assert!(err.contains("database_url postgres://chorus:***@127.0.0.1:1/chorus: cannot connect"), "{err}");
+    assert!(
+        err.contains("database_url postgres://chorus:***@127.0.0.1:1/chorus: cannot connect"),
+        "{err}"
+    );
     assert!(err.contains("Connection refused"), "{err}");
     assert!(!err.contains(":pw@"), "password must not be printed: {err}");
 }
@@ -70,7 +105,12 @@ fn an_unreachable_database_is_named_with_its_cause() {
 #[test]
 fn an_unsupported_database_scheme_lists_what_is_allowed() {
     let cwd = tempfile::tempdir().unwrap();
-    let (code, _, err) = run(bin(), cwd.path(), &["migrate"], &[("CHORUS_DATABASE_URL", "mysql://root@localhost/x")]);
+    let (code, _, err) = run(
+        bin(),
+        cwd.path(),
+        &["migrate"],
+        &[("CHORUS_DATABASE_URL", "mysql://root@localhost/x")],
+    );
     assert_eq!(code, 1);
     assert!(err.contains("is not supported") && err.contains("postgres://"), "{err}");
 }
@@ -79,9 +119,17 @@ fn an_unsupported_database_scheme_lists_what_is_allowed() {
 fn an_unwritable_data_dir_is_named() {
     let cwd = tempfile::tempdir().unwrap();
     std::fs::write(cwd.path().join("blocker"), b"a file, not a directory").unwrap();
-    let (code, _, err) = run(bin(), cwd.path(), &["serve", "--bind", "127.0.0.1:0", "--data-dir", "blocker/data"], &[]);
+    let (code, _, err) = run(
+        bin(),
+        cwd.path(),
+        &["serve", "--bind", "127.0.0.1:0", "--data-dir", "blocker/data"],
+        &[],
+    );
     assert_eq!(code, 2, "{err}");
-    assert!(err.starts_with("error: data_dir blocker/data: cannot create or write"), "{err}");
+    assert!(
+        err.starts_with("error: data_dir blocker/data: cannot create or write"),
+        "{err}"
+    );
     assert!(err.contains("CHORUS_DATA_DIR"), "{err}");
 }
 
@@ -91,7 +139,10 @@ fn config_file_typos_and_bad_values_are_named() {
     std::fs::write(cwd.path().join("chorus.toml"), "data_dri = \"x\"\n").unwrap();
     let (code, _, err) = run(bin(), cwd.path(), &["migrate", "--config", "chorus.toml"], &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("config file chorus.toml") && err.contains("data_dri"), "{err}");
+    assert!(
+        err.contains("config file chorus.toml") && err.contains("data_dri"),
+        "{err}"
+    );
 
     std::fs::write(cwd.path().join("bad-bind.toml"), "bind = \"localhost\"\n").unwrap();
     let (code, _, err) = run(bin(), cwd.path(), &["serve", "--config", "bad-bind.toml"], &[]);
@@ -113,7 +164,10 @@ async fn migrate_applies_every_migration_once_then_reports_up_to_date() {
     let db = TestDatabase::new().await;
     let (code, out, err) = run(bin(), cwd.path(), &["migrate", "--database-url", &db.url], &[]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("applied 3 migration(s)") && out.contains("m20261122_000001_tenancy"), "{out}");
+    assert!(
+        out.contains("applied 4 migration(s)") && out.contains("m20261122_000001_tenancy"),
+        "{out}"
+    );
     let (code, out, _) = run(bin(), cwd.path(), &["migrate", "--database-url", &db.url], &[]);
     assert_eq!(code, 0);
     assert!(out.contains("is up to date"), "{out}");
@@ -125,16 +179,26 @@ async fn worker_refuses_a_database_that_was_not_migrated() {
     let db = TestDatabase::new().await;
     let (code, _, err) = run(bin(), cwd.path(), &["worker", "--database-url", &db.url], &[]);
     assert_eq!(code, 1);
-    assert!(err.contains("missing 3 migration(s)") && err.contains("run `chorus migrate`"), "{err}");
+    assert!(
+        err.contains("missing 4 migration(s)") && err.contains("run `chorus migrate`"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn worker_runs_on_a_migrated_database_until_sigterm() {
     let cwd = tempfile::tempdir().unwrap();
     let db = TestDatabase::new().await;
-    assert_eq!(run(bin(), cwd.path(), &["migrate", "--database-url", &db.url], &[]).0, 0);
+    assert_eq!(
+        run(bin(), cwd.path(), &["migrate", "--database-url", &db.url], &[]).0,
+        0
+    );
     let mut w = Running::start(bin(), cwd.path(), &["worker", "--database-url", &db.url], &[]);
-    assert!(w.wait_for_line("worker started", Duration::from_secs(30)).is_some(), "{:?}", w.log);
+    assert!(
+        w.wait_for_line("worker started", Duration::from_secs(30)).is_some(),
+        "{:?}",
+        w.log
+    );
     let status = w.terminate(Duration::from_secs(5)).expect("exits within 5 s");
     assert!(status.success());
 }
@@ -143,7 +207,10 @@ async fn worker_runs_on_a_migrated_database_until_sigterm() {
 fn version_and_help_describe_the_commands() {
     let cwd = tempfile::tempdir().unwrap();
     let (code, out, _) = run(bin(), cwd.path(), &["--version"], &[]);
-    assert_eq!((code, out.trim()), (0, format!("chorus {}", env!("CARGO_PKG_VERSION")).as_str()));
+    assert_eq!(
+        (code, out.trim()),
+        (0, format!("chorus {}", env!("CARGO_PKG_VERSION")).as_str())
+    );
     let (_, out, _) = run(bin(), cwd.path(), &["--help"], &[]);
     for cmd in ["serve", "worker", "migrate"] {
         assert!(out.contains(cmd), "{out}");

@@ -7,7 +7,10 @@ use std::time::Instant;
 #[tokio::test]
 async fn readyz_reports_503_when_the_database_stops_answering_while_healthz_stays_up() {
     let t = TestStore::new().await;
-    let app = router(AppState { store: t.store.clone(), started: Instant::now() });
+    let app = router(AppState {
+        store: t.store.clone(),
+        started: Instant::now(),
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -21,7 +24,10 @@ async fn readyz_reports_503_when_the_database_stops_answering_while_healthz_stay
     let resp = http.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(resp.status(), 503);
     let body: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!((body["status"].as_str(), body["database"].as_str()), (Some("unavailable"), Some("unreachable")));
+    assert_eq!(
+        (body["status"].as_str(), body["database"].as_str()),
+        (Some("unavailable"), Some("unreachable"))
+    );
     assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()));
 
     assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);

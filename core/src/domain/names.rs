@@ -39,12 +39,7 @@ fn check_ident(field: &str, value: &str, max: usize) -> Result<(), Invalid> {
     let ok_chars = value
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if value.is_empty()
-        || value.len() > max
-        || !ok_chars
-        || value.starts_with('-')
-        || value.ends_with('-')
-    {
+    if value.is_empty() || value.len() > max || !ok_chars || value.starts_with('-') || value.ends_with('-') {
         return Err(Invalid::new(
             field,
             format!(
@@ -85,10 +80,7 @@ mod tests {
 
     #[test]
     fn slug_accepts_lowercase_digits_and_dashes() {
-        assert_eq!(
-            Slug::parse("brand", "acme-coffee-2").unwrap().as_str(),
-            "acme-coffee-2"
-        );
+        assert_eq!(Slug::parse("brand", "acme-coffee-2").unwrap().as_str(), "acme-coffee-2");
     }
 
     #[test]

@@ -8,14 +8,8 @@ use uuid::Uuid;
 
 /// A post's lifecycle. Every allowed move is listed in [`PostStatus::allowed_next`]; the
 /// store refuses any other, so no code path can skip approval or publish a cancelled post.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
-)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::N(24))",
-    rename_all = "snake_case"
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum PostStatus {
     Draft,
@@ -56,10 +50,7 @@ impl PostStatus {
 
     /// Whether the post's content may still be edited.
     pub fn is_editable(self) -> bool {
-        matches!(
-            self,
-            PostStatus::Draft | PostStatus::InReview | PostStatus::Approved
-        )
+        matches!(self, PostStatus::Draft | PostStatus::InReview | PostStatus::Approved)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -118,10 +109,7 @@ impl PostDraft {
     pub fn validated(mut self) -> Result<Self, Invalid> {
         let chars = self.body.chars().count();
         if self.body.trim().is_empty() && self.media.is_empty() {
-            return Err(Invalid::new(
-                "body",
-                "a post needs text or at least one media asset",
-            ));
+            return Err(Invalid::new("body", "a post needs text or at least one media asset"));
         }
         if chars > MAX_BODY_CHARS {
             return Err(Invalid::new(
@@ -135,9 +123,7 @@ impl PostDraft {
                 _ => {
                     return Err(Invalid::new(
                         "link",
-                        format!(
-                            "{link:?} is not an absolute http(s) URL such as \"https://example.com/page\""
-                        ),
+                        format!("{link:?} is not an absolute http(s) URL such as \"https://example.com/page\""),
                     ));
                 }
             }
@@ -145,8 +131,7 @@ impl PostDraft {
         let mut seen = std::collections::HashSet::new();
         let mut tags = Vec::with_capacity(self.hashtags.len());
         for (i, raw) in self.hashtags.iter().enumerate() {
-            let tag =
-                normalize_hashtag(raw).map_err(|m| Invalid::new(format!("hashtags[{i}]"), m))?;
+            let tag = normalize_hashtag(raw).map_err(|m| Invalid::new(format!("hashtags[{i}]"), m))?;
             if seen.insert(tag.to_lowercase()) {
                 tags.push(tag);
             }
@@ -155,10 +140,7 @@ impl PostDraft {
         check_locale(&self.locale)?;
         let mut media = std::collections::HashSet::new();
         if let Some(dup) = self.media.iter().find(|m| !media.insert(**m)) {
-            return Err(Invalid::new(
-                "media",
-                format!("asset {dup} is listed twice"),
-            ));
+            return Err(Invalid::new("media", format!("asset {dup} is listed twice")));
         }
         Ok(self)
     }
@@ -183,9 +165,7 @@ pub fn normalize_hashtag(raw: &str) -> Result<String, String> {
         ));
     }
     if tag.chars().count() > MAX_HASHTAG_CHARS {
-        return Err(format!(
-            "{raw:?} is longer than {MAX_HASHTAG_CHARS} characters"
-        ));
+        return Err(format!("{raw:?} is longer than {MAX_HASHTAG_CHARS} characters"));
     }
     Ok(tag.to_owned())
 }
@@ -194,16 +174,13 @@ fn check_locale(locale: &str) -> Result<(), Invalid> {
     let mut parts = locale.split('-');
     let lang = parts.next().unwrap_or_default();
     let lang_ok = (2..=3).contains(&lang.len()) && lang.bytes().all(|b| b.is_ascii_lowercase());
-    let rest_ok =
-        parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let rest_ok = parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
     if lang_ok && rest_ok && locale.len() <= 35 {
         Ok(())
     } else {
         Err(Invalid::new(
             "locale",
-            format!(
-                "{locale:?} is not a BCP 47 language tag; use e.g. \"en\", \"sv-SE\" or \"pt-BR\""
-            ),
+            format!("{locale:?} is not a BCP 47 language tag; use e.g. \"en\", \"sv-SE\" or \"pt-BR\""),
         ))
     }
 }

@@ -30,12 +30,8 @@ impl CronSchedule {
                 ));
             }
         };
-        let schedule = cron::Schedule::from_str(&full).map_err(|e| {
-            Invalid::new(
-                "cron",
-                format!("{expr:?} is not a valid cron expression: {e}"),
-            )
-        })?;
+        let schedule = cron::Schedule::from_str(&full)
+            .map_err(|e| Invalid::new("cron", format!("{expr:?} is not a valid cron expression: {e}")))?;
         Ok(Self {
             source: expr.trim().to_owned(),
             schedule,
@@ -68,33 +64,15 @@ mod tests {
         // Summer time ends on 2026-10-25 in Europe: 09:00 local is 07:00 UTC before, 08:00 after.
         let start = Utc.with_ymd_and_hms(2026, 10, 24, 12, 0, 0).unwrap();
         let slots = s.next_slots(zone, start, 2);
-        assert_eq!(
-            slots[0],
-            Utc.with_ymd_and_hms(2026, 10, 25, 8, 0, 0).unwrap()
-        );
-        assert_eq!(
-            slots[1],
-            Utc.with_ymd_and_hms(2026, 10, 26, 8, 0, 0).unwrap()
-        );
-        let before = s.next_slots(
-            zone,
-            Utc.with_ymd_and_hms(2026, 10, 23, 12, 0, 0).unwrap(),
-            1,
-        );
-        assert_eq!(
-            before[0],
-            Utc.with_ymd_and_hms(2026, 10, 24, 7, 0, 0).unwrap()
-        );
+        assert_eq!(slots[0], Utc.with_ymd_and_hms(2026, 10, 25, 8, 0, 0).unwrap());
+        assert_eq!(slots[1], Utc.with_ymd_and_hms(2026, 10, 26, 8, 0, 0).unwrap());
+        let before = s.next_slots(zone, Utc.with_ymd_and_hms(2026, 10, 23, 12, 0, 0).unwrap(), 1);
+        assert_eq!(before[0], Utc.with_ymd_and_hms(2026, 10, 24, 7, 0, 0).unwrap());
     }
 
     #[test]
     fn rejects_wrong_field_count_and_bad_values() {
-        assert!(
-            CronSchedule::parse("0 9 * *")
-                .unwrap_err()
-                .message
-                .contains("4 fields")
-        );
+        assert!(CronSchedule::parse("0 9 * *").unwrap_err().message.contains("4 fields"));
         assert!(CronSchedule::parse("0 25 * * *").is_err());
     }
 }

@@ -7,11 +7,7 @@ use serde::{Deserialize, Serialize};
 /// What kind of organisation owns a workspace. An agency manages several client brands and
 /// needs client approval; a company publishes for its own brands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::N(16))",
-    rename_all = "snake_case"
-)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum WorkspaceKind {
     Agency,
@@ -20,11 +16,7 @@ pub enum WorkspaceKind {
 
 /// A person's role, held for a whole workspace or for one brand in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(StringLen::N(24))",
-    rename_all = "snake_case"
-)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything, including deleting the workspace and managing billing.

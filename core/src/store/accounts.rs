@@ -29,10 +29,7 @@ impl Accounts<'_> {
     pub async fn connect(&self, new: NewAccount) -> Result<social_account::Model, StoreError> {
         let platform = PlatformId::parse(&new.platform)?;
         let zone = Zone::parse("account.timezone", &new.timezone)?;
-        for (field, v) in [
-            ("account.handle", &new.handle),
-            ("account.remote_id", &new.remote_id),
-        ] {
+        for (field, v) in [("account.handle", &new.handle), ("account.remote_id", &new.remote_id)] {
             if v.trim().is_empty() || v.len() > 200 {
                 return Err(Invalid::new(field, "must be 1-200 characters").into());
             }
@@ -66,10 +63,7 @@ impl Accounts<'_> {
         self.t.get::<social_account::Entity>(id).await
     }
 
-    pub async fn list_for_brand(
-        &self,
-        brand_id: Uuid,
-    ) -> Result<Vec<social_account::Model>, StoreError> {
+    pub async fn list_for_brand(&self, brand_id: Uuid) -> Result<Vec<social_account::Model>, StoreError> {
         Ok(self
             .t
             .select::<social_account::Entity>()

@@ -4,9 +4,7 @@ use super::entity::audit_log;
 use super::{Tenant, now};
 use crate::StoreError;
 use crate::domain::new_id;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
 pub struct Audit<'a> {
@@ -24,11 +22,7 @@ pub struct AuditEntry {
 }
 
 /// Appends on any connection, so an entry commits in the same transaction as its change.
-pub(crate) async fn append(
-    db: &impl ConnectionTrait,
-    workspace_id: Uuid,
-    e: AuditEntry,
-) -> Result<(), StoreError> {
+pub(crate) async fn append(db: &impl ConnectionTrait, workspace_id: Uuid, e: AuditEntry) -> Result<(), StoreError> {
     audit_log::ActiveModel {
         id: Set(new_id()),
         workspace_id: Set(workspace_id),
@@ -50,11 +44,7 @@ impl Audit<'_> {
     }
 
     /// The newest entries first, optionally about one subject.
-    pub async fn recent(
-        &self,
-        subject: Option<Uuid>,
-        limit: u64,
-    ) -> Result<Vec<audit_log::Model>, StoreError> {
+    pub async fn recent(&self, subject: Option<Uuid>, limit: u64) -> Result<Vec<audit_log::Model>, StoreError> {
         let mut q = self.t.select::<audit_log::Entity>();
         if let Some(s) = subject {
             q = q.filter(audit_log::Column::SubjectId.eq(s));

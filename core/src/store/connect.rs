@@ -63,9 +63,7 @@ pub fn redact_url(url: &str) -> String {
 
 /// The filesystem path of a SQLite URL, if it names a file.
 fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
@@ -74,8 +72,7 @@ impl Store {
     /// Connects without migrating (for `chorus migrate` and for checks).
     pub async fn connect(url: &str, key: SecretKey) -> Result<Self, ConnectError> {
         let shown = redact_url(url);
-        let kind = DatabaseKind::of(url)
-            .ok_or_else(|| ConnectError::UnsupportedScheme { url: shown.clone() })?;
+        let kind = DatabaseKind::of(url).ok_or_else(|| ConnectError::UnsupportedScheme { url: shown.clone() })?;
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
@@ -87,12 +84,10 @@ impl Store {
                     .and_then(|p| p.parent())
                     .filter(|d| !d.as_os_str().is_empty())
                 {
-                    std::fs::create_dir_all(dir).map_err(|source| {
-                        ConnectError::SqliteDirectory {
-                            url: shown.clone(),
-                            dir: dir.to_owned(),
-                            source,
-                        }
+                    std::fs::create_dir_all(dir).map_err(|source| ConnectError::SqliteDirectory {
+                        url: shown.clone(),
+                        dir: dir.to_owned(),
+                        source,
                     })?;
                 }
                 // WAL lets the web server read while the worker writes; foreign keys are
@@ -117,12 +112,10 @@ impl Store {
                 opts.max_connections(16);
             }
         }
-        let db = Database::connect(opts)
-            .await
-            .map_err(|e| ConnectError::Unreachable {
-                url: shown,
-                reason: e.to_string(),
-            })?;
+        let db = Database::connect(opts).await.map_err(|e| ConnectError::Unreachable {
+            url: shown,
+            reason: e.to_string(),
+        })?;
         Ok(Store { db, key, kind })
     }
 
@@ -156,7 +149,10 @@ impl Store {
 /// Tries a plain TCP connection first: the pool retries refused connections until its
 /// timeout and then reports only "timed out", while this names the actual cause.
 async fn probe_postgres(url: &str, shown: &str) -> Result<(), ConnectError> {
-    let unreachable = |reason: String| ConnectError::Unreachable { url: shown.to_owned(), reason };
+    let unreachable = |reason: String| ConnectError::Unreachable {
+        url: shown.to_owned(),
+        reason,
+    };
     let parsed = url::Url::parse(url).map_err(|e| unreachable(format!("not a valid URL: {e}")))?;
     let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) else {
         return Ok(()); // a Unix socket given in the query string: let the driver handle it
@@ -165,13 +161,18 @@ async fn probe_postgres(url: &str, shown: &str) -> Result<(), ConnectError> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     match tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect((host, port))).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(unreachable(format!("{host}:{port}: {e}; is PostgreSQL running and listening there?"))),
+        Ok(Err(e)) => Err(unreachable(format!(
+            "{host}:{port}: {e}; is PostgreSQL running and listening there?"
+        ))),
         Err(_) => Err(unreachable(format!("{host}:{port}: no answer within 5 s"))),
     }
 }
 
 fn migration_error(url: &str, e: sea_orm::DbErr) -> ConnectError {
-    ConnectError::Migration { url: redact_url(url), reason: e.to_string() }
+    ConnectError::Migration {
+        url: redact_url(url),
+        reason: e.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -180,10 +181,7 @@ mod tests {
 
     #[test]
     fn redacts_passwords_only() {
-        assert_eq!(
-            redact_url("postgres://u:pw@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
+        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 

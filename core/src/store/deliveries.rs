@@ -107,16 +107,9 @@ impl Deliveries<'_> {
 
     /// Records an attempt's outcome. Fenced on `publishing`: only the holder of an attempt
     /// can finish it, and a finished delivery cannot be finished twice.
-    pub async fn record_outcome(
-        &self,
-        id: Uuid,
-        outcome: DeliveryOutcome,
-    ) -> Result<delivery::Model, StoreError> {
+    pub async fn record_outcome(&self, id: Uuid, outcome: DeliveryOutcome) -> Result<delivery::Model, StoreError> {
         let mut q = delivery::Entity::update_many()
-            .col_expr(
-                delivery::Column::Attempts,
-                Expr::col(delivery::Column::Attempts).add(1),
-            )
+            .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).add(1))
             .col_expr(delivery::Column::UpdatedAt, Expr::value(now()));
         q = match outcome {
             DeliveryOutcome::Published {
@@ -124,22 +117,13 @@ impl Deliveries<'_> {
                 remote_url,
                 at,
             } => q
-                .col_expr(
-                    delivery::Column::Status,
-                    Expr::value(DeliveryStatus::Published),
-                )
+                .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Published))
                 .col_expr(delivery::Column::RemoteId, Expr::value(remote_id))
                 .col_expr(delivery::Column::RemoteUrl, Expr::value(remote_url))
                 .col_expr(delivery::Column::PublishedAt, Expr::value(at))
-                .col_expr(
-                    delivery::Column::LastError,
-                    Expr::value(Option::<String>::None),
-                ),
+                .col_expr(delivery::Column::LastError, Expr::value(Option::<String>::None)),
             DeliveryOutcome::Failed { error } => q
-                .col_expr(
-                    delivery::Column::Status,
-                    Expr::value(DeliveryStatus::Failed),
-                )
+                .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Failed))
                 .col_expr(delivery::Column::LastError, Expr::value(error)),
         };
         let res = q
@@ -164,17 +148,11 @@ impl Deliveries<'_> {
     /// with leased claims).
     pub async fn start_publishing(&self, id: Uuid) -> Result<delivery::Model, StoreError> {
         let res = delivery::Entity::update_many()
-            .col_expr(
-                delivery::Column::Status,
-                Expr::value(DeliveryStatus::Publishing),
-            )
+            .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Publishing))
             .col_expr(delivery::Column::UpdatedAt, Expr::value(now()))
             .filter(delivery::Column::WorkspaceId.eq(self.t.workspace_id))
             .filter(delivery::Column::Id.eq(id))
-            .filter(
-                delivery::Column::Status
-                    .is_in([DeliveryStatus::Scheduled, DeliveryStatus::Pending]),
-            )
+            .filter(delivery::Column::Status.is_in([DeliveryStatus::Scheduled, DeliveryStatus::Pending]))
             .exec(self.t.db())
             .await?;
         if res.rows_affected == 0 {

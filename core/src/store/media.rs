@@ -66,11 +66,7 @@ impl Media<'_> {
         self.t.get::<media_asset::Entity>(id).await
     }
 
-    pub async fn create_campaign(
-        &self,
-        brand_id: Uuid,
-        name: &str,
-    ) -> Result<campaign::Model, StoreError> {
+    pub async fn create_campaign(&self, brand_id: Uuid, name: &str) -> Result<campaign::Model, StoreError> {
         self.t.brands().get(brand_id).await?;
         campaign::ActiveModel {
             id: Set(new_id()),

@@ -75,12 +75,10 @@ impl Store {
 pub(crate) fn map_db_err(kind: &'static str, err: DbErr) -> StoreError {
     match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(detail)) => StoreError::Conflict { kind, detail },
-        Some(SqlErr::ForeignKeyConstraintViolation(detail)) => {
-            StoreError::Invalid(crate::Invalid::new(
-                kind,
-                format!("refers to something that does not exist in this workspace ({detail})"),
-            ))
-        }
+        Some(SqlErr::ForeignKeyConstraintViolation(detail)) => StoreError::Invalid(crate::Invalid::new(
+            kind,
+            format!("refers to something that does not exist in this workspace ({detail})"),
+        )),
         _ => StoreError::Database(err),
     }
 }

@@ -26,10 +26,7 @@ impl Users<'_> {
         if !valid || email.len() > 320 || email.contains(char::is_whitespace) {
             return Err(Invalid::new(
                 "email",
-                format!(
-                    "{:?} is not an e-mail address like name@example.com",
-                    new.email
-                ),
+                format!("{:?} is not an e-mail address like name@example.com", new.email),
             )
             .into());
         }
@@ -62,12 +59,7 @@ pub struct Memberships<'a> {
 impl Memberships<'_> {
     /// Gives `user` a role in the workspace (`brand: None`) or in one of its brands,
     /// replacing the role they held at that same scope.
-    pub async fn grant(
-        &self,
-        user: Uuid,
-        brand: Option<Uuid>,
-        role: Role,
-    ) -> Result<membership::Model, StoreError> {
+    pub async fn grant(&self, user: Uuid, brand: Option<Uuid>, role: Role) -> Result<membership::Model, StoreError> {
         if let Some(b) = brand {
             self.t.brands().get(b).await?;
         }
@@ -105,19 +97,14 @@ impl Memberships<'_> {
 
     /// The role that applies to `user` for `brand`: a brand-level role wins over the
     /// workspace-level one; `None` means no access.
-    pub async fn role_for(
-        &self,
-        user: Uuid,
-        brand: Option<Uuid>,
-    ) -> Result<Option<Role>, StoreError> {
+    pub async fn role_for(&self, user: Uuid, brand: Option<Uuid>) -> Result<Option<Role>, StoreError> {
         let rows = self
             .t
             .select::<membership::Entity>()
             .filter(membership::Column::UserId.eq(user))
             .all(self.t.db())
             .await?;
-        let brand_role =
-            brand.and_then(|b| rows.iter().find(|m| m.brand_id == Some(b)).map(|m| m.role));
+        let brand_role = brand.and_then(|b| rows.iter().find(|m| m.brand_id == Some(b)).map(|m| m.role));
         Ok(brand_role.or_else(|| rows.iter().find(|m| m.brand_id.is_none()).map(|m| m.role)))
     }
 }

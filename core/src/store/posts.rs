@@ -7,8 +7,8 @@ use crate::domain::{PostDraft, PostStatus, new_id};
 use crate::{Invalid, StoreError};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -66,11 +66,7 @@ impl Posts<'_> {
     }
 
     /// A brand's posts, newest first, optionally in one state.
-    pub async fn list(
-        &self,
-        brand_id: Uuid,
-        status: Option<PostStatus>,
-    ) -> Result<Vec<post::Model>, StoreError> {
+    pub async fn list(&self, brand_id: Uuid, status: Option<PostStatus>) -> Result<Vec<post::Model>, StoreError> {
         let mut q = self
             .t
             .select::<post::Entity>()
@@ -121,26 +117,16 @@ impl Posts<'_> {
         let updated = post::Entity::update_many()
             .col_expr(post::Column::Body, Expr::value(draft.body))
             .col_expr(post::Column::Link, Expr::value(draft.link))
-            .col_expr(
-                post::Column::Hashtags,
-                Expr::value(StringList(draft.hashtags)),
-            )
+            .col_expr(post::Column::Hashtags, Expr::value(StringList(draft.hashtags)))
             .col_expr(post::Column::Locale, Expr::value(draft.locale))
             .col_expr(post::Column::CampaignId, Expr::value(draft.campaign_id))
             .col_expr(post::Column::Status, Expr::value(PostStatus::Draft))
-            .col_expr(
-                post::Column::Revision,
-                Expr::col(post::Column::Revision).add(1),
-            )
+            .col_expr(post::Column::Revision, Expr::col(post::Column::Revision).add(1))
             .col_expr(post::Column::UpdatedAt, Expr::value(at))
             .filter(post::Column::WorkspaceId.eq(self.t.workspace_id))
             .filter(post::Column::Id.eq(id))
             .filter(post::Column::Revision.eq(revision))
-            .filter(post::Column::Status.is_in([
-                PostStatus::Draft,
-                PostStatus::InReview,
-                PostStatus::Approved,
-            ]))
+            .filter(post::Column::Status.is_in([PostStatus::Draft, PostStatus::InReview, PostStatus::Approved]))
             .exec(&txn)
             .await?;
         if updated.rows_affected == 0 {
@@ -187,11 +173,7 @@ impl Posts<'_> {
         note: Option<&str>,
     ) -> Result<post::Model, StoreError> {
         if !from.can_move_to(to) {
-            let allowed = from
-                .allowed_next()
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>();
+            let allowed = from.allowed_next().iter().map(|s| s.as_str()).collect::<Vec<_>>();
             return Err(StoreError::IllegalTransition {
                 kind: "post",
                 id,
@@ -252,9 +234,7 @@ impl Posts<'_> {
         if let Some(c) = draft.campaign_id {
             let campaign = self.t.get::<campaign::Entity>(c).await?;
             if campaign.brand_id != brand_id {
-                return Err(
-                    Invalid::new("campaign_id", "the campaign belongs to another brand").into(),
-                );
+                return Err(Invalid::new("campaign_id", "the campaign belongs to another brand").into());
             }
         }
         for (i, m) in draft.media.iter().enumerate() {
@@ -265,22 +245,13 @@ impl Posts<'_> {
                 )
             })?;
             if asset.brand_id != brand_id {
-                return Err(Invalid::new(
-                    format!("media[{i}]"),
-                    "the asset belongs to another brand",
-                )
-                .into());
+                return Err(Invalid::new(format!("media[{i}]"), "the asset belongs to another brand").into());
             }
         }
         Ok(())
     }
 
-    async fn replace_media(
-        &self,
-        db: &impl ConnectionTrait,
-        post_id: Uuid,
-        media: &[Uuid],
-    ) -> Result<(), StoreError> {
+    async fn replace_media(&self, db: &impl ConnectionTrait, post_id: Uuid, media: &[Uuid]) -> Result<(), StoreError> {
         post_media::Entity::delete_many()
             .filter(post_media::Column::PostId.eq(post_id))
             .exec(db)
@@ -300,12 +271,7 @@ impl Posts<'_> {
     }
 }
 
-fn entry(
-    actor: Option<Uuid>,
-    action: &'static str,
-    id: Uuid,
-    detail: serde_json::Value,
-) -> AuditEntry {
+fn entry(actor: Option<Uuid>, action: &'static str, id: Uuid, detail: serde_json::Value) -> AuditEntry {
     AuditEntry {
         actor,
         action,

@@ -27,11 +27,7 @@ impl Schedules<'_> {
         self.t.brands().get(brand_id).await?;
         if let Some(a) = account_id {
             if self.t.accounts().get(a).await?.brand_id != brand_id {
-                return Err(Invalid::new(
-                    "schedule.account_id",
-                    "the account belongs to another brand",
-                )
-                .into());
+                return Err(Invalid::new("schedule.account_id", "the account belongs to another brand").into());
             }
         }
         let at = now();
@@ -52,10 +48,7 @@ impl Schedules<'_> {
         .map_err(|e| map_db_err("posting schedule", e))
     }
 
-    pub async fn list_for_brand(
-        &self,
-        brand_id: Uuid,
-    ) -> Result<Vec<posting_schedule::Model>, StoreError> {
+    pub async fn list_for_brand(&self, brand_id: Uuid) -> Result<Vec<posting_schedule::Model>, StoreError> {
         Ok(self
             .t
             .select::<posting_schedule::Entity>()
@@ -66,12 +59,7 @@ impl Schedules<'_> {
     }
 
     /// The next `n` slots of a schedule after `after`.
-    pub async fn next_slots(
-        &self,
-        id: Uuid,
-        after: DateTime<Utc>,
-        n: usize,
-    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+    pub async fn next_slots(&self, id: Uuid, after: DateTime<Utc>, n: usize) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let s = self.t.get::<posting_schedule::Entity>(id).await?;
         let cron = CronSchedule::parse(&s.cron)?;
         Ok(cron.next_slots(Zone::parse("schedule.timezone", &s.timezone)?, after, n))

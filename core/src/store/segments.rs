@@ -48,10 +48,7 @@ impl Segments<'_> {
         self.t.get::<audience_segment::Entity>(id).await
     }
 
-    pub async fn list_for_brand(
-        &self,
-        brand_id: Uuid,
-    ) -> Result<Vec<audience_segment::Model>, StoreError> {
+    pub async fn list_for_brand(&self, brand_id: Uuid) -> Result<Vec<audience_segment::Model>, StoreError> {
         Ok(self
             .t
             .select::<audience_segment::Entity>()
@@ -80,11 +77,7 @@ impl Personas<'_> {
         if let Some(s) = new.segment_id {
             let seg = self.t.segments().get(s).await?;
             if seg.brand_id != new.brand_id {
-                return Err(crate::Invalid::new(
-                    "persona.segment_id",
-                    "the segment belongs to another brand",
-                )
-                .into());
+                return Err(crate::Invalid::new("persona.segment_id", "the segment belongs to another brand").into());
             }
         }
         let at = now();

@@ -49,10 +49,7 @@ tenant_owned!(
 
 impl<'a> Tenant<'a> {
     pub(crate) fn new(store: &'a Store, workspace_id: Uuid) -> Self {
-        Self {
-            store,
-            workspace_id,
-        }
+        Self { store, workspace_id }
     }
 
     pub fn workspace_id(&self) -> Uuid {

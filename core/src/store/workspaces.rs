@@ -4,9 +4,7 @@ use super::entity::workspace;
 use super::{map_db_err, now};
 use crate::domain::{Slug, WorkspaceKind, new_id};
 use crate::{Invalid, StoreError};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 
 pub struct Workspaces<'a> {
     pub(crate) db: &'a DatabaseConnection,
@@ -58,10 +56,7 @@ pub(crate) fn required_name(field: &str, value: &str) -> Result<String, Invalid>
     let v = value.trim();
     let n = v.chars().count();
     if n == 0 || n > 200 {
-        return Err(Invalid::new(
-            field,
-            format!("must be 1-200 characters, got {n}"),
-        ));
+        return Err(Invalid::new(field, format!("must be 1-200 characters, got {n}")));
     }
     Ok(v.to_owned())
 }

@@ -9,7 +9,7 @@ use crate::text::{measure, truncate};
 use crate::thread::split_thread;
 use crate::tone::{apply_emoji, apply_formality, apply_glossary, apply_language_variant};
 use crate::types::{
-    Adapted, Description, EmojiUse, Formality, HashtagPlacement, LengthRule, Post, PluginError, Segment, Warning,
+    Adapted, Description, EmojiUse, Formality, HashtagPlacement, LengthRule, PluginError, Post, Segment, Warning,
 };
 
 /// How one platform wants posts shaped. Build it from the plugin's own `describe()` with
@@ -50,7 +50,10 @@ impl AdaptRules {
 }
 
 fn warn(code: &str, message: impl Into<String>) -> Warning {
-    Warning { code: code.into(), message: message.into() }
+    Warning {
+        code: code.into(),
+        message: message.into(),
+    }
 }
 
 /// Turns `post` into the platform's version for `segment` under `rules`.
@@ -60,13 +63,21 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
 
     // Media first: a post the platform cannot take is an error, not a warning.
     if rules.media_required && post.media.is_empty() {
-        return Err(invalid("media", "this platform needs at least one image or video; attach media to the post"));
+        return Err(invalid(
+            "media",
+            "this platform needs at least one image or video; attach media to the post",
+        ));
     }
     let media: Vec<String> = post.media.iter().take(rules.max_media).map(|m| m.id.clone()).collect();
     if post.media.len() > media.len() {
         warnings.push(warn(
             "media-dropped",
-            format!("kept the first {} of {} media items: the platform allows {}", media.len(), post.media.len(), rules.max_media),
+            format!(
+                "kept the first {} of {} media items: the platform allows {}",
+                media.len(),
+                post.media.len(),
+                rules.max_media
+            ),
         ));
     }
 
@@ -74,15 +85,24 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
     if let Some(t) = tone {
         let (b, n) = apply_glossary(&body, &t.glossary);
         if n > 0 {
-            warnings.push(warn("glossary-applied", format!("replaced {n} word(s) from the segment's glossary")));
+            warnings.push(warn(
+                "glossary-applied",
+                format!("replaced {n} word(s) from the segment's glossary"),
+            ));
         }
         body = b;
         if let Some(variant) = &t.language_variant {
             let (b, n, supported) = apply_language_variant(&body, variant);
             if !supported {
-                warnings.push(warn("language-variant-unsupported", format!("no spelling rules for {variant}; text left as written")));
+                warnings.push(warn(
+                    "language-variant-unsupported",
+                    format!("no spelling rules for {variant}; text left as written"),
+                ));
             } else if n > 0 {
-                warnings.push(warn("language-variant-applied", format!("adjusted {n} spelling(s) to {variant}")));
+                warnings.push(warn(
+                    "language-variant-applied",
+                    format!("adjusted {n} spelling(s) to {variant}"),
+                ));
             }
             body = b;
         }
@@ -90,13 +110,22 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
     let formality = tone.map_or(rules.default_formality, |t| t.formality);
     let (b, changed) = apply_formality(&body, formality);
     if changed {
-        warnings.push(warn("formality-applied", "toned down repeated punctuation for a professional voice"));
+        warnings.push(warn(
+            "formality-applied",
+            "toned down repeated punctuation for a professional voice",
+        ));
     }
     body = b;
     let emoji = tone.map_or(EmojiUse::Keep, |t| t.emoji);
     let (b, removed) = apply_emoji(&body, emoji);
     if removed > 0 {
-        warnings.push(warn("emoji-removed", format!("removed {removed} emoji: the segment's tone asks for {}", if emoji == EmojiUse::None { "none" } else { "few" })));
+        warnings.push(warn(
+            "emoji-removed",
+            format!(
+                "removed {removed} emoji: the segment's tone asks for {}",
+                if emoji == EmojiUse::None { "none" } else { "few" }
+            ),
+        ));
     }
     body = b;
 
@@ -111,11 +140,21 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
     let all = dedupe(inline.iter().cloned().chain(listed));
     let kept: Vec<String> = all.iter().take(limit).cloned().collect();
     if all.len() > kept.len() {
-        warnings.push(warn("hashtags-dropped", format!("kept {} of {} hashtags (at most {limit} for this platform and segment)", kept.len(), all.len())));
+        warnings.push(warn(
+            "hashtags-dropped",
+            format!(
+                "kept {} of {} hashtags (at most {limit} for this platform and segment)",
+                kept.len(),
+                all.len()
+            ),
+        ));
         body = unhash_inline(&body, &kept);
     }
     let mut trailing: Vec<String> = Vec::new();
-    for tag in kept.iter().filter(|t| !inline.iter().any(|i| i.eq_ignore_ascii_case(t))) {
+    for tag in kept
+        .iter()
+        .filter(|t| !inline.iter().any(|i| i.eq_ignore_ascii_case(t)))
+    {
         if placement == HashtagPlacement::Inline {
             if let Some(b) = hash_first_word(&body, tag) {
                 body = b;
@@ -136,12 +175,18 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
         }
     }
     let rule = rules.length_rule;
-    if let Some(cta) = tone.and_then(|t| t.call_to_action.as_ref()).filter(|c| !c.trim().is_empty()) {
+    if let Some(cta) = tone
+        .and_then(|t| t.call_to_action.as_ref())
+        .filter(|c| !c.trim().is_empty())
+    {
         let with_cta = format!("{body}{suffix}\n\n{}", cta.trim());
         if rules.threads || measure(&with_cta, rule) <= rules.max_length {
             suffix.push_str(&format!("\n\n{}", cta.trim()));
         } else {
-            warnings.push(warn("call-to-action-dropped", format!("no room for the call to action ({} max)", rules.max_length)));
+            warnings.push(warn(
+                "call-to-action-dropped",
+                format!("no room for the call to action ({} max)", rules.max_length),
+            ));
         }
     }
 
@@ -151,14 +196,28 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
         full
     } else if rules.threads {
         parts = split_thread(&full, rules.max_length, rule, true);
-        warnings.push(warn("thread-created", format!("split into a thread of {} parts to fit {} per part", parts.len(), rules.max_length)));
+        warnings.push(warn(
+            "thread-created",
+            format!(
+                "split into a thread of {} parts to fit {} per part",
+                parts.len(),
+                rules.max_length
+            ),
+        ));
         parts[0].clone()
     } else {
         let room = rules.max_length.saturating_sub(measure(&suffix, rule));
         let (cut, _) = truncate(&body, room, rule, "…");
         let text = format!("{cut}{suffix}").trim().to_owned();
-        let text = if measure(&text, rule) <= rules.max_length { text } else { truncate(&text, rules.max_length, rule, "…").0 };
-        warnings.push(warn("text-truncated", format!("shortened to fit {} ({:?} counting)", rules.max_length, rule)));
+        let text = if measure(&text, rule) <= rules.max_length {
+            text
+        } else {
+            truncate(&text, rules.max_length, rule, "…").0
+        };
+        warnings.push(warn(
+            "text-truncated",
+            format!("shortened to fit {} ({:?} counting)", rules.max_length, rule),
+        ));
         text
     };
     Ok(Adapted {
@@ -197,7 +256,9 @@ fn unhash_inline(body: &str, kept: &[String]) -> String {
 /// Turns the first whole-word occurrence of `tag` in `body` into `#tag`.
 fn hash_first_word(body: &str, tag: &str) -> Option<String> {
     use unicode_segmentation::UnicodeSegmentation;
-    let (i, w) = body.split_word_bound_indices().find(|(_, w)| w.eq_ignore_ascii_case(tag) || w.to_lowercase() == tag.to_lowercase())?;
+    let (i, w) = body
+        .split_word_bound_indices()
+        .find(|(_, w)| w.eq_ignore_ascii_case(tag) || w.to_lowercase() == tag.to_lowercase())?;
     if body[..i].ends_with('#') {
         return None;
     }
@@ -225,7 +286,14 @@ mod tests {
     }
 
     fn post(body: &str) -> Post {
-        Post { id: "p1".into(), body: body.into(), link: None, hashtags: vec![], locale: "en".into(), media: vec![] }
+        Post {
+            id: "p1".into(),
+            body: body.into(),
+            link: None,
+            hashtags: vec![],
+            locale: "en".into(),
+            media: vec![],
+        }
     }
 
     fn segment(tone: Tone) -> Segment {
@@ -235,9 +303,19 @@ mod tests {
             tone,
             audience: Audience {
                 mode: TargetingMode::Prefer,
-                countries: vec![], regions: vec![], cities: vec![], age_min: None, age_max: None, genders: vec![],
-                languages: vec![], industries: vec![], seniorities: vec![], job_functions: vec![], company_sizes: vec![],
-                interests: vec![], estimated_size: None,
+                countries: vec![],
+                regions: vec![],
+                cities: vec![],
+                age_min: None,
+                age_max: None,
+                genders: vec![],
+                languages: vec![],
+                industries: vec![],
+                seniorities: vec![],
+                job_functions: vec![],
+                company_sizes: vec![],
+                interests: vec![],
+                estimated_size: None,
             },
         }
     }
@@ -249,7 +327,10 @@ mod tests {
             max_hashtags: Some(1),
             hashtag_placement: HashtagPlacement::Inline,
             call_to_action: Some("Book a demo.".into()),
-            glossary: vec![GlossaryEntry { term: "app".into(), replacement: "platform".into() }],
+            glossary: vec![GlossaryEntry {
+                term: "app".into(),
+                replacement: "platform".into(),
+            }],
             language_variant: Some("en-GB".into()),
         }
     }
@@ -259,9 +340,18 @@ mod tests {
         let mut p = post("our new app is out!!! 🎉 pick your favorite color");
         p.hashtags = vec!["color".into(), "launch".into()];
         let a = adapt_post(&p, Some(&segment(tone())), &rules(500, false)).unwrap();
-        assert_eq!(a.text, "Our new platform is out! pick your favourite #colour\n\nBook a demo.");
+        assert_eq!(
+            a.text,
+            "Our new platform is out! pick your favourite #colour\n\nBook a demo."
+        );
         let codes: Vec<_> = a.warnings.iter().map(|w| w.code.as_str()).collect();
-        for c in ["glossary-applied", "language-variant-applied", "formality-applied", "emoji-removed", "hashtags-dropped"] {
+        for c in [
+            "glossary-applied",
+            "language-variant-applied",
+            "formality-applied",
+            "emoji-removed",
+            "hashtags-dropped",
+        ] {
             assert!(codes.contains(&c), "{c} missing from {codes:?}");
         }
         assert_eq!(a.hashtags, ["colour"], "listed tags follow the variant's spelling");
@@ -305,7 +395,16 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let mut p = post("hi");
-        let m = |id: &str| MediaRef { id: id.into(), kind: MediaKind::Image, mime_type: "image/png".into(), byte_size: 1, width: None, height: None, duration_ms: None, alt_text: None };
+        let m = |id: &str| MediaRef {
+            id: id.into(),
+            kind: MediaKind::Image,
+            mime_type: "image/png".into(),
+            byte_size: 1,
+            width: None,
+            height: None,
+            duration_ms: None,
+            alt_text: None,
+        };
         p.media = vec![m("a"), m("b")];
         let a = adapt_post(&p, None, &rules(100, false)).unwrap();
         assert_eq!(a.media, ["a"]);

@@ -22,7 +22,14 @@ pub struct Response {
 
 impl Request {
     pub fn new(method: Method, url: impl Into<String>) -> Self {
-        Self { inner: HttpRequest { method, url: url.into(), headers: Vec::new(), body: Body::Empty } }
+        Self {
+            inner: HttpRequest {
+                method,
+                url: url.into(),
+                headers: Vec::new(),
+                body: Body::Empty,
+            },
+        }
     }
     pub fn get(url: impl Into<String>) -> Self {
         Self::new(Method::Get, url)
@@ -42,7 +49,11 @@ impl Request {
     }
     /// An `application/x-www-form-urlencoded` body.
     pub fn form(self, fields: &[(&str, &str)]) -> Self {
-        let encoded = fields.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+        let encoded = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
         let mut r = self.header("content-type", "application/x-www-form-urlencoded");
         r.inner.body = Body::Bytes(encoded.into_bytes());
         r
@@ -55,10 +66,17 @@ impl Request {
     /// returned as a [`Response`] (see [`Response::ok`]).
     pub fn send(self) -> Result<Response, PluginError> {
         match host::send(&self.inner) {
-            Ok(r) => Ok(Response { status: r.status, headers: r.headers, body: r.body }),
+            Ok(r) => Ok(Response {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
             Err(HttpError::Denied(why)) => Err(PluginError::Denied(why)),
             Err(HttpError::Timeout) => Err(PluginError::Transient(format!("{} timed out", self.inner.url))),
-            Err(HttpError::TooLarge(n)) => Err(PluginError::Transient(format!("response from {} exceeded {n} bytes", self.inner.url))),
+            Err(HttpError::TooLarge(n)) => Err(PluginError::Transient(format!(
+                "response from {} exceeded {n} bytes",
+                self.inner.url
+            ))),
             Err(HttpError::Transport(why)) => Err(PluginError::Transient(why)),
         }
     }
@@ -66,30 +84,50 @@ impl Request {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn json(&self) -> Result<serde_json::Value, PluginError> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| PluginError::Transient(format!("the platform answered {} with a body that is not JSON: {e}", self.status)))
+        serde_json::from_slice(&self.body).map_err(|e| {
+            PluginError::Transient(format!(
+                "the platform answered {} with a body that is not JSON: {e}",
+                self.status
+            ))
+        })
     }
     /// The response if it is a 2xx, else the typed error for its status.
     pub fn ok(self) -> Result<Self, PluginError> {
-        if (200..300).contains(&self.status) { Ok(self) } else { Err(error_from_status(&self, &self.message())) }
+        if (200..300).contains(&self.status) {
+            Ok(self)
+        } else {
+            Err(error_from_status(&self, &self.message()))
+        }
     }
     /// The platform's own error message, from the usual JSON shapes, else the raw body.
     pub fn message(&self) -> String {
-        let text = String::from_utf8_lossy(&self.body).chars().take(500).collect::<String>();
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&self.body) else { return text };
+        let text = String::from_utf8_lossy(&self.body)
+            .chars()
+            .take(500)
+            .collect::<String>();
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&self.body) else {
+            return text;
+        };
         let candidates = [
             v.pointer("/error/message"), // Meta, TikTok
             v.pointer("/detail"),        // X problem+json
             v.pointer("/errors/0/message"),
-            v.pointer("/message"),       // LinkedIn, Pinterest
+            v.pointer("/message"), // LinkedIn, Pinterest
             v.pointer("/error_description"),
-            v.pointer("/error"),         // Mastodon
+            v.pointer("/error"), // Mastodon
             v.pointer("/title"),
         ];
-        candidates.into_iter().flatten().find_map(|m| m.as_str().map(str::to_owned)).unwrap_or(text)
+        candidates
+            .into_iter()
+            .flatten()
+            .find_map(|m| m.as_str().map(str::to_owned))
+            .unwrap_or(text)
     }
 }
 
@@ -99,7 +137,10 @@ impl Response {
 pub fn error_from_status(resp: &Response, message: &str) -> PluginError {
     match resp.status {
         401 => PluginError::AuthExpired(message.to_owned()),
-        429 => PluginError::RateLimited(RateLimit { retry_after_seconds: retry_after(resp), message: message.to_owned() }),
+        429 => PluginError::RateLimited(RateLimit {
+            retry_after_seconds: retry_after(resp),
+            message: message.to_owned(),
+        }),
         408 | 500..=599 => PluginError::Transient(format!("{}: {message}", resp.status)),
         status => crate::invalid("request", format!("the platform refused it ({status}): {message}")),
     }
@@ -111,7 +152,9 @@ pub fn retry_after(resp: &Response) -> u32 {
     if let Some(s) = resp.header("retry-after").and_then(|v| v.trim().parse::<u32>().ok()) {
         return s;
     }
-    let reset = resp.header("x-rate-limit-reset").or_else(|| resp.header("x-ratelimit-reset"));
+    let reset = resp
+        .header("x-rate-limit-reset")
+        .or_else(|| resp.header("x-ratelimit-reset"));
     if let Some(epoch) = reset.and_then(|v| v.trim().parse::<u64>().ok()) {
         let now = host::now_ms() / 1000;
         return epoch.saturating_sub(now).clamp(1, 86_400) as u32;
@@ -136,26 +179,51 @@ mod tests {
     use super::*;
 
     fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-        Response { status, headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), body: body.as_bytes().to_vec() }
+        Response {
+            status,
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: body.as_bytes().to_vec(),
+        }
     }
 
     #[test]
     fn statuses_map_to_typed_errors() {
-        assert!(matches!(error_from_status(&resp(401, &[], ""), "x"), PluginError::AuthExpired(_)));
+        assert!(matches!(
+            error_from_status(&resp(401, &[], ""), "x"),
+            PluginError::AuthExpired(_)
+        ));
         match error_from_status(&resp(429, &[("Retry-After", "17")], ""), "slow down") {
             PluginError::RateLimited(r) => assert_eq!((r.retry_after_seconds, r.message.as_str()), (17, "slow down")),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(error_from_status(&resp(503, &[], ""), "x"), PluginError::Transient(_)));
-        assert!(matches!(error_from_status(&resp(400, &[], ""), "x"), PluginError::InvalidInput(_)));
+        assert!(matches!(
+            error_from_status(&resp(503, &[], ""), "x"),
+            PluginError::Transient(_)
+        ));
+        assert!(matches!(
+            error_from_status(&resp(400, &[], ""), "x"),
+            PluginError::InvalidInput(_)
+        ));
     }
 
     #[test]
     fn messages_come_from_each_platforms_error_shape() {
-        assert_eq!(resp(400, &[], r#"{"error":{"message":"Invalid parameter","code":100}}"#).message(), "Invalid parameter");
-        assert_eq!(resp(403, &[], r#"{"title":"Forbidden","detail":"duplicate content"}"#).message(), "duplicate content");
-        assert_eq!(resp(422, &[], r#"{"message":"Too long","status":422}"#).message(), "Too long");
-        assert_eq!(resp(422, &[], r#"{"error":"Validation failed: Text too long"}"#).message(), "Validation failed: Text too long");
+        assert_eq!(
+            resp(400, &[], r#"{"error":{"message":"Invalid parameter","code":100}}"#).message(),
+            "Invalid parameter"
+        );
+        assert_eq!(
+            resp(403, &[], r#"{"title":"Forbidden","detail":"duplicate content"}"#).message(),
+            "duplicate content"
+        );
+        assert_eq!(
+            resp(422, &[], r#"{"message":"Too long","status":422}"#).message(),
+            "Too long"
+        );
+        assert_eq!(
+            resp(422, &[], r#"{"error":"Validation failed: Text too long"}"#).message(),
+            "Validation failed: Text too long"
+        );
         assert_eq!(resp(500, &[], "plain oops").message(), "plain oops");
     }
 

@@ -60,14 +60,17 @@ pub mod prelude {
 /// Exports `$ty` (which implements [`Plugin`]) as the component's `platform` world.
 #[macro_export]
 macro_rules! export_plugin {
-    ($ty:ty) => {
+    ($ty:ident) => {
         $crate::bindings::__export_platform!($ty with_types_in $crate::bindings);
     };
 }
 
 /// A permanent input error naming the field and what is allowed.
 pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> types::PluginError {
-    types::PluginError::InvalidInput(types::InvalidInput { field: field.into(), message: message.into() })
+    types::PluginError::InvalidInput(types::InvalidInput {
+        field: field.into(),
+        message: message.into(),
+    })
 }
 
 /// A retryable error.

@@ -28,11 +28,13 @@ pub fn extract_hashtags(text: &str) -> Vec<String> {
 
 /// Mentions written in `text` (without `@`), such as `chorus` or `chorus@mastodon.social`.
 pub fn extract_mentions(text: &str) -> Vec<String> {
-    sigil_words(text, '@', |c| c.is_alphanumeric() || c == '_' || c == '.' || c == '@' || c == '-')
-        .into_iter()
-        .map(|(_, w)| w.trim_end_matches(['.', '-', '@']).to_owned())
-        .filter(|w| !w.is_empty())
-        .collect()
+    sigil_words(text, '@', |c| {
+        c.is_alphanumeric() || c == '_' || c == '.' || c == '@' || c == '-'
+    })
+    .into_iter()
+    .map(|(_, w)| w.trim_end_matches(['.', '-', '@']).to_owned())
+    .filter(|w| !w.is_empty())
+    .collect()
 }
 
 /// Byte ranges (including the `#`) of the hashtags in `text`.
@@ -52,7 +54,10 @@ fn sigil_words(text: &str, sigil: char, word_char: impl Fn(char) -> bool) -> Vec
         if c != sigil || urls.iter().any(|u| u.contains(&i)) {
             continue;
         }
-        let prev_ok = text[..i].chars().next_back().is_none_or(|p| !(p.is_alphanumeric() || p == '_' || p == '&' || p == sigil));
+        let prev_ok = text[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|p| !(p.is_alphanumeric() || p == '_' || p == '&' || p == sigil));
         if !prev_ok {
             continue;
         }

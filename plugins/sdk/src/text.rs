@@ -42,7 +42,13 @@ pub fn x_weighted_len(s: &str) -> usize {
 
 fn weigh_plain(s: &str) -> usize {
     s.graphemes(true)
-        .map(|g| if is_emoji_cluster(g) { 2 } else { g.chars().map(x_char_weight).sum() })
+        .map(|g| {
+            if is_emoji_cluster(g) {
+                2
+            } else {
+                g.chars().map(x_char_weight).sum()
+            }
+        })
         .sum()
 }
 
@@ -59,7 +65,8 @@ pub fn is_emoji_cluster(g: &str) -> bool {
     if g.contains('\u{20E3}') {
         return true; // keycap: 1️⃣
     }
-    g.chars().any(|c| c as u32 > 0xFF && c.is_emoji_char() && !c.is_emoji_component())
+    g.chars()
+        .any(|c| c as u32 > 0xFF && c.is_emoji_char() && !c.is_emoji_component())
         || g.chars().filter(|c| ('\u{1F1E6}'..='\u{1F1FF}').contains(c)).count() == 2
 }
 
@@ -82,7 +89,11 @@ pub fn find_urls(s: &str) -> Vec<Range<usize>> {
     while i < s.len() {
         let rest = &lower[i..];
         let starts = rest.starts_with("https://") || rest.starts_with("http://") || rest.starts_with("www.");
-        let at_boundary = i == 0 || !s[..i].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == '@');
+        let at_boundary = i == 0
+            || !s[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '@');
         if starts && at_boundary {
             let end = s[i..].find(char::is_whitespace).map_or(s.len(), |e| i + e);
             let trimmed = s[i..end].trim_end_matches(['.', ',', '!', '?', ';', ':', ')', ']', '"', '\'']);
@@ -112,7 +123,10 @@ pub fn truncate(s: &str, max: usize, rule: LengthRule, ellipsis: &str) -> (Strin
     let fitting = ends.partition_point(|&end| measure(&s[..end], rule) <= budget);
     let fit = if fitting == 0 { 0 } else { ends[fitting - 1] };
     // Never cut inside a URL: a cut link is broken (and X would still count it as 23).
-    let fit = find_urls(s).iter().find(|u| u.start < fit && fit < u.end).map_or(fit, |u| u.start);
+    let fit = find_urls(s)
+        .iter()
+        .find(|u| u.start < fit && fit < u.end)
+        .map_or(fit, |u| u.start);
     let head = &s[..fit];
     // Prefer the last word boundary, unless that would throw away more than a third.
     let mut cut = head
@@ -146,8 +160,16 @@ mod tests {
         assert_eq!(x_weighted_len("🇸🇪"), 2, "a flag is one emoji");
         assert_eq!(x_weighted_len("日本語"), 6);
         assert_eq!(x_weighted_len("café"), 4);
-        assert_eq!(x_weighted_len("cafe\u{301}"), 4, "NFC first: e + accent is one code point");
-        assert_eq!(x_weighted_len("“quoted” — dash"), 15, "typographic punctuation in the 2000 block counts 1");
+        assert_eq!(
+            x_weighted_len("cafe\u{301}"),
+            4,
+            "NFC first: e + accent is one code point"
+        );
+        assert_eq!(
+            x_weighted_len("“quoted” — dash"),
+            15,
+            "typographic punctuation in the 2000 block counts 1"
+        );
         assert_eq!(x_weighted_len("123 #tag"), 8, "digits and # are not emoji");
     }
 
@@ -183,10 +205,19 @@ mod tests {
 
     #[test]
     fn truncation_never_exceeds_the_limit() {
-        let samples = ["日本語のテキストはとても長いです", "emoji 🎉🎉🎉🎉🎉 party", "https://example.com/x y z"];
+        let samples = [
+            "日本語のテキストはとても長いです",
+            "emoji 🎉🎉🎉🎉🎉 party",
+            "https://example.com/x y z",
+        ];
         for s in samples {
             for max in 0..30 {
-                for rule in [LengthRule::Characters, LengthRule::Utf16, LengthRule::Graphemes, LengthRule::XWeighted] {
+                for rule in [
+                    LengthRule::Characters,
+                    LengthRule::Utf16,
+                    LengthRule::Graphemes,
+                    LengthRule::XWeighted,
+                ] {
                     let (t, _) = truncate(s, max, rule, "…");
                     if measure("…", rule) <= max {
                         assert!(measure(&t, rule) <= max, "{s:?} max {max} {rule:?} -> {t:?}");

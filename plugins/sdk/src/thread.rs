@@ -22,7 +22,11 @@ pub fn split_thread(text: &str, max: usize, rule: LengthRule, numbered: bool) ->
         let parts = pack(text, max.saturating_sub(reserve).max(1), rule);
         let n = parts.len();
         if n.to_string().len() <= guess.to_string().len() {
-            return parts.into_iter().enumerate().map(|(i, p)| format!("{p} {}/{n}", i + 1)).collect();
+            return parts
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| format!("{p} {}/{n}", i + 1))
+                .collect();
         }
         guess = n;
     }
@@ -65,7 +69,11 @@ fn pieces(text: &str, max: usize, rule: LengthRule) -> Vec<String> {
                 let mut rest = word.trim().to_owned();
                 while !rest.is_empty() {
                     let (head, _) = truncate(&rest, max, rule, "");
-                    let head = if head.is_empty() { rest.graphemes(true).next().unwrap_or_default().to_owned() } else { head };
+                    let head = if head.is_empty() {
+                        rest.graphemes(true).next().unwrap_or_default().to_owned()
+                    } else {
+                        head
+                    };
                     rest = rest[head.len()..].to_owned();
                     out.push(format!("{head} "));
                 }
@@ -98,14 +106,24 @@ mod tests {
 
     #[test]
     fn short_text_is_one_part_without_numbering() {
-        assert_eq!(split_thread("Hello there.", 280, LengthRule::XWeighted, true), ["Hello there."]);
+        assert_eq!(
+            split_thread("Hello there.", 280, LengthRule::XWeighted, true),
+            ["Hello there."]
+        );
     }
 
     #[test]
     fn long_text_splits_at_sentences_with_numbering_within_the_limit() {
         let text = "First sentence is here. Second one follows it. Third sentence ends this.";
         let parts = split_thread(text, 30, LengthRule::Characters, true);
-        assert_eq!(parts, ["First sentence is here. 1/3", "Second one follows it. 2/3", "Third sentence ends this. 3/3"]);
+        assert_eq!(
+            parts,
+            [
+                "First sentence is here. 1/3",
+                "Second one follows it. 2/3",
+                "Third sentence ends this. 3/3"
+            ]
+        );
         for p in &parts {
             assert!(measure(p, LengthRule::Characters) <= 30);
         }
@@ -120,9 +138,17 @@ mod tests {
             for p in &parts {
                 assert!(measure(p, rule) <= 280, "{rule:?}: {p}");
             }
-            let joined: String = parts.iter().map(|p| p.rsplit_once(' ').unwrap().0).collect::<Vec<_>>().join(" ");
+            let joined: String = parts
+                .iter()
+                .map(|p| p.rsplit_once(' ').unwrap().0)
+                .collect::<Vec<_>>()
+                .join(" ");
             assert_eq!(joined.split_whitespace().count(), text.split_whitespace().count());
-            assert!(parts.iter().any(|p| p.contains("https://example.com/a-long-link-that-must-stay-whole")));
+            assert!(
+                parts
+                    .iter()
+                    .any(|p| p.contains("https://example.com/a-long-link-that-must-stay-whole"))
+            );
         }
     }
 

@@ -120,23 +120,51 @@ pub fn apply_formality(text: &str, formality: Formality) -> (String, bool) {
 
 /// Spelling pairs (US, GB) for the English variants.
 const EN_SPELLINGS: &[(&str, &str)] = &[
-    ("color", "colour"), ("colors", "colours"), ("favorite", "favourite"), ("favorites", "favourites"),
-    ("organize", "organise"), ("organized", "organised"), ("organization", "organisation"),
-    ("center", "centre"), ("centers", "centres"), ("analyze", "analyse"), ("behavior", "behaviour"),
-    ("customize", "customise"), ("customized", "customised"), ("optimize", "optimise"),
-    ("personalized", "personalised"), ("catalog", "catalogue"), ("traveling", "travelling"),
-    ("neighbor", "neighbour"), ("flavor", "flavour"), ("humor", "humour"), ("labor", "labour"),
-    ("program", "programme"), ("license", "licence"), ("defense", "defence"), ("gray", "grey"),
+    ("color", "colour"),
+    ("colors", "colours"),
+    ("favorite", "favourite"),
+    ("favorites", "favourites"),
+    ("organize", "organise"),
+    ("organized", "organised"),
+    ("organization", "organisation"),
+    ("center", "centre"),
+    ("centers", "centres"),
+    ("analyze", "analyse"),
+    ("behavior", "behaviour"),
+    ("customize", "customise"),
+    ("customized", "customised"),
+    ("optimize", "optimise"),
+    ("personalized", "personalised"),
+    ("catalog", "catalogue"),
+    ("traveling", "travelling"),
+    ("neighbor", "neighbour"),
+    ("flavor", "flavour"),
+    ("humor", "humour"),
+    ("labor", "labour"),
+    ("program", "programme"),
+    ("license", "licence"),
+    ("defense", "defence"),
+    ("gray", "grey"),
 ];
 
 /// Adjusts spelling to a language variant. Supported: `en-GB`, `en-US`. Returns the text,
 /// how many words changed, and whether the variant is supported.
 pub fn apply_language_variant(text: &str, variant: &str) -> (String, usize, bool) {
     let pairs: Vec<GlossaryEntry> = match variant.to_ascii_lowercase().as_str() {
-        "en-gb" | "en-au" | "en-nz" | "en-ie" => {
-            EN_SPELLINGS.iter().map(|(us, gb)| GlossaryEntry { term: (*us).into(), replacement: (*gb).into() }).collect()
-        }
-        "en-us" => EN_SPELLINGS.iter().map(|(us, gb)| GlossaryEntry { term: (*gb).into(), replacement: (*us).into() }).collect(),
+        "en-gb" | "en-au" | "en-nz" | "en-ie" => EN_SPELLINGS
+            .iter()
+            .map(|(us, gb)| GlossaryEntry {
+                term: (*us).into(),
+                replacement: (*gb).into(),
+            })
+            .collect(),
+        "en-us" => EN_SPELLINGS
+            .iter()
+            .map(|(us, gb)| GlossaryEntry {
+                term: (*gb).into(),
+                replacement: (*us).into(),
+            })
+            .collect(),
         _ => return (text.to_owned(), 0, false),
     };
     let (out, n) = apply_glossary(text, &pairs);
@@ -158,7 +186,12 @@ fn tidy_spaces(s: &str) -> String {
             out.push(c);
         }
     }
-    out.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_owned()
+    out.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -166,12 +199,18 @@ mod tests {
     use super::*;
 
     fn g(from: &str, to: &str) -> GlossaryEntry {
-        GlossaryEntry { term: from.into(), replacement: to.into() }
+        GlossaryEntry {
+            term: from.into(),
+            replacement: to.into(),
+        }
     }
 
     #[test]
     fn glossary_replaces_whole_words_case_insensitively_keeping_capitals() {
-        let (t, n) = apply_glossary("Customers love our app. customers? Customersupport.", &[g("customers", "members")]);
+        let (t, n) = apply_glossary(
+            "Customers love our app. customers? Customersupport.",
+            &[g("customers", "members")],
+        );
         assert_eq!(t, "Members love our app. members? Customersupport.");
         assert_eq!(n, 2);
         let (t, n) = apply_glossary("Try the free trial today", &[g("free trial", "30-day pilot")]);
@@ -189,14 +228,26 @@ mod tests {
 
     #[test]
     fn professional_collapses_shouting_and_capitalizes() {
-        assert_eq!(apply_formality("wow!!! really??", Formality::Professional), ("Wow! really?".to_owned(), true));
-        assert_eq!(apply_formality("wow!!!", Formality::Casual), ("wow!!!".to_owned(), false));
+        assert_eq!(
+            apply_formality("wow!!! really??", Formality::Professional),
+            ("Wow! really?".to_owned(), true)
+        );
+        assert_eq!(
+            apply_formality("wow!!!", Formality::Casual),
+            ("wow!!!".to_owned(), false)
+        );
     }
 
     #[test]
     fn english_variants_swap_spellings() {
-        assert_eq!(apply_language_variant("Our favorite color", "en-GB"), ("Our favourite colour".to_owned(), 2, true));
-        assert_eq!(apply_language_variant("The Centre", "en-US"), ("The Center".to_owned(), 1, true));
+        assert_eq!(
+            apply_language_variant("Our favorite color", "en-GB"),
+            ("Our favourite colour".to_owned(), 2, true)
+        );
+        assert_eq!(
+            apply_language_variant("The Centre", "en-US"),
+            ("The Center".to_owned(), 1, true)
+        );
         assert!(!apply_language_variant("hej", "sv-FI").2);
     }
 }

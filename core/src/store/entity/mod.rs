@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod media_asset;
 pub mod membership;
 pub mod persona;
+pub mod plugin_kv;
 pub mod post;
 pub mod post_media;
 pub mod posting_schedule;

@@ -1,0 +1,482 @@
+//! The sandbox: one wasmtime engine, components compiled once, a fresh store per call.
+//!
+//! Speed comes from doing the expensive parts once: a component is compiled once per
+//! content hash (and cached on disk keyed by its sha256 and the engine's compatibility
+//! hash), linked once into an `InstancePre`, and instantiated per call from the pooling
+//! allocator's pre-reserved slots. Safety comes from what each call's store gets: a memory
+//! limit, an epoch deadline, a locked-down WASI context, and the host imports in `host.rs`.
+
+use super::bindings::types::{Account, Adapted, Description, Metrics, Post, Published, Segment};
+use super::bindings::{Platform, PlatformPre, types};
+use super::error::{CallError, CallErrorKind};
+use super::host::{FrozenClock, HostState, MemoryGuard};
+use super::http::{CallHttp, HttpClients, MediaSource};
+use super::kv::KvBackend;
+use super::limits::Limits;
+use super::manifest::{Manifest, ManifestError};
+use super::policy::Grant;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use uuid::Uuid;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+/// How often the engine's epoch advances: the granularity of CPU deadlines.
+const EPOCH_TICK: Duration = Duration::from_millis(1);
+/// Calls running at once; more wait for a slot instead of failing.
+const MAX_CONCURRENT_CALLS: usize = 96;
+
+/// Why a plugin could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("plugin {id}: the component is not a valid chorus:plugin@0.1.0 component: {message}")]
+    Compile { id: String, message: String },
+    #[error("plugin {id}: {message}")]
+    Describe { id: String, message: String },
+    #[error("cannot start the plugin engine: {0}")]
+    Engine(String),
+}
+
+/// Settings for the engine as a whole.
+#[derive(Clone)]
+pub struct EngineSettings {
+    /// Where compiled components are cached (`None`: compile on every start).
+    pub cache_dir: Option<PathBuf>,
+    pub kv: Arc<dyn KvBackend>,
+}
+
+/// Owns the wasmtime engine, the linker and the epoch ticker.
+#[derive(Clone)]
+pub struct PluginEngine {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    engine: Engine,
+    linker: Linker<HostState>,
+    clients: HttpClients,
+    settings: EngineSettings,
+    slots: tokio::sync::Semaphore,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+impl PluginEngine {
+    pub fn new(settings: EngineSettings) -> Result<Self, LoadError> {
+        let engine_err = |e: wasmtime::Error| LoadError::Engine(e.to_string());
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(MAX_CONCURRENT_CALLS as u32 + 32)
+            .total_core_instances((MAX_CONCURRENT_CALLS as u32 + 32) * 8)
+            .total_memories(MAX_CONCURRENT_CALLS as u32 + 32)
+            .total_tables((MAX_CONCURRENT_CALLS as u32 + 32) * 4)
+            .total_stacks(MAX_CONCURRENT_CALLS as u32 + 32)
+            .max_memory_size(Limits::default().memory_bytes.max(256 << 20));
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(1 << 20)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(engine_err)?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        // Rust's std on wasip2 imports WASI; it is linked, but every context is locked down.
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(engine_err)?;
+        Platform::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(engine_err)?;
+
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        let (ticking, stop) = (engine.clone(), stop_ticker.clone());
+        std::thread::Builder::new()
+            .name("chorus-plugin-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticking.increment_epoch();
+                }
+            })
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        let clients = HttpClients::new().map_err(LoadError::Engine)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                engine,
+                linker,
+                clients,
+                settings,
+                slots: tokio::sync::Semaphore::new(MAX_CONCURRENT_CALLS),
+                stop_ticker,
+            }),
+        })
+    }
+
+    /// Compiles (or loads from cache), links and describes a plugin. `require_hash`
+    /// refuses a manifest without `sha256` (installed plugins); bundled plugins carry one
+    /// from the build.
+    pub async fn load(
+        &self,
+        manifest: Manifest,
+        component: &[u8],
+        require_hash: bool,
+        grant: Grant,
+        limits: Limits,
+    ) -> Result<Plugin, LoadError> {
+        let sha256 = manifest.verify(component, require_hash)?;
+        let compiled = self.compile(&manifest.id, &sha256, component)?;
+        let pre = self
+            .shared
+            .linker
+            .instantiate_pre(&compiled)
+            .and_then(PlatformPre::new)
+            .map_err(|e| LoadError::Compile {
+                id: manifest.id.clone(),
+                message: format!("{e:#}"),
+            })?;
+        let mut plugin = Plugin {
+            manifest,
+            sha256,
+            description: placeholder_description(),
+            pre,
+            grant,
+            limits: Arc::new(limits),
+            engine: self.clone(),
+        };
+        let d = plugin.describe_fresh().await.map_err(|e| LoadError::Describe {
+            id: plugin.manifest.id.clone(),
+            message: e.kind.to_string(),
+        })?;
+        if d.id != plugin.manifest.platform {
+            return Err(LoadError::Describe {
+                id: plugin.manifest.id.clone(),
+                message: format!(
+                    "describe() says platform {:?} but the manifest says {:?}",
+                    d.id, plugin.manifest.platform
+                ),
+            });
+        }
+        plugin.description = d;
+        Ok(plugin)
+    }
+
+    fn compile(&self, id: &str, sha256: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+        let engine = &self.shared.engine;
+        let compile_err = |e: wasmtime::Error| LoadError::Compile {
+            id: id.to_owned(),
+            message: format!("{e:#}"),
+        };
+        let Some(dir) = &self.shared.settings.cache_dir else {
+            return Component::new(engine, bytes).map_err(compile_err);
+        };
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut h);
+        let path = dir.join(format!("{sha256}-{:016x}.cwasm", h.finish()));
+        if path.exists() {
+            // SAFETY: the file is in Chorus's own cache directory, written below by this
+            // engine configuration (the name carries its compatibility hash) from a
+            // component whose sha256 is also in the name.
+            match unsafe { Component::deserialize_file(engine, &path) } {
+                Ok(c) => return Ok(c),
+                Err(e) => tracing::warn!(plugin = id, error = %e, "ignoring an unreadable compiled-plugin cache entry"),
+            }
+        }
+        let component = Component::new(engine, bytes).map_err(compile_err)?;
+        if let Ok(serialized) = component.serialize() {
+            let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::now_v7().simple()));
+            let written = std::fs::create_dir_all(dir)
+                .and_then(|_| std::fs::write(&tmp, serialized))
+                .and_then(|_| std::fs::rename(&tmp, &path));
+            if let Err(e) = written {
+                tracing::warn!(plugin = id, error = %e, dir = %dir.display(), "cannot cache the compiled plugin");
+            }
+        }
+        Ok(component)
+    }
+}
+
+/// What the host knows about the call beyond its arguments.
+#[derive(Clone, Default)]
+pub struct Invocation {
+    /// The workspace the call acts for (scopes the plugin's key-value store).
+    pub workspace: Uuid,
+    /// The account's access token, added by the host to the plugin's requests.
+    pub token: Option<String>,
+    pub media: Option<Arc<dyn MediaSource>>,
+}
+
+/// A loaded plugin, ready to call. Cheap to share behind an `Arc`.
+pub struct Plugin {
+    pub manifest: Manifest,
+    pub sha256: String,
+    /// `describe()` as returned at load time.
+    pub description: Description,
+    pre: PlatformPre<HostState>,
+    pub grant: Grant,
+    pub limits: Arc<Limits>,
+    engine: PluginEngine,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("id", &self.manifest.id)
+            .field("sha256", &self.sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Phase {
+    Pure,
+    Network,
+}
+
+impl Plugin {
+    pub fn id(&self) -> &str {
+        &self.manifest.id
+    }
+
+    /// The API base calls should use: the operator's override, else the platform's own.
+    pub fn api_base(&self) -> String {
+        self.grant
+            .api_base
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| self.description.default_api_base.trim_end_matches('/').to_owned())
+    }
+
+    /// Calls `describe` again (the conformance check compares it with the cached one).
+    pub async fn describe_fresh(&self) -> Result<Description, CallError> {
+        let (mut store, inst) = self.start("describe", Phase::Pure, &Invocation::default()).await?;
+        let limit = self.limits.adapt_time;
+        let res = tokio::time::timeout(limit * 20, inst.call_describe(&mut store)).await;
+        self.finish("describe", &store, res.map(|r| r.map(Ok)), limit)
+    }
+
+    pub async fn adapt(
+        &self,
+        post: &Post,
+        segment: Option<&Segment>,
+        account: &Account,
+        inv: &Invocation,
+    ) -> Result<Adapted, CallError> {
+        let (mut store, inst) = self.start("adapt", Phase::Pure, inv).await?;
+        let limit = self.limits.adapt_time;
+        let res = tokio::time::timeout(limit * 20, inst.call_adapt(&mut store, post, segment, account)).await;
+        let adapted = self.finish("adapt", &store, res, limit)?;
+        let bytes = adapted.text.len()
+            + adapted.parts.iter().map(String::len).sum::<usize>()
+            + adapted.hashtags.iter().map(String::len).sum::<usize>()
+            + adapted.targeting.as_ref().map_or(0, String::len)
+            + adapted
+                .warnings
+                .iter()
+                .map(|w| w.code.len() + w.message.len())
+                .sum::<usize>();
+        if bytes > self.limits.output_bytes {
+            return Err(self.error(
+                "adapt",
+                CallErrorKind::OutputTooLarge {
+                    bytes,
+                    limit: self.limits.output_bytes,
+                },
+            ));
+        }
+        Ok(adapted)
+    }
+
+    pub async fn publish(
+        &self,
+        adapted: &Adapted,
+        marker: &str,
+        account: &Account,
+        inv: &Invocation,
+    ) -> Result<Published, CallError> {
+        let ctx = self.context(account);
+        let (mut store, inst) = self.start("publish", Phase::Network, inv).await?;
+        let limit = self.limits.publish_time;
+        let res = tokio::time::timeout(limit, inst.call_publish(&mut store, adapted, marker, &ctx)).await;
+        self.finish("publish", &store, res, limit)
+    }
+
+    pub async fn find_published(
+        &self,
+        marker: &str,
+        adapted: &Adapted,
+        account: &Account,
+        inv: &Invocation,
+    ) -> Result<Option<Published>, CallError> {
+        let ctx = self.context(account);
+        let (mut store, inst) = self.start("find-published", Phase::Network, inv).await?;
+        let limit = self.limits.publish_time;
+        let res = tokio::time::timeout(limit, inst.call_find_published(&mut store, marker, adapted, &ctx)).await;
+        self.finish("find-published", &store, res, limit)
+    }
+
+    pub async fn fetch_metrics(
+        &self,
+        remote_ids: &[String],
+        account: &Account,
+        inv: &Invocation,
+    ) -> Result<Vec<Metrics>, CallError> {
+        let ctx = self.context(account);
+        let (mut store, inst) = self.start("fetch-metrics", Phase::Network, inv).await?;
+        let limit = self.limits.publish_time;
+        let res = tokio::time::timeout(limit, inst.call_fetch_metrics(&mut store, remote_ids, &ctx)).await;
+        self.finish("fetch-metrics", &store, res, limit)
+    }
+
+    fn context(&self, account: &Account) -> types::CallContext {
+        types::CallContext {
+            account: account.clone(),
+            api_base: self.api_base(),
+        }
+    }
+
+    fn error(&self, call: &'static str, kind: CallErrorKind) -> CallError {
+        CallError {
+            plugin: self.manifest.id.clone(),
+            call,
+            kind,
+        }
+    }
+
+    /// A fresh store with this call's limits, and an instance in it.
+    async fn start(
+        &self,
+        call: &'static str,
+        phase: Phase,
+        inv: &Invocation,
+    ) -> Result<(Store<HostState>, Platform), CallError> {
+        let shared = &self.engine.shared;
+        let stderr = MemoryOutputPipe::new(4096);
+        let wasi = WasiCtxBuilder::new()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .wall_clock(FrozenClock)
+            .monotonic_clock(FrozenClock)
+            .stderr(stderr.clone())
+            .build();
+        let network = matches!(phase, Phase::Network);
+        let state = HostState {
+            plugin: self.manifest.id.clone(),
+            workspace: inv.workspace,
+            limits: self.limits.clone(),
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryGuard {
+                limit: self.limits.memory_bytes,
+                hit: false,
+            },
+            http: CallHttp {
+                clients: shared.clients.clone(),
+                grant: self.grant.clone(),
+                limits: self.limits.clone(),
+                allowed: network,
+                token: if network { inv.token.clone() } else { None },
+                media: inv.media.clone(),
+                sent: 0,
+            },
+            kv: shared.settings.kv.clone(),
+            slept: Duration::ZERO,
+            stderr,
+        };
+        let mut store = Store::new(&shared.engine, state);
+        store.limiter(|s| &mut s.memory);
+        let budget = if network {
+            self.limits.publish_time
+        } else {
+            self.limits.adapt_time
+        };
+        store.set_epoch_deadline((budget.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
+        store.epoch_deadline_trap();
+        let _slot = shared
+            .slots
+            .acquire()
+            .await
+            .map_err(|e| self.error(call, CallErrorKind::Instantiate(e.to_string())))?;
+        match self.pre.instantiate_async(&mut store).await {
+            Ok(inst) => Ok((store, inst)),
+            Err(e) => Err(self.classify(call, &store, e, budget)),
+        }
+    }
+
+    fn finish<T>(
+        &self,
+        call: &'static str,
+        store: &Store<HostState>,
+        res: Result<wasmtime::Result<Result<T, types::PluginError>>, tokio::time::error::Elapsed>,
+        limit: Duration,
+    ) -> Result<T, CallError> {
+        match res {
+            Err(_) => Err(self.error(call, CallErrorKind::Timeout(limit))),
+            Ok(Err(trap)) => Err(self.classify(call, store, trap, limit)),
+            Ok(Ok(Err(plugin_error))) => Err(self.error(call, CallErrorKind::Plugin(plugin_error))),
+            Ok(Ok(Ok(value))) => Ok(value),
+        }
+    }
+
+    fn classify(
+        &self,
+        call: &'static str,
+        store: &Store<HostState>,
+        err: wasmtime::Error,
+        limit: Duration,
+    ) -> CallError {
+        let state = store.data();
+        let stderr = String::from_utf8_lossy(&state.stderr.contents()).trim().to_owned();
+        let kind = if state.memory.hit {
+            CallErrorKind::OutOfMemory(state.memory.limit)
+        } else {
+            match err.downcast_ref::<Trap>() {
+                Some(Trap::Interrupt) => CallErrorKind::Timeout(limit),
+                Some(Trap::StackOverflow) => CallErrorKind::StackOverflow,
+                Some(trap) if !stderr.is_empty() => CallErrorKind::Crashed(format!(
+                    "{trap}; the plugin wrote: {}",
+                    stderr.lines().take(3).collect::<Vec<_>>().join(" / ")
+                )),
+                Some(trap) => CallErrorKind::Crashed(trap.to_string()),
+                None => CallErrorKind::Crashed(format!("{err:#}")),
+            }
+        };
+        self.error(call, kind)
+    }
+}
+
+fn placeholder_description() -> Description {
+    Description {
+        id: String::new(),
+        name: String::new(),
+        default_api_base: String::new(),
+        text: types::TextRules {
+            max_length: 0,
+            length_rule: types::LengthRule::Characters,
+            max_hashtags: None,
+            max_mentions: None,
+        },
+        media: types::MediaRules {
+            required: false,
+            max_count: 0,
+            mixed_kinds: false,
+            rules: vec![],
+        },
+        features: types::Features {
+            threads: false,
+            carousels: false,
+            first_comment: false,
+            link_previews: false,
+        },
+        targeting: vec![],
+        min_targeting_audience: None,
+        publish_budgets: vec![],
+        oauth: None,
+    }
+}

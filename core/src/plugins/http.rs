@@ -1,0 +1,250 @@
+//! The HTTP capability: the only way a plugin reaches the network.
+//!
+//! Every request is checked against the plugin's [`Grant`] before anything is sent; the
+//! account's token is added here (a plugin may not set `Authorization`); redirects are
+//! returned, never followed; bodies are capped both ways; DNS answers that point at
+//! private addresses are dropped, so a public name cannot be turned into a way inside.
+
+use super::bindings::host_api::{Body, HttpError, HttpRequest, HttpResponse, Method, PartBody};
+use super::limits::Limits;
+use super::policy::{Grant, is_public};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Looks up a media asset's bytes when a plugin uploads it.
+#[async_trait::async_trait]
+pub trait MediaSource: Send + Sync {
+    async fn read(&self, media_id: &str) -> Result<Vec<u8>, String>;
+}
+
+/// Media held in memory (tests, previews).
+#[derive(Default)]
+pub struct MemoryMedia(pub std::collections::HashMap<String, Vec<u8>>);
+
+#[async_trait::async_trait]
+impl MediaSource for MemoryMedia {
+    async fn read(&self, media_id: &str) -> Result<Vec<u8>, String> {
+        self.0
+            .get(media_id)
+            .cloned()
+            .ok_or_else(|| format!("no media asset {media_id}"))
+    }
+}
+
+/// Headers a plugin may not set: the host owns credentials and routing.
+const FORBIDDEN_HEADERS: &[&str] = &["authorization", "proxy-authorization", "host", "cookie"];
+
+/// Shared HTTP clients: one for the public internet (private addresses filtered out of
+/// DNS answers), one for the operator's configured API bases (which may be loopback).
+#[derive(Clone)]
+pub struct HttpClients {
+    public: reqwest::Client,
+    configured: reqwest::Client,
+}
+
+impl HttpClients {
+    pub fn new() -> Result<Self, String> {
+        // Chorus uses rustls with ring (shared with sqlx); install it once per process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let build = |public: bool| {
+            let b = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("chorus/", env!("CARGO_PKG_VERSION")));
+            let b = if public {
+                b.dns_resolver(Arc::new(PublicOnlyResolver))
+            } else {
+                b
+            };
+            b.build().map_err(|e| format!("cannot build the HTTP client: {e}"))
+        };
+        Ok(Self {
+            public: build(true)?,
+            configured: build(false)?,
+        })
+    }
+}
+
+/// Resolves names with the system resolver and keeps only public addresses.
+struct PublicOnlyResolver;
+
+impl Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| is_public(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                let e: Box<dyn std::error::Error + Send + Sync> =
+                    format!("{host} resolves only to private or loopback addresses").into();
+                return Err(e);
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// The HTTP side of one call.
+pub struct CallHttp {
+    pub clients: HttpClients,
+    pub grant: Grant,
+    pub limits: Arc<Limits>,
+    /// `None` in describe and adapt: HTTP is refused there.
+    pub allowed: bool,
+    pub token: Option<String>,
+    pub media: Option<Arc<dyn MediaSource>>,
+    pub sent: u32,
+}
+
+impl CallHttp {
+    pub async fn send(&mut self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        if !self.allowed {
+            return Err(HttpError::Denied(
+                "HTTP is not allowed during describe and adapt, which must be pure; publish, find-published and fetch-metrics may use it".into(),
+            ));
+        }
+        if self.sent >= self.limits.http_requests_per_call {
+            return Err(HttpError::Denied(format!(
+                "this call already sent {} requests, the most allowed per call",
+                self.sent
+            )));
+        }
+        let url =
+            url::Url::parse(&req.url).map_err(|e| HttpError::Denied(format!("{:?} is not a URL: {e}", req.url)))?;
+        self.grant.check(&url).map_err(HttpError::Denied)?;
+        if let Some((name, _)) = req
+            .headers
+            .iter()
+            .find(|(n, _)| FORBIDDEN_HEADERS.contains(&n.to_ascii_lowercase().as_str()))
+        {
+            return Err(HttpError::Denied(format!(
+                "plugins may not set the {name} header; the host adds the account's credentials itself"
+            )));
+        }
+        self.sent += 1;
+        let client = if self.grant.is_api_base(&url) {
+            &self.clients.configured
+        } else {
+            &self.clients.public
+        };
+        let method = match req.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+            Method::Head => reqwest::Method::HEAD,
+        };
+        let mut builder = client.request(method, url.clone()).timeout(self.limits.http_timeout);
+        for (name, value) in &req.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(token) = &self.token {
+            builder = builder.bearer_auth(token);
+        }
+        builder = match req.body {
+            Body::Empty => builder,
+            Body::Bytes(b) => builder.body(self.capped(b)?),
+            Body::Media(slice) => builder.body(self.media_bytes(&slice.media_id, slice.offset, slice.length).await?),
+            Body::Multipart(parts) => {
+                let mut form = reqwest::multipart::Form::new();
+                for part in parts {
+                    let bytes = match part.body {
+                        PartBody::Bytes(b) => self.capped(b)?,
+                        PartBody::Media(s) => self.media_bytes(&s.media_id, s.offset, s.length).await?,
+                    };
+                    let mut p = reqwest::multipart::Part::bytes(bytes);
+                    if let Some(f) = part.filename {
+                        p = p.file_name(f);
+                    }
+                    if let Some(ct) = part.content_type {
+                        p = p
+                            .mime_str(&ct)
+                            .map_err(|e| HttpError::Denied(format!("content type {ct:?}: {e}")))?;
+                    }
+                    form = form.part(part.name, p);
+                }
+                builder.multipart(form)
+            }
+        };
+        let mut resp = builder.send().await.map_err(|e| {
+            if e.is_timeout() {
+                HttpError::Timeout
+            } else {
+                HttpError::Transport(format!("{url}: {}", error_chain(&e)))
+            }
+        })?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let cap = self.limits.http_response_bytes;
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() as u64 + chunk.len() as u64 > cap {
+                        return Err(HttpError::TooLarge(cap));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) if e.is_timeout() => return Err(HttpError::Timeout),
+                Err(e) => {
+                    return Err(HttpError::Transport(format!(
+                        "{url}: reading the body: {}",
+                        error_chain(&e)
+                    )));
+                }
+            }
+        }
+        Ok(HttpResponse { status, headers, body })
+    }
+
+    fn capped(&self, b: Vec<u8>) -> Result<Vec<u8>, HttpError> {
+        if b.len() as u64 > self.limits.http_request_bytes {
+            return Err(HttpError::Denied(format!(
+                "request body of {} bytes exceeds the limit of {}",
+                b.len(),
+                self.limits.http_request_bytes
+            )));
+        }
+        Ok(b)
+    }
+
+    async fn media_bytes(&self, id: &str, offset: u64, length: Option<u64>) -> Result<Vec<u8>, HttpError> {
+        let media = self
+            .media
+            .as_ref()
+            .ok_or_else(|| HttpError::Denied("no media is available to this call".into()))?;
+        let bytes = media.read(id).await.map_err(HttpError::Denied)?;
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+        let end = match length {
+            Some(l) => start
+                .saturating_add(usize::try_from(l).unwrap_or(usize::MAX))
+                .min(bytes.len()),
+            None => bytes.len(),
+        };
+        Ok(bytes[start..end].to_vec())
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}

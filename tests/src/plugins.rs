@@ -1,0 +1,59 @@
+//! Plugin fixtures: an engine with an in-memory key-value store, the test guests, and a
+//! small loopback server for the sandbox's HTTP tests.
+
+use chorus_core::plugins::{EngineSettings, Grant, Limits, Manifest, MemoryKv, Plugin, PluginEngine};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the build script put a test guest's manifest (with its component beside it).
+pub fn guest_manifest(name: &str) -> PathBuf {
+    PathBuf::from(env!("OUT_DIR")).join(name).join("plugin.toml")
+}
+
+/// A guest's manifest and component bytes.
+pub fn guest(name: &str) -> (Manifest, Vec<u8>) {
+    let path = guest_manifest(name);
+    let manifest = Manifest::load(&path).expect("guest manifest");
+    let bytes = std::fs::read(path.parent().unwrap().join(&manifest.component)).expect("guest component");
+    (manifest, bytes)
+}
+
+/// An engine with an in-memory key-value store and no compile cache.
+pub fn engine() -> PluginEngine {
+    PluginEngine::new(EngineSettings {
+        cache_dir: None,
+        kv: Arc::new(MemoryKv::default()),
+    })
+    .expect("plugin engine")
+}
+
+/// The hostile guest, loaded with `limits`, its API base pointed at `api_base`.
+pub async fn hostile(engine: &PluginEngine, api_base: Option<&str>, limits: Limits) -> Plugin {
+    let (manifest, bytes) = guest("hostile");
+    let grant = Grant::for_manifest(&manifest, None, api_base.map(|b| url::Url::parse(b).unwrap())).unwrap();
+    engine
+        .load(manifest, &bytes, true, grant, limits)
+        .await
+        .expect("load the hostile guest")
+}
+
+/// The bundled Mastodon plugin's manifest (sha256 filled) and component.
+pub fn mastodon() -> (Manifest, &'static [u8]) {
+    let b = chorus_plugins_bundled::BUNDLED
+        .iter()
+        .find(|b| b.manifest.contains("id = \"mastodon\""))
+        .expect("bundled mastodon");
+    let mut m = Manifest::from_toml(std::path::Path::new("plugin.toml"), b.manifest).unwrap();
+    m.sha256 = Some(b.sha256.to_owned());
+    (m, b.component)
+}
+
+/// Serves `router` on a free loopback port; returns its base URL (`http://127.0.0.1:PORT`).
+pub async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}")
+}

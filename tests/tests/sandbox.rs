@@ -1,0 +1,445 @@
+//! The sandbox against real WebAssembly: each hostile behaviour is contained with a
+//! specific error, and the host keeps serving other calls.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use chorus_core::plugins::types::{Account, Adapted, PluginError, Post};
+use chorus_core::plugins::{CallErrorKind, Grant, Invocation, Limits, MemoryMedia, Plugin};
+use chorus_tests::plugins::{engine, guest, hostile, serve};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+fn a_post(body: &str) -> Post {
+    Post {
+        id: "p".into(),
+        body: body.into(),
+        link: None,
+        hashtags: vec![],
+        locale: "en".into(),
+        media: vec![],
+    }
+}
+
+fn account() -> Account {
+    Account {
+        id: "a".into(),
+        handle: "acme".into(),
+        remote_id: "1".into(),
+        timezone: "UTC".into(),
+    }
+}
+
+fn adapted(text: &str) -> Adapted {
+    Adapted {
+        text: text.into(),
+        parts: vec![],
+        hashtags: vec![],
+        media: vec![],
+        targeting: None,
+        length: 0,
+        warnings: vec![],
+    }
+}
+
+fn inv() -> Invocation {
+    Invocation {
+        workspace: uuid::Uuid::nil(),
+        token: Some("tok-123".into()),
+        media: None,
+    }
+}
+
+async fn adapt(p: &Plugin, body: &str) -> Result<Adapted, chorus_core::plugins::CallError> {
+    p.adapt(&a_post(body), None, &account(), &inv()).await
+}
+
+async fn publish(p: &Plugin, text: &str) -> Result<String, chorus_core::plugins::CallError> {
+    p.publish(&adapted(text), "marker-1", &account(), &inv())
+        .await
+        .map(|r| r.remote_id)
+}
+
+fn denied(r: Result<impl std::fmt::Debug, chorus_core::plugins::CallError>) -> String {
+    match r {
+        Err(e) => match e.kind {
+            CallErrorKind::Plugin(PluginError::Denied(m)) => m,
+            other => panic!("expected a policy denial, got {other:?}"),
+        },
+        Ok(v) => panic!("expected a policy denial, got {v:?}"),
+    }
+}
+
+/// A loopback stand-in for a platform: echoes what it received, redirects elsewhere,
+/// answers any status, takes uploads, and serves a big body.
+async fn platform(stolen_hits: Arc<AtomicUsize>) -> String {
+    let elsewhere = serve(Router::new().fallback(get(move || {
+        let hits = stolen_hits.clone();
+        async move {
+            hits.fetch_add(1, Ordering::SeqCst);
+            "you should not be here"
+        }
+    })))
+    .await;
+    let app =
+        Router::new()
+            .route(
+                "/echo",
+                get(
+                    |headers: HeaderMap, Query(q): Query<HashMap<String, String>>| async move {
+                        let auth = headers
+                            .get(header::AUTHORIZATION)
+                            .map(|v| v.to_str().unwrap_or("").to_owned())
+                            .unwrap_or_default();
+                        format!("auth={auth};marker={}", q.get("marker").cloned().unwrap_or_default())
+                    },
+                ),
+            )
+            .route(
+                "/redirect",
+                get(|State(to): State<String>| async move {
+                    (StatusCode::FOUND, [(header::LOCATION, format!("{to}/stolen"))])
+                }),
+            )
+            .route(
+                "/status/{code}",
+                get(|Path(code): Path<u16>| async move {
+                    (
+                        StatusCode::from_u16(code).unwrap(),
+                        [("retry-after", "42")],
+                        r#"{"message":"slow down"}"#,
+                    )
+                        .into_response()
+                }),
+            )
+            .route(
+                "/upload",
+                axum::routing::post(|body: axum::body::Bytes| async move { format!("{} bytes", body.len()) }),
+            )
+            .route("/big", get(|| async { vec![b'x'; 2 << 20] }))
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .with_state(elsewhere);
+    serve(app).await
+}
+
+#[tokio::test]
+async fn an_infinite_loop_is_stopped_at_the_cpu_deadline_and_the_host_keeps_serving() {
+    let e = engine();
+    let p = hostile(&e, None, Limits::default()).await;
+    let started = Instant::now();
+    let err = adapt(&p, "loop").await.unwrap_err();
+    assert!(
+        matches!(err.kind, CallErrorKind::Timeout(d) if d == Duration::from_millis(100)),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped promptly, took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.to_string().contains("plugin hostile, adapt: stopped after 100ms"),
+        "{err}"
+    );
+    assert_eq!(adapt(&p, "still alive").await.unwrap().text, "still alive");
+}
+
+#[tokio::test]
+async fn a_memory_bomb_hits_the_memory_limit() {
+    let e = engine();
+    let p = hostile(
+        &e,
+        None,
+        Limits {
+            memory_bytes: 32 << 20,
+            ..Limits::default()
+        },
+    )
+    .await;
+    let err = adapt(&p, "memory").await.unwrap_err();
+    assert!(
+        matches!(err.kind, CallErrorKind::OutOfMemory(n) if n == 32 << 20),
+        "{err}"
+    );
+    assert!(err.to_string().contains("memory limit of 32 MiB"), "{err}");
+    assert_eq!(adapt(&p, "ok").await.unwrap().text, "ok");
+}
+
+#[tokio::test]
+async fn deep_recursion_is_a_stack_overflow_not_a_host_crash() {
+    let e = engine();
+    let p = hostile(&e, None, Limits::default()).await;
+    let err = adapt(&p, "recurse").await.unwrap_err();
+    assert!(matches!(err.kind, CallErrorKind::StackOverflow), "{err}");
+}
+
+#[tokio::test]
+async fn a_huge_output_is_refused() {
+    let e = engine();
+    let p = hostile(&e, None, Limits::default()).await;
+    let err = adapt(&p, "huge").await.unwrap_err();
+    assert!(
+        matches!(err.kind, CallErrorKind::OutputTooLarge { bytes, limit } if bytes == 16 << 20 && limit == 1 << 20),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_panic_is_reported_with_the_plugins_message() {
+    let e = engine();
+    let p = hostile(&e, None, Limits::default()).await;
+    let err = adapt(&p, "panic").await.unwrap_err();
+    match &err.kind {
+        CallErrorKind::Crashed(m) => assert!(m.contains("the plugin panicked on purpose"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn files_environment_and_clocks_are_not_there() {
+    let e = engine();
+    let p = hostile(&e, None, Limits::default()).await;
+    let file = adapt(&p, "file").await.unwrap().text;
+    assert!(file.starts_with("file error:"), "{file}");
+    assert_eq!(adapt(&p, "env").await.unwrap().text, "env vars: 0, HOME: None");
+    // Time comes only from the host import.
+    let now: u64 = adapt(&p, "clock")
+        .await
+        .unwrap()
+        .text
+        .trim_start_matches("now ")
+        .parse()
+        .unwrap();
+    assert!(now > 1_700_000_000_000);
+}
+
+#[tokio::test]
+async fn http_during_adapt_is_denied() {
+    let e = engine();
+    let p = hostile(&e, None, Limits::default()).await;
+    let why = denied(adapt(&p, "http").await);
+    assert!(why.contains("not allowed during describe and adapt"), "{why}");
+}
+
+#[tokio::test]
+async fn undeclared_private_plain_http_and_redirected_hosts_are_denied() {
+    let stolen = Arc::new(AtomicUsize::new(0));
+    let base = platform(stolen.clone()).await;
+    let e = engine();
+    let p = hostile(&e, Some(&base), Limits::default()).await;
+
+    assert!(denied(publish(&p, "url https://evil.example/collect").await).contains("not declared"));
+    assert!(denied(publish(&p, "url https://169.254.169.254/latest/meta-data").await).contains("link-local"));
+    assert!(denied(publish(&p, "url https://10.1.2.3/").await).contains("private"));
+    assert!(denied(publish(&p, "url http://api.hostile.test/x").await).contains("only https"));
+    // The redirect comes back to the plugin unfollowed; following it by hand is refused.
+    let why = denied(publish(&p, "redirect").await);
+    assert!(why.contains("127.0.0.1"), "{why}");
+    assert_eq!(
+        stolen.load(Ordering::SeqCst),
+        0,
+        "the redirect target was never contacted"
+    );
+}
+
+#[tokio::test]
+async fn the_host_injects_the_token_and_refuses_a_plugins_own_authorization() {
+    let base = platform(Arc::new(AtomicUsize::new(0))).await;
+    let e = engine();
+    let p = hostile(&e, Some(&base), Limits::default()).await;
+    assert_eq!(
+        publish(&p, "ok").await.unwrap(),
+        "200 auth=Bearer tok-123;marker=marker-1"
+    );
+    assert!(denied(publish(&p, "auth").await).contains("may not set the Authorization header"));
+    // No token in adapt, and none handed to the plugin as data: the account record has none.
+}
+
+#[tokio::test]
+async fn requests_per_call_response_size_timeouts_and_sleeps_are_capped() {
+    let base = platform(Arc::new(AtomicUsize::new(0))).await;
+    let e = engine();
+    let limits = Limits {
+        http_requests_per_call: 5,
+        http_response_bytes: 1 << 20,
+        http_timeout: Duration::from_millis(300),
+        sleep_max: Duration::from_millis(50),
+        ..Limits::default()
+    };
+    let p = hostile(&e, Some(&base), limits).await;
+    assert!(denied(publish(&p, "many").await).contains("already sent 5 requests"));
+    match publish(&p, &format!("url {base}/big")).await.unwrap_err().kind {
+        CallErrorKind::Plugin(PluginError::Transient(m)) => assert!(m.contains("exceeded 1048576 bytes"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    match publish(&p, &format!("url {base}/slow")).await.unwrap_err().kind {
+        CallErrorKind::Plugin(PluginError::Transient(m)) => assert!(m.contains("timed out"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let started = Instant::now();
+    assert_eq!(publish(&p, "sleep").await.unwrap(), "woke");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "sleep of u32::MAX ms was capped"
+    );
+}
+
+#[tokio::test]
+async fn publish_wall_clock_limit_stops_a_stuck_call() {
+    let base = platform(Arc::new(AtomicUsize::new(0))).await;
+    let e = engine();
+    let limits = Limits {
+        publish_time: Duration::from_millis(400),
+        http_timeout: Duration::from_secs(10),
+        ..Limits::default()
+    };
+    let p = hostile(&e, Some(&base), limits).await;
+    let err = publish(&p, &format!("url {base}/slow")).await.unwrap_err();
+    assert!(
+        matches!(err.kind, CallErrorKind::Timeout(d) if d == Duration::from_millis(400)),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn platform_statuses_become_typed_errors() {
+    let base = platform(Arc::new(AtomicUsize::new(0))).await;
+    let e = engine();
+    let p = hostile(&e, Some(&base), Limits::default()).await;
+    match publish(&p, "status 429").await.unwrap_err().kind {
+        CallErrorKind::Plugin(PluginError::RateLimited(r)) => {
+            assert_eq!((r.retry_after_seconds, r.message.as_str()), (42, "slow down"))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        publish(&p, "status 401").await.unwrap_err().kind,
+        CallErrorKind::Plugin(PluginError::AuthExpired(_))
+    ));
+    assert!(matches!(
+        publish(&p, "status 503").await.unwrap_err().kind,
+        CallErrorKind::Plugin(PluginError::Transient(_))
+    ));
+    assert!(matches!(
+        publish(&p, "status 400").await.unwrap_err().kind,
+        CallErrorKind::Plugin(PluginError::InvalidInput(_))
+    ));
+}
+
+#[tokio::test]
+async fn media_is_streamed_by_the_host_into_uploads() {
+    let base = platform(Arc::new(AtomicUsize::new(0))).await;
+    let e = engine();
+    let p = hostile(&e, Some(&base), Limits::default()).await;
+    let media = MemoryMedia([("m1".to_owned(), vec![7u8; 300_000])].into_iter().collect());
+    let inv = Invocation {
+        media: Some(Arc::new(media)),
+        ..inv()
+    };
+    let out = p
+        .publish(&adapted("upload m1"), "m", &account(), &inv)
+        .await
+        .unwrap()
+        .remote_id;
+    // Multipart framing adds a little around the 300,000 bytes of the file.
+    let n: usize = out
+        .trim_start_matches("200 ")
+        .trim_end_matches(" bytes")
+        .parse()
+        .unwrap();
+    assert!((300_000..301_000).contains(&n), "{out}");
+}
+
+#[tokio::test]
+async fn the_key_value_store_round_trips_and_caps_values() {
+    let base = platform(Arc::new(AtomicUsize::new(0))).await;
+    let e = engine();
+    let p = hostile(&e, Some(&base), Limits::default()).await;
+    assert_eq!(publish(&p, "kv").await.unwrap(), "hej true");
+    assert!(denied(publish(&p, "kv-big").await).contains("at most 65536 bytes"));
+}
+
+#[tokio::test]
+async fn a_runaway_plugin_does_not_block_other_calls() {
+    let e = engine();
+    let p = Arc::new(
+        hostile(
+            &e,
+            None,
+            Limits {
+                adapt_time: Duration::from_millis(1500),
+                ..Limits::default()
+            },
+        )
+        .await,
+    );
+    let runaway = tokio::spawn({
+        let p = p.clone();
+        async move { adapt(&p, "loop").await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    for i in 0..20 {
+        assert_eq!(adapt(&p, &format!("call {i}")).await.unwrap().text, format!("call {i}"));
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(1000),
+        "other calls waited for the runaway: {:?}",
+        started.elapsed()
+    );
+    assert!(matches!(
+        runaway.await.unwrap().unwrap_err().kind,
+        CallErrorKind::Timeout(_)
+    ));
+}
+
+#[tokio::test]
+async fn tampered_unsupported_and_overreaching_plugins_are_refused() {
+    let e = engine();
+    let (manifest, mut bytes) = guest("hostile");
+    let grant = Grant::for_manifest(&manifest, None, None).unwrap();
+    bytes[100] ^= 0xff;
+    let err = e
+        .load(manifest.clone(), &bytes, true, grant.clone(), Limits::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("is not the one described"), "{err}");
+
+    let mut old = manifest.clone();
+    old.api_version = "0.0.1".into();
+    let text = toml_of(&old);
+    let err = chorus_core::plugins::Manifest::from_toml(std::path::Path::new("plugin.toml"), &text).unwrap_err();
+    assert!(err.to_string().contains("targets plugin API 0.0.1"), "{err}");
+
+    let err = Grant::for_manifest(&manifest, Some(&["api.other.test".to_owned()]), None).unwrap_err();
+    assert!(err.to_string().contains("asks to reach api.hostile.test"), "{err}");
+
+    let mut wrong_platform = manifest.clone();
+    wrong_platform.platform = "x".into();
+    let (_, good) = guest("hostile");
+    let err = e
+        .load(wrong_platform, &good, true, grant, Limits::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("describe() says platform \"hostile\""),
+        "{err}"
+    );
+}
+
+fn toml_of(m: &chorus_core::plugins::Manifest) -> String {
+    format!(
+        "id = {:?}\nname = {:?}\nversion = {:?}\napi_version = {:?}\nplatform = {:?}\nauthor = {:?}\ncomponent = {:?}\n",
+        m.id, m.name, m.version, m.api_version, m.platform, m.author, m.component
+    )
+}

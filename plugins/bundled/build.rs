@@ -21,7 +21,7 @@ fn main() {
         }
         std::fs::copy(&b.wasm, out.join(format!("{dir}.wasm"))).unwrap();
         list.push_str(&format!(
-            "    crate::Bundled {{ manifest: include_str!({manifest:?}), component: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{dir}.wasm\")), sha256: {sha:?} }},\n",
+            "    chorus_core::plugins::BundledPlugin {{ manifest: include_str!({manifest:?}), component: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{dir}.wasm\")), sha256: {sha:?} }},\n",
             manifest = src.join("plugin.toml").display().to_string(),
             sha = b.sha256,
         ));

@@ -59,6 +59,76 @@ pub enum Command {
     Worker,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// List, inspect, install, scaffold and test platform plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Show how a platform's plugin adapts a post (optionally for a segment).
+    Preview(PreviewArgs),
+    /// Measure performance and print figures (use a release build).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Plugin sandbox: instantiation, adapt latency, 30-way fan-out, native comparison.
+    Plugins {
+        /// Calls measured per figure.
+        #[arg(long, default_value_t = 2000)]
+        iterations: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// The plugins this Chorus runs, bundled and installed.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A plugin's manifest, grant and `describe` rules.
+    Inspect {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Install a plugin: a directory (or plugin.toml) with its manifest and component.
+    Install { path: PathBuf },
+    /// Scaffold a new plugin crate that builds and passes `plugin test` unchanged.
+    New {
+        name: String,
+        /// Parent directory for the new crate [default: .]
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        path: PathBuf,
+        /// The chorus-plugin-sdk crate to depend on [default: this source tree's]
+        #[arg(long, value_name = "DIR")]
+        sdk: Option<PathBuf>,
+    },
+    /// Run the conformance checks on a plugin crate, a manifest, or a plugin id.
+    Test {
+        target: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// Platform (or plugin) id, e.g. mastodon, x, linkedin.
+    #[arg(long)]
+    pub platform: String,
+    /// The post's text.
+    #[arg(long, conflicts_with = "post_file")]
+    pub text: Option<String>,
+    /// A JSON post: {"body", "link", "hashtags", "locale", "media": [...]}.
+    #[arg(long, value_name = "FILE")]
+    pub post_file: Option<PathBuf>,
+    /// A JSON segment: {"name", "tone": {...}, "audience": {...}}.
+    #[arg(long, value_name = "FILE")]
+    pub segment_file: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Default)]
@@ -86,6 +156,7 @@ pub fn main() -> ExitCode {
         log_level: cli.log_level,
         // Secrets are read from the environment only, never from flags (which `ps` shows).
         secret_key: std::env::var("CHORUS_SECRET_KEY").ok().filter(|k| !k.trim().is_empty()),
+        platform_api_bases: Overrides::platform_api_bases_from_env(),
     };
     let settings = match Settings::resolve(overrides) {
         Ok(s) => s,
@@ -101,6 +172,18 @@ pub fn main() -> ExitCode {
             Command::Serve(_) => serve(&settings).await,
             Command::Worker => worker(&settings).await,
             Command::Migrate => migrate(&settings).await,
+            Command::Plugin(cmd) => plugin(&settings, cmd).await,
+            Command::Bench(BenchCommand::Plugins { iterations }) => crate::bench::plugins(iterations.max(10)).await,
+            Command::Preview(a) => {
+                let args = crate::plugin_cmd::PreviewArgs {
+                    platform: &a.platform,
+                    text: a.text.as_deref(),
+                    post_file: a.post_file.as_deref(),
+                    segment_file: a.segment_file.as_deref(),
+                    json: a.json,
+                };
+                crate::plugin_cmd::preview(&settings, args).await
+            }
         }
     });
     // Do not wait for stray blocking tasks: shutdown has its own deadline.
@@ -121,6 +204,28 @@ pub fn main() -> ExitCode {
 fn fail(e: &anyhow::Error, code: u8) -> ExitCode {
     eprintln!("error: {e:#}");
     ExitCode::from(code)
+}
+
+async fn plugin(settings: &Settings, cmd: PluginCommand) -> anyhow::Result<()> {
+    use crate::plugin_cmd as p;
+    match cmd {
+        PluginCommand::List { json } => p::list(settings, json).await,
+        PluginCommand::Inspect { id, json } => p::inspect(settings, &id, json).await,
+        PluginCommand::Install { path } => p::install(settings, &path).await,
+        PluginCommand::New { name, path, sdk } => {
+            let sdk = sdk.unwrap_or_else(crate::scaffold::default_sdk_path);
+            let root = crate::scaffold::new_plugin(&name, &path, &sdk)?;
+            println!("created {}; next: `chorus plugin test {}`", root.display(), root.display());
+            Ok(())
+        }
+        PluginCommand::Test { target, json } => {
+            if p::test(settings, &target, json).await? {
+                Ok(())
+            } else {
+                bail!("the plugin failed conformance checks (see above)")
+            }
+        }
+    }
 }
 
 async fn open_store(settings: &Settings, migrate: bool) -> anyhow::Result<Store> {

@@ -2,8 +2,10 @@
 //! variables (`CHORUS_*`), overridden by command-line flags. Every setting is listed in
 //! `docs/configuration.md`; every check here names the setting and what is allowed.
 
+use chorus_core::plugins::{Limits, PluginSettings};
 use chorus_core::secrets::{KeyError, SecretKey};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,6 +35,27 @@ pub struct FileConfig {
     pub secret_key: Option<String>,
     #[serde(default)]
     pub worker: WorkerFileConfig,
+    /// Per platform id: `[platforms.x] api_base = "..."`, `allowed_hosts = [...]`.
+    #[serde(default)]
+    pub platforms: BTreeMap<String, PlatformFileConfig>,
+    #[serde(default)]
+    pub plugins: PluginsFileConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformFileConfig {
+    pub api_base: Option<String>,
+    pub allowed_hosts: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsFileConfig {
+    pub memory_mib: Option<u64>,
+    pub adapt_ms: Option<u64>,
+    pub publish_seconds: Option<u64>,
+    pub http_requests_per_call: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +74,20 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     pub log_level: Option<String>,
     pub secret_key: Option<String>,
+    /// `CHORUS_PLATFORM_<ID>_API_BASE` values, by platform id.
+    pub platform_api_bases: BTreeMap<String, String>,
+}
+
+impl Overrides {
+    /// Reads `CHORUS_PLATFORM_<ID>_API_BASE` variables (`<ID>` upper-case, `-` as `_`).
+    pub fn platform_api_bases_from_env() -> BTreeMap<String, String> {
+        std::env::vars()
+            .filter_map(|(k, v)| {
+                let id = k.strip_prefix("CHORUS_PLATFORM_")?.strip_suffix("_API_BASE")?;
+                Some((id.to_ascii_lowercase().replace('_', "-"), v))
+            })
+            .collect()
+    }
 }
 
 /// The settings in force, after every source was applied and checked.
@@ -64,6 +101,8 @@ pub struct Settings {
     /// Hex key from the config or `CHORUS_SECRET_KEY`; else a file in the data dir.
     secret_key: Option<String>,
     pub worker_tick: Duration,
+    /// API bases, host allow-lists and limits for plugins.
+    pub plugins: PluginSettings,
 }
 
 /// A setting that cannot be used, with where it came from and what is allowed.
@@ -95,6 +134,12 @@ pub enum ConfigError {
 
     #[error("secret_key: {0}")]
     SecretKey(#[from] KeyError),
+
+    #[error("{setting} {value:?} {reason}; use https://HOST[:PORT], or http:// only on a loopback address (127.0.0.1, [::1]) for local sandboxes")]
+    ApiBase { setting: String, value: String, reason: String },
+
+    #[error("plugins.{setting} must be between {min} and {max}, got {value}")]
+    PluginLimit { setting: &'static str, value: u64, min: u64, max: u64 },
 }
 
 impl Settings {
@@ -125,7 +170,9 @@ impl Settings {
         if !(1..=3600).contains(&tick) {
             return Err(ConfigError::WorkerTick { value: tick });
         }
+        let plugins = plugin_settings(&data_dir, &file.platforms, &file.plugins, &o.platform_api_bases)?;
         Ok(Settings {
+            plugins,
             data_dir,
             database_url,
             bind,
@@ -154,6 +201,57 @@ impl Settings {
             Some(hex) => SecretKey::from_hex("secret_key (CHORUS_SECRET_KEY)", hex)?,
             None => SecretKey::load_or_create(&self.data_dir.join("secret.key"))?,
         })
+    }
+}
+
+fn plugin_settings(
+    data_dir: &Path,
+    platforms: &BTreeMap<String, PlatformFileConfig>,
+    limits: &PluginsFileConfig,
+    env_bases: &BTreeMap<String, String>,
+) -> Result<PluginSettings, ConfigError> {
+    let mut settings = PluginSettings { install_dir: Some(data_dir.join("plugins")), ..PluginSettings::default() };
+    let file_bases = platforms.iter().filter_map(|(id, p)| p.api_base.as_ref().map(|b| (id, b, format!("platforms.{id}.api_base"))));
+    let env = env_bases.iter().map(|(id, b)| (id, b, format!("CHORUS_PLATFORM_{}_API_BASE", id.to_ascii_uppercase().replace('-', "_"))));
+    // Environment after file: the later insert wins.
+    for (id, base, setting) in file_bases.chain(env) {
+        settings.api_bases.insert(id.clone(), parse_api_base(&setting, base)?);
+    }
+    for (id, p) in platforms {
+        if let Some(hosts) = &p.allowed_hosts {
+            settings.allowed_hosts.insert(id.clone(), hosts.clone());
+        }
+    }
+    let bounded = |setting: &'static str, value: Option<u64>, min: u64, max: u64, default: u64| match value {
+        Some(v) if !(min..=max).contains(&v) => Err(ConfigError::PluginLimit { setting, value: v, min, max }),
+        Some(v) => Ok(v),
+        None => Ok(default),
+    };
+    let d = Limits::default();
+    settings.limits = Limits {
+        memory_bytes: (bounded("memory_mib", limits.memory_mib, 8, 256, (d.memory_bytes >> 20) as u64)? << 20) as usize,
+        adapt_time: Duration::from_millis(bounded("adapt_ms", limits.adapt_ms, 10, 10_000, d.adapt_time.as_millis() as u64)?),
+        publish_time: Duration::from_secs(bounded("publish_seconds", limits.publish_seconds, 5, 900, d.publish_time.as_secs())?),
+        http_requests_per_call: bounded("http_requests_per_call", limits.http_requests_per_call.map(u64::from), 1, 1000, d.http_requests_per_call.into())? as u32,
+        ..d
+    };
+    Ok(settings)
+}
+
+/// An API base must be https, or http on loopback (local fakes and the offline sandbox).
+fn parse_api_base(setting: &str, value: &str) -> Result<url::Url, ConfigError> {
+    let err = |reason: &str| ConfigError::ApiBase { setting: setting.to_owned(), value: value.to_owned(), reason: reason.to_owned() };
+    let url = url::Url::parse(value).map_err(|e| err(&format!("is not a URL ({e})")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(url),
+        "http" if loopback => Ok(url),
+        "http" => Err(err("uses plain http on a non-loopback host")),
+        _ => Err(err("is not an http(s) URL")),
     }
 }
 
@@ -239,6 +337,32 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.to_string().contains("worker.tick_seconds"), "{e}");
+    }
+
+    #[test]
+    fn platform_api_bases_come_from_file_and_env_and_must_be_safe() {
+        let (_d, path) = file("[platforms.x]\napi_base = \"https://api.x.com\"\nallowed_hosts = [\"api.x.com\"]\n");
+        let mut env = BTreeMap::new();
+        env.insert("linkedin".to_owned(), "http://127.0.0.1:9100".to_owned());
+        let s = Settings::resolve(Overrides { config: Some(path), platform_api_bases: env, ..Default::default() }).unwrap();
+        assert_eq!(s.plugins.api_bases["x"].as_str(), "https://api.x.com/");
+        assert_eq!(s.plugins.api_bases["linkedin"].as_str(), "http://127.0.0.1:9100/");
+        assert_eq!(s.plugins.allowed_hosts["x"], ["api.x.com"]);
+
+        let mut env = BTreeMap::new();
+        env.insert("x".to_owned(), "http://api.example.com".to_owned());
+        let e = Settings::resolve(Overrides { platform_api_bases: env, ..Default::default() }).unwrap_err();
+        assert!(e.to_string().starts_with("CHORUS_PLATFORM_X_API_BASE \"http://api.example.com\" uses plain http"), "{e}");
+    }
+
+    #[test]
+    fn plugin_limits_are_bounded() {
+        let (_d, path) = file("[plugins]\nmemory_mib = 4096\n");
+        let e = Settings::resolve(Overrides { config: Some(path), ..Default::default() }).unwrap_err();
+        assert_eq!(e.to_string(), "plugins.memory_mib must be between 8 and 256, got 4096");
+        let (_d, path) = file("[plugins]\nmemory_mib = 32\nadapt_ms = 250\n");
+        let s = Settings::resolve(Overrides { config: Some(path), ..Default::default() }).unwrap();
+        assert_eq!((s.plugins.limits.memory_bytes, s.plugins.limits.adapt_time), (32 << 20, Duration::from_millis(250)));
     }
 
     #[test]

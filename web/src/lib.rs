@@ -1,7 +1,10 @@
 //! The Chorus hub: the `chorus` command line, the HTTP server and the background worker,
 //! wired to the core. Handlers stay thin; the work happens in `chorus_core`.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod plugin_cmd;
+pub mod scaffold;
 pub mod server;

@@ -9,6 +9,7 @@ mod post;
 mod schedule;
 mod segment;
 mod tenancy;
+mod tone;
 mod zone;
 
 pub use account::AccountStatus;
@@ -19,6 +20,7 @@ pub use post::{PostDraft, PostStatus, normalize_hashtag};
 pub use schedule::CronSchedule;
 pub use segment::{FunnelStage, SegmentKind};
 pub use tenancy::{Role, WorkspaceKind};
+pub use tone::{EmojiUse, Formality, GlossaryEntry, HashtagPlacement, PortableAudience, TargetingMode, ToneProfile};
 pub use zone::Zone;
 
 /// A new, time-ordered id (UUIDv7): sortable by creation, unguessable across tenants.

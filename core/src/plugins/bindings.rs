@@ -5,7 +5,7 @@ wasmtime::component::bindgen!({
     path: "../plugins/wit/since_v0.1.0",
     imports: { default: async | trappable },
     exports: { default: async },
-    additional_derives: [serde::Serialize, serde::Deserialize],
+    additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
 });
 
 pub use chorus::plugin::host as host_api;

@@ -252,6 +252,12 @@ impl Plugin {
             .unwrap_or_else(|| self.description.default_api_base.trim_end_matches('/').to_owned())
     }
 
+    /// Creates a store and an instance and drops them: the fixed cost of every call
+    /// (what `chorus bench plugins` reports as instantiation).
+    pub async fn instantiate_only(&self) -> Result<(), CallError> {
+        self.start("instantiate", Phase::Pure, &Invocation::default()).await.map(|_| ())
+    }
+
     /// Calls `describe` again (the conformance check compares it with the cached one).
     pub async fn describe_fresh(&self) -> Result<Description, CallError> {
         let (mut store, inst) = self.start("describe", Phase::Pure, &Invocation::default()).await?;

@@ -9,6 +9,8 @@
 //! - [`registry`]: the loaded plugins, bundled and installed.
 
 pub mod bindings;
+pub mod conformance;
+pub mod convert;
 pub mod engine;
 pub mod error;
 pub mod host;

@@ -1,13 +1,8 @@
-//! The platform plugins compiled into the `chorus` binary.
+//! The platform plugins compiled into the `chorus` binary, built from this workspace by
+//! the build script (see `build.rs`).
 
-/// One bundled plugin: its manifest text, its component, and the component's sha256 as
-/// computed by the build (the manifest in the source tree cannot know it).
-#[derive(Debug, Clone, Copy)]
-pub struct Bundled {
-    pub manifest: &'static str,
-    pub component: &'static [u8],
-    pub sha256: &'static str,
-}
+pub use chorus_core::plugins::BundledPlugin;
 
-/// Every bundled plugin.
-pub const BUNDLED: &[Bundled] = include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+/// Every bundled plugin: manifest text, component, and the component's sha256 as computed
+/// by the build (the manifest in the source tree cannot know it).
+pub const BUNDLED: &[BundledPlugin] = include!(concat!(env!("OUT_DIR"), "/bundled.rs"));

@@ -33,18 +33,20 @@ pub fn split_thread(text: &str, max: usize, rule: LengthRule, numbered: bool) ->
 }
 
 /// Greedily fills parts with pieces (sentences, then words), splitting any piece that is
-/// too long on its own.
+/// too long on its own. Pieces end at whitespace, where every length rule is additive, so
+/// the running length is kept instead of re-measuring the part for every piece.
 fn pack(text: &str, max: usize, rule: LengthRule) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
     let mut current = String::new();
+    let mut current_len = 0;
     for piece in pieces(text, max, rule) {
-        let candidate = format!("{current}{piece}");
-        if measure(candidate.trim(), rule) <= max {
-            current = candidate;
+        let piece_len = measure(&piece, rule);
+        if current.trim().is_empty() || current_len + measure(piece.trim_end(), rule) <= max {
+            current.push_str(&piece);
+            current_len += piece_len;
         } else {
-            if !current.trim().is_empty() {
-                parts.push(current.trim().to_owned());
-            }
+            parts.push(current.trim().to_owned());
+            current_len = piece_len;
             current = piece;
         }
     }

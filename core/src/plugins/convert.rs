@@ -1,0 +1,92 @@
+//! From Chorus's own types to the plugin contract's, in one place.
+
+use super::bindings::types;
+use crate::domain::{self, PortableAudience, ToneProfile};
+use serde::{Deserialize, Serialize};
+
+/// A segment as a plugin sees it: a name, a tone and a portable audience. This is also
+/// the JSON accepted by `chorus preview --segment-file`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SegmentView {
+    pub id: String,
+    pub name: String,
+    pub tone: ToneProfile,
+    pub audience: PortableAudience,
+}
+
+impl From<&SegmentView> for types::Segment {
+    fn from(s: &SegmentView) -> Self {
+        types::Segment { id: s.id.clone(), name: s.name.clone(), tone: (&s.tone).into(), audience: (&s.audience).into() }
+    }
+}
+
+impl From<&ToneProfile> for types::Tone {
+    fn from(t: &ToneProfile) -> Self {
+        types::Tone {
+            formality: match t.formality {
+                domain::Formality::Casual => types::Formality::Casual,
+                domain::Formality::Neutral => types::Formality::Neutral,
+                domain::Formality::Professional => types::Formality::Professional,
+            },
+            emoji: match t.emoji {
+                domain::EmojiUse::Keep => types::EmojiUse::Keep,
+                domain::EmojiUse::None => types::EmojiUse::None,
+                domain::EmojiUse::Few => types::EmojiUse::Few,
+            },
+            max_hashtags: t.max_hashtags,
+            hashtag_placement: match t.hashtag_placement {
+                domain::HashtagPlacement::Inline => types::HashtagPlacement::Inline,
+                domain::HashtagPlacement::End => types::HashtagPlacement::End,
+            },
+            call_to_action: t.call_to_action.clone(),
+            glossary: t
+                .glossary
+                .iter()
+                .map(|g| types::GlossaryEntry { term: g.term.clone(), replacement: g.replacement.clone() })
+                .collect(),
+            language_variant: t.language_variant.clone(),
+        }
+    }
+}
+
+impl From<&PortableAudience> for types::Audience {
+    fn from(a: &PortableAudience) -> Self {
+        types::Audience {
+            mode: match a.mode {
+                domain::TargetingMode::Restrict => types::TargetingMode::Restrict,
+                domain::TargetingMode::Prefer => types::TargetingMode::Prefer,
+            },
+            countries: a.countries.clone(),
+            regions: a.regions.clone(),
+            cities: a.cities.clone(),
+            age_min: a.age_min,
+            age_max: a.age_max,
+            genders: a.genders.clone(),
+            languages: a.languages.clone(),
+            industries: a.industries.clone(),
+            seniorities: a.seniorities.clone(),
+            job_functions: a.job_functions.clone(),
+            company_sizes: a.company_sizes.clone(),
+            interests: a.interests.clone(),
+            estimated_size: a.estimated_size,
+        }
+    }
+}
+
+/// The contract's length rule as the SDK's (the host measures with the same code the
+/// plugins use, so "fits" means the same thing on both sides).
+pub fn sdk_rule(rule: types::LengthRule) -> chorus_plugin_sdk::types::LengthRule {
+    use chorus_plugin_sdk::types::LengthRule as L;
+    match rule {
+        types::LengthRule::Characters => L::Characters,
+        types::LengthRule::Utf16 => L::Utf16,
+        types::LengthRule::Graphemes => L::Graphemes,
+        types::LengthRule::XWeighted => L::XWeighted,
+    }
+}
+
+/// `text`'s length by the platform's rule.
+pub fn measure(text: &str, rule: types::LengthRule) -> usize {
+    chorus_plugin_sdk::text::measure(text, sdk_rule(rule))
+}

@@ -1,0 +1,143 @@
+//! `chorus plugin new NAME`: a plugin crate that builds and passes `chorus plugin test`
+//! unchanged, for the author to fill in.
+
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+
+/// The SDK in this source tree (plugin crates depend on it by path).
+pub fn default_sdk_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk")
+}
+
+pub fn new_plugin(name: &str, dir: &Path, sdk: &Path) -> anyhow::Result<PathBuf> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if !ok {
+        bail!("plugin name {name:?} must be 1-32 lowercase letters, digits and '-' (it becomes the plugin id)");
+    }
+    let root = dir.join(name);
+    if root.exists() {
+        bail!("{} already exists; choose another name or --path", root.display());
+    }
+    let sdk = std::fs::canonicalize(sdk).with_context(|| format!("the SDK at {} (use --sdk PATH)", sdk.display()))?;
+    let crate_name = format!("chorus-plugin-{name}");
+    let ty: String = name.split('-').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
+    std::fs::create_dir_all(root.join("src"))?;
+    std::fs::write(
+        root.join("Cargo.toml"),
+        format!(
+            r#"[package]
+name = "{crate_name}"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+chorus-plugin-sdk = {{ path = {sdk:?} }}
+serde_json = "1"
+
+# A plugin is its own workspace, built with `cargo build --release --target wasm32-wasip2`.
+[workspace]
+"#
+        ),
+    )?;
+    std::fs::write(
+        root.join("plugin.toml"),
+        format!(
+            r#"id = "{name}"
+name = "{ty}"
+version = "0.1.0"
+api_version = "0.1.0"
+platform = "{name}"
+author = "You"
+component = "{name}.wasm"
+
+[capabilities]
+# The hosts your plugin calls. Nothing else is reachable.
+http_hosts = ["api.{name}.example"]
+"#
+        ),
+    )?;
+    std::fs::write(root.join("src/lib.rs"), LIB_TEMPLATE.replace("__TYPE__", &ty).replace("__NAME__", name))?;
+    std::fs::write(
+        root.join("README.md"),
+        format!(
+            "# {ty} plugin for Chorus\n\n1. Fill in `describe` with the platform's real rules and `publish` with its real flow.\n2. `chorus plugin test {name}` builds the plugin, runs the conformance checks and, when they pass, packages it into `{name}/dist/`.\n3. `chorus plugin install {name}/dist` installs it.\n\nSee docs/plugins/guide.md.\n"
+        ),
+    )?;
+    Ok(root)
+}
+
+const LIB_TEMPLATE: &str = r#"//! A Chorus platform plugin. `describe` is the single source of truth for the platform's
+//! rules: the host, the UI and the validator all read it.
+
+use chorus_plugin_sdk::prelude::*;
+
+struct __TYPE__;
+
+impl Plugin for __TYPE__ {
+    fn describe() -> Description {
+        Description {
+            id: "__NAME__".into(),
+            name: "__TYPE__".into(),
+            default_api_base: "https://api.__NAME__.example".into(),
+            text: TextRules { max_length: 500, length_rule: LengthRule::Characters, max_hashtags: Some(5), max_mentions: None },
+            media: MediaRules { required: false, max_count: 4, mixed_kinds: false, rules: vec![] },
+            features: Features { threads: false, carousels: false, first_comment: false, link_previews: true },
+            targeting: vec![],
+            min_targeting_audience: None,
+            publish_budgets: vec![RateBudget { max_posts: 100, window_seconds: 86_400 }],
+            oauth: None,
+        }
+    }
+
+    fn adapt(post: Post, segment: Option<Segment>, _account: Account) -> Result<Adapted, PluginError> {
+        // The SDK's pipeline applies the segment's tone, hashtags, length and media rules.
+        adapt_post(&post, segment.as_ref(), &AdaptRules::from_description(&Self::describe()))
+    }
+
+    fn publish(adapted: Adapted, marker: String, ctx: CallContext) -> Result<Published, PluginError> {
+        let body = serde_json::json!({ "text": adapted.text, "client_reference": marker });
+        let created = Request::post(format!("{}/v1/posts", ctx.api_base)).json(&body).send()?.ok()?.json()?;
+        let id = created["id"].as_str().ok_or_else(|| transient("the answer had no id"))?;
+        Ok(Published { remote_id: id.to_owned(), url: created["url"].as_str().map(str::to_owned), extra_ids: vec![] })
+    }
+
+    fn find_published(marker: String, _adapted: Adapted, ctx: CallContext) -> Result<Option<Published>, PluginError> {
+        let found = Request::get(format!("{}/v1/posts?client_reference={marker}", ctx.api_base)).send()?.ok()?.json()?;
+        Ok(found["data"].as_array().and_then(|a| a.first()).map(|p| Published {
+            remote_id: p["id"].as_str().unwrap_or_default().to_owned(),
+            url: p["url"].as_str().map(str::to_owned),
+            extra_ids: vec![],
+        }))
+    }
+
+    fn fetch_metrics(remote_ids: Vec<String>, ctx: CallContext) -> Result<Vec<Metrics>, PluginError> {
+        remote_ids
+            .into_iter()
+            .map(|id| {
+                let m = Request::get(format!("{}/v1/posts/{id}/metrics", ctx.api_base)).send()?.ok()?.json()?;
+                Ok(Metrics {
+                    remote_id: id,
+                    impressions: m["impressions"].as_u64(),
+                    reach: None,
+                    likes: m["likes"].as_u64(),
+                    comments: m["comments"].as_u64(),
+                    shares: m["shares"].as_u64(),
+                    saves: None,
+                    clicks: m["clicks"].as_u64(),
+                    video_views: None,
+                })
+            })
+            .collect()
+    }
+}
+
+chorus_plugin_sdk::export_plugin!(__TYPE__);
+"#;

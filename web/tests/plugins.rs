@@ -1,0 +1,137 @@
+//! Plugin tooling as a person uses it: list, inspect, preview, test, scaffold, install.
+
+use chorus_tests::process::run;
+use serde_json::Value;
+use std::path::Path;
+
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_chorus"))
+}
+
+fn chorus_json(cwd: &Path, args: &[&str]) -> Value {
+    let (code, out, err) = run(bin(), cwd, args, &[]);
+    assert_eq!(code, 0, "chorus {args:?} failed: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+#[test]
+fn list_and_inspect_show_the_bundled_plugin_with_its_rules() {
+    let cwd = tempfile::tempdir().unwrap();
+    let list = chorus_json(cwd.path(), &["plugin", "list", "--json"]);
+    let mastodon = list.as_array().unwrap().iter().find(|p| p["id"] == "mastodon").expect("mastodon listed");
+    assert_eq!(mastodon["source"], "bundled");
+    assert_eq!(mastodon["sha256"].as_str().unwrap().len(), 64);
+    let inspect = chorus_json(cwd.path(), &["plugin", "inspect", "mastodon", "--json"]);
+    assert_eq!(inspect["describe"]["text"]["max_length"], 500);
+    assert_eq!(inspect["manifest"]["api_version"], "0.1.0");
+    let (code, _, err) = run(bin(), cwd.path(), &["plugin", "inspect", "nope"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no plugin \"nope\"; installed: mastodon"), "{err}");
+}
+
+#[test]
+fn preview_adapts_with_the_real_plugin_and_reports_length_and_fit() {
+    let cwd = tempfile::tempdir().unwrap();
+    let short = chorus_json(cwd.path(), &["preview", "--platform", "mastodon", "--text", "Hello 👋 fediverse", "--json"]);
+    assert_eq!(short["platform"], "mastodon");
+    assert_eq!(short["text"], "Hello 👋 fediverse");
+    assert_eq!((short["length"].as_u64(), short["limit"].as_u64(), short["fits"].as_bool()), (Some(17), Some(500), Some(true)));
+    for key in ["parts", "hashtags", "warnings", "targeting"] {
+        assert!(short.get(key).is_some(), "{key} missing");
+    }
+
+    let long_text = "This sentence keeps going for a while. ".repeat(30);
+    let long = chorus_json(cwd.path(), &["preview", "--platform", "mastodon", "--text", &long_text, "--json"]);
+    let parts = long["parts"].as_array().unwrap();
+    assert!(parts.len() >= 3, "{long}");
+    assert!(parts.iter().all(|p| p.as_str().unwrap().chars().count() <= 500));
+    assert_eq!(long["fits"], true);
+    assert!(long["warnings"].as_array().unwrap().iter().any(|w| w["code"] == "thread-created"));
+}
+
+#[test]
+fn preview_applies_a_segments_tone_from_a_file() {
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::write(
+        cwd.path().join("segment.json"),
+        r#"{"name": "UK professionals",
+            "tone": {"formality": "professional", "emoji": "none", "max_hashtags": 1,
+                     "call_to_action": "Book a demo.", "language_variant": "en-GB",
+                     "glossary": [{"term": "app", "replacement": "platform"}]}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        cwd.path().join("post.json"),
+        r#"{"body": "our new app is here!!! 🎉 pick your favorite color", "hashtags": ["launch", "design"], "link": "https://example.com/launch"}"#,
+    )
+    .unwrap();
+    let out = chorus_json(cwd.path(), &["preview", "--platform", "mastodon", "--post-file", "post.json", "--segment-file", "segment.json", "--json"]);
+    assert_eq!(
+        out["text"],
+        "Our new platform is here! pick your favourite colour\n\n#launch\n\nhttps://example.com/launch\n\nBook a demo."
+    );
+    let codes: Vec<&str> = out["warnings"].as_array().unwrap().iter().map(|w| w["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["glossary-applied", "language-variant-applied", "formality-applied", "emoji-removed", "hashtags-dropped"]);
+}
+
+#[test]
+fn preview_rejects_bad_input_with_specific_errors() {
+    let cwd = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(bin(), cwd.path(), &["preview", "--platform", "mastodon"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("exactly one of --text TEXT or --post-file FILE"), "{err}");
+    std::fs::write(cwd.path().join("seg.json"), r#"{"tone": {"formality": "stiff"}}"#).unwrap();
+    let (code, _, err) = run(bin(), cwd.path(), &["preview", "--platform", "mastodon", "--text", "x", "--segment-file", "seg.json"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("seg.json") && err.contains("unknown variant `stiff`"), "{err}");
+    let (code, _, err) = run(bin(), cwd.path(), &["preview", "--platform", "myspace", "--text", "x"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no plugin \"myspace\""), "{err}");
+}
+
+#[test]
+fn plugin_test_passes_the_bundled_plugin_and_fails_one_that_ignores_its_limits() {
+    let cwd = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(bin(), cwd.path(), &["plugin", "test", "mastodon"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ok   describe is stable across calls"), "{out}");
+    assert!(out.contains("ok   publish fails with a typed error"), "{out}");
+    assert!(out.trim_end().ends_with(" passed, 0 failed"), "{out}");
+
+    // The hostile test plugin declares a 100-character limit and then ignores it.
+    let hostile = chorus_tests::plugins::guest_manifest("hostile");
+    let (code, out, _) = run(bin(), cwd.path(), &["plugin", "test", hostile.to_str().unwrap()], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL adapt very long prose: text is"), "{out}");
+    assert!(out.contains("over its limit of 100"), "{out}");
+}
+
+#[test]
+fn a_scaffolded_plugin_builds_passes_its_tests_and_installs() {
+    let cwd = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(bin(), cwd.path(), &["plugin", "new", "bluesky-demo"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created ./bluesky-demo"), "{out}");
+    // Share compiled dependencies with the workspace's own plugin builds.
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm-plugins");
+    let env = [("CARGO_TARGET_DIR", target.to_str().unwrap())];
+    let (code, out, err) = run(bin(), cwd.path(), &["plugin", "test", "bluesky-demo"], &env);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("packaged into bluesky-demo/dist"), "{out}");
+    let (code, out, err) = run(bin(), cwd.path(), &["plugin", "install", "bluesky-demo/dist"], &env);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("installed bluesky-demo 0.1.0"), "{out}");
+    let list = chorus_json(cwd.path(), &["plugin", "list", "--json"]);
+    let demo = list.as_array().unwrap().iter().find(|p| p["id"] == "bluesky-demo").expect("installed plugin listed");
+    assert_eq!(demo["source"], "installed");
+    // Tampering with the installed component is caught on the next start.
+    let installed = cwd.path().join("chorus-data/plugins/bluesky-demo/bluesky-demo.wasm");
+    let mut bytes = std::fs::read(&installed).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&installed, bytes).unwrap();
+    let (code, out, err) = run(bin(), cwd.path(), &["plugin", "list", "--json"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("bluesky-demo"), "a tampered plugin must not load: {out}");
+    assert!(err.contains("is not the one described"), "{err}");
+}

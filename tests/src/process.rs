@@ -18,24 +18,8 @@ pub struct Running {
 impl Running {
     /// Starts `bin args...` in `cwd` with the given extra environment.
     pub fn start(bin: &Path, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(bin);
-        cmd.args(args)
-            .current_dir(cwd)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .stdin(Stdio::null());
-        for var in [
-            "CHORUS_DATA_DIR",
-            "CHORUS_DATABASE_URL",
-            "CHORUS_BIND",
-            "CHORUS_CONFIG",
-            "CHORUS_SECRET_KEY",
-        ] {
-            cmd.env_remove(var);
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
+        let mut cmd = command(bin, cwd, args, env);
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("start the chorus binary");
         let stderr = child.stderr.take().expect("piped stderr");
         let (tx, lines) = mpsc::channel();
@@ -108,24 +92,25 @@ impl Drop for Running {
 
 /// Runs `bin args...` to completion and returns (exit code, stdout, stderr).
 pub fn run(bin: &Path, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(bin);
-    cmd.args(args).current_dir(cwd).stdin(Stdio::null());
-    for var in [
-        "CHORUS_DATA_DIR",
-        "CHORUS_DATABASE_URL",
-        "CHORUS_BIND",
-        "CHORUS_CONFIG",
-        "CHORUS_SECRET_KEY",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+    let mut cmd = command(bin, cwd, args, env);
     let out = cmd.output().expect("run the chorus binary");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `bin args...` in `cwd`, with stdin closed, none of the caller's CHORUS_* settings, and
+/// `env` added: every test states the settings it relies on.
+fn command(bin: &Path, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.args(args).current_dir(cwd).stdin(Stdio::null());
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CHORUS_")) {
+        cmd.env_remove(k);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
 }

@@ -443,3 +443,49 @@ fn toml_of(m: &chorus_core::plugins::Manifest) -> String {
         m.id, m.name, m.version, m.api_version, m.platform, m.author, m.component
     )
 }
+
+#[tokio::test]
+async fn compiled_components_are_cached_by_hash_and_a_bad_cache_entry_is_replaced() {
+    use chorus_core::plugins::{EngineSettings, MemoryKv, PluginEngine};
+    let dir = tempfile::tempdir().unwrap();
+    let settings = || EngineSettings {
+        cache_dir: Some(dir.path().to_owned()),
+        kv: Arc::new(MemoryKv::default()),
+    };
+    let (manifest, bytes) = guest("hostile");
+    let grant = Grant::for_manifest(&manifest, None, None).unwrap();
+    let first = PluginEngine::new(settings()).unwrap();
+    first
+        .load(manifest.clone(), &bytes, true, grant.clone(), Limits::default())
+        .await
+        .unwrap();
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let name = entries[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with(manifest.sha256.as_deref().unwrap()) && name.ends_with(".cwasm"),
+        "{name}"
+    );
+
+    // A second engine loads from the cache; a corrupted entry is ignored and rewritten.
+    let second = PluginEngine::new(settings()).unwrap();
+    let p = second
+        .load(manifest.clone(), &bytes, true, grant.clone(), Limits::default())
+        .await
+        .unwrap();
+    assert_eq!(adapt(&p, "cached").await.unwrap().text, "cached");
+    std::fs::write(&entries[0], b"garbage").unwrap();
+    let third = PluginEngine::new(settings()).unwrap();
+    let p = third
+        .load(manifest, &bytes, true, grant, Limits::default())
+        .await
+        .unwrap();
+    assert_eq!(adapt(&p, "recompiled").await.unwrap().text, "recompiled");
+    assert!(
+        std::fs::metadata(&entries[0]).unwrap().len() > 1000,
+        "the bad entry was replaced"
+    );
+}

@@ -1,10 +1,10 @@
 //! `chorus bench plugins`: figures for the plugin sandbox, printed for people to compare.
 //! Run it on a release build: `cargo run --release -- bench plugins`.
 
+use chorus_core::domain::{EmojiUse, Formality, GlossaryEntry, HashtagPlacement, ToneProfile};
 use chorus_core::plugins::convert::SegmentView;
 use chorus_core::plugins::types::{Account, Post, Segment};
 use chorus_core::plugins::{EngineSettings, Grant, Invocation, Limits, Manifest, MemoryKv, Plugin, PluginEngine};
-use chorus_core::domain::{EmojiUse, Formality, GlossaryEntry, HashtagPlacement, ToneProfile};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,19 +19,47 @@ fn segments() -> Vec<SegmentView> {
         max_hashtags: Some(tags),
         hashtag_placement: HashtagPlacement::End,
         call_to_action: Some(cta.into()),
-        glossary: vec![GlossaryEntry { term: "app".into(), replacement: "platform".into() }],
+        glossary: vec![GlossaryEntry {
+            term: "app".into(),
+            replacement: "platform".into(),
+        }],
         language_variant: Some("en-GB".into()),
     };
     [
-        ("Loyal customers", tone(Formality::Casual, EmojiUse::Keep, 3, "Thanks for being with us!")),
-        ("B2B decision makers", tone(Formality::Professional, EmojiUse::None, 1, "Book a demo.")),
-        ("Students", tone(Formality::Casual, EmojiUse::Few, 2, "Free for students.")),
-        ("Agencies", tone(Formality::Neutral, EmojiUse::Few, 2, "Manage every client in one place.")),
-        ("Lapsed users", tone(Formality::Neutral, EmojiUse::None, 1, "Come back and see what's new.")),
+        (
+            "Loyal customers",
+            tone(Formality::Casual, EmojiUse::Keep, 3, "Thanks for being with us!"),
+        ),
+        (
+            "B2B decision makers",
+            tone(Formality::Professional, EmojiUse::None, 1, "Book a demo."),
+        ),
+        (
+            "Students",
+            tone(Formality::Casual, EmojiUse::Few, 2, "Free for students."),
+        ),
+        (
+            "Agencies",
+            tone(
+                Formality::Neutral,
+                EmojiUse::Few,
+                2,
+                "Manage every client in one place.",
+            ),
+        ),
+        (
+            "Lapsed users",
+            tone(Formality::Neutral, EmojiUse::None, 1, "Come back and see what's new."),
+        ),
     ]
     .into_iter()
     .enumerate()
-    .map(|(i, (name, tone))| SegmentView { id: format!("s{i}"), name: name.into(), tone, audience: Default::default() })
+    .map(|(i, (name, tone))| SegmentView {
+        id: format!("s{i}"),
+        name: name.into(),
+        tone,
+        audience: Default::default(),
+    })
     .collect()
 }
 
@@ -40,7 +68,11 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn show(d: Duration) -> String {
-    if d < Duration::from_millis(1) { format!("{:.1} µs", d.as_nanos() as f64 / 1000.0) } else { format!("{:.2} ms", d.as_secs_f64() * 1000.0) }
+    if d < Duration::from_millis(1) {
+        format!("{:.1} µs", d.as_nanos() as f64 / 1000.0)
+    } else {
+        format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+    }
 }
 
 fn stats(mut v: Vec<Duration>) -> (Duration, Duration) {
@@ -49,15 +81,28 @@ fn stats(mut v: Vec<Duration>) -> (Duration, Duration) {
 }
 
 pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
-    let bundled = chorus_plugins_bundled::BUNDLED.first().ok_or_else(|| anyhow::anyhow!("no bundled plugin"))?;
+    let bundled = chorus_plugins_bundled::BUNDLED
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no bundled plugin"))?;
     let mut manifest = Manifest::from_toml(std::path::Path::new("bundled"), bundled.manifest)?;
     manifest.sha256 = Some(bundled.sha256.to_owned());
-    let engine = PluginEngine::new(EngineSettings { cache_dir: None, kv: Arc::new(MemoryKv::default()) })?;
-    println!("chorus bench plugins: component {} ({} KiB), {iterations} iterations, {} cores", manifest.id, bundled.component.len() / 1024, std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let engine = PluginEngine::new(EngineSettings {
+        cache_dir: None,
+        kv: Arc::new(MemoryKv::default()),
+    })?;
+    println!(
+        "chorus bench plugins: component {} ({} KiB), {iterations} iterations, {} cores",
+        manifest.id,
+        bundled.component.len() / 1024,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
 
     let started = Instant::now();
     let plugin = load(&engine, &manifest, bundled.component).await?;
-    println!("compile + link + describe (cold, no cache): {}", show(started.elapsed()));
+    println!(
+        "compile + link + describe (cold, no cache): {}",
+        show(started.elapsed())
+    );
 
     let mut inst = Vec::with_capacity(iterations);
     for _ in 0..iterations {
@@ -66,10 +111,66 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
         inst.push(t.elapsed());
     }
     let (p50, p99) = stats(inst);
-    println!("instantiate (fresh store + instance):      p50 {:>10}  p99 {:>10}", show(p50), show(p99));
+    println!(
+        "instantiate (fresh store + instance):      p50 {:>10}  p99 {:>10}",
+        show(p50),
+        show(p99)
+    );
 
-    let post = Post { id: "bench".into(), body: POST.into(), link: Some("https://example.com/launch".into()), hashtags: vec!["growth".into()], locale: "en".into(), media: vec![] };
-    let account = Account { id: "a".into(), handle: "chorus".into(), remote_id: "1".into(), timezone: "UTC".into() };
+    let mut trivial = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let t = Instant::now();
+        plugin.describe_fresh().await?;
+        trivial.push(t.elapsed());
+    }
+    let (t50, t99) = stats(trivial);
+    println!(
+        "describe (instantiate + trivial call):     p50 {:>10}  p99 {:>10}",
+        show(t50),
+        show(t99)
+    );
+
+    let tiny = Post {
+        id: "t".into(),
+        body: "Hello".into(),
+        link: None,
+        hashtags: vec![],
+        locale: "en".into(),
+        media: vec![],
+    };
+    let acct = Account {
+        id: "a".into(),
+        handle: "chorus".into(),
+        remote_id: "1".into(),
+        timezone: "UTC".into(),
+    };
+    let mut small = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let t = Instant::now();
+        plugin.adapt(&tiny, None, &acct, &Invocation::default()).await?;
+        small.push(t.elapsed());
+    }
+    let (s50, s99) = stats(small);
+    println!(
+        "adapt \"Hello\", no segment:                 p50 {:>10}  p99 {:>10}",
+        show(s50),
+        show(s99)
+    );
+
+    let post = Post {
+        id: "bench".into(),
+        body: POST.into(),
+        link: Some("https://example.com/launch".into()),
+        hashtags: vec!["growth".into()],
+        locale: "en".into(),
+        media: vec![],
+    };
+    let account = Account {
+        id: "a".into(),
+        handle: "chorus".into(),
+        remote_id: "1".into(),
+        timezone: "UTC".into(),
+    };
     let segs: Vec<Segment> = segments().iter().map(Into::into).collect();
     let inv = Invocation::default();
     let mut adapt = Vec::with_capacity(iterations);
@@ -79,7 +180,11 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
         adapt.push(t.elapsed());
     }
     let (wasm50, wasm99) = stats(adapt);
-    println!("adapt, one call (instantiate + run):        p50 {:>10}  p99 {:>10}", show(wasm50), show(wasm99));
+    println!(
+        "adapt, one call (instantiate + run):        p50 {:>10}  p99 {:>10}",
+        show(wasm50),
+        show(wasm99)
+    );
 
     // The same SDK pipeline, compiled natively, on the same inputs.
     let rules = native_rules(&plugin);
@@ -93,8 +198,16 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
         native.push(t.elapsed());
     }
     let (nat50, nat99) = stats(native);
-    println!("same SDK adapt, native:                     p50 {:>10}  p99 {:>10}", show(nat50), show(nat99));
-    println!("sandbox / native (p50):                     {:.1}x; overhead per call {}", wasm50.as_secs_f64() / nat50.as_secs_f64(), show(wasm50.saturating_sub(nat50)));
+    println!(
+        "same SDK adapt, native:                     p50 {:>10}  p99 {:>10}",
+        show(nat50),
+        show(nat99)
+    );
+    println!(
+        "sandbox / native (p50):                     {:.1}x; overhead per call {}",
+        wasm50.as_secs_f64() / nat50.as_secs_f64(),
+        show(wasm50.saturating_sub(nat50))
+    );
 
     // Fan-out: one post to 6 plugins x 5 segments, all at once.
     let mut six = Vec::new();
@@ -120,14 +233,20 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
         fan.push(t.elapsed());
     }
     let (f50, f99) = stats(fan);
-    println!("fan-out 6 plugins x 5 segments (30 adapts): p50 {:>10}  p99 {:>10}  ({rounds} rounds)", show(f50), show(f99));
+    println!(
+        "fan-out 6 plugins x 5 segments (30 adapts): p50 {:>10}  p99 {:>10}  ({rounds} rounds)",
+        show(f50),
+        show(f99)
+    );
     println!("targets: fan-out p50 <= 1 ms; overhead per call <= 50 µs");
     Ok(())
 }
 
 async fn load(engine: &PluginEngine, manifest: &Manifest, bytes: &[u8]) -> anyhow::Result<Plugin> {
     let grant = Grant::for_manifest(manifest, None, None)?;
-    Ok(engine.load(manifest.clone(), bytes, true, grant, Limits::default()).await?)
+    Ok(engine
+        .load(manifest.clone(), bytes, true, grant, Limits::default())
+        .await?)
 }
 
 fn native_rules(p: &Plugin) -> chorus_plugin_sdk::adapt::AdaptRules {
@@ -137,9 +256,24 @@ fn native_rules(p: &Plugin) -> chorus_plugin_sdk::adapt::AdaptRules {
         id: d.id.clone(),
         name: d.name.clone(),
         default_api_base: d.default_api_base.clone(),
-        text: t::TextRules { max_length: d.text.max_length, length_rule: chorus_core::plugins::convert::sdk_rule(d.text.length_rule), max_hashtags: d.text.max_hashtags, max_mentions: d.text.max_mentions },
-        media: t::MediaRules { required: d.media.required, max_count: d.media.max_count, mixed_kinds: d.media.mixed_kinds, rules: vec![] },
-        features: t::Features { threads: d.features.threads, carousels: d.features.carousels, first_comment: d.features.first_comment, link_previews: d.features.link_previews },
+        text: t::TextRules {
+            max_length: d.text.max_length,
+            length_rule: chorus_core::plugins::convert::sdk_rule(d.text.length_rule),
+            max_hashtags: d.text.max_hashtags,
+            max_mentions: d.text.max_mentions,
+        },
+        media: t::MediaRules {
+            required: d.media.required,
+            max_count: d.media.max_count,
+            mixed_kinds: d.media.mixed_kinds,
+            rules: vec![],
+        },
+        features: t::Features {
+            threads: d.features.threads,
+            carousels: d.features.carousels,
+            first_comment: d.features.first_comment,
+            link_previews: d.features.link_previews,
+        },
         targeting: vec![],
         min_targeting_audience: None,
         publish_budgets: vec![],
@@ -151,7 +285,14 @@ fn native_rules(p: &Plugin) -> chorus_plugin_sdk::adapt::AdaptRules {
 }
 
 fn native_post(p: &Post) -> chorus_plugin_sdk::types::Post {
-    chorus_plugin_sdk::types::Post { id: p.id.clone(), body: p.body.clone(), link: p.link.clone(), hashtags: p.hashtags.clone(), locale: p.locale.clone(), media: vec![] }
+    chorus_plugin_sdk::types::Post {
+        id: p.id.clone(),
+        body: p.body.clone(),
+        link: p.link.clone(),
+        hashtags: p.hashtags.clone(),
+        locale: p.locale.clone(),
+        media: vec![],
+    }
 }
 
 fn native_segment(s: &SegmentView) -> chorus_plugin_sdk::types::Segment {
@@ -174,13 +315,31 @@ fn native_segment(s: &SegmentView) -> chorus_plugin_sdk::types::Segment {
             max_hashtags: tone.max_hashtags,
             hashtag_placement: t::HashtagPlacement::End,
             call_to_action: tone.call_to_action.clone(),
-            glossary: tone.glossary.iter().map(|g| t::GlossaryEntry { term: g.term.clone(), replacement: g.replacement.clone() }).collect(),
+            glossary: tone
+                .glossary
+                .iter()
+                .map(|g| t::GlossaryEntry {
+                    term: g.term.clone(),
+                    replacement: g.replacement.clone(),
+                })
+                .collect(),
             language_variant: tone.language_variant.clone(),
         },
         audience: t::Audience {
             mode: t::TargetingMode::Prefer,
-            countries: vec![], regions: vec![], cities: vec![], age_min: None, age_max: None, genders: vec![], languages: vec![],
-            industries: vec![], seniorities: vec![], job_functions: vec![], company_sizes: vec![], interests: vec![], estimated_size: None,
+            countries: vec![],
+            regions: vec![],
+            cities: vec![],
+            age_min: None,
+            age_max: None,
+            genders: vec![],
+            languages: vec![],
+            industries: vec![],
+            seniorities: vec![],
+            job_functions: vec![],
+            company_sizes: vec![],
+            interests: vec![],
+            estimated_size: None,
         },
     }
 }

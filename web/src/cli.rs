@@ -215,7 +215,11 @@ async fn plugin(settings: &Settings, cmd: PluginCommand) -> anyhow::Result<()> {
         PluginCommand::New { name, path, sdk } => {
             let sdk = sdk.unwrap_or_else(crate::scaffold::default_sdk_path);
             let root = crate::scaffold::new_plugin(&name, &path, &sdk)?;
-            println!("created {}; next: `chorus plugin test {}`", root.display(), root.display());
+            println!(
+                "created {}; next: `chorus plugin test {}`",
+                root.display(),
+                root.display()
+            );
             Ok(())
         }
         PluginCommand::Test { target, json } => {
@@ -267,6 +271,9 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         .map_err(|e| bind_error(settings, e))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     let store = open_store(settings, true).await?;
+    let plugins = crate::plugin_cmd::registry_with_kv(settings, std::sync::Arc::new(store.plugin_kv())).await?;
+    let ids: Vec<&str> = plugins.list().map(|p| p.id()).collect();
+    tracing::info!(plugins = %ids.join(", "), "platform plugins loaded");
     let (stop_tx, stop) = watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
@@ -276,6 +283,7 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let worker = tokio::spawn(Worker::new(store.clone(), settings.worker_tick).run(stop.clone()));
     let app = router(AppState {
         store: store.clone(),
+        plugins: std::sync::Arc::new(plugins),
         started: Instant::now(),
     });
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Chorus listening on http://{addr}");

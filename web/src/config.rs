@@ -135,11 +135,22 @@ pub enum ConfigError {
     #[error("secret_key: {0}")]
     SecretKey(#[from] KeyError),
 
-    #[error("{setting} {value:?} {reason}; use https://HOST[:PORT], or http:// only on a loopback address (127.0.0.1, [::1]) for local sandboxes")]
-    ApiBase { setting: String, value: String, reason: String },
+    #[error(
+        "{setting} {value:?} {reason}; use https://HOST[:PORT], or http:// only on a loopback address (127.0.0.1, [::1]) for local sandboxes"
+    )]
+    ApiBase {
+        setting: String,
+        value: String,
+        reason: String,
+    },
 
     #[error("plugins.{setting} must be between {min} and {max}, got {value}")]
-    PluginLimit { setting: &'static str, value: u64, min: u64, max: u64 },
+    PluginLimit {
+        setting: &'static str,
+        value: u64,
+        min: u64,
+        max: u64,
+    },
 }
 
 impl Settings {
@@ -210,9 +221,20 @@ fn plugin_settings(
     limits: &PluginsFileConfig,
     env_bases: &BTreeMap<String, String>,
 ) -> Result<PluginSettings, ConfigError> {
-    let mut settings = PluginSettings { install_dir: Some(data_dir.join("plugins")), ..PluginSettings::default() };
-    let file_bases = platforms.iter().filter_map(|(id, p)| p.api_base.as_ref().map(|b| (id, b, format!("platforms.{id}.api_base"))));
-    let env = env_bases.iter().map(|(id, b)| (id, b, format!("CHORUS_PLATFORM_{}_API_BASE", id.to_ascii_uppercase().replace('-', "_"))));
+    let mut settings = PluginSettings {
+        install_dir: Some(data_dir.join("plugins")),
+        ..PluginSettings::default()
+    };
+    let file_bases = platforms
+        .iter()
+        .filter_map(|(id, p)| p.api_base.as_ref().map(|b| (id, b, format!("platforms.{id}.api_base"))));
+    let env = env_bases.iter().map(|(id, b)| {
+        (
+            id,
+            b,
+            format!("CHORUS_PLATFORM_{}_API_BASE", id.to_ascii_uppercase().replace('-', "_")),
+        )
+    });
     // Environment after file: the later insert wins.
     for (id, base, setting) in file_bases.chain(env) {
         settings.api_bases.insert(id.clone(), parse_api_base(&setting, base)?);
@@ -223,16 +245,39 @@ fn plugin_settings(
         }
     }
     let bounded = |setting: &'static str, value: Option<u64>, min: u64, max: u64, default: u64| match value {
-        Some(v) if !(min..=max).contains(&v) => Err(ConfigError::PluginLimit { setting, value: v, min, max }),
+        Some(v) if !(min..=max).contains(&v) => Err(ConfigError::PluginLimit {
+            setting,
+            value: v,
+            min,
+            max,
+        }),
         Some(v) => Ok(v),
         None => Ok(default),
     };
     let d = Limits::default();
     settings.limits = Limits {
         memory_bytes: (bounded("memory_mib", limits.memory_mib, 8, 256, (d.memory_bytes >> 20) as u64)? << 20) as usize,
-        adapt_time: Duration::from_millis(bounded("adapt_ms", limits.adapt_ms, 10, 10_000, d.adapt_time.as_millis() as u64)?),
-        publish_time: Duration::from_secs(bounded("publish_seconds", limits.publish_seconds, 5, 900, d.publish_time.as_secs())?),
-        http_requests_per_call: bounded("http_requests_per_call", limits.http_requests_per_call.map(u64::from), 1, 1000, d.http_requests_per_call.into())? as u32,
+        adapt_time: Duration::from_millis(bounded(
+            "adapt_ms",
+            limits.adapt_ms,
+            10,
+            10_000,
+            d.adapt_time.as_millis() as u64,
+        )?),
+        publish_time: Duration::from_secs(bounded(
+            "publish_seconds",
+            limits.publish_seconds,
+            5,
+            900,
+            d.publish_time.as_secs(),
+        )?),
+        http_requests_per_call: bounded(
+            "http_requests_per_call",
+            limits.http_requests_per_call.map(u64::from),
+            1,
+            1000,
+            d.http_requests_per_call.into(),
+        )? as u32,
         ..d
     };
     Ok(settings)
@@ -240,7 +285,11 @@ fn plugin_settings(
 
 /// An API base must be https, or http on loopback (local fakes and the offline sandbox).
 fn parse_api_base(setting: &str, value: &str) -> Result<url::Url, ConfigError> {
-    let err = |reason: &str| ConfigError::ApiBase { setting: setting.to_owned(), value: value.to_owned(), reason: reason.to_owned() };
+    let err = |reason: &str| ConfigError::ApiBase {
+        setting: setting.to_owned(),
+        value: value.to_owned(),
+        reason: reason.to_owned(),
+    };
     let url = url::Url::parse(value).map_err(|e| err(&format!("is not a URL ({e})")))?;
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -344,25 +393,49 @@ mod tests {
         let (_d, path) = file("[platforms.x]\napi_base = \"https://api.x.com\"\nallowed_hosts = [\"api.x.com\"]\n");
         let mut env = BTreeMap::new();
         env.insert("linkedin".to_owned(), "http://127.0.0.1:9100".to_owned());
-        let s = Settings::resolve(Overrides { config: Some(path), platform_api_bases: env, ..Default::default() }).unwrap();
+        let s = Settings::resolve(Overrides {
+            config: Some(path),
+            platform_api_bases: env,
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(s.plugins.api_bases["x"].as_str(), "https://api.x.com/");
         assert_eq!(s.plugins.api_bases["linkedin"].as_str(), "http://127.0.0.1:9100/");
         assert_eq!(s.plugins.allowed_hosts["x"], ["api.x.com"]);
 
         let mut env = BTreeMap::new();
         env.insert("x".to_owned(), "http://api.example.com".to_owned());
-        let e = Settings::resolve(Overrides { platform_api_bases: env, ..Default::default() }).unwrap_err();
-        assert!(e.to_string().starts_with("CHORUS_PLATFORM_X_API_BASE \"http://api.example.com\" uses plain http"), "{e}");
+        let e = Settings::resolve(Overrides {
+            platform_api_bases: env,
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("CHORUS_PLATFORM_X_API_BASE \"http://api.example.com\" uses plain http"),
+            "{e}"
+        );
     }
 
     #[test]
     fn plugin_limits_are_bounded() {
         let (_d, path) = file("[plugins]\nmemory_mib = 4096\n");
-        let e = Settings::resolve(Overrides { config: Some(path), ..Default::default() }).unwrap_err();
+        let e = Settings::resolve(Overrides {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert_eq!(e.to_string(), "plugins.memory_mib must be between 8 and 256, got 4096");
         let (_d, path) = file("[plugins]\nmemory_mib = 32\nadapt_ms = 250\n");
-        let s = Settings::resolve(Overrides { config: Some(path), ..Default::default() }).unwrap();
-        assert_eq!((s.plugins.limits.memory_bytes, s.plugins.limits.adapt_time), (32 << 20, Duration::from_millis(250)));
+        let s = Settings::resolve(Overrides {
+            config: Some(path),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            (s.plugins.limits.memory_bytes, s.plugins.limits.adapt_time),
+            (32 << 20, Duration::from_millis(250))
+        );
     }
 
     #[test]

@@ -6,21 +6,28 @@ use chorus_core::plugins::conformance::{self, UNREACHABLE_API_BASE};
 use chorus_core::plugins::convert::{SegmentView, measure};
 use chorus_core::plugins::types::{Account, MediaKind, MediaRef, Post, Segment};
 use chorus_core::plugins::{
-    EngineSettings, Grant, Invocation, Manifest, MemoryKv, Plugin, PluginEngine, PluginRegistry,
+    EngineSettings, Grant, Invocation, KvBackend, Manifest, MemoryKv, Plugin, PluginEngine, PluginRegistry,
 };
 use serde::Deserialize;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Opens the registry: bundled plugins plus those installed in the data directory.
+/// Opens the registry for a command that has no database: the plugins' key-value store is
+/// kept in memory for the command's lifetime.
 pub async fn registry(settings: &Settings) -> anyhow::Result<PluginRegistry> {
+    registry_with_kv(settings, Arc::new(MemoryKv::default())).await
+}
+
+/// Opens the registry: bundled plugins plus those installed in the data directory.
+pub async fn registry_with_kv(settings: &Settings, kv: Arc<dyn KvBackend>) -> anyhow::Result<PluginRegistry> {
     settings.prepare_data_dir()?;
     let engine = PluginEngine::new(EngineSettings {
         cache_dir: Some(settings.data_dir.join("plugin-cache")),
-        kv: Arc::new(MemoryKv::default()),
+        kv,
     })?;
-    let (registry, problems) = PluginRegistry::load(engine, settings.plugins.clone(), chorus_plugins_bundled::BUNDLED).await?;
+    let (registry, problems) =
+        PluginRegistry::load(engine, settings.plugins.clone(), chorus_plugins_bundled::BUNDLED).await?;
     for p in problems {
         tracing::warn!("skipping an installed plugin: {p}");
     }
@@ -57,7 +64,10 @@ pub async fn list(settings: &Settings, as_json: bool) -> anyhow::Result<()> {
     if as_json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        println!("{:<12} {:<20} {:<8} {:<5} {:<10} API BASE", "ID", "NAME", "VERSION", "API", "SOURCE");
+        println!(
+            "{:<12} {:<20} {:<8} {:<5} {:<10} API BASE",
+            "ID", "NAME", "VERSION", "API", "SOURCE"
+        );
         for r in rows {
             println!(
                 "{:<12} {:<20} {:<8} {:<5} {:<10} {}",
@@ -87,30 +97,66 @@ pub async fn inspect(settings: &Settings, id: &str, as_json: bool) -> anyhow::Re
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         let d = &p.description;
-        println!("{} ({}) {} by {}", p.manifest.name, p.id(), p.manifest.version, p.manifest.author);
+        println!(
+            "{} ({}) {} by {}",
+            p.manifest.name,
+            p.id(),
+            p.manifest.version,
+            p.manifest.author
+        );
         println!("  contract     chorus:plugin@{}", p.manifest.api_version);
         println!("  component    sha256 {}", p.sha256);
         println!("  api base     {}", p.api_base());
         println!("  may reach    {}", p.grant.hosts.join(", "));
-        println!("  text         up to {} ({} counting)", d.text.max_length, name_of(&d.text.length_rule));
-        println!("  media        up to {} item(s){}", d.media.max_count, if d.media.required { ", required" } else { "" });
+        println!(
+            "  text         up to {} ({} counting)",
+            d.text.max_length,
+            name_of(&d.text.length_rule)
+        );
+        println!(
+            "  media        up to {} item(s){}",
+            d.media.max_count,
+            if d.media.required { ", required" } else { "" }
+        );
         println!("  threads      {}", if d.features.threads { "yes" } else { "no" });
-        println!("  targeting    {}", if d.targeting.is_empty() { "none".to_owned() } else { d.targeting.iter().map(name_of).collect::<Vec<_>>().join(", ") });
+        println!(
+            "  targeting    {}",
+            if d.targeting.is_empty() {
+                "none".to_owned()
+            } else {
+                d.targeting.iter().map(name_of).collect::<Vec<_>>().join(", ")
+            }
+        );
         for b in &d.publish_budgets {
             println!("  budget       {} posts per {} s", b.max_posts, b.window_seconds);
         }
         if let Some(o) = &d.oauth {
-            println!("  oauth        {} (scopes: {}; PKCE {})", o.authorize_url, o.scopes.join(" "), if o.pkce_required { "required" } else { "optional" });
+            println!(
+                "  oauth        {} (scopes: {}; PKCE {})",
+                o.authorize_url,
+                o.scopes.join(" "),
+                if o.pkce_required { "required" } else { "optional" }
+            );
         }
     }
     Ok(())
 }
 
 pub async fn install(settings: &Settings, path: &Path) -> anyhow::Result<()> {
-    let manifest = if path.is_dir() { path.join("plugin.toml") } else { path.to_owned() };
+    let manifest = if path.is_dir() {
+        path.join("plugin.toml")
+    } else {
+        path.to_owned()
+    };
     let mut reg = registry(settings).await?;
     let p = reg.install(&manifest).await?;
-    println!("installed {} {} ({}), sha256 {}", p.id(), p.manifest.version, p.manifest.name, p.sha256);
+    println!(
+        "installed {} {} ({}), sha256 {}",
+        p.id(),
+        p.manifest.version,
+        p.manifest.name,
+        p.sha256
+    );
     Ok(())
 }
 
@@ -121,13 +167,19 @@ async fn load_for_test(settings: &Settings, target: &str) -> anyhow::Result<(Plu
         let (manifest, bytes) = build_crate(path)?;
         (manifest, bytes, Some(path.join("dist")))
     } else if path.is_file() || path.join("plugin.toml").is_file() {
-        let mpath = if path.is_dir() { path.join("plugin.toml") } else { path.to_owned() };
+        let mpath = if path.is_dir() {
+            path.join("plugin.toml")
+        } else {
+            path.to_owned()
+        };
         let manifest = Manifest::load(&mpath)?;
         let cpath = mpath.parent().unwrap_or(Path::new(".")).join(&manifest.component);
         let bytes = std::fs::read(&cpath).with_context(|| format!("reading the component {}", cpath.display()))?;
         (manifest, bytes, None)
     } else {
-        let b = chorus_plugins_bundled::BUNDLED.iter().find(|b| Manifest::from_toml(Path::new("bundled"), b.manifest).is_ok_and(|m| m.id == target));
+        let b = chorus_plugins_bundled::BUNDLED
+            .iter()
+            .find(|b| Manifest::from_toml(Path::new("bundled"), b.manifest).is_ok_and(|m| m.id == target));
         match b {
             Some(b) => {
                 let mut m = Manifest::from_toml(Path::new("bundled"), b.manifest)?;
@@ -145,9 +197,14 @@ async fn load_for_test(settings: &Settings, target: &str) -> anyhow::Result<(Plu
             }
         }
     };
-    let engine = PluginEngine::new(EngineSettings { cache_dir: None, kv: Arc::new(MemoryKv::default()) })?;
+    let engine = PluginEngine::new(EngineSettings {
+        cache_dir: None,
+        kv: Arc::new(MemoryKv::default()),
+    })?;
     let grant = Grant::for_manifest(&manifest, None, Some(url::Url::parse(UNREACHABLE_API_BASE)?))?;
-    let plugin = engine.load(manifest, &bytes, false, grant, settings.plugins.limits.clone()).await?;
+    let plugin = engine
+        .load(manifest, &bytes, false, grant, settings.plugins.limits.clone())
+        .await?;
     Ok((plugin, bytes, dist))
 }
 
@@ -155,7 +212,13 @@ async fn load_for_test(settings: &Settings, target: &str) -> anyhow::Result<(Plu
 fn build_crate(dir: &Path) -> anyhow::Result<(Manifest, Vec<u8>)> {
     eprintln!("building {} for wasm32-wasip2 ...", dir.display());
     let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--message-format=json-render-diagnostics"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--message-format=json-render-diagnostics",
+        ])
         .current_dir(dir)
         .stderr(std::process::Stdio::inherit())
         .output()
@@ -183,9 +246,21 @@ pub async fn test(settings: &Settings, target: &str, as_json: bool) -> anyhow::R
     } else {
         for c in &report.checks {
             let mark = if c.passed { "ok  " } else { "FAIL" };
-            println!("{mark} {}{}", c.name, if c.detail.is_empty() { String::new() } else { format!(": {}", c.detail) });
+            println!(
+                "{mark} {}{}",
+                c.name,
+                if c.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", c.detail)
+                }
+            );
         }
-        println!("{} passed, {} failed", report.checks.len() - report.failures(), report.failures());
+        println!(
+            "{} passed, {} failed",
+            report.checks.len() - report.failures(),
+            report.failures()
+        );
     }
     if let (Some(dist), true) = (dist, report.passed()) {
         // A crate that passes is packaged, ready for `chorus plugin install`.
@@ -196,7 +271,11 @@ pub async fn test(settings: &Settings, target: &str, as_json: bool) -> anyhow::R
         std::fs::write(dist.join(&m.component), bytes)?;
         std::fs::write(dist.join("plugin.toml"), toml::to_string(&m)?)?;
         if !as_json {
-            println!("packaged into {} (install with `chorus plugin install {}`)", dist.display(), dist.display());
+            println!(
+                "packaged into {} (install with `chorus plugin install {}`)",
+                dist.display(),
+                dist.display()
+            );
         }
     }
     Ok(report.passed())
@@ -248,27 +327,47 @@ pub struct PreviewArgs<'a> {
 
 pub async fn preview(settings: &Settings, args: PreviewArgs<'_>) -> anyhow::Result<()> {
     let post = match (args.text, args.post_file) {
-        (Some(t), None) => Post { id: "preview".into(), body: t.to_owned(), link: None, hashtags: vec![], locale: "en".into(), media: vec![] },
+        (Some(t), None) => Post {
+            id: "preview".into(),
+            body: t.to_owned(),
+            link: None,
+            hashtags: vec![],
+            locale: "en".into(),
+            media: vec![],
+        },
         (None, Some(f)) => read_post(f)?,
         _ => bail!("give the post with exactly one of --text TEXT or --post-file FILE"),
     };
     let segment: Option<Segment> = match args.segment_file {
         Some(f) => {
             let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-            let view: SegmentView = serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e} (see docs/plugins/guide.md for the segment shape)", f.display()))?;
+            let view: SegmentView = serde_json::from_str(&text)
+                .map_err(|e| anyhow!("{}: {e} (see docs/plugins/guide.md for the segment shape)", f.display()))?;
             Some((&view).into())
         }
         None => None,
     };
     let reg = registry(settings).await?;
     let plugin = find(&reg, args.platform)?;
-    let account = Account { id: "preview".into(), handle: "preview".into(), remote_id: "preview".into(), timezone: "UTC".into() };
-    let a = plugin.adapt(&post, segment.as_ref(), &account, &Invocation::default()).await?;
+    let account = Account {
+        id: "preview".into(),
+        handle: "preview".into(),
+        remote_id: "preview".into(),
+        timezone: "UTC".into(),
+    };
+    let a = plugin
+        .adapt(&post, segment.as_ref(), &account, &Invocation::default())
+        .await?;
     let d = &plugin.description;
     let rule = d.text.length_rule;
     let limit = d.text.max_length as usize;
     let fits = measure(&a.text, rule) <= limit && a.parts.iter().all(|p| measure(p, rule) <= limit);
-    let targeting = a.targeting.as_deref().map(serde_json::from_str::<serde_json::Value>).transpose().unwrap_or(None);
+    let targeting = a
+        .targeting
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+        .transpose()
+        .unwrap_or(None);
     if args.json {
         let out = json!({
             "platform": d.id,
@@ -286,14 +385,24 @@ pub async fn preview(settings: &Settings, args: PreviewArgs<'_>) -> anyhow::Resu
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        let parts = if a.parts.is_empty() { vec![a.text.clone()] } else { a.parts.clone() };
+        let parts = if a.parts.is_empty() {
+            vec![a.text.clone()]
+        } else {
+            a.parts.clone()
+        };
         for (i, p) in parts.iter().enumerate() {
             if parts.len() > 1 {
                 println!("--- part {} of {} ({} / {limit})", i + 1, parts.len(), measure(p, rule));
             }
             println!("{p}");
         }
-        println!("\n{} {} / {limit} ({}){}", d.name, a.length, name_of(&rule), if fits { "" } else { "  DOES NOT FIT" });
+        println!(
+            "\n{} {} / {limit} ({}){}",
+            d.name,
+            a.length,
+            name_of(&rule),
+            if fits { "" } else { "  DOES NOT FIT" }
+        );
         for w in &a.warnings {
             println!("  note [{}]: {}", w.code, w.message);
         }
@@ -306,7 +415,10 @@ pub async fn preview(settings: &Settings, args: PreviewArgs<'_>) -> anyhow::Resu
 
 /// An enum's name as it appears in JSON output.
 fn name_of(v: &impl serde::Serialize) -> String {
-    serde_json::to_value(v).ok().and_then(|j| j.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|j| j.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn read_post(path: &Path) -> anyhow::Result<Post> {
@@ -322,10 +434,29 @@ fn read_post(path: &Path) -> anyhow::Result<Post> {
                 "video" => MediaKind::Video,
                 "gif" => MediaKind::Gif,
                 "document" => MediaKind::Document,
-                other => bail!("{}: media[{i}].kind {other:?} is not one of image, video, gif, document", path.display()),
+                other => bail!(
+                    "{}: media[{i}].kind {other:?} is not one of image, video, gif, document",
+                    path.display()
+                ),
             };
-            Ok(MediaRef { id: m.id, kind, mime_type: m.mime_type, byte_size: m.byte_size, width: m.width, height: m.height, duration_ms: m.duration_ms, alt_text: m.alt_text })
+            Ok(MediaRef {
+                id: m.id,
+                kind,
+                mime_type: m.mime_type,
+                byte_size: m.byte_size,
+                width: m.width,
+                height: m.height,
+                duration_ms: m.duration_ms,
+                alt_text: m.alt_text,
+            })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Post { id: "preview".into(), body: f.body, link: f.link, hashtags: f.hashtags, locale: f.locale, media })
+    Ok(Post {
+        id: "preview".into(),
+        body: f.body,
+        link: f.link,
+        hashtags: f.hashtags,
+        locale: f.locale,
+        media,
+    })
 }

@@ -12,7 +12,9 @@ pub fn default_sdk_path() -> PathBuf {
 pub fn new_plugin(name: &str, dir: &Path, sdk: &Path) -> anyhow::Result<PathBuf> {
     let ok = !name.is_empty()
         && name.len() <= 32
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
     if !ok {
@@ -64,7 +66,10 @@ http_hosts = ["api.{name}.example"]
 "#
         ),
     )?;
-    std::fs::write(root.join("src/lib.rs"), LIB_TEMPLATE.replace("__TYPE__", &ty).replace("__NAME__", name))?;
+    std::fs::write(
+        root.join("src/lib.rs"),
+        LIB_TEMPLATE.replace("__TYPE__", &ty).replace("__NAME__", name),
+    )?;
     std::fs::write(
         root.join("README.md"),
         format!(

@@ -13,6 +13,7 @@ use std::time::Instant;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub plugins: std::sync::Arc<chorus_core::plugins::PluginRegistry>,
     pub started: Instant,
 }
 

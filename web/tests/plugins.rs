@@ -18,7 +18,12 @@ fn chorus_json(cwd: &Path, args: &[&str]) -> Value {
 fn list_and_inspect_show_the_bundled_plugin_with_its_rules() {
     let cwd = tempfile::tempdir().unwrap();
     let list = chorus_json(cwd.path(), &["plugin", "list", "--json"]);
-    let mastodon = list.as_array().unwrap().iter().find(|p| p["id"] == "mastodon").expect("mastodon listed");
+    let mastodon = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "mastodon")
+        .expect("mastodon listed");
     assert_eq!(mastodon["source"], "bundled");
     assert_eq!(mastodon["sha256"].as_str().unwrap().len(), 64);
     let inspect = chorus_json(cwd.path(), &["plugin", "inspect", "mastodon", "--json"]);
@@ -32,21 +37,47 @@ fn list_and_inspect_show_the_bundled_plugin_with_its_rules() {
 #[test]
 fn preview_adapts_with_the_real_plugin_and_reports_length_and_fit() {
     let cwd = tempfile::tempdir().unwrap();
-    let short = chorus_json(cwd.path(), &["preview", "--platform", "mastodon", "--text", "Hello 👋 fediverse", "--json"]);
+    let short = chorus_json(
+        cwd.path(),
+        &[
+            "preview",
+            "--platform",
+            "mastodon",
+            "--text",
+            "Hello 👋 fediverse",
+            "--json",
+        ],
+    );
     assert_eq!(short["platform"], "mastodon");
     assert_eq!(short["text"], "Hello 👋 fediverse");
-    assert_eq!((short["length"].as_u64(), short["limit"].as_u64(), short["fits"].as_bool()), (Some(17), Some(500), Some(true)));
+    assert_eq!(
+        (
+            short["length"].as_u64(),
+            short["limit"].as_u64(),
+            short["fits"].as_bool()
+        ),
+        (Some(17), Some(500), Some(true))
+    );
     for key in ["parts", "hashtags", "warnings", "targeting"] {
         assert!(short.get(key).is_some(), "{key} missing");
     }
 
     let long_text = "This sentence keeps going for a while. ".repeat(30);
-    let long = chorus_json(cwd.path(), &["preview", "--platform", "mastodon", "--text", &long_text, "--json"]);
+    let long = chorus_json(
+        cwd.path(),
+        &["preview", "--platform", "mastodon", "--text", &long_text, "--json"],
+    );
     let parts = long["parts"].as_array().unwrap();
     assert!(parts.len() >= 3, "{long}");
     assert!(parts.iter().all(|p| p.as_str().unwrap().chars().count() <= 500));
     assert_eq!(long["fits"], true);
-    assert!(long["warnings"].as_array().unwrap().iter().any(|w| w["code"] == "thread-created"));
+    assert!(
+        long["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["code"] == "thread-created")
+    );
 }
 
 #[test]
@@ -65,13 +96,39 @@ fn preview_applies_a_segments_tone_from_a_file() {
         r#"{"body": "our new app is here!!! 🎉 pick your favorite color", "hashtags": ["launch", "design"], "link": "https://example.com/launch"}"#,
     )
     .unwrap();
-    let out = chorus_json(cwd.path(), &["preview", "--platform", "mastodon", "--post-file", "post.json", "--segment-file", "segment.json", "--json"]);
+    let out = chorus_json(
+        cwd.path(),
+        &[
+            "preview",
+            "--platform",
+            "mastodon",
+            "--post-file",
+            "post.json",
+            "--segment-file",
+            "segment.json",
+            "--json",
+        ],
+    );
     assert_eq!(
         out["text"],
         "Our new platform is here! pick your favourite colour\n\n#launch\n\nhttps://example.com/launch\n\nBook a demo."
     );
-    let codes: Vec<&str> = out["warnings"].as_array().unwrap().iter().map(|w| w["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, ["glossary-applied", "language-variant-applied", "formality-applied", "emoji-removed", "hashtags-dropped"]);
+    let codes: Vec<&str> = out["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "glossary-applied",
+            "language-variant-applied",
+            "formality-applied",
+            "emoji-removed",
+            "hashtags-dropped"
+        ]
+    );
 }
 
 #[test]
@@ -81,10 +138,31 @@ fn preview_rejects_bad_input_with_specific_errors() {
     assert_eq!(code, 1);
     assert!(err.contains("exactly one of --text TEXT or --post-file FILE"), "{err}");
     std::fs::write(cwd.path().join("seg.json"), r#"{"tone": {"formality": "stiff"}}"#).unwrap();
-    let (code, _, err) = run(bin(), cwd.path(), &["preview", "--platform", "mastodon", "--text", "x", "--segment-file", "seg.json"], &[]);
+    let (code, _, err) = run(
+        bin(),
+        cwd.path(),
+        &[
+            "preview",
+            "--platform",
+            "mastodon",
+            "--text",
+            "x",
+            "--segment-file",
+            "seg.json",
+        ],
+        &[],
+    );
     assert_eq!(code, 1);
-    assert!(err.contains("seg.json") && err.contains("unknown variant `stiff`"), "{err}");
-    let (code, _, err) = run(bin(), cwd.path(), &["preview", "--platform", "myspace", "--text", "x"], &[]);
+    assert!(
+        err.contains("seg.json") && err.contains("unknown variant `stiff`"),
+        "{err}"
+    );
+    let (code, _, err) = run(
+        bin(),
+        cwd.path(),
+        &["preview", "--platform", "myspace", "--text", "x"],
+        &[],
+    );
     assert_eq!(code, 1);
     assert!(err.contains("no plugin \"myspace\""), "{err}");
 }
@@ -122,7 +200,12 @@ fn a_scaffolded_plugin_builds_passes_its_tests_and_installs() {
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("installed bluesky-demo 0.1.0"), "{out}");
     let list = chorus_json(cwd.path(), &["plugin", "list", "--json"]);
-    let demo = list.as_array().unwrap().iter().find(|p| p["id"] == "bluesky-demo").expect("installed plugin listed");
+    let demo = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "bluesky-demo")
+        .expect("installed plugin listed");
     assert_eq!(demo["source"], "installed");
     // Tampering with the installed component is caught on the next start.
     let installed = cwd.path().join("chorus-data/plugins/bluesky-demo/bluesky-demo.wasm");

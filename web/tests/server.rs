@@ -7,8 +7,13 @@ use std::time::Instant;
 #[tokio::test]
 async fn readyz_reports_503_when_the_database_stops_answering_while_healthz_stays_up() {
     let t = TestStore::new().await;
+    let (plugins, _) =
+        chorus_core::plugins::PluginRegistry::load(chorus_tests::plugins::engine(), Default::default(), &[])
+            .await
+            .unwrap();
     let app = router(AppState {
         store: t.store.clone(),
+        plugins: std::sync::Arc::new(plugins),
         started: Instant::now(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -5,7 +5,7 @@
 //! limits and never crashes; and the network calls fail with typed errors when the
 //! platform cannot be reached.
 
-use super::bindings::types::{Account, Adapted, Description, MediaKind, MediaRef, Post, PluginError};
+use super::bindings::types::{Account, Adapted, Description, MediaKind, MediaRef, PluginError, Post};
 use super::convert::{SegmentView, measure};
 use super::engine::{Invocation, Plugin};
 use super::error::CallErrorKind;
@@ -40,7 +40,14 @@ pub const UNREACHABLE_API_BASE: &str = "http://127.0.0.1:9";
 
 /// Posts that have broken text handling somewhere before, named for the report.
 pub fn corpus() -> Vec<(&'static str, Post)> {
-    let post = |body: String| Post { id: "conformance".into(), body, link: None, hashtags: vec![], locale: "en".into(), media: vec![] };
+    let post = |body: String| Post {
+        id: "conformance".into(),
+        body,
+        link: None,
+        hashtags: vec![],
+        locale: "en".into(),
+        media: vec![],
+    };
     let long_words = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(200);
     let mut with_link = post("Read the whole story on our blog.".into());
     with_link.link = Some(format!("https://example.com/{}", "very-long-path/".repeat(40)));
@@ -67,7 +74,10 @@ pub fn corpus() -> Vec<(&'static str, Post)> {
         ("100,000 characters", post("a ".repeat(50_000))),
         ("emoji and ZWJ families", post("👨‍👩‍👧‍👦🏳️‍🌈👍🏽🇸🇪 ".repeat(300))),
         ("CJK", post("日本語のテキストと中文字符和한국어 ".repeat(200))),
-        ("right-to-left and combining marks", post("مرحبا بالعالم e\u{301}\u{302}\u{303} ".repeat(200))),
+        (
+            "right-to-left and combining marks",
+            post("مرحبا بالعالم e\u{301}\u{302}\u{303} ".repeat(200)),
+        ),
         ("newlines and whitespace", post("line\n\n\n\t  \r\n".repeat(300))),
         ("many urls", post("https://example.com/a ".repeat(200))),
         ("hashtag and mention soup", post("#a #b #c @d @e @f ".repeat(150))),
@@ -89,7 +99,10 @@ pub fn demanding_segment() -> SegmentView {
             max_hashtags: Some(1),
             hashtag_placement: HashtagPlacement::Inline,
             call_to_action: Some("Book a demo today.".into()),
-            glossary: vec![GlossaryEntry { term: "Lorem".into(), replacement: "Our product".into() }],
+            glossary: vec![GlossaryEntry {
+                term: "Lorem".into(),
+                replacement: "Our product".into(),
+            }],
             language_variant: Some("en-GB".into()),
         },
         audience: Default::default(),
@@ -102,27 +115,50 @@ pub async fn run(plugin: &Plugin, network_checks: bool) -> Report {
     let mut checks = Vec::new();
     let mut check = |name: String, result: Result<(), String>| {
         let passed = result.is_ok();
-        checks.push(Check { name, passed, detail: result.err().unwrap_or_default() });
+        checks.push(Check {
+            name,
+            passed,
+            detail: result.err().unwrap_or_default(),
+        });
     };
     let d = &plugin.description;
-    check("describe is stable across calls".into(), match plugin.describe_fresh().await {
-        Ok(again) if again == *d => Ok(()),
-        Ok(_) => Err("two calls to describe returned different rules".into()),
-        Err(e) => Err(e.to_string()),
-    });
+    check(
+        "describe is stable across calls".into(),
+        match plugin.describe_fresh().await {
+            Ok(again) if again == *d => Ok(()),
+            Ok(_) => Err("two calls to describe returned different rules".into()),
+            Err(e) => Err(e.to_string()),
+        },
+    );
     check("describe is sane".into(), describe_is_sane(plugin, d));
 
-    let account = Account { id: "conformance".into(), handle: "chorus".into(), remote_id: "1".into(), timezone: "UTC".into() };
+    let account = Account {
+        id: "conformance".into(),
+        handle: "chorus".into(),
+        remote_id: "1".into(),
+        timezone: "UTC".into(),
+    };
     let segment: super::bindings::types::Segment = (&demanding_segment()).into();
     for (name, post) in corpus() {
         for seg in [None, Some(&segment)] {
-            let label = format!("adapt {name}{}", if seg.is_some() { " (demanding segment)" } else { "" });
+            let label = format!(
+                "adapt {name}{}",
+                if seg.is_some() { " (demanding segment)" } else { "" }
+            );
             let result = match plugin.adapt(&post, seg, &account, &Invocation::default()).await {
                 Ok(a) => within_limits(d, &post, &a),
                 Err(e) => match e.kind {
-                    CallErrorKind::Plugin(PluginError::InvalidInput(i)) if !i.field.is_empty() && !i.message.is_empty() => Ok(()),
-                    CallErrorKind::Plugin(PluginError::InvalidInput(_)) => Err("an invalid-input error must name the field and say what is allowed".into()),
-                    other => Err(format!("adapt must return a result or a typed invalid-input error, not: {other}")),
+                    CallErrorKind::Plugin(PluginError::InvalidInput(i))
+                        if !i.field.is_empty() && !i.message.is_empty() =>
+                    {
+                        Ok(())
+                    }
+                    CallErrorKind::Plugin(PluginError::InvalidInput(_)) => {
+                        Err("an invalid-input error must name the field and say what is allowed".into())
+                    }
+                    other => Err(format!(
+                        "adapt must return a result or a typed invalid-input error, not: {other}"
+                    )),
                 },
             };
             check(label, result);
@@ -130,27 +166,57 @@ pub async fn run(plugin: &Plugin, network_checks: bool) -> Report {
     }
 
     // With the platform unreachable, network calls must fail with typed errors.
-    let sample = plugin.adapt(&corpus()[0].1, None, &account, &Invocation::default()).await;
+    let sample = plugin
+        .adapt(&corpus()[0].1, None, &account, &Invocation::default())
+        .await;
     if let Ok(adapted) = sample {
-        let inv = Invocation { token: Some("conformance-token".into()), ..Invocation::default() };
+        let inv = Invocation {
+            token: Some("conformance-token".into()),
+            ..Invocation::default()
+        };
         let typed = |r: Result<(), super::error::CallError>| match r {
             Ok(()) => Err("succeeded against an unreachable platform".to_owned()),
             Err(e) if e.plugin_error().is_some() => Ok(()),
             Err(e) => Err(format!("must fail with a typed plugin error, not: {e}")),
         };
         if network_checks {
-            check("publish fails with a typed error".into(), typed(plugin.publish(&adapted, "conformance", &account, &inv).await.map(|_| ())));
-            check("find-published fails with a typed error".into(), typed(plugin.find_published("conformance", &adapted, &account, &inv).await.map(|_| ())));
-            check("fetch-metrics fails with a typed error".into(), typed(plugin.fetch_metrics(&["1".into()], &account, &inv).await.map(|_| ())));
+            check(
+                "publish fails with a typed error".into(),
+                typed(
+                    plugin
+                        .publish(&adapted, "conformance", &account, &inv)
+                        .await
+                        .map(|_| ()),
+                ),
+            );
+            check(
+                "find-published fails with a typed error".into(),
+                typed(
+                    plugin
+                        .find_published("conformance", &adapted, &account, &inv)
+                        .await
+                        .map(|_| ()),
+                ),
+            );
+            check(
+                "fetch-metrics fails with a typed error".into(),
+                typed(plugin.fetch_metrics(&["1".into()], &account, &inv).await.map(|_| ())),
+            );
         }
     }
-    Report { plugin: plugin.id().to_owned(), checks }
+    Report {
+        plugin: plugin.id().to_owned(),
+        checks,
+    }
 }
 
 fn describe_is_sane(plugin: &Plugin, d: &Description) -> Result<(), String> {
     let mut problems = Vec::new();
     if d.id != plugin.manifest.platform {
-        problems.push(format!("id {:?} differs from the manifest's platform {:?}", d.id, plugin.manifest.platform));
+        problems.push(format!(
+            "id {:?} differs from the manifest's platform {:?}",
+            d.id, plugin.manifest.platform
+        ));
     }
     if d.name.trim().is_empty() {
         problems.push("name is empty".into());
@@ -169,10 +235,17 @@ fn describe_is_sane(plugin: &Plugin, d: &Description) -> Result<(), String> {
             problems.push("oauth URLs must be https".into());
         }
     }
-    if d.publish_budgets.iter().any(|b| b.max_posts == 0 || b.window_seconds == 0) {
+    if d.publish_budgets
+        .iter()
+        .any(|b| b.max_posts == 0 || b.window_seconds == 0)
+    {
         problems.push("a publish budget has a zero count or window".into());
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
 }
 
 /// The plugin's own declared limits, applied to what it returned.
@@ -202,7 +275,11 @@ fn within_limits(d: &Description, post: &Post, a: &Adapted) -> Result<(), String
         }
     }
     if a.media.len() > d.media.max_count as usize {
-        problems.push(format!("{} media items, over its limit of {}", a.media.len(), d.media.max_count));
+        problems.push(format!(
+            "{} media items, over its limit of {}",
+            a.media.len(),
+            d.media.max_count
+        ));
     }
     if let Some(bad) = a.media.iter().find(|m| !post.media.iter().any(|pm| &pm.id == *m)) {
         problems.push(format!("media {bad:?} is not one of the post's"));
@@ -212,5 +289,9 @@ fn within_limits(d: &Description, post: &Post, a: &Adapted) -> Result<(), String
             problems.push("targeting is not valid JSON".into());
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
 }

@@ -17,7 +17,12 @@ pub struct SegmentView {
 
 impl From<&SegmentView> for types::Segment {
     fn from(s: &SegmentView) -> Self {
-        types::Segment { id: s.id.clone(), name: s.name.clone(), tone: (&s.tone).into(), audience: (&s.audience).into() }
+        types::Segment {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            tone: (&s.tone).into(),
+            audience: (&s.audience).into(),
+        }
     }
 }
 
@@ -43,7 +48,10 @@ impl From<&ToneProfile> for types::Tone {
             glossary: t
                 .glossary
                 .iter()
-                .map(|g| types::GlossaryEntry { term: g.term.clone(), replacement: g.replacement.clone() })
+                .map(|g| types::GlossaryEntry {
+                    term: g.term.clone(),
+                    replacement: g.replacement.clone(),
+                })
                 .collect(),
             language_variant: t.language_variant.clone(),
         }

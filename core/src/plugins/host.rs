@@ -24,6 +24,8 @@ pub struct HostState {
     pub(crate) slept: Duration,
     /// What the plugin wrote to stderr (a panic message, usually).
     pub(crate) stderr: MemoryOutputPipe,
+    /// Held for the call's lifetime: bounds how many calls run at once.
+    pub(crate) _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl WasiView for HostState {

@@ -66,6 +66,11 @@ impl Store {
         self.db.ping().await
     }
 
+    /// The plugins' key-value store, kept in this database.
+    pub fn plugin_kv(&self) -> crate::plugins::DbKv {
+        crate::plugins::DbKv(self.db.clone())
+    }
+
     pub async fn close(self) -> Result<(), DbErr> {
         self.db.close().await
     }

@@ -81,16 +81,48 @@ fn wasm_target_dir() -> PathBuf {
 
 fn ensure_target_installed() {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(&rustc)
+    if let Err(message) = check_target(&rustc) {
+        panic!("{message}");
+    }
+}
+
+/// Whether `rustc`'s sysroot has the wasm32-wasip2 standard library; the error says how
+/// to install it.
+pub fn check_target(rustc: &str) -> Result<(), String> {
+    let sysroot = Command::new(rustc)
         .args(["--print", "sysroot"])
         .output()
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    let installed = sysroot.is_some_and(|s| Path::new(&s).join("lib/rustlib").join(TARGET).exists());
-    if !installed {
-        panic!(
-            "\n\nChorus plugins are WebAssembly components and need the {TARGET} target, which is not installed.\n\
-             Install it with:\n\n    rustup target add {TARGET}\n\nthen build again.\n"
-        );
+    if sysroot.is_some_and(|s| Path::new(&s).join("lib/rustlib").join(TARGET).exists()) {
+        return Ok(());
+    }
+    Err(format!(
+        "\n\nChorus plugins are WebAssembly components and need the {TARGET} target, which is not installed.\n\
+         Install it with:\n\n    rustup target add {TARGET}\n\nthen build again.\n"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_target_names_the_command_that_installs_it() {
+        // A stand-in rustc whose sysroot has no wasm32-wasip2 standard library.
+        let dir = std::env::temp_dir().join(format!("chorus-fake-rustc-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sysroot/lib/rustlib")).unwrap();
+        let script = dir.join("rustc");
+        std::fs::write(&script, format!("#!/bin/sh\necho {}\n", dir.join("sysroot").display())).unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&script)
+            .status()
+            .unwrap();
+        let err = check_target(script.to_str().unwrap()).unwrap_err();
+        assert!(err.contains("rustup target add wasm32-wasip2"), "{err}");
+        std::fs::create_dir_all(dir.join("sysroot/lib/rustlib/wasm32-wasip2")).unwrap();
+        assert!(check_target(script.to_str().unwrap()).is_ok());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -7,7 +7,7 @@ use crate::invalid;
 use crate::tags::{dedupe, extract_hashtags, hashtag_spans};
 use crate::text::{measure, truncate};
 use crate::thread::split_thread;
-use crate::tone::{apply_emoji, apply_formality, apply_glossary, apply_language_variant};
+use crate::tone::{apply_emoji, apply_formality, retone_words};
 use crate::types::{
     Adapted, Description, EmojiUse, Formality, HashtagPlacement, LengthRule, PluginError, Post, Segment, Warning,
 };
@@ -83,29 +83,27 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
 
     let mut body = post.body.trim().to_owned();
     if let Some(t) = tone {
-        let (b, n) = apply_glossary(&body, &t.glossary);
-        if n > 0 {
+        let r = retone_words(&body, &t.glossary, t.language_variant.as_deref());
+        if r.glossary > 0 {
             warnings.push(warn(
                 "glossary-applied",
-                format!("replaced {n} word(s) from the segment's glossary"),
+                format!("replaced {} word(s) from the segment's glossary", r.glossary),
             ));
         }
-        body = b;
         if let Some(variant) = &t.language_variant {
-            let (b, n, supported) = apply_language_variant(&body, variant);
-            if !supported {
+            if !r.variant_supported {
                 warnings.push(warn(
                     "language-variant-unsupported",
                     format!("no spelling rules for {variant}; text left as written"),
                 ));
-            } else if n > 0 {
+            } else if r.variant > 0 {
                 warnings.push(warn(
                     "language-variant-applied",
-                    format!("adjusted {n} spelling(s) to {variant}"),
+                    format!("adjusted {} spelling(s) to {variant}", r.variant),
                 ));
             }
-            body = b;
         }
+        body = r.text;
     }
     let formality = tone.map_or(rules.default_formality, |t| t.formality);
     let (b, changed) = apply_formality(&body, formality);
@@ -233,11 +231,10 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
 
 /// A listed hashtag in the segment's words and spelling, when that is still one word.
 fn retone_tag(tag: &str, tone: Option<&crate::types::Tone>) -> String {
-    let Some(t) = tone else { return tag.to_owned() };
-    let (mut out, _) = apply_glossary(tag, &t.glossary);
-    if let Some(v) = &t.language_variant {
-        out = apply_language_variant(&out, v).0;
-    }
+    let Some(t) = tone.filter(|t| !t.glossary.is_empty() || t.language_variant.is_some()) else {
+        return tag.to_owned();
+    };
+    let out = retone_words(tag, &t.glossary, t.language_variant.as_deref()).text;
     crate::tags::normalize_hashtag(&out).unwrap_or_else(|| tag.to_owned())
 }
 

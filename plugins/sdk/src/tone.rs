@@ -8,14 +8,110 @@ use unicode_segmentation::UnicodeSegmentation;
 /// Replaces glossary words (whole words, case-insensitive), keeping an initial capital.
 /// Returns the text and how many replacements were made.
 pub fn apply_glossary(text: &str, glossary: &[GlossaryEntry]) -> (String, usize) {
-    let mut count = 0;
+    let r = retone_words(text, glossary, None);
+    (r.text, r.glossary)
+}
+
+/// What [`retone_words`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retoned {
+    pub text: String,
+    /// Glossary replacements made.
+    pub glossary: usize,
+    /// Spellings changed for the language variant.
+    pub variant: usize,
+    /// Whether the language variant (if any) has spelling rules.
+    pub variant_supported: bool,
+}
+
+/// Applies a glossary and a language variant in one pass over the words (multi-word
+/// glossary phrases first). Whole words, case-insensitive, keeping an initial capital.
+pub fn retone_words(text: &str, glossary: &[GlossaryEntry], variant: Option<&str>) -> Retoned {
+    let to_gb = match variant.map(str::to_ascii_lowercase).as_deref() {
+        None => None,
+        Some("en-gb" | "en-au" | "en-nz" | "en-ie") => Some(true),
+        Some("en-us") => Some(false),
+        Some(_) => {
+            let r = retone_words(text, glossary, None);
+            return Retoned {
+                variant_supported: false,
+                ..r
+            };
+        }
+    };
+    let (words, phrases): (Vec<_>, Vec<_>) = glossary
+        .iter()
+        .filter(|e| !e.term.trim().is_empty())
+        .partition(|e| e.term.unicode_words().count() == 1);
     let mut out = text.to_owned();
-    for entry in glossary.iter().filter(|e| !e.term.trim().is_empty()) {
+    let mut glossary_count = 0;
+    for entry in phrases {
         let (next, n) = replace_word(&out, &entry.term, &entry.replacement);
         out = next;
-        count += n;
+        glossary_count += n;
     }
-    (out, count)
+    if words.is_empty() && to_gb.is_none() {
+        return Retoned {
+            text: out,
+            glossary: glossary_count,
+            variant: 0,
+            variant_supported: true,
+        };
+    }
+    let mut variant_count = 0;
+    let (text, _) = replace_words(&out, |w| {
+        if let Some(e) = words.iter().find(|e| eq_ignore_case(w, e.term.trim())) {
+            glossary_count += 1;
+            return Some(e.replacement.as_str());
+        }
+        let spelled = to_gb.and_then(|gb| {
+            EN_SPELLINGS.iter().find_map(|(us, uk)| {
+                let (from, to) = if gb { (us, uk) } else { (uk, us) };
+                w.eq_ignore_ascii_case(from).then_some(*to)
+            })
+        });
+        variant_count += usize::from(spelled.is_some());
+        spelled
+    });
+    Retoned {
+        text,
+        glossary: glossary_count,
+        variant: variant_count,
+        variant_supported: true,
+    }
+}
+
+/// Case-insensitive equality without allocating (ASCII fast path).
+fn eq_ignore_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}
+
+/// Replaces every whole word for which `lookup` has a replacement, in one pass, keeping
+/// an initial capital.
+fn replace_words<'a>(text: &str, mut lookup: impl FnMut(&str) -> Option<&'a str>) -> (String, usize) {
+    let mut out = String::with_capacity(text.len());
+    let mut n = 0;
+    for word in text.split_word_bounds() {
+        let is_word = word.chars().next().is_some_and(char::is_alphanumeric);
+        match is_word.then(|| lookup(word)).flatten() {
+            Some(to) => {
+                let capital = word.chars().next().is_some_and(char::is_uppercase);
+                if capital {
+                    out.push_str(&capitalize(to));
+                } else {
+                    out.push_str(to);
+                }
+                n += 1;
+            }
+            None => out.push_str(word),
+        }
+    }
+    (out, n)
 }
 
 fn replace_word(text: &str, from: &str, to: &str) -> (String, usize) {
@@ -76,6 +172,10 @@ fn capitalize(s: &str) -> String {
 
 /// Keeps, removes, or limits emoji to the first two. Returns the text and how many were removed.
 pub fn apply_emoji(text: &str, usage: EmojiUse) -> (String, usize) {
+    // Every emoji has a code point above U+00FF; most texts have none at all.
+    if usage == EmojiUse::Keep || text.chars().all(|c| (c as u32) < 0x100) {
+        return (text.to_owned(), 0);
+    }
     let keep = match usage {
         EmojiUse::Keep => return (text.to_owned(), 0),
         EmojiUse::None => 0,
@@ -154,25 +254,8 @@ const EN_SPELLINGS: &[(&str, &str)] = &[
 /// Adjusts spelling to a language variant. Supported: `en-GB`, `en-US`. Returns the text,
 /// how many words changed, and whether the variant is supported.
 pub fn apply_language_variant(text: &str, variant: &str) -> (String, usize, bool) {
-    let pairs: Vec<GlossaryEntry> = match variant.to_ascii_lowercase().as_str() {
-        "en-gb" | "en-au" | "en-nz" | "en-ie" => EN_SPELLINGS
-            .iter()
-            .map(|(us, gb)| GlossaryEntry {
-                term: (*us).into(),
-                replacement: (*gb).into(),
-            })
-            .collect(),
-        "en-us" => EN_SPELLINGS
-            .iter()
-            .map(|(us, gb)| GlossaryEntry {
-                term: (*gb).into(),
-                replacement: (*us).into(),
-            })
-            .collect(),
-        _ => return (text.to_owned(), 0, false),
-    };
-    let (out, n) = apply_glossary(text, &pairs);
-    (out, n, true)
+    let r = retone_words(text, &[], Some(variant));
+    (r.text, r.variant, r.variant_supported)
 }
 
 /// Collapses runs of spaces left behind by removals, and trims line ends.

@@ -64,6 +64,9 @@ struct Shared {
     clients: HttpClients,
     settings: EngineSettings,
     slots: Arc<tokio::sync::Semaphore>,
+    /// Pure calls only compute: running more of them at once than there are cores only
+    /// adds live instances (memory to reset, caches to refill), so they queue here first.
+    cpu_slots: Arc<tokio::sync::Semaphore>,
     /// Compiled components by sha256: identical bytes are compiled once per process.
     compiled: std::sync::Mutex<std::collections::HashMap<String, Component>>,
     stop_ticker: Arc<AtomicBool>,
@@ -122,6 +125,11 @@ impl PluginEngine {
                 clients,
                 settings,
                 slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_CALLS)),
+                // Twice the cores: a runaway plugin holding a slot until its deadline
+                // cannot starve the others.
+                cpu_slots: Arc::new(tokio::sync::Semaphore::new(
+                    2 * std::thread::available_parallelism().map_or(2, |n| n.get()),
+                )),
                 compiled: Default::default(),
                 stop_ticker,
             }),
@@ -389,9 +397,13 @@ impl Plugin {
         inv: &Invocation,
     ) -> Result<(Store<HostState>, Platform), CallError> {
         let shared = &self.engine.shared;
-        // The permit lives in the store: at most MAX_CONCURRENT_CALLS calls hold a slot.
-        let slot = shared
-            .slots
+        // The permit lives in the store for the whole call.
+        let slots = if matches!(phase, Phase::Pure) {
+            &shared.cpu_slots
+        } else {
+            &shared.slots
+        };
+        let slot = slots
             .clone()
             .acquire_owned()
             .await

@@ -83,28 +83,36 @@ pub fn measure(s: &str, rule: LengthRule) -> usize {
 /// Byte ranges of the URLs in `s`: `http://` or `https://` followed by non-space
 /// characters, or a bare `www.` host, without trailing punctuation.
 pub fn find_urls(s: &str) -> Vec<Range<usize>> {
-    let mut out = Vec::new();
     let lower = s.to_ascii_lowercase();
-    let mut i = 0;
-    while i < s.len() {
-        let rest = &lower[i..];
-        let starts = rest.starts_with("https://") || rest.starts_with("http://") || rest.starts_with("www.");
-        let at_boundary = i == 0
-            || !s[..i]
-                .chars()
-                .next_back()
-                .is_some_and(|c| c.is_alphanumeric() || c == '@');
-        if starts && at_boundary {
-            let end = s[i..].find(char::is_whitespace).map_or(s.len(), |e| i + e);
-            let trimmed = s[i..end].trim_end_matches(['.', ',', '!', '?', ';', ':', ')', ']', '"', '\'']);
-            let scheme_only = matches!(trimmed.to_ascii_lowercase().as_str(), "http://" | "https://" | "www.");
-            if !scheme_only {
-                out.push(i..i + trimmed.len());
-                i += trimmed.len().max(1);
-                continue;
-            }
+    // Candidate starts: every "http" and "www." (a substring search, not a scan per char).
+    let mut starts: Vec<usize> = lower
+        .match_indices("http")
+        .chain(lower.match_indices("www."))
+        .map(|(i, _)| i)
+        .collect();
+    starts.sort_unstable();
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for i in starts {
+        if out.last().is_some_and(|u| i < u.end) {
+            continue; // inside a URL already found
         }
-        i += s[i..].chars().next().map_or(1, char::len_utf8);
+        let rest = &lower[i..];
+        if !(rest.starts_with("https://") || rest.starts_with("http://") || rest.starts_with("www.")) {
+            continue;
+        }
+        let at_boundary = !s[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '@');
+        if !at_boundary {
+            continue;
+        }
+        let end = s[i..].find(char::is_whitespace).map_or(s.len(), |e| i + e);
+        let trimmed = s[i..end].trim_end_matches(['.', ',', '!', '?', ';', ':', ')', ']', '"', '\'']);
+        let scheme_only = matches!(trimmed.to_ascii_lowercase().as_str(), "http://" | "https://" | "www.");
+        if !scheme_only {
+            out.push(i..i + trimmed.len());
+        }
     }
     out
 }

@@ -81,6 +81,19 @@ pub fn retone_words(text: &str, glossary: &[GlossaryEntry], variant: Option<&str
     }
 }
 
+/// Splits `text` into alternating runs of letters/digits and of everything else.
+fn alnum_runs(text: &str) -> impl Iterator<Item = (bool, &str)> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let first = rest.chars().next()?;
+        let word = first.is_alphanumeric();
+        let len = rest.find(|c: char| c.is_alphanumeric() != word).unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(len);
+        rest = tail;
+        Some((word, run))
+    })
+}
+
 /// Case-insensitive equality without allocating (ASCII fast path).
 fn eq_ignore_case(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {
@@ -96,8 +109,8 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
 fn replace_words<'a>(text: &str, mut lookup: impl FnMut(&str) -> Option<&'a str>) -> (String, usize) {
     let mut out = String::with_capacity(text.len());
     let mut n = 0;
-    for word in text.split_word_bounds() {
-        let is_word = word.chars().next().is_some_and(char::is_alphanumeric);
+    // Words are runs of letters and digits; everything between is copied through.
+    for (is_word, word) in alnum_runs(text) {
         match is_word.then(|| lookup(word)).flatten() {
             Some(to) => {
                 let capital = word.chars().next().is_some_and(char::is_uppercase);
@@ -184,7 +197,26 @@ pub fn apply_emoji(text: &str, usage: EmojiUse) -> (String, usize) {
     let mut kept = 0;
     let mut removed = 0;
     let mut out = String::with_capacity(text.len());
-    for g in text.graphemes(true) {
+    // Segment only around non-Latin characters: plain text is copied through as it is.
+    let mut i = 0;
+    while i < text.len() {
+        let plain = text[i..]
+            .find(|c: char| (c as u32) >= 0x100)
+            .map_or(text.len(), |p| i + p);
+        // The cluster may start at the character just before (a keycap's digit).
+        let start = if plain < text.len()
+            && plain > i
+            && text[..plain].ends_with(|c: char| c.is_ascii_digit() || c == '#' || c == '*')
+        {
+            plain - 1
+        } else {
+            plain
+        };
+        out.push_str(&text[i..start]);
+        if start >= text.len() {
+            break;
+        }
+        let g = text[start..].graphemes(true).next().unwrap_or_default();
         if is_emoji_cluster(g) {
             if kept < keep {
                 kept += 1;
@@ -195,6 +227,7 @@ pub fn apply_emoji(text: &str, usage: EmojiUse) -> (String, usize) {
         } else {
             out.push_str(g);
         }
+        i = start + g.len().max(1);
     }
     (tidy_spaces(&out), removed)
 }

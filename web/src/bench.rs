@@ -325,21 +325,6 @@ fn native_segment(s: &SegmentView) -> chorus_plugin_sdk::types::Segment {
                 .collect(),
             language_variant: tone.language_variant.clone(),
         },
-        audience: t::Audience {
-            mode: t::TargetingMode::Prefer,
-            countries: vec![],
-            regions: vec![],
-            cities: vec![],
-            age_min: None,
-            age_max: None,
-            genders: vec![],
-            languages: vec![],
-            industries: vec![],
-            seniorities: vec![],
-            job_functions: vec![],
-            company_sizes: vec![],
-            interests: vec![],
-            estimated_size: None,
-        },
+        audience: t::Audience::everyone(),
     }
 }

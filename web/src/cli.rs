@@ -274,11 +274,7 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let plugins = crate::plugin_cmd::registry_with_kv(settings, std::sync::Arc::new(store.plugin_kv())).await?;
     let ids: Vec<&str> = plugins.list().map(|p| p.id()).collect();
     tracing::info!(plugins = %ids.join(", "), "platform plugins loaded");
-    let (stop_tx, stop) = watch::channel(false);
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop_tx.send(true);
-    });
+    let stop = stop_on_signal()?;
 
     let worker = tokio::spawn(Worker::new(store.clone(), settings.worker_tick).run(stop.clone()));
     let app = router(AppState {
@@ -308,11 +304,7 @@ async fn worker(settings: &Settings) -> anyhow::Result<()> {
             pending.join(", ")
         );
     }
-    let (stop_tx, stop) = watch::channel(false);
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop_tx.send(true);
-    });
+    let stop = stop_on_signal()?;
     tracing::info!("Chorus worker started");
     let work = Worker::new(store.clone(), settings.worker_tick).run(stop.clone());
     run_until_stopped(async { Ok::<_, std::io::Error>(work.await) }, stop).await?;
@@ -338,26 +330,32 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Listens for SIGTERM and Ctrl-C (SIGINT) and returns a channel that turns true on the
+/// first. The handlers are installed before this returns, so a signal that arrives right
+/// after the "started" log line is handled, not fatal.
+fn stop_on_signal() -> anyhow::Result<watch::Receiver<bool>> {
+    let (stop_tx, stop) = watch::channel(false);
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops Chorus");
-                let _ = ctrl_c.await;
-                return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+            tracing::info!("shutdown requested; finishing in-flight work");
+            let _ = stop_tx.send(true);
+        });
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutdown requested; finishing in-flight work");
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown requested; finishing in-flight work");
+        let _ = stop_tx.send(true);
+    });
+    Ok(stop)
 }
 
 fn bind_error(settings: &Settings, e: std::io::Error) -> anyhow::Error {

@@ -8,6 +8,13 @@ fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_chorus"))
 }
 
+/// A settings file that gives plugin calls generous time: these tests check what plugins
+/// return, and the suite runs many processes at once on two cores.
+fn relaxed_config(cwd: &Path) -> &'static str {
+    std::fs::write(cwd.join("relaxed.toml"), "[plugins]\nadapt_ms = 2000\n").unwrap();
+    "relaxed.toml"
+}
+
 fn chorus_json(cwd: &Path, args: &[&str]) -> Value {
     let (code, out, err) = run(bin(), cwd, args, &[]);
     assert_eq!(code, 0, "chorus {args:?} failed: {err}");
@@ -170,7 +177,13 @@ fn preview_rejects_bad_input_with_specific_errors() {
 #[test]
 fn plugin_test_passes_the_bundled_plugin_and_fails_one_that_ignores_its_limits() {
     let cwd = tempfile::tempdir().unwrap();
-    let (code, out, err) = run(bin(), cwd.path(), &["plugin", "test", "mastodon"], &[]);
+    let config = relaxed_config(cwd.path());
+    let (code, out, err) = run(
+        bin(),
+        cwd.path(),
+        &["plugin", "test", "mastodon", "--config", config],
+        &[],
+    );
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("ok   describe is stable across calls"), "{out}");
     assert!(out.contains("ok   publish fails with a typed error"), "{out}");
@@ -178,7 +191,12 @@ fn plugin_test_passes_the_bundled_plugin_and_fails_one_that_ignores_its_limits()
 
     // The hostile test plugin declares a 100-character limit and then ignores it.
     let hostile = chorus_tests::plugins::guest_manifest("hostile");
-    let (code, out, _) = run(bin(), cwd.path(), &["plugin", "test", hostile.to_str().unwrap()], &[]);
+    let (code, out, _) = run(
+        bin(),
+        cwd.path(),
+        &["plugin", "test", hostile.to_str().unwrap(), "--config", config],
+        &[],
+    );
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL adapt very long prose: text is"), "{out}");
     assert!(out.contains("over its limit of 100"), "{out}");
@@ -193,7 +211,13 @@ fn a_scaffolded_plugin_builds_passes_its_tests_and_installs() {
     // Share compiled dependencies with the workspace's own plugin builds.
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm-plugins");
     let env = [("CARGO_TARGET_DIR", target.to_str().unwrap())];
-    let (code, out, err) = run(bin(), cwd.path(), &["plugin", "test", "bluesky-demo"], &env);
+    let config = relaxed_config(cwd.path());
+    let (code, out, err) = run(
+        bin(),
+        cwd.path(),
+        &["plugin", "test", "bluesky-demo", "--config", config],
+        &env,
+    );
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("packaged into bluesky-demo/dist"), "{out}");
     let (code, out, err) = run(bin(), cwd.path(), &["plugin", "install", "bluesky-demo/dist"], &env);

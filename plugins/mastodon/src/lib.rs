@@ -79,7 +79,7 @@ impl Plugin for Mastodon {
         let mut rules = AdaptRules::from_description(&Self::describe());
         rules.default_hashtags = 3;
         let mut adapted = adapt_post(&post, segment.as_ref(), &rules)?;
-        if let Some(s) = segment.as_ref().filter(|s| has_audience(s)) {
+        if let Some(s) = segment.as_ref().filter(|s| !s.audience.is_everyone()) {
             adapted.warnings.push(Warning {
                 code: "targeting-unsupported".into(),
                 message: format!(
@@ -181,22 +181,6 @@ impl Plugin for Mastodon {
 }
 
 chorus_plugin_sdk::export_plugin!(Mastodon);
-
-fn has_audience(s: &Segment) -> bool {
-    let a = &s.audience;
-    !(a.countries.is_empty()
-        && a.regions.is_empty()
-        && a.cities.is_empty()
-        && a.age_min.is_none()
-        && a.age_max.is_none()
-        && a.genders.is_empty()
-        && a.languages.is_empty()
-        && a.industries.is_empty()
-        && a.seniorities.is_empty()
-        && a.job_functions.is_empty()
-        && a.company_sizes.is_empty()
-        && a.interests.is_empty())
-}
 
 /// Uploads one asset (`POST /api/v2/media`), then waits while the server processes it.
 fn upload_media(api: &str, media_id: &str) -> Result<String, PluginError> {

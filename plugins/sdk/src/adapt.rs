@@ -298,22 +298,7 @@ mod tests {
             id: "s1".into(),
             name: "Pros".into(),
             tone,
-            audience: Audience {
-                mode: TargetingMode::Prefer,
-                countries: vec![],
-                regions: vec![],
-                cities: vec![],
-                age_min: None,
-                age_max: None,
-                genders: vec![],
-                languages: vec![],
-                industries: vec![],
-                seniorities: vec![],
-                job_functions: vec![],
-                company_sizes: vec![],
-                interests: vec![],
-                estimated_size: None,
-            },
+            audience: Audience::everyone(),
         }
     }
 

@@ -65,6 +65,44 @@ macro_rules! export_plugin {
     };
 }
 
+impl types::Audience {
+    /// No audience restriction: everyone the platform would show the post to.
+    pub fn everyone() -> Self {
+        Self {
+            mode: types::TargetingMode::Prefer,
+            countries: vec![],
+            regions: vec![],
+            cities: vec![],
+            age_min: None,
+            age_max: None,
+            genders: vec![],
+            languages: vec![],
+            industries: vec![],
+            seniorities: vec![],
+            job_functions: vec![],
+            company_sizes: vec![],
+            interests: vec![],
+            estimated_size: None,
+        }
+    }
+
+    /// Whether the segment names no portable attribute to target.
+    pub fn is_everyone(&self) -> bool {
+        self.countries.is_empty()
+            && self.regions.is_empty()
+            && self.cities.is_empty()
+            && self.age_min.is_none()
+            && self.age_max.is_none()
+            && self.genders.is_empty()
+            && self.languages.is_empty()
+            && self.industries.is_empty()
+            && self.seniorities.is_empty()
+            && self.job_functions.is_empty()
+            && self.company_sizes.is_empty()
+            && self.interests.is_empty()
+    }
+}
+
 /// A permanent input error naming the field and what is allowed.
 pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> types::PluginError {
     types::PluginError::InvalidInput(types::InvalidInput {

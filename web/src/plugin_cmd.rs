@@ -192,7 +192,7 @@ async fn load_for_test(settings: &Settings, target: &str) -> anyhow::Result<(Plu
                     bail!("{target:?} is neither a plugin crate, a manifest, nor a bundled or installed plugin id");
                 }
                 let manifest = Manifest::load(&mpath)?;
-                let bytes = std::fs::read(mpath.parent().unwrap().join(&manifest.component))?;
+                let bytes = std::fs::read(mpath.parent().unwrap_or(Path::new(".")).join(&manifest.component))?;
                 (manifest, bytes, None)
             }
         }

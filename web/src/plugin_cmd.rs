@@ -56,7 +56,7 @@ pub async fn list(settings: &Settings, as_json: bool) -> anyhow::Result<()> {
                 "platform": p.description.id,
                 "source": if reg.is_bundled(p.id()) { "bundled" } else { "installed" },
                 "sha256": p.sha256,
-                "http_hosts": p.grant.hosts,
+                "http_hosts": p.grant().hosts,
                 "api_base": p.api_base(),
             })
         })
@@ -90,7 +90,7 @@ pub async fn inspect(settings: &Settings, id: &str, as_json: bool) -> anyhow::Re
         "manifest": p.manifest,
         "sha256": p.sha256,
         "api_base": p.api_base(),
-        "granted_hosts": p.grant.hosts,
+        "granted_hosts": p.grant().hosts,
         "describe": p.description,
     });
     if as_json {
@@ -107,7 +107,7 @@ pub async fn inspect(settings: &Settings, id: &str, as_json: bool) -> anyhow::Re
         println!("  contract     chorus:plugin@{}", p.manifest.api_version);
         println!("  component    sha256 {}", p.sha256);
         println!("  api base     {}", p.api_base());
-        println!("  may reach    {}", p.grant.hosts.join(", "));
+        println!("  may reach    {}", p.grant().hosts.join(", "));
         println!(
             "  text         up to {} ({} counting)",
             d.text.max_length,

@@ -161,32 +161,32 @@ impl PluginEngine {
                 id: manifest.id.clone(),
                 message: format!("{e:#}"),
             })?;
-        // `describe` runs through the plugin's own call path; until it answers, the
-        // description is an empty stand-in that never leaves this function.
-        let mut plugin = Plugin {
-            manifest,
-            sha256,
-            description: placeholder_description(),
+        let sandbox = Sandbox {
+            id: manifest.id.clone(),
             pre,
             grant,
             limits: Arc::new(limits),
             engine: self.clone(),
         };
-        let d = plugin.describe_fresh().await.map_err(|e| LoadError::Describe {
-            id: plugin.manifest.id.clone(),
+        let description = sandbox.describe().await.map_err(|e| LoadError::Describe {
+            id: manifest.id.clone(),
             message: e.kind.to_string(),
         })?;
-        if d.id != plugin.manifest.platform {
+        if description.id != manifest.platform {
             return Err(LoadError::Describe {
-                id: plugin.manifest.id.clone(),
+                id: manifest.id.clone(),
                 message: format!(
                     "describe() says platform {:?} but the manifest says {:?}",
-                    d.id, plugin.manifest.platform
+                    description.id, manifest.platform
                 ),
             });
         }
-        plugin.description = d;
-        Ok(plugin)
+        Ok(Plugin {
+            manifest,
+            sha256,
+            description,
+            sandbox,
+        })
     }
 
     fn compile(&self, id: &str, sha256: &str, bytes: &[u8]) -> Result<Component, LoadError> {
@@ -254,9 +254,16 @@ pub struct Plugin {
     pub sha256: String,
     /// `describe()` as returned at load time.
     pub description: Description,
+    sandbox: Sandbox,
+}
+
+/// What every call of one plugin starts from: the linked component, the operator's grant
+/// and the limits. Apart from [`Plugin`] so `describe` can run before a plugin exists.
+struct Sandbox {
+    id: String,
     pre: PlatformPre<HostState>,
-    pub grant: Grant,
-    pub limits: Arc<Limits>,
+    grant: Grant,
+    limits: Arc<Limits>,
     engine: PluginEngine,
 }
 
@@ -281,7 +288,8 @@ impl Plugin {
 
     /// The API base calls should use: the operator's override, else the platform's own.
     pub fn api_base(&self) -> String {
-        self.grant
+        self.sandbox
+            .grant
             .api_base
             .as_ref()
             .map(|u| u.as_str().trim_end_matches('/').to_owned())
@@ -291,17 +299,24 @@ impl Plugin {
     /// Creates a store and an instance and drops them: the fixed cost of every call
     /// (what `chorus bench plugins` reports as instantiation).
     pub async fn instantiate_only(&self) -> Result<(), CallError> {
-        self.start("instantiate", Phase::Pure, &Invocation::default())
+        self.sandbox
+            .start("instantiate", Phase::Pure, &Invocation::default())
             .await
             .map(|_| ())
     }
 
     /// Calls `describe` again (the conformance check compares it with the cached one).
     pub async fn describe_fresh(&self) -> Result<Description, CallError> {
-        let (mut store, inst) = self.start("describe", Phase::Pure, &Invocation::default()).await?;
-        let limit = self.limits.adapt_time;
-        let res = tokio::time::timeout(limit * 20, inst.call_describe(&mut store)).await;
-        self.finish("describe", &store, res.map(|r| r.map(Ok)), limit)
+        self.sandbox.describe().await
+    }
+
+    /// The operator's grant: hosts and API base.
+    pub fn grant(&self) -> &Grant {
+        &self.sandbox.grant
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.sandbox.limits
     }
 
     pub async fn adapt(
@@ -311,10 +326,10 @@ impl Plugin {
         account: &Account,
         inv: &Invocation,
     ) -> Result<Adapted, CallError> {
-        let (mut store, inst) = self.start("adapt", Phase::Pure, inv).await?;
-        let limit = self.limits.adapt_time;
+        let (mut store, inst) = self.sandbox.start("adapt", Phase::Pure, inv).await?;
+        let limit = self.sandbox.limits.adapt_time;
         let res = tokio::time::timeout(limit * 20, inst.call_adapt(&mut store, post, segment, account)).await;
-        let adapted = self.finish("adapt", &store, res, limit)?;
+        let adapted = self.sandbox.finish("adapt", &store, res, limit)?;
         let bytes = adapted.text.len()
             + adapted.parts.iter().map(String::len).sum::<usize>()
             + adapted.hashtags.iter().map(String::len).sum::<usize>()
@@ -324,12 +339,12 @@ impl Plugin {
                 .iter()
                 .map(|w| w.code.len() + w.message.len())
                 .sum::<usize>();
-        if bytes > self.limits.output_bytes {
-            return Err(self.error(
+        if bytes > self.sandbox.limits.output_bytes {
+            return Err(self.sandbox.error(
                 "adapt",
                 CallErrorKind::OutputTooLarge {
                     bytes,
-                    limit: self.limits.output_bytes,
+                    limit: self.sandbox.limits.output_bytes,
                 },
             ));
         }
@@ -344,10 +359,10 @@ impl Plugin {
         inv: &Invocation,
     ) -> Result<Published, CallError> {
         let ctx = self.context(account);
-        let (mut store, inst) = self.start("publish", Phase::Network, inv).await?;
-        let limit = self.limits.publish_time;
+        let (mut store, inst) = self.sandbox.start("publish", Phase::Network, inv).await?;
+        let limit = self.sandbox.limits.publish_time;
         let res = tokio::time::timeout(limit, inst.call_publish(&mut store, adapted, marker, &ctx)).await;
-        self.finish("publish", &store, res, limit)
+        self.sandbox.finish("publish", &store, res, limit)
     }
 
     pub async fn find_published(
@@ -358,10 +373,10 @@ impl Plugin {
         inv: &Invocation,
     ) -> Result<Option<Published>, CallError> {
         let ctx = self.context(account);
-        let (mut store, inst) = self.start("find-published", Phase::Network, inv).await?;
-        let limit = self.limits.publish_time;
+        let (mut store, inst) = self.sandbox.start("find-published", Phase::Network, inv).await?;
+        let limit = self.sandbox.limits.publish_time;
         let res = tokio::time::timeout(limit, inst.call_find_published(&mut store, marker, adapted, &ctx)).await;
-        self.finish("find-published", &store, res, limit)
+        self.sandbox.finish("find-published", &store, res, limit)
     }
 
     pub async fn fetch_metrics(
@@ -371,10 +386,10 @@ impl Plugin {
         inv: &Invocation,
     ) -> Result<Vec<Metrics>, CallError> {
         let ctx = self.context(account);
-        let (mut store, inst) = self.start("fetch-metrics", Phase::Network, inv).await?;
-        let limit = self.limits.publish_time;
+        let (mut store, inst) = self.sandbox.start("fetch-metrics", Phase::Network, inv).await?;
+        let limit = self.sandbox.limits.publish_time;
         let res = tokio::time::timeout(limit, inst.call_fetch_metrics(&mut store, remote_ids, &ctx)).await;
-        self.finish("fetch-metrics", &store, res, limit)
+        self.sandbox.finish("fetch-metrics", &store, res, limit)
     }
 
     fn context(&self, account: &Account) -> types::CallContext {
@@ -383,10 +398,19 @@ impl Plugin {
             api_base: self.api_base(),
         }
     }
+}
+
+impl Sandbox {
+    async fn describe(&self) -> Result<Description, CallError> {
+        let (mut store, inst) = self.start("describe", Phase::Pure, &Invocation::default()).await?;
+        let limit = self.limits.adapt_time;
+        let res = tokio::time::timeout(limit * 20, inst.call_describe(&mut store)).await;
+        self.finish("describe", &store, res.map(|r| r.map(Ok)), limit)
+    }
 
     fn error(&self, call: &'static str, kind: CallErrorKind) -> CallError {
         CallError {
-            plugin: self.manifest.id.clone(),
+            plugin: self.id.clone(),
             call,
             kind,
         }
@@ -422,7 +446,7 @@ impl Plugin {
             .build();
         let network = matches!(phase, Phase::Network);
         let state = HostState {
-            plugin: self.manifest.id.clone(),
+            plugin: self.id.clone(),
             workspace: inv.workspace,
             limits: self.limits.clone(),
             wasi,
@@ -499,35 +523,5 @@ impl Plugin {
             }
         };
         self.error(call, kind)
-    }
-}
-
-fn placeholder_description() -> Description {
-    Description {
-        id: String::new(),
-        name: String::new(),
-        default_api_base: String::new(),
-        text: types::TextRules {
-            max_length: 0,
-            length_rule: types::LengthRule::Characters,
-            max_hashtags: None,
-            max_mentions: None,
-        },
-        media: types::MediaRules {
-            required: false,
-            max_count: 0,
-            mixed_kinds: false,
-            rules: vec![],
-        },
-        features: types::Features {
-            threads: false,
-            carousels: false,
-            first_comment: false,
-            link_previews: false,
-        },
-        targeting: vec![],
-        min_targeting_audience: None,
-        publish_budgets: vec![],
-        oauth: None,
     }
 }

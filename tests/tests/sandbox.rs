@@ -489,3 +489,41 @@ async fn compiled_components_are_cached_by_hash_and_a_bad_cache_entry_is_replace
         "the bad entry was replaced"
     );
 }
+
+#[tokio::test]
+async fn adapt_segments_answers_each_segment_in_order_from_one_instance() {
+    let (manifest, bytes) = chorus_tests::plugins::mastodon();
+    let e = engine();
+    let grant = Grant::for_manifest(&manifest, None, None).unwrap();
+    let p = e.load(manifest, bytes, true, grant, Limits::default()).await.unwrap();
+    let segment = |name: &str, emoji| {
+        let view = chorus_core::plugins::convert::SegmentView {
+            name: name.into(),
+            tone: chorus_core::domain::ToneProfile {
+                emoji,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Some(chorus_core::plugins::types::Segment::from(&view))
+    };
+    let segments = vec![
+        segment("keeps emoji", chorus_core::domain::EmojiUse::Keep),
+        None,
+        segment("no emoji", chorus_core::domain::EmojiUse::None),
+    ];
+    let post = a_post("Launch day 🚀 is here");
+    let results = p.adapt_segments(&post, &segments, &account(), &inv()).await.unwrap();
+    let texts: Vec<String> = results.into_iter().map(|r| r.unwrap().text).collect();
+    assert_eq!(
+        texts,
+        ["Launch day 🚀 is here", "Launch day 🚀 is here", "Launch day is here"]
+    );
+    // The same as three separate calls.
+    for (seg, text) in segments.iter().zip(&texts) {
+        assert_eq!(
+            &p.adapt(&post, seg.as_ref(), &account(), &inv()).await.unwrap().text,
+            text
+        );
+    }
+}

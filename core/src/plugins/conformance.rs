@@ -165,6 +165,35 @@ pub async fn run(plugin: &Plugin, network_checks: bool) -> Report {
         }
     }
 
+    // adapt-segments must agree with adapt, segment by segment.
+    let sample_post = &corpus()[1].1;
+    let segs = vec![None, Some(segment.clone())];
+    let agreement = match plugin
+        .adapt_segments(sample_post, &segs, &account, &Invocation::default())
+        .await
+    {
+        Ok(batch) => {
+            let mut problems = Vec::new();
+            for (i, (seg, got)) in segs.iter().zip(batch).enumerate() {
+                let one = plugin
+                    .adapt(sample_post, seg.as_ref(), &account, &Invocation::default())
+                    .await;
+                match (one, got) {
+                    (Ok(a), Ok(b)) if a == b => {}
+                    (Err(_), Err(_)) => {}
+                    _ => problems.push(format!("segment {i} differs from a single adapt")),
+                }
+            }
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(problems.join("; "))
+            }
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    check("adapt-segments agrees with adapt".into(), agreement);
+
     // With the platform unreachable, network calls must fail with typed errors.
     let sample = plugin
         .adapt(&corpus()[0].1, None, &account, &Invocation::default())

@@ -330,25 +330,53 @@ impl Plugin {
         let limit = self.sandbox.limits.adapt_time;
         let res = tokio::time::timeout(limit * 20, inst.call_adapt(&mut store, post, segment, account)).await;
         let adapted = self.sandbox.finish("adapt", &store, res, limit)?;
-        let bytes = adapted.text.len()
-            + adapted.parts.iter().map(String::len).sum::<usize>()
-            + adapted.hashtags.iter().map(String::len).sum::<usize>()
-            + adapted.targeting.as_ref().map_or(0, String::len)
-            + adapted
-                .warnings
-                .iter()
-                .map(|w| w.code.len() + w.message.len())
-                .sum::<usize>();
-        if bytes > self.sandbox.limits.output_bytes {
+        self.check_output("adapt", text_bytes(&adapted))?;
+        Ok(adapted)
+    }
+
+    /// Adapts `post` for several segments in one call (one fresh instance for all of them):
+    /// the composer's fan-out. One result per segment, in order; the call as a whole can
+    /// still fail (time, memory, a crash), and then no segment has a result.
+    pub async fn adapt_segments(
+        &self,
+        post: &Post,
+        segments: &[Option<Segment>],
+        account: &Account,
+        inv: &Invocation,
+    ) -> Result<Vec<Result<Adapted, CallError>>, CallError> {
+        let (mut store, inst) = self.sandbox.start("adapt-segments", Phase::Pure, inv).await?;
+        let limit = self.sandbox.limits.adapt_time;
+        let res = tokio::time::timeout(
+            limit * 20,
+            inst.call_adapt_segments(&mut store, post, segments, account),
+        )
+        .await;
+        let results = self
+            .sandbox
+            .finish("adapt-segments", &store, res.map(|r| r.map(Ok)), limit)?;
+        if results.len() != segments.len() {
             return Err(self.sandbox.error(
-                "adapt",
-                CallErrorKind::OutputTooLarge {
-                    bytes,
-                    limit: self.sandbox.limits.output_bytes,
-                },
+                "adapt-segments",
+                CallErrorKind::Crashed(format!(
+                    "returned {} results for {} segments",
+                    results.len(),
+                    segments.len()
+                )),
             ));
         }
-        Ok(adapted)
+        self.check_output("adapt-segments", results.iter().flatten().map(text_bytes).sum())?;
+        Ok(results
+            .into_iter()
+            .map(|r| r.map_err(|e| self.sandbox.error("adapt-segments", CallErrorKind::Plugin(e))))
+            .collect())
+    }
+
+    fn check_output(&self, call: &'static str, bytes: usize) -> Result<(), CallError> {
+        let limit = self.sandbox.limits.output_bytes;
+        if bytes > limit {
+            return Err(self.sandbox.error(call, CallErrorKind::OutputTooLarge { bytes, limit }));
+        }
+        Ok(())
     }
 
     pub async fn publish(
@@ -524,4 +552,13 @@ impl Sandbox {
         };
         self.error(call, kind)
     }
+}
+
+/// The text an adaptation carries, for the output limit.
+fn text_bytes(a: &Adapted) -> usize {
+    a.text.len()
+        + a.parts.iter().map(String::len).sum::<usize>()
+        + a.hashtags.iter().map(String::len).sum::<usize>()
+        + a.targeting.as_ref().map_or(0, String::len)
+        + a.warnings.iter().map(|w| w.code.len() + w.message.len()).sum::<usize>()
 }

@@ -41,7 +41,31 @@ pub mod bindings {
     });
 }
 
-pub use bindings::Guest as Plugin;
+use types::{Account, Adapted, CallContext, Description, Metrics, PluginError, Post, Published, Segment};
+
+/// What a platform plugin implements. The SDK turns it into the component's exports
+/// ([`export_plugin!`]); methods with a default need no code of their own.
+pub trait Plugin {
+    /// The platform's identity and rules, as data. Must not change between calls.
+    fn describe() -> Description;
+    /// One post for one segment on one account. Pure: the host refuses HTTP here.
+    fn adapt(post: Post, segment: Option<Segment>, account: Account) -> Result<Adapted, PluginError>;
+    /// The same post for several segments in one call; by default `adapt` for each.
+    fn adapt_segments(
+        post: Post,
+        segments: Vec<Option<Segment>>,
+        account: Account,
+    ) -> Vec<Result<Adapted, PluginError>> {
+        segments
+            .into_iter()
+            .map(|s| Self::adapt(post.clone(), s, account.clone()))
+            .collect()
+    }
+    fn publish(adapted: Adapted, marker: String, context: CallContext) -> Result<Published, PluginError>;
+    fn find_published(marker: String, adapted: Adapted, context: CallContext)
+    -> Result<Option<Published>, PluginError>;
+    fn fetch_metrics(remote_ids: Vec<String>, context: CallContext) -> Result<Vec<Metrics>, PluginError>;
+}
 pub use bindings::chorus::plugin::host;
 pub use bindings::chorus::plugin::types;
 
@@ -61,7 +85,50 @@ pub mod prelude {
 #[macro_export]
 macro_rules! export_plugin {
     ($ty:ident) => {
-        $crate::bindings::__export_platform!($ty with_types_in $crate::bindings);
+        /// The component's exports, delegating to the plugin's [`Plugin`] impl.
+        struct __ChorusExports;
+
+        impl $crate::bindings::Guest for __ChorusExports {
+            fn describe() -> $crate::types::Description {
+                <$ty as $crate::Plugin>::describe()
+            }
+            fn adapt(
+                post: $crate::types::Post,
+                segment: Option<$crate::types::Segment>,
+                account: $crate::types::Account,
+            ) -> Result<$crate::types::Adapted, $crate::types::PluginError> {
+                <$ty as $crate::Plugin>::adapt(post, segment, account)
+            }
+            fn adapt_segments(
+                post: $crate::types::Post,
+                segments: Vec<Option<$crate::types::Segment>>,
+                account: $crate::types::Account,
+            ) -> Vec<Result<$crate::types::Adapted, $crate::types::PluginError>> {
+                <$ty as $crate::Plugin>::adapt_segments(post, segments, account)
+            }
+            fn publish(
+                adapted: $crate::types::Adapted,
+                marker: String,
+                context: $crate::types::CallContext,
+            ) -> Result<$crate::types::Published, $crate::types::PluginError> {
+                <$ty as $crate::Plugin>::publish(adapted, marker, context)
+            }
+            fn find_published(
+                marker: String,
+                adapted: $crate::types::Adapted,
+                context: $crate::types::CallContext,
+            ) -> Result<Option<$crate::types::Published>, $crate::types::PluginError> {
+                <$ty as $crate::Plugin>::find_published(marker, adapted, context)
+            }
+            fn fetch_metrics(
+                remote_ids: Vec<String>,
+                context: $crate::types::CallContext,
+            ) -> Result<Vec<$crate::types::Metrics>, $crate::types::PluginError> {
+                <$ty as $crate::Plugin>::fetch_metrics(remote_ids, context)
+            }
+        }
+
+        $crate::bindings::__export_platform!(__ChorusExports with_types_in $crate::bindings);
     };
 }
 

@@ -80,6 +80,24 @@ fn stats(mut v: Vec<Duration>) -> (Duration, Duration) {
     (pct(&v, 0.5), pct(&v, 0.99))
 }
 
+/// Runs `$body` `$n` times (`$i` is the iteration) and returns its (p50, p99).
+macro_rules! timed {
+    ($n:expr, |$i:ident| $body:expr) => {{
+        let mut samples = Vec::with_capacity($n);
+        for $i in 0..$n {
+            let started = Instant::now();
+            $body;
+            samples.push(started.elapsed());
+        }
+        stats(samples)
+    }};
+}
+
+/// One line of the report: a label, p50 and p99, and an optional remark.
+fn row(label: &str, (p50, p99): (Duration, Duration), remark: &str) {
+    println!("{label:<44} p50 {:>10}  p99 {:>10}{remark}", show(p50), show(p99));
+}
+
 pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
     let bundled = chorus_plugins_bundled::BUNDLED
         .first()
@@ -104,30 +122,22 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
         show(started.elapsed())
     );
 
-    let mut inst = Vec::with_capacity(iterations);
-    for _ in 0..iterations {
-        let t = Instant::now();
-        plugin.instantiate_only().await?;
-        inst.push(t.elapsed());
-    }
-    let (p50, p99) = stats(inst);
-    println!(
-        "instantiate (fresh store + instance):      p50 {:>10}  p99 {:>10}",
-        show(p50),
-        show(p99)
+    let account = Account {
+        id: "a".into(),
+        handle: "chorus".into(),
+        remote_id: "1".into(),
+        timezone: "UTC".into(),
+    };
+    let inv = Invocation::default();
+    row(
+        "instantiate (fresh store + instance):",
+        timed!(iterations, |_i| plugin.instantiate_only().await?),
+        "",
     );
-
-    let mut trivial = Vec::with_capacity(iterations);
-    for _ in 0..iterations {
-        let t = Instant::now();
-        plugin.describe_fresh().await?;
-        trivial.push(t.elapsed());
-    }
-    let (t50, t99) = stats(trivial);
-    println!(
-        "describe (instantiate + trivial call):     p50 {:>10}  p99 {:>10}",
-        show(t50),
-        show(t99)
+    row(
+        "describe (instantiate + trivial call):",
+        timed!(iterations, |_i| plugin.describe_fresh().await?),
+        "",
     );
 
     let tiny = Post {
@@ -138,23 +148,10 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
         locale: "en".into(),
         media: vec![],
     };
-    let acct = Account {
-        id: "a".into(),
-        handle: "chorus".into(),
-        remote_id: "1".into(),
-        timezone: "UTC".into(),
-    };
-    let mut small = Vec::with_capacity(iterations);
-    for _ in 0..iterations {
-        let t = Instant::now();
-        plugin.adapt(&tiny, None, &acct, &Invocation::default()).await?;
-        small.push(t.elapsed());
-    }
-    let (s50, s99) = stats(small);
-    println!(
-        "adapt \"Hello\", no segment:                 p50 {:>10}  p99 {:>10}",
-        show(s50),
-        show(s99)
+    row(
+        "adapt \"Hello\", no segment:",
+        timed!(iterations, |_i| plugin.adapt(&tiny, None, &account, &inv).await?),
+        "",
     );
 
     let post = Post {
@@ -165,48 +162,25 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
         locale: "en".into(),
         media: vec![],
     };
-    let account = Account {
-        id: "a".into(),
-        handle: "chorus".into(),
-        remote_id: "1".into(),
-        timezone: "UTC".into(),
-    };
     let segs: Vec<Segment> = segments().iter().map(Into::into).collect();
-    let inv = Invocation::default();
-    let mut adapt = Vec::with_capacity(iterations);
-    for i in 0..iterations {
-        let t = Instant::now();
-        plugin.adapt(&post, Some(&segs[i % segs.len()]), &account, &inv).await?;
-        adapt.push(t.elapsed());
-    }
-    let (wasm50, wasm99) = stats(adapt);
-    println!(
-        "adapt, one call (instantiate + run):        p50 {:>10}  p99 {:>10}",
-        show(wasm50),
-        show(wasm99)
-    );
+    let wasm = timed!(iterations, |i| plugin
+        .adapt(&post, Some(&segs[i % segs.len()]), &account, &inv)
+        .await?);
+    row("adapt, one call (instantiate + run):", wasm, "");
 
     // The same SDK pipeline, compiled natively, on the same inputs.
     let rules = native_rules(&plugin);
     let npost = native_post(&post);
     let nsegs: Vec<_> = segments().iter().map(native_segment).collect();
-    let mut native = Vec::with_capacity(iterations);
-    for i in 0..iterations {
-        let t = Instant::now();
+    let native = timed!(iterations, |i| {
         let out = chorus_plugin_sdk::adapt::adapt_post(&npost, Some(&nsegs[i % nsegs.len()]), &rules);
-        std::hint::black_box(out).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        native.push(t.elapsed());
-    }
-    let (nat50, nat99) = stats(native);
+        std::hint::black_box(out).map_err(|e| anyhow::anyhow!("{e:?}"))?
+    });
+    row("same SDK adapt, native:", native, "");
     println!(
-        "same SDK adapt, native:                     p50 {:>10}  p99 {:>10}",
-        show(nat50),
-        show(nat99)
-    );
-    println!(
-        "adapt in sandbox vs native (p50):           {:.1}x ({} more per adapt, instantiation included)",
-        wasm50.as_secs_f64() / nat50.as_secs_f64(),
-        show(wasm50.saturating_sub(nat50))
+        "adapt in sandbox vs native (p50):            {:.1}x ({} more per adapt, instantiation included)",
+        wasm.0.as_secs_f64() / native.0.as_secs_f64(),
+        show(wasm.0.saturating_sub(native.0))
     );
 
     // Fan-out: one post to 6 plugins x 5 segments, all at once.
@@ -217,9 +191,7 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
         six.push(Arc::new(load(&engine, &m, bundled.component).await?));
     }
     let rounds = (iterations / 10).max(20);
-    let mut fan = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        let t = Instant::now();
+    let separate = timed!(rounds, |_i| {
         let mut set = tokio::task::JoinSet::new();
         for p in &six {
             for s in &segs {
@@ -230,19 +202,15 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
         while let Some(r) = set.join_next().await {
             r??;
         }
-        fan.push(t.elapsed());
-    }
-    let (f50, f99) = stats(fan);
-    println!(
-        "fan-out, 30 separate adapt calls:           p50 {:>10}  p99 {:>10}  ({rounds} rounds; the Mastodon component as 6 plugins)",
-        show(f50),
-        show(f99)
+    });
+    row(
+        "fan-out, 30 separate adapt calls:",
+        separate,
+        &format!("  ({rounds} rounds; the Mastodon component as 6 plugins)"),
     );
     // The same fan-out as the composer runs it: one adapt-segments call per plugin.
     let seg_opts: Vec<Option<Segment>> = segs.iter().cloned().map(Some).collect();
-    let mut batched = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        let t = Instant::now();
+    let batched = timed!(rounds, |_i| {
         let mut set = tokio::task::JoinSet::new();
         for p in &six {
             let (p, segs, post, account) = (p.clone(), seg_opts.clone(), post.clone(), account.clone());
@@ -253,13 +221,11 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
                 one?;
             }
         }
-        batched.push(t.elapsed());
-    }
-    let (b50, b99) = stats(batched);
-    println!(
-        "fan-out, one adapt-segments call per plugin: p50 {:>10}  p99 {:>10}  (6 calls x 5 segments)",
-        show(b50),
-        show(b99)
+    });
+    row(
+        "fan-out, one adapt-segments call per plugin:",
+        batched,
+        "  (6 calls x 5 segments)",
     );
     println!("targets: fan-out p50 <= 1 ms; overhead per call (instantiate + trivial call) <= 50 µs");
     Ok(())

@@ -4,9 +4,12 @@
 //!   (post lifecycle, roles, time zones, platform ids, cron expressions).
 //! - [`store`]: the repository layer over sea-orm; the only place that builds queries,
 //!   and the one place tenant isolation is enforced.
+//! - [`audience`]: contacts, segment rules compiled to SQL, sizing, overlap, lookalikes,
+//!   warnings, priority and native-targeting plans.
 //! - [`secrets`]: sealing of platform credentials at rest.
 //! - [`delivery`]: the background loop that later turns scheduled deliveries into posts.
 
+pub mod audience;
 pub mod delivery;
 pub mod domain;
 pub mod error;

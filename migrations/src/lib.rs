@@ -17,6 +17,7 @@ mod m20261122_000001_tenancy;
 mod m20261122_000002_content;
 mod m20261122_000003_audit_log;
 mod m20261122_000004_plugin_kv;
+mod m20261122_000005_audiences;
 
 /// Applies Chorus's migrations in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_content::Migration),
             Box::new(m20261122_000003_audit_log::Migration),
             Box::new(m20261122_000004_plugin_kv::Migration),
+            Box::new(m20261122_000005_audiences::Migration),
         ]
     }
 }

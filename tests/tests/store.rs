@@ -59,6 +59,11 @@ async fn migrations_are_idempotent_and_create_every_table() {
         "posting_schedules",
         "audit_log",
         "plugin_kv",
+        "contacts",
+        "contact_tags",
+        "contact_events",
+        "segment_snapshots",
+        "segment_members",
     ] {
         let sql = format!("SELECT COUNT(*) AS n FROM {table}");
         let row = conn
@@ -364,13 +369,13 @@ async fn deliveries_are_unique_per_account_and_segment_and_finish_once() {
     let seg = tenant
         .segments()
         .create(NewSegment {
-            brand_id: brand,
-            name: "Loyal fans".into(),
-            kind: chorus_core::domain::SegmentKind::CustomerGroup,
-            funnel_stage: chorus_core::domain::FunnelStage::Retention,
-            description: None,
-            rule: None,
             tone: Some(serde_json::json!({"formality": "casual"})),
+            ..NewSegment::named(
+                brand,
+                "Loyal fans",
+                chorus_core::domain::SegmentKind::CustomerGroup,
+                chorus_core::domain::FunnelStage::Retention,
+            )
         })
         .await
         .unwrap();
@@ -385,6 +390,7 @@ async fn deliveries_are_unique_per_account_and_segment_and_finish_once() {
         targeting: Some(serde_json::json!({"geo": ["SE"]})),
         scheduled_at: Some(at),
         timezone: "Europe/Stockholm".into(),
+        targeting_minimum: None,
     };
     let d1 = tenant.deliveries().create(new(Some(seg.id))).await.unwrap();
     let d2 = tenant.deliveries().create(new(None)).await.unwrap();
@@ -473,6 +479,7 @@ async fn delivery_refuses_an_account_of_another_brand() {
             targeting: None,
             scheduled_at: None,
             timezone: "UTC".into(),
+            targeting_minimum: None,
         })
         .await
         .unwrap_err();

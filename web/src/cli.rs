@@ -67,6 +67,198 @@ pub enum Command {
     /// Measure performance and print figures (use a release build).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Create workspaces (an agency, or a company).
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// Create brands (an agency's clients, or a company's brands).
+    #[command(subcommand)]
+    Brand(BrandCommand),
+    /// Import a brand's contacts and their events.
+    #[command(subcommand)]
+    Audience(AudienceCommand),
+    /// Define, size, compare and check audience segments (docs/segments.md).
+    #[command(subcommand)]
+    Segment(SegmentCommand),
+    /// Personas: named representatives of segments.
+    #[command(subcommand)]
+    Persona(PersonaCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    Create {
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value = "company")]
+        kind: KindArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum KindArg {
+    Agency,
+    Company,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BrandCommand {
+    Create {
+        slug: String,
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        name: String,
+        /// IANA time zone the brand plans in.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// small (segments from 1,000 people), medium (10,000) or large (100,000).
+        #[arg(long)]
+        audience_scale: Option<String>,
+    },
+}
+
+/// Which brand: its slug, and the workspace when the slug is not unique.
+#[derive(Debug, Args)]
+pub struct BrandArg {
+    #[arg(long, value_name = "SLUG")]
+    pub brand: String,
+    #[arg(long, value_name = "SLUG")]
+    pub workspace: Option<String>,
+}
+
+impl BrandArg {
+    fn r(&self) -> crate::audience_cmd::BrandRef<'_> {
+        crate::audience_cmd::BrandRef {
+            brand: &self.brand,
+            workspace: self.workspace.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AudienceCommand {
+    /// Import contacts (or events) from CSV or JSON Lines; upserts by external_id.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        at: BrandArg,
+        /// csv or jsonl [default: from the file extension]
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        /// What the file holds.
+        #[arg(long, value_enum, default_value = "contacts")]
+        records: RecordsArg,
+        /// A JSON column mapping (docs/segments.md).
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
+        /// Write the good rows even if some are invalid (reported).
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Write every invalid row (line, column, value, reason) to this CSV.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FormatArg {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RecordsArg {
+    Contacts,
+    Events,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SegmentCommand {
+    /// Define a segment from a JSON file.
+    Create {
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long, value_name = "SEGMENT.json")]
+        file: PathBuf,
+    },
+    /// Replace a segment's definition.
+    Update {
+        name: String,
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long, value_name = "SEGMENT.json")]
+        file: PathBuf,
+    },
+    /// The brand's segments with sizes, priority ranking and warnings.
+    List {
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One segment: definition, size, lookalike drivers, targeting per platform, snapshots.
+    Show {
+        name: String,
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Count the members now; --snapshot stores them as a new version.
+    Size {
+        name: String,
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long)]
+        snapshot: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// |A∩B| between segments (all of the brand's when none are named).
+    Overlap {
+        names: Vec<String>,
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record that the segment was reviewed (due quarterly).
+    Review {
+        name: String,
+        #[command(flatten)]
+        at: BrandArg,
+    },
+    /// Warnings: too small, too broad, too similar, primaries, personas, reviews, platform minimums.
+    Check {
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PersonaCommand {
+    Create {
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long, value_name = "PERSONA.json")]
+        file: PathBuf,
+    },
+    List {
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long)]
+        json: bool,
+    },
+    Show {
+        name: String,
+        #[command(flatten)]
+        at: BrandArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +268,12 @@ pub enum BenchCommand {
         /// Calls measured per figure.
         #[arg(long, default_value_t = 2000)]
         iterations: usize,
+    },
+    /// Audiences: import, 5-rule segment size and 5-segment overlap on a synthetic audience.
+    Audience {
+        /// Contacts to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        contacts: u64,
     },
 }
 
@@ -174,6 +372,12 @@ pub fn main() -> ExitCode {
             Command::Migrate => migrate(&settings).await,
             Command::Plugin(cmd) => plugin(&settings, cmd).await,
             Command::Bench(BenchCommand::Plugins { iterations }) => crate::bench::plugins(iterations.max(10)).await,
+            Command::Bench(BenchCommand::Audience { contacts }) => crate::bench_audience::run(contacts.max(1000)).await,
+            Command::Workspace(c) => audience(&settings, AudienceCli::Workspace(c)).await,
+            Command::Brand(c) => audience(&settings, AudienceCli::Brand(c)).await,
+            Command::Audience(c) => audience(&settings, AudienceCli::Audience(c)).await,
+            Command::Segment(c) => audience(&settings, AudienceCli::Segment(c)).await,
+            Command::Persona(c) => audience(&settings, AudienceCli::Persona(c)).await,
             Command::Preview(a) => {
                 let args = crate::plugin_cmd::PreviewArgs {
                     platform: &a.platform,
@@ -230,6 +434,82 @@ async fn plugin(settings: &Settings, cmd: PluginCommand) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+enum AudienceCli {
+    Workspace(WorkspaceCommand),
+    Brand(BrandCommand),
+    Audience(AudienceCommand),
+    Segment(SegmentCommand),
+    Persona(PersonaCommand),
+}
+
+async fn audience(settings: &Settings, cmd: AudienceCli) -> anyhow::Result<()> {
+    use crate::audience_cmd as a;
+    let store = open_store(settings, true).await?;
+    let result = match cmd {
+        AudienceCli::Workspace(WorkspaceCommand::Create { slug, name, kind }) => {
+            let kind = match kind {
+                KindArg::Agency => chorus_core::domain::WorkspaceKind::Agency,
+                KindArg::Company => chorus_core::domain::WorkspaceKind::Company,
+            };
+            a::create_workspace(&store, &slug, &name, kind).await
+        }
+        AudienceCli::Brand(BrandCommand::Create {
+            slug,
+            workspace,
+            name,
+            timezone,
+            audience_scale,
+        }) => a::create_brand(&store, &slug, &workspace, &name, &timezone, audience_scale.as_deref()).await,
+        AudienceCli::Audience(AudienceCommand::Import {
+            file,
+            at,
+            format,
+            records,
+            mapping,
+            skip_invalid,
+            report,
+            json,
+        }) => {
+            use chorus_core::audience::import::{Format, Records};
+            let args = a::ImportArgs {
+                file: &file,
+                format: format.map(|f| match f {
+                    FormatArg::Csv => Format::Csv,
+                    FormatArg::Jsonl => Format::Jsonl,
+                }),
+                records: match records {
+                    RecordsArg::Contacts => Records::Contacts,
+                    RecordsArg::Events => Records::Events,
+                },
+                mapping: mapping.as_deref(),
+                skip_invalid,
+                report: report.as_deref(),
+                json,
+            };
+            a::import_file(&store, &at.r(), args).await
+        }
+        AudienceCli::Segment(c) => match c {
+            SegmentCommand::Create { at, file } => a::create_segment(&store, &at.r(), &file).await,
+            SegmentCommand::Update { name, at, file } => a::update_segment(&store, &at.r(), &name, &file).await,
+            SegmentCommand::List { at, json } => a::list_segments(&store, &at.r(), json).await,
+            SegmentCommand::Show { name, at, json } => a::show_segment(settings, &store, &at.r(), &name, json).await,
+            SegmentCommand::Size { name, at, snapshot, json } => {
+                a::size_segment(&store, &at.r(), &name, snapshot, json).await
+            }
+            SegmentCommand::Overlap { names, at, json } => a::overlap(&store, &at.r(), &names, json).await,
+            SegmentCommand::Review { name, at } => a::review(&store, &at.r(), &name).await,
+            SegmentCommand::Check { at, json } => a::check(settings, &store, &at.r(), json).await,
+        },
+        AudienceCli::Persona(c) => match c {
+            PersonaCommand::Create { at, file } => a::create_persona(&store, &at.r(), &file).await,
+            PersonaCommand::List { at, json } => a::list_personas(&store, &at.r(), json).await,
+            PersonaCommand::Show { name, at } => a::show_persona(&store, &at.r(), &name).await,
+        },
+    };
+    let _ = store.close().await;
+    result
 }
 
 async fn open_store(settings: &Settings, migrate: bool) -> anyhow::Result<Store> {

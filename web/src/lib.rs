@@ -1,7 +1,9 @@
 //! The Chorus hub: the `chorus` command line, the HTTP server and the background worker,
 //! wired to the core. Handlers stay thin; the work happens in `chorus_core`.
 
+pub mod audience_cmd;
 pub mod bench;
+pub mod bench_audience;
 pub mod cli;
 pub mod config;
 pub mod logging;

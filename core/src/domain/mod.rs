@@ -2,6 +2,7 @@
 //! network; the enums double as database columns (stored as short strings).
 
 mod account;
+mod audience;
 mod delivery;
 mod media;
 mod names;
@@ -13,12 +14,16 @@ mod tone;
 mod zone;
 
 pub use account::AccountStatus;
+pub use audience::{
+    AudienceScale, Basis, COMPANY_SIZES, ENGAGEMENT_KINDS, EVENT_KINDS, GENDERS, JOB_FUNCTIONS, RELATIONS, SENIORITIES,
+    TagFacet, Vocabulary, country_code, currency_exponent, language_code, money_minor, tag,
+};
 pub use delivery::{DeliveryStatus, idempotency_key};
 pub use media::MediaKind;
 pub use names::{PlatformId, Slug};
 pub use post::{PostDraft, PostStatus, normalize_hashtag};
 pub use schedule::CronSchedule;
-pub use segment::{FunnelStage, SegmentKind};
+pub use segment::{FunnelStage, PersonaDemographics, PersonaProfile, SegmentCanvas, SegmentKind, SegmentWhy};
 pub use tenancy::{Role, WorkspaceKind};
 pub use tone::{EmojiUse, Formality, GlossaryEntry, HashtagPlacement, PortableAudience, TargetingMode, ToneProfile};
 pub use zone::Zone;

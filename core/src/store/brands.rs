@@ -3,7 +3,7 @@
 use super::entity::brand;
 use super::{Tenant, map_db_err, now, workspaces::required_name};
 use crate::StoreError;
-use crate::domain::{Slug, Zone, new_id};
+use crate::domain::{AudienceScale, Slug, Zone, new_id};
 use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
@@ -29,6 +29,7 @@ impl Brands<'_> {
             slug: Set(slug.to_string()),
             name: Set(required_name("brand.name", &new.name)?),
             timezone: Set(zone.to_string()),
+            audience_scale: Set(crate::domain::AudienceScale::default().as_str().to_owned()),
             created_at: Set(at),
             updated_at: Set(at),
         }
@@ -48,6 +49,14 @@ impl Brands<'_> {
             .one(self.t.db())
             .await?
             .ok_or_else(|| StoreError::not_found("brand", slug))
+    }
+
+    /// How big the brand's audience is, which sets the smallest useful segment.
+    pub async fn set_audience_scale(&self, id: Uuid, scale: AudienceScale) -> Result<brand::Model, StoreError> {
+        let mut row: brand::ActiveModel = self.get(id).await?.into();
+        row.audience_scale = Set(scale.as_str().to_owned());
+        row.updated_at = Set(now());
+        Ok(row.update(self.t.db()).await?)
     }
 
     pub async fn list(&self) -> Result<Vec<brand::Model>, StoreError> {

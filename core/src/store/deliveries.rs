@@ -24,6 +24,9 @@ pub struct NewDelivery {
     pub scheduled_at: Option<DateTime<Utc>>,
     /// The IANA zone the person planned the instant in.
     pub timezone: String,
+    /// The platform's smallest audience for native targeting (its plugin's
+    /// `min-targeting-audience`); a scheduled, targeted delivery to a smaller segment is refused.
+    pub targeting_minimum: Option<u32>,
 }
 
 /// What happened when a delivery was attempted.
@@ -39,6 +42,32 @@ pub enum DeliveryOutcome {
 }
 
 impl Deliveries<'_> {
+    /// Refuses native targeting of a segment smaller than the platform accepts, before the
+    /// delivery is scheduled rather than when the platform rejects it.
+    async fn check_targeting_minimum(
+        &self,
+        segment: &super::entity::audience_segment::Model,
+        platform: &str,
+        min: u32,
+    ) -> Result<(), StoreError> {
+        let audience = crate::audience::Audience::new(self.t, segment.brand_id)
+            .await
+            .map_err(audience_error)?;
+        let size = audience.targeting_size(segment).await.map_err(audience_error)?;
+        if size < u64::from(min) {
+            return Err(Invalid::new(
+                "delivery.targeting",
+                format!(
+                    "segment {:?} reaches {size} people; {platform} needs at least {min} for native targeting. \
+                     Widen the segment, or schedule without targeting",
+                    segment.name
+                ),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     /// Creates one delivery; the (post, account, segment) triple is unique.
     pub async fn create(&self, new: NewDelivery) -> Result<delivery::Model, StoreError> {
         let zone = Zone::parse("delivery.timezone", &new.timezone)?;
@@ -51,14 +80,20 @@ impl Deliveries<'_> {
             )
             .into());
         }
+        let mut snapshot_id = None;
         if let Some(s) = new.segment_id {
-            if self.t.segments().get(s).await?.brand_id != post.brand_id {
+            let segment = self.t.segments().get(s).await?;
+            if segment.brand_id != post.brand_id {
                 return Err(Invalid::new(
                     "delivery.segment_id",
                     "the segment belongs to another brand than the post",
                 )
                 .into());
             }
+            if let (Some(min), Some(_), Some(_)) = (new.targeting_minimum, &new.targeting, new.scheduled_at) {
+                self.check_targeting_minimum(&segment, &account.platform, min).await?;
+            }
+            snapshot_id = self.t.segments().latest_snapshot(s).await?.map(|snap| snap.id);
         }
         let at = now();
         delivery::ActiveModel {
@@ -67,6 +102,7 @@ impl Deliveries<'_> {
             post_id: Set(new.post_id),
             social_account_id: Set(new.account_id),
             segment_id: Set(new.segment_id),
+            segment_snapshot_id: Set(snapshot_id),
             status: Set(if new.scheduled_at.is_some() {
                 DeliveryStatus::Scheduled
             } else {
@@ -165,5 +201,12 @@ impl Deliveries<'_> {
             });
         }
         self.get(id).await
+    }
+}
+
+fn audience_error(e: crate::audience::AudienceError) -> StoreError {
+    match e {
+        crate::audience::AudienceError::Invalid(i) => StoreError::Invalid(i),
+        crate::audience::AudienceError::Store(s) => s,
     }
 }

@@ -41,6 +41,8 @@ tenant_owned!(
     media_asset => "media asset",
     audience_segment => "segment",
     persona => "persona",
+    contact => "contact",
+    segment_snapshot => "segment snapshot",
     post => "post",
     delivery => "delivery",
     posting_schedule => "posting schedule",

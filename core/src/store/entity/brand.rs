@@ -7,6 +7,8 @@ super::entity! {
         pub name: String,
         /// The IANA zone the brand plans in.
         pub timezone: String,
+        /// small / medium / large: sets how small a segment may be ([`AudienceScale`]).
+        pub audience_scale: String,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

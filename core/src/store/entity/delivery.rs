@@ -6,6 +6,8 @@ super::entity! {
         pub post_id: Uuid,
         pub social_account_id: Uuid,
         pub segment_id: Option<Uuid>,
+        /// The segment's membership snapshot when the delivery was planned.
+        pub segment_snapshot_id: Option<Uuid>,
         pub status: DeliveryStatus,
         #[sea_orm(column_type = "Text", nullable)]
         pub adapted_text: Option<String>,

@@ -243,8 +243,13 @@ impl MigrationTrait for Migration {
             timestamp_with_time_zone_null(AudienceSegments::ReviewedAt),
         ] {
             let mut col = col;
-            m.alter_table(Table::alter().table(AudienceSegments::Table).add_column(&mut col).to_owned())
-                .await?;
+            m.alter_table(
+                Table::alter()
+                    .table(AudienceSegments::Table)
+                    .add_column(&mut col)
+                    .to_owned(),
+            )
+            .await?;
         }
         m.alter_table(
             Table::alter()
@@ -264,12 +269,27 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_index(Index::drop().name("ix_personas_brand_id_name").table(Alias::new("personas")).to_owned())
-            .await?;
-        m.alter_table(Table::alter().table(Deliveries::Table).drop_column(Deliveries::SegmentSnapshotId).to_owned())
-            .await?;
-        m.alter_table(Table::alter().table(Brands::Table).drop_column(Brands::AudienceScale).to_owned())
-            .await?;
+        m.drop_index(
+            Index::drop()
+                .name("ix_personas_brand_id_name")
+                .table(Alias::new("personas"))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Deliveries::Table)
+                .drop_column(Deliveries::SegmentSnapshotId)
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Brands::Table)
+                .drop_column(Brands::AudienceScale)
+                .to_owned(),
+        )
+        .await?;
         for col in [
             AudienceSegments::Bases,
             AudienceSegments::IsPrimary,
@@ -277,8 +297,13 @@ impl MigrationTrait for Migration {
             AudienceSegments::Targeting,
             AudienceSegments::ReviewedAt,
         ] {
-            m.alter_table(Table::alter().table(AudienceSegments::Table).drop_column(col).to_owned())
-                .await?;
+            m.alter_table(
+                Table::alter()
+                    .table(AudienceSegments::Table)
+                    .drop_column(col)
+                    .to_owned(),
+            )
+            .await?;
         }
         for t in [
             SegmentMembers::Table.into_iden(),

@@ -21,13 +21,18 @@ fn opts(format: Format, records: Records) -> ImportOptions {
 }
 
 async fn run_import(tenant: Tenant<'_>, a: &Audience<'_>, data: &str, o: &ImportOptions) -> ImportReport {
-    import(tenant, &a.brand, data.as_bytes(), o, &()).await.expect("import runs")
+    import(tenant, &a.brand, data.as_bytes(), o, &())
+        .await
+        .expect("import runs")
 }
 
 fn born(years: u32) -> String {
     // A birthday 10 days ago: exactly `years` old today, whatever today is.
     let d = Utc::now().date_naive() - Duration::days(10);
-    d.checked_sub_months(Months::new(12 * years)).unwrap().format("%Y-%m-%d").to_string()
+    d.checked_sub_months(Months::new(12 * years))
+        .unwrap()
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 fn days_ago(n: i64) -> String {
@@ -37,14 +42,134 @@ fn days_ago(n: i64) -> String {
 /// Eight contacts whose every attribute a rule below selects on.
 fn contacts_csv() -> String {
     let rows = [
-        ("a1", "customer", born(30), "female", "SE", "Stockholm", "sv", "fitness;yoga", "sustainability", "software", "manager", "51-200", "10", days_ago(10)),
-        ("a2", "loyal", born(42), "male", "SE", "Göteborg", "sv", "fitness", "", "retail", "director", "201-500", "5", days_ago(400)),
-        ("a3", "prospect", born(25), "female", "NO", "Oslo", "no", "fashion", "sustainability", "", "", "", "", days_ago(5)),
-        ("a4", "prospect", born(55), "male", "DK", "Aarhus", "da", "golf", "", "software", "cxo", "1001-5000", "20", days_ago(800)),
-        ("a5", "ambassador", born(35), "non_binary", "SE", "Stockholm", "en", "Fitness;running", "health", "software", "senior", "11-50", "7", days_ago(50)),
-        ("a6", "customer", String::new(), "", "", "", "", "", "", "", "", "", "", String::new()),
-        ("a7", "prospect", born(19), "female", "SE", "Malmö", "sv", "yoga", "", "", "", "", "1", days_ago(2)),
-        ("a8", "customer", born(61), "female", "FI", "Helsinki", "fi", "golf;travel", "", "finance", "vp", "5001-10000", "", days_ago(1000)),
+        (
+            "a1",
+            "customer",
+            born(30),
+            "female",
+            "SE",
+            "Stockholm",
+            "sv",
+            "fitness;yoga",
+            "sustainability",
+            "software",
+            "manager",
+            "51-200",
+            "10",
+            days_ago(10),
+        ),
+        (
+            "a2",
+            "loyal",
+            born(42),
+            "male",
+            "SE",
+            "Göteborg",
+            "sv",
+            "fitness",
+            "",
+            "retail",
+            "director",
+            "201-500",
+            "5",
+            days_ago(400),
+        ),
+        (
+            "a3",
+            "prospect",
+            born(25),
+            "female",
+            "NO",
+            "Oslo",
+            "no",
+            "fashion",
+            "sustainability",
+            "",
+            "",
+            "",
+            "",
+            days_ago(5),
+        ),
+        (
+            "a4",
+            "prospect",
+            born(55),
+            "male",
+            "DK",
+            "Aarhus",
+            "da",
+            "golf",
+            "",
+            "software",
+            "cxo",
+            "1001-5000",
+            "20",
+            days_ago(800),
+        ),
+        (
+            "a5",
+            "ambassador",
+            born(35),
+            "non_binary",
+            "SE",
+            "Stockholm",
+            "en",
+            "Fitness;running",
+            "health",
+            "software",
+            "senior",
+            "11-50",
+            "7",
+            days_ago(50),
+        ),
+        (
+            "a6",
+            "customer",
+            String::new(),
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            String::new(),
+        ),
+        (
+            "a7",
+            "prospect",
+            born(19),
+            "female",
+            "SE",
+            "Malmö",
+            "sv",
+            "yoga",
+            "",
+            "",
+            "",
+            "",
+            "1",
+            days_ago(2),
+        ),
+        (
+            "a8",
+            "customer",
+            born(61),
+            "female",
+            "FI",
+            "Helsinki",
+            "fi",
+            "golf;travel",
+            "",
+            "finance",
+            "vp",
+            "5001-10000",
+            "",
+            days_ago(1000),
+        ),
     ];
     let mut out = String::from(
         "external_id,relation,birth_date,gender,country,city,language,interests,values,industry,seniority,company_size,custom.score,signed_up_at\n",
@@ -98,7 +223,9 @@ fn segment(name: &str, rule: Value) -> SegmentDefinition {
 }
 
 async fn members_of(a: &Audience<'_>, name: &str, rule: Value) -> Vec<String> {
-    a.define(&segment(name, rule)).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    a.define(&segment(name, rule))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     a.members(name, 1000).await.unwrap()
 }
 
@@ -108,31 +235,82 @@ async fn attribute_rules_select_exactly_the_matching_contacts() {
     let (tenant, brand) = fixture(&t, "attrs").await;
     let a = Audience::new(tenant, brand).await.unwrap();
     let cases: Vec<(Value, &[&str])> = vec![
-        (json!({"attribute": "country", "op": "eq", "value": "se"}), &["a1", "a2", "a5", "a7"]),
+        (
+            json!({"attribute": "country", "op": "eq", "value": "se"}),
+            &["a1", "a2", "a5", "a7"],
+        ),
         // neq and not_in include contacts whose value is unknown (a6).
-        (json!({"attribute": "country", "op": "neq", "value": "SE"}), &["a3", "a4", "a6", "a8"]),
-        (json!({"attribute": "country", "op": "in", "value": ["NO", "DK"]}), &["a3", "a4"]),
-        (json!({"attribute": "country", "op": "not_in", "value": ["SE"]}), &["a3", "a4", "a6", "a8"]),
-        (json!({"attribute": "city", "op": "contains", "value": "STOCK"}), &["a1", "a5"]),
+        (
+            json!({"attribute": "country", "op": "neq", "value": "SE"}),
+            &["a3", "a4", "a6", "a8"],
+        ),
+        (
+            json!({"attribute": "country", "op": "in", "value": ["NO", "DK"]}),
+            &["a3", "a4"],
+        ),
+        (
+            json!({"attribute": "country", "op": "not_in", "value": ["SE"]}),
+            &["a3", "a4", "a6", "a8"],
+        ),
+        (
+            json!({"attribute": "city", "op": "contains", "value": "STOCK"}),
+            &["a1", "a5"],
+        ),
         (json!({"attribute": "city", "op": "starts_with", "value": "g"}), &["a2"]),
         (json!({"attribute": "gender", "op": "is_empty"}), &["a6"]),
         (json!({"attribute": "birth_date", "op": "is_empty"}), &["a6"]),
-        (json!({"attribute": "signed_up_at", "op": "is_not_empty"}), &["a1", "a2", "a3", "a4", "a5", "a7", "a8"]),
-        (json!({"attribute": "age", "op": "between", "value": [25, 35]}), &["a1", "a3", "a5"]),
+        (
+            json!({"attribute": "signed_up_at", "op": "is_not_empty"}),
+            &["a1", "a2", "a3", "a4", "a5", "a7", "a8"],
+        ),
+        (
+            json!({"attribute": "age", "op": "between", "value": [25, 35]}),
+            &["a1", "a3", "a5"],
+        ),
         (json!({"attribute": "age", "op": "gte", "value": 55}), &["a4", "a8"]),
         (json!({"attribute": "age", "op": "lt", "value": 20}), &["a7"]),
         (json!({"attribute": "age", "op": "eq", "value": 42}), &["a2"]),
-        (json!({"attribute": "interests", "op": "contains", "value": "Fitness"}), &["a1", "a2", "a5"]),
-        (json!({"attribute": "interests", "op": "in", "value": ["golf", "yoga"]}), &["a1", "a4", "a7", "a8"]),
-        (json!({"attribute": "interests", "op": "not_in", "value": ["fitness"]}), &["a3", "a4", "a6", "a7", "a8"]),
+        (
+            json!({"attribute": "interests", "op": "contains", "value": "Fitness"}),
+            &["a1", "a2", "a5"],
+        ),
+        (
+            json!({"attribute": "interests", "op": "in", "value": ["golf", "yoga"]}),
+            &["a1", "a4", "a7", "a8"],
+        ),
+        (
+            json!({"attribute": "interests", "op": "not_in", "value": ["fitness"]}),
+            &["a3", "a4", "a6", "a7", "a8"],
+        ),
         (json!({"attribute": "interests", "op": "is_empty"}), &["a6"]),
-        (json!({"attribute": "values", "op": "contains", "value": "sustainability"}), &["a1", "a3"]),
-        (json!({"attribute": "custom.score", "op": "gt", "value": 6}), &["a1", "a4", "a5"]),
-        (json!({"attribute": "customer", "op": "eq", "value": true}), &["a1", "a2", "a5", "a6", "a8"]),
-        (json!({"attribute": "relation", "op": "eq", "value": "prospect"}), &["a3", "a4", "a7"]),
-        (json!({"attribute": "signed_up_at", "op": "in_last", "value": {"days": 30}}), &["a1", "a3", "a7"]),
-        (json!({"attribute": "seniority", "op": "in", "value": ["Manager", "director"]}), &["a1", "a2"]),
-        (json!({"attribute": "company_size", "op": "eq", "value": "51-200"}), &["a1"]),
+        (
+            json!({"attribute": "values", "op": "contains", "value": "sustainability"}),
+            &["a1", "a3"],
+        ),
+        (
+            json!({"attribute": "custom.score", "op": "gt", "value": 6}),
+            &["a1", "a4", "a5"],
+        ),
+        (
+            json!({"attribute": "customer", "op": "eq", "value": true}),
+            &["a1", "a2", "a5", "a6", "a8"],
+        ),
+        (
+            json!({"attribute": "relation", "op": "eq", "value": "prospect"}),
+            &["a3", "a4", "a7"],
+        ),
+        (
+            json!({"attribute": "signed_up_at", "op": "in_last", "value": {"days": 30}}),
+            &["a1", "a3", "a7"],
+        ),
+        (
+            json!({"attribute": "seniority", "op": "in", "value": ["Manager", "director"]}),
+            &["a1", "a2"],
+        ),
+        (
+            json!({"attribute": "company_size", "op": "eq", "value": "51-200"}),
+            &["a1"],
+        ),
         (
             json!({"all": [{"attribute": "country", "op": "eq", "value": "SE"}, {"attribute": "interests", "op": "contains", "value": "fitness"}],
                    "exclude": [{"attribute": "relation", "op": "eq", "value": "loyal"}]}),
@@ -142,7 +320,10 @@ async fn attribute_rules_select_exactly_the_matching_contacts() {
             json!({"any": [{"attribute": "country", "op": "eq", "value": "NO"}, {"attribute": "age", "op": "gte", "value": 60}]}),
             &["a3", "a8"],
         ),
-        (json!({"not": {"attribute": "country", "op": "eq", "value": "SE"}}), &["a3", "a4", "a6", "a8"]),
+        (
+            json!({"not": {"attribute": "country", "op": "eq", "value": "SE"}}),
+            &["a3", "a4", "a6", "a8"],
+        ),
     ];
     for (i, (rule, want)) in cases.into_iter().enumerate() {
         let got = members_of(&a, &format!("case {i}"), rule.clone()).await;
@@ -157,11 +338,23 @@ async fn behavioural_and_rfm_rules_read_the_events() {
     let (tenant, brand) = fixture(&t, "behave").await;
     let a = Audience::new(tenant, brand).await.unwrap();
     let cases: Vec<(Value, &[&str])> = vec![
-        (json!({"event": "purchase", "within_days": 90, "count": {"gte": 3}}), &["a1", "a5"]),
+        (
+            json!({"event": "purchase", "within_days": 90, "count": {"gte": 3}}),
+            &["a1", "a5"],
+        ),
         // "No purchase in 180 days" includes those who never bought.
-        (json!({"event": "purchase", "within_days": 180, "count": {"eq": 0}}), &["a2", "a3", "a4", "a7", "a8"]),
-        (json!({"event": "purchase", "within_days": 365, "total": {"gte": 2000}, "currency": "SEK"}), &["a5"]),
-        (json!({"event": "clicked", "platform": "linkedin", "within_days": 30}), &["a1"]),
+        (
+            json!({"event": "purchase", "within_days": 180, "count": {"eq": 0}}),
+            &["a2", "a3", "a4", "a7", "a8"],
+        ),
+        (
+            json!({"event": "purchase", "within_days": 365, "total": {"gte": 2000}, "currency": "SEK"}),
+            &["a5"],
+        ),
+        (
+            json!({"event": "clicked", "platform": "linkedin", "within_days": 30}),
+            &["a1"],
+        ),
         (json!({"rfm": {"cell": "champions"}}), &["a1", "a5"]),
         (json!({"rfm": {"cell": "hibernating"}}), &["a2"]),
         (json!({"rfm": {"cell": "at_risk"}}), &["a8"]),
@@ -169,7 +362,11 @@ async fn behavioural_and_rfm_rules_read_the_events() {
         (json!({"rfm": {"monetary": {"gte": 4}}}), &["a2", "a5"]),
     ];
     for (i, (rule, want)) in cases.into_iter().enumerate() {
-        assert_eq!(members_of(&a, &format!("b{i}"), rule.clone()).await, want, "rule {rule}");
+        assert_eq!(
+            members_of(&a, &format!("b{i}"), rule.clone()).await,
+            want,
+            "rule {rule}"
+        );
     }
 }
 
@@ -178,7 +375,12 @@ async fn segments_refer_to_segments_and_loops_are_refused() {
     let t = TestStore::new().await;
     let (tenant, brand) = fixture(&t, "refs").await;
     let a = Audience::new(tenant, brand).await.unwrap();
-    a.define(&segment("Swedes", json!({"attribute": "country", "op": "eq", "value": "SE"}))).await.unwrap();
+    a.define(&segment(
+        "Swedes",
+        json!({"attribute": "country", "op": "eq", "value": "SE"}),
+    ))
+    .await
+    .unwrap();
     let got = members_of(
         &a,
         "Swedish fitness",
@@ -187,15 +389,27 @@ async fn segments_refer_to_segments_and_loops_are_refused() {
     .await;
     assert_eq!(got, ["a1", "a2", "a5"]);
     let err = a
-        .redefine("Swedes", &segment("Swedes", json!({"not": {"segment": "Swedish fitness"}})))
+        .redefine(
+            "Swedes",
+            &segment("Swedes", json!({"not": {"segment": "Swedish fitness"}})),
+        )
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("loop: Swedes → Swedish fitness → Swedes"), "{err}");
-    let err = a.define(&segment("Ghost", json!({"segment": "Nobody"}))).await.unwrap_err();
+    assert!(
+        err.to_string().contains("loop: Swedes → Swedish fitness → Swedes"),
+        "{err}"
+    );
+    let err = a
+        .define(&segment("Ghost", json!({"segment": "Nobody"})))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("\"Nobody\""), "{err}");
     // A bad rule names the path to the node and what is allowed; nothing is stored.
     let err = a
-        .define(&segment("Bad", json!({"all": [{"attribute": "age", "op": "in_last", "value": {"days": 3}}]})))
+        .define(&segment(
+            "Bad",
+            json!({"all": [{"attribute": "age", "op": "in_last", "value": {"days": 3}}]}),
+        ))
         .await
         .unwrap_err();
     match err {
@@ -213,15 +427,25 @@ async fn a_lookalike_takes_the_most_similar_non_members_deterministically() {
     let t = TestStore::new().await;
     let (tenant, brand) = fixture(&t, "look").await;
     let a = Audience::new(tenant, brand).await.unwrap();
-    a.define(&segment("Big spenders", json!({"rfm": {"monetary": {"gte": 4}}}))).await.unwrap();
+    a.define(&segment("Big spenders", json!({"rfm": {"monetary": {"gte": 4}}})))
+        .await
+        .unwrap();
     let rule = json!({"lookalike": {"seed": "Big spenders", "percent": 20}});
     let first = members_of(&a, "Like big spenders", rule).await;
     // 6 non-members, top 20 % → 2; seed members are never in their own lookalike.
     assert_eq!(first.len(), 2, "{first:?}");
     assert!(!first.contains(&"a2".to_owned()) && !first.contains(&"a5".to_owned()));
     // a1 shares country, interest and industry with the seed: it ranks first.
-    assert_eq!(first, ["a1", "a7"], "a1 shares country and interest with the seed, a7 the country");
-    assert_eq!(a.members("Like big spenders", 100).await.unwrap(), first, "deterministic");
+    assert_eq!(
+        first,
+        ["a1", "a7"],
+        "a1 shares country and interest with the seed, a7 the country"
+    );
+    assert_eq!(
+        a.members("Like big spenders", 100).await.unwrap(),
+        first,
+        "deterministic"
+    );
     let sizing = a.size("Like big spenders").await.unwrap();
     let look = &sizing.lookalikes[0];
     assert_eq!((look.seed_size, look.pool, look.take), (2, 6, 2));
@@ -237,7 +461,12 @@ async fn snapshots_are_versioned_and_deliveries_point_at_them() {
     let t = TestStore::new().await;
     let (tenant, brand) = fixture(&t, "snap").await;
     let a = Audience::new(tenant, brand).await.unwrap();
-    a.define(&segment("Swedes", json!({"attribute": "country", "op": "eq", "value": "SE"}))).await.unwrap();
+    a.define(&segment(
+        "Swedes",
+        json!({"attribute": "country", "op": "eq", "value": "SE"}),
+    ))
+    .await
+    .unwrap();
     let v1 = a.snapshot("Swedes").await.unwrap();
     assert_eq!((v1.version, v1.size), (1, 4));
     let more = "external_id,country\nb1,SE\n";
@@ -254,9 +483,24 @@ async fn the_overlap_matrix_counts_every_intersection() {
     let t = TestStore::new().await;
     let (tenant, brand) = fixture(&t, "overlap").await;
     let a = Audience::new(tenant, brand).await.unwrap();
-    a.define(&segment("Swedes", json!({"attribute": "country", "op": "eq", "value": "SE"}))).await.unwrap();
-    a.define(&segment("Fitness", json!({"attribute": "interests", "op": "contains", "value": "fitness"}))).await.unwrap();
-    a.define(&segment("Prospects", json!({"attribute": "relation", "op": "eq", "value": "prospect"}))).await.unwrap();
+    a.define(&segment(
+        "Swedes",
+        json!({"attribute": "country", "op": "eq", "value": "SE"}),
+    ))
+    .await
+    .unwrap();
+    a.define(&segment(
+        "Fitness",
+        json!({"attribute": "interests", "op": "contains", "value": "fitness"}),
+    ))
+    .await
+    .unwrap();
+    a.define(&segment(
+        "Prospects",
+        json!({"attribute": "relation", "op": "eq", "value": "prospect"}),
+    ))
+    .await
+    .unwrap();
     let o = a.overlap(&[]).await.unwrap();
     assert_eq!(o.segments, ["Fitness", "Prospects", "Swedes"]);
     assert_eq!(o.counts, vec![vec![3, 0, 3], vec![0, 3, 1], vec![3, 1, 4]]);
@@ -282,8 +526,24 @@ async fn imports_map_columns_upsert_and_merge() {
     let r = run_import(tenant, &a, data, &o).await;
     assert!(r.committed, "{:?}", r.errors);
     assert_eq!((r.rows, r.written, r.inserted), (2, 2, 2));
-    assert_eq!(members_of(&a, "golfers", json!({"attribute": "interests", "op": "contains", "value": "golf"})).await, ["k1"]);
-    assert_eq!(members_of(&a, "women", json!({"attribute": "gender", "op": "eq", "value": "female"})).await, ["k1"]);
+    assert_eq!(
+        members_of(
+            &a,
+            "golfers",
+            json!({"attribute": "interests", "op": "contains", "value": "golf"})
+        )
+        .await,
+        ["k1"]
+    );
+    assert_eq!(
+        members_of(
+            &a,
+            "women",
+            json!({"attribute": "gender", "op": "eq", "value": "female"})
+        )
+        .await,
+        ["k1"]
+    );
 
     // Re-import: k1 updated (new interests replace old, country kept: no column), k3 new;
     // custom attributes from both imports survive.
@@ -293,13 +553,51 @@ async fn imports_map_columns_upsert_and_merge() {
     let r = run_import(tenant, &a, data, &o2).await;
     assert_eq!((r.written, r.inserted), (2, 1), "{:?}", r.errors);
     assert_eq!(a.members("golfers", 10).await.unwrap(), Vec::<String>::new());
-    assert_eq!(members_of(&a, "chess", json!({"attribute": "interests", "op": "contains", "value": "chess"})).await, ["k1"]);
-    assert_eq!(members_of(&a, "swedes", json!({"attribute": "country", "op": "eq", "value": "SE"})).await, ["k1"]);
-    assert_eq!(members_of(&a, "gold", json!({"attribute": "custom.tier", "op": "eq", "value": "gold"})).await, ["k1"]);
-    assert_eq!(members_of(&a, "points", json!({"attribute": "custom.points", "op": "gte", "value": 12})).await, ["k1"]);
+    assert_eq!(
+        members_of(
+            &a,
+            "chess",
+            json!({"attribute": "interests", "op": "contains", "value": "chess"})
+        )
+        .await,
+        ["k1"]
+    );
+    assert_eq!(
+        members_of(&a, "swedes", json!({"attribute": "country", "op": "eq", "value": "SE"})).await,
+        ["k1"]
+    );
+    assert_eq!(
+        members_of(
+            &a,
+            "gold",
+            json!({"attribute": "custom.tier", "op": "eq", "value": "gold"})
+        )
+        .await,
+        ["k1"]
+    );
+    assert_eq!(
+        members_of(
+            &a,
+            "points",
+            json!({"attribute": "custom.points", "op": "gte", "value": 12})
+        )
+        .await,
+        ["k1"]
+    );
     // A flag missing on a contact is "not set", so `not` keeps those contacts.
-    assert_eq!(members_of(&a, "vip", json!({"attribute": "custom.vip", "op": "eq", "value": true})).await, ["k1"]);
-    assert_eq!(members_of(&a, "not vip", json!({"not": {"attribute": "custom.vip", "op": "eq", "value": true}})).await, ["k2", "k3"]);
+    assert_eq!(
+        members_of(&a, "vip", json!({"attribute": "custom.vip", "op": "eq", "value": true})).await,
+        ["k1"]
+    );
+    assert_eq!(
+        members_of(
+            &a,
+            "not vip",
+            json!({"not": {"attribute": "custom.vip", "op": "eq", "value": true}})
+        )
+        .await,
+        ["k2", "k3"]
+    );
 }
 
 #[tokio::test]
@@ -313,11 +611,22 @@ async fn a_bad_row_writes_nothing_unless_told_to_skip_it() {
     assert!(!r.committed);
     assert_eq!((r.rows, r.invalid, r.written), (6, 4, 0));
     let lines: Vec<(u64, &str)> = r.errors.iter().map(|e| (e.line, e.column.as_str())).collect();
-    assert_eq!(lines, [(3, "country"), (5, "birth_date"), (6, "external_id"), (7, "seniority")]);
+    assert_eq!(
+        lines,
+        [(3, "country"), (5, "birth_date"), (6, "external_id"), (7, "seniority")]
+    );
     assert!(r.errors[0].reason.contains("ISO 3166-1"), "{:?}", r.errors[0]);
     assert_eq!(r.errors[0].value, "Sweden");
-    assert!(r.errors[2].reason.contains("already appears on line 2"), "{:?}", r.errors[2]);
-    assert!(r.errors[3].reason.contains("manager"), "names what is allowed: {:?}", r.errors[3]);
+    assert!(
+        r.errors[2].reason.contains("already appears on line 2"),
+        "{:?}",
+        r.errors[2]
+    );
+    assert!(
+        r.errors[3].reason.contains("manager"),
+        "names what is allowed: {:?}",
+        r.errors[3]
+    );
     assert_eq!(a.total().await.unwrap(), 0, "nothing written");
 
     let mut skip = opts(Format::Csv, Records::Contacts);
@@ -335,13 +644,28 @@ async fn a_bad_row_writes_nothing_unless_told_to_skip_it() {
     let r = run_import(tenant, &a, ev, &opts(Format::Jsonl, Records::Events)).await;
     let got: Vec<(u64, &str)> = r.errors.iter().map(|e| (e.line, e.column.as_str())).collect();
     assert_eq!(got.len(), 4, "{:?}", r.errors);
-    assert!(got.contains(&(1, "external_id")) && got.contains(&(2, "amount")) && got.contains(&(3, "platform")) && got.contains(&(4, "event")), "{got:?}");
+    assert!(
+        got.contains(&(1, "external_id"))
+            && got.contains(&(2, "amount"))
+            && got.contains(&(3, "platform"))
+            && got.contains(&(4, "event")),
+        "{got:?}"
+    );
 
     // An unknown column stops the import before any row, naming the column and the fields.
-    let err = import(tenant, &a.brand, "external_id,shoe\nx,42\n".as_bytes(), &opts(Format::Csv, Records::Contacts), &())
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("column 2 (\"shoe\")") && err.to_string().contains("custom.KEY"), "{err}");
+    let err = import(
+        tenant,
+        &a.brand,
+        "external_id,shoe\nx,42\n".as_bytes(),
+        &opts(Format::Csv, Records::Contacts),
+        &(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("column 2 (\"shoe\")") && err.to_string().contains("custom.KEY"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -350,14 +674,31 @@ async fn warnings_cover_size_breadth_similarity_primaries_personas_and_reviews()
     let (tenant, brand) = fixture(&t, "warn").await;
     let a = Audience::new(tenant, brand).await.unwrap();
     let primary = |name: &str, rule: Value| -> SegmentDefinition {
-        serde_json::from_value(json!({"name": name, "kind": "customer_group", "funnel_stage": "retention",
+        serde_json::from_value(
+            json!({"name": name, "kind": "customer_group", "funnel_stage": "retention",
             "primary": true, "rule": rule, "targeting": {"countries": ["SE"]},
-            "canvas": {"why": {"angle": "Train smarter"}}}))
+            "canvas": {"why": {"angle": "Train smarter"}}}),
+        )
         .unwrap()
     };
-    a.define(&primary("Swedes", json!({"attribute": "country", "op": "eq", "value": "SE"}))).await.unwrap();
-    a.define(&primary("Swedish fitness", json!({"all": [{"segment": "Swedes"}, {"attribute": "interests", "op": "contains", "value": "fitness"}]}))).await.unwrap();
-    a.define(&primary("Golfers", json!({"attribute": "interests", "op": "contains", "value": "golf"}))).await.unwrap();
+    a.define(&primary(
+        "Swedes",
+        json!({"attribute": "country", "op": "eq", "value": "SE"}),
+    ))
+    .await
+    .unwrap();
+    a.define(&primary(
+        "Swedish fitness",
+        json!({"all": [{"segment": "Swedes"}, {"attribute": "interests", "op": "contains", "value": "fitness"}]}),
+    ))
+    .await
+    .unwrap();
+    a.define(&primary(
+        "Golfers",
+        json!({"attribute": "interests", "op": "contains", "value": "golf"}),
+    ))
+    .await
+    .unwrap();
     let mut everyone = segment("Everyone", Value::Null);
     everyone.rule = None;
     everyone.primary = true;
@@ -369,7 +710,11 @@ async fn warnings_cover_size_breadth_similarity_primaries_personas_and_reviews()
         min_audience: Some(300),
     };
     let found = warnings::check(&a, &[linkedin.clone()], Utc::now()).await.unwrap();
-    let has = |code: &str, seg: &str| found.iter().any(|w| w.code == code && (seg.is_empty() || w.segments.iter().any(|s| s == seg)));
+    let has = |code: &str, seg: &str| {
+        found
+            .iter()
+            .any(|w| w.code == code && (seg.is_empty() || w.segments.iter().any(|s| s == seg)))
+    };
     assert!(has("too_small", "Golfers"), "{found:#?}");
     assert!(has("too_broad", "Everyone"));
     assert!(has("too_similar", "Swedish fitness"));
@@ -385,9 +730,16 @@ async fn warnings_cover_size_breadth_similarity_primaries_personas_and_reviews()
     let seg = a.segment("Golfers").await.unwrap();
     let mut row: audience_segment::ActiveModel = seg.into();
     row.reviewed_at = Set(Some(Utc::now() - Duration::days(91)));
-    row.update(&sea_orm::Database::connect(&t.db.url).await.unwrap()).await.unwrap();
+    row.update(&sea_orm::Database::connect(&t.db.url).await.unwrap())
+        .await
+        .unwrap();
     let found = warnings::check(&a, &[], Utc::now()).await.unwrap();
-    assert!(found.iter().any(|w| w.code == "review_due" && w.segments == ["Golfers"]), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|w| w.code == "review_due" && w.segments == ["Golfers"]),
+        "{found:#?}"
+    );
     a.review("Golfers").await.unwrap();
     let found = warnings::check(&a, &[], Utc::now()).await.unwrap();
     assert!(!found.iter().any(|w| w.code == "review_due"));
@@ -414,12 +766,33 @@ async fn priority_ranks_by_potential_reach_fit_and_competition() {
     let (tenant, brand) = fixture(&t, "prio").await;
     let a = Audience::new(tenant, brand).await.unwrap();
     let def = |name: &str, rule: Value, canvas: Value| -> SegmentDefinition {
-        serde_json::from_value(json!({"name": name, "kind": "target_group", "funnel_stage": "conversion", "rule": rule, "canvas": canvas})).unwrap()
+        serde_json::from_value(
+            json!({"name": name, "kind": "target_group", "funnel_stage": "conversion", "rule": rule, "canvas": canvas}),
+        )
+        .unwrap()
     };
     let swedes = json!({"attribute": "country", "op": "eq", "value": "SE"});
-    a.define(&def("Good fit", swedes.clone(), json!({"where": {"instagram": 0.9}, "fit": 5, "competition": 1}))).await.unwrap();
-    a.define(&def("Poor fit", swedes, json!({"where": {"instagram": 0.2}, "fit": 1, "competition": 5}))).await.unwrap();
-    a.define(&def("Spenders", json!({"rfm": {"monetary": {"gte": 4}}}), json!({"fit": 3}))).await.unwrap();
+    a.define(&def(
+        "Good fit",
+        swedes.clone(),
+        json!({"where": {"instagram": 0.9}, "fit": 5, "competition": 1}),
+    ))
+    .await
+    .unwrap();
+    a.define(&def(
+        "Poor fit",
+        swedes,
+        json!({"where": {"instagram": 0.2}, "fit": 1, "competition": 5}),
+    ))
+    .await
+    .unwrap();
+    a.define(&def(
+        "Spenders",
+        json!({"rfm": {"monetary": {"gte": 4}}}),
+        json!({"fit": 3}),
+    ))
+    .await
+    .unwrap();
     let ranked = priority::rank(&a).await.unwrap();
     let names: Vec<&str> = ranked.iter().map(|p| p.segment.as_str()).collect();
     assert_eq!(names[0], "Good fit", "{ranked:#?}");
@@ -437,9 +810,11 @@ async fn a_targeted_delivery_below_the_platform_minimum_is_not_scheduled() {
     let (tenant, brand) = fixture(&t, "minimum").await;
     let a = Audience::new(tenant, brand).await.unwrap();
     let def = |estimated: Option<u64>| -> SegmentDefinition {
-        serde_json::from_value(json!({"name": "Swedish managers", "kind": "target_group", "funnel_stage": "awareness",
+        serde_json::from_value(
+            json!({"name": "Swedish managers", "kind": "target_group", "funnel_stage": "awareness",
             "rule": {"attribute": "country", "op": "eq", "value": "SE"},
-            "targeting": {"countries": ["SE"], "seniorities": ["manager"], "estimated_size": estimated}}))
+            "targeting": {"countries": ["SE"], "seniorities": ["manager"], "estimated_size": estimated}}),
+        )
         .unwrap()
     };
     let seg = a.define(&def(None)).await.unwrap();
@@ -463,7 +838,15 @@ async fn a_targeted_delivery_below_the_platform_minimum_is_not_scheduled() {
         .unwrap();
     let post = tenant
         .posts()
-        .create(brand, None, chorus_core::domain::PostDraft { body: "hi".into(), locale: "en".into(), ..Default::default() })
+        .create(
+            brand,
+            None,
+            chorus_core::domain::PostDraft {
+                body: "hi".into(),
+                locale: "en".into(),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let new = || NewDelivery {
@@ -480,7 +863,10 @@ async fn a_targeted_delivery_below_the_platform_minimum_is_not_scheduled() {
     match tenant.deliveries().create(new()).await.unwrap_err() {
         StoreError::Invalid(i) => {
             assert_eq!(i.field, "delivery.targeting");
-            assert!(i.message.contains("reaches 4 people; linkedin needs at least 300"), "{i}");
+            assert!(
+                i.message.contains("reaches 4 people; linkedin needs at least 300"),
+                "{i}"
+            );
         }
         other => panic!("{other}"),
     }
@@ -488,7 +874,11 @@ async fn a_targeted_delivery_below_the_platform_minimum_is_not_scheduled() {
     a.redefine("Swedish managers", &def(Some(5_000))).await.unwrap();
     let snap = a.snapshot("Swedish managers").await.unwrap();
     let d = tenant.deliveries().create(new()).await.unwrap();
-    assert_eq!(d.segment_snapshot_id, Some(snap.id), "the delivery records who it was aimed at");
+    assert_eq!(
+        d.segment_snapshot_id,
+        Some(snap.id),
+        "the delivery records who it was aimed at"
+    );
 }
 
 #[tokio::test]
@@ -496,9 +886,17 @@ async fn another_workspace_sees_none_of_the_audience() {
     let t = TestStore::new().await;
     let (tenant, brand) = fixture(&t, "mine").await;
     let a = Audience::new(tenant, brand).await.unwrap();
-    a.define(&segment("Swedes", json!({"attribute": "country", "op": "eq", "value": "SE"}))).await.unwrap();
+    a.define(&segment(
+        "Swedes",
+        json!({"attribute": "country", "op": "eq", "value": "SE"}),
+    ))
+    .await
+    .unwrap();
     let (other_ws, _) = t.workspace_with_brand("theirs").await;
     let other = t.store.tenant(other_ws);
-    assert!(Audience::new(other, brand).await.is_err(), "another tenant cannot open the brand");
+    assert!(
+        Audience::new(other, brand).await.is_err(),
+        "another tenant cannot open the brand"
+    );
     assert!(Audience::by_slug(other, "mine-brand").await.is_err());
 }

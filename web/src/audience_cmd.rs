@@ -21,16 +21,13 @@ pub struct BrandRef<'a> {
 }
 
 pub async fn tenant_for<'s>(store: &'s Store, at: &BrandRef<'_>) -> anyhow::Result<(Tenant<'s>, uuid::Uuid)> {
-    let workspaces = match at.workspace {
-        Some(ws) => vec![
-            store
-                .workspaces()
-                .by_slug(ws)
-                .await
-                .map_err(|_| anyhow!("no workspace {ws:?}; create it with `chorus workspace create {ws} --name NAME`"))?,
-        ],
-        None => store.workspaces().list().await?,
-    };
+    let workspaces =
+        match at.workspace {
+            Some(ws) => vec![store.workspaces().by_slug(ws).await.map_err(|_| {
+                anyhow!("no workspace {ws:?}; create it with `chorus workspace create {ws} --name NAME`")
+            })?],
+            None => store.workspaces().list().await?,
+        };
     let mut found = Vec::new();
     for ws in &workspaces {
         if let Ok(b) = store.tenant(ws.id).brands().by_slug(at.brand).await {
@@ -74,11 +71,9 @@ pub async fn create_brand(
     timezone: &str,
     scale: Option<&str>,
 ) -> anyhow::Result<()> {
-    let ws = store
-        .workspaces()
-        .by_slug(workspace)
-        .await
-        .map_err(|_| anyhow!("no workspace {workspace:?}; create it with `chorus workspace create {workspace} --name NAME`"))?;
+    let ws = store.workspaces().by_slug(workspace).await.map_err(|_| {
+        anyhow!("no workspace {workspace:?}; create it with `chorus workspace create {workspace} --name NAME`")
+    })?;
     let tenant = store.tenant(ws.id);
     let brand = tenant
         .brands()
@@ -112,7 +107,8 @@ impl Progress for Bar {
         }
         let secs = self.started.elapsed().as_secs_f64().max(0.001);
         self.bar.set_position(bytes.min(self.bar.length().unwrap_or(bytes)));
-        self.bar.set_message(format!("{rows} rows, {:.0} rows/s", rows as f64 / secs));
+        self.bar
+            .set_message(format!("{rows} rows, {:.0} rows/s", rows as f64 / secs));
     }
 }
 
@@ -154,9 +150,15 @@ pub async fn import_file(store: &Store, at: &BrandRef<'_>, args: ImportArgs<'_>)
         bar,
         started: Instant::now(),
     };
-    let report = import(tenant, &brand, std::io::BufReader::with_capacity(1 << 20, file), &options, &progress)
-        .await
-        .map_err(audience_err)?;
+    let report = import(
+        tenant,
+        &brand,
+        std::io::BufReader::with_capacity(1 << 20, file),
+        &options,
+        &progress,
+    )
+    .await
+    .map_err(audience_err)?;
     if let Some(path) = args.report {
         write_report(path, &report)?;
     }
@@ -166,7 +168,10 @@ pub async fn import_file(store: &Store, at: &BrandRef<'_>, args: ImportArgs<'_>)
         print_report(&report, args.report);
     }
     if report.invalid > 0 && !report.committed {
-        bail!("{} invalid row(s): nothing was imported; fix them or pass --skip-invalid", report.invalid);
+        bail!(
+            "{} invalid row(s): nothing was imported; fix them or pass --skip-invalid",
+            report.invalid
+        );
     }
     Ok(())
 }
@@ -179,7 +184,11 @@ fn print_report(r: &ImportReport, report: Option<&Path>) {
     let rate = r.rows as f64 / r.seconds.max(0.001);
     if r.committed {
         let new = if r.records == Records::Contacts {
-            format!(" ({} new, {} updated)", r.inserted, r.written.saturating_sub(r.inserted))
+            format!(
+                " ({} new, {} updated)",
+                r.inserted,
+                r.written.saturating_sub(r.inserted)
+            )
         } else {
             String::new()
         };
@@ -189,12 +198,25 @@ fn print_report(r: &ImportReport, report: Option<&Path>) {
         );
     }
     if r.invalid > 0 {
-        eprintln!("{} invalid row(s){}:", r.invalid, if r.committed { ", skipped" } else { "" });
+        eprintln!(
+            "{} invalid row(s){}:",
+            r.invalid,
+            if r.committed { ", skipped" } else { "" }
+        );
         for e in r.errors.iter().take(20) {
-            eprintln!("  line {}, column {}: {} (value {:?})", e.line, e.column, e.reason, e.value);
+            eprintln!(
+                "  line {}, column {}: {} (value {:?})",
+                e.line, e.column, e.reason, e.value
+            );
         }
         if r.invalid > 20 {
-            eprintln!("  … and {} more{}", r.invalid - 20, report.map(|p| format!(" (all in {})", p.display())).unwrap_or_else(|| "; write them all with --report FILE".into()));
+            eprintln!(
+                "  … and {} more{}",
+                r.invalid - 20,
+                report
+                    .map(|p| format!(" (all in {})", p.display()))
+                    .unwrap_or_else(|| "; write them all with --report FILE".into())
+            );
         }
     }
 }
@@ -219,7 +241,8 @@ fn read_json(path: &Path) -> anyhow::Result<serde_json::Value> {
 }
 
 fn segment_file(path: &Path) -> anyhow::Result<SegmentDefinition> {
-    serde_json::from_value(read_json(path)?).with_context(|| format!("{} is not a segment definition (see docs/segments.md)", path.display()))
+    serde_json::from_value(read_json(path)?)
+        .with_context(|| format!("{} is not a segment definition (see docs/segments.md)", path.display()))
 }
 
 pub async fn create_segment(store: &Store, at: &BrandRef<'_>, file: &Path) -> anyhow::Result<()> {
@@ -227,7 +250,10 @@ pub async fn create_segment(store: &Store, at: &BrandRef<'_>, file: &Path) -> an
     let a = Audience::new(tenant, brand).await.map_err(audience_err)?;
     let seg = a.define(&segment_file(file)?).await.map_err(audience_err)?;
     let size = a.size_of(&seg).await.map_err(audience_err)?;
-    println!("created segment {:?}: {} of {} people", seg.name, size.size, size.audience);
+    println!(
+        "created segment {:?}: {} of {} people",
+        seg.name, size.size, size.audience
+    );
     Ok(())
 }
 
@@ -251,7 +277,9 @@ pub async fn list_segments(store: &Store, at: &BrandRef<'_>, as_json: bool) -> a
     let ranked = priority::rank(&a).await.map_err(audience_err)?;
     let total = a.total().await.map_err(audience_err)?;
     let segs = a.segments().await.map_err(audience_err)?;
-    let found = warnings::check(&a, &[], chrono::Utc::now()).await.map_err(audience_err)?;
+    let found = warnings::check(&a, &[], chrono::Utc::now())
+        .await
+        .map_err(audience_err)?;
     if as_json {
         let rows: Vec<_> = ranked
             .iter()
@@ -268,11 +296,22 @@ pub async fn list_segments(store: &Store, at: &BrandRef<'_>, as_json: bool) -> a
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&json!({"audience": total, "segments": rows}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"audience": total, "segments": rows}))?
+        );
         return Ok(());
     }
-    println!("brand {}: {} people in the audience, {} segment(s), ranked by priority\n", a.brand.slug, total, ranked.len());
-    println!("{:>2}  {:<28} {:<15} {:<13} {:>9}  {:<20} {:>5}  warnings", "#", "segment", "kind", "stage", "size", "share of audience", "score");
+    println!(
+        "brand {}: {} people in the audience, {} segment(s), ranked by priority\n",
+        a.brand.slug,
+        total,
+        ranked.len()
+    );
+    println!(
+        "{:>2}  {:<28} {:<15} {:<13} {:>9}  {:<20} {:>5}  warnings",
+        "#", "segment", "kind", "stage", "size", "share of audience", "score"
+    );
     for p in &ranked {
         let seg = segs.iter().find(|s| s.name == p.segment);
         let kind = seg.map(|s| format!("{:?}", s.kind)).unwrap_or_default();
@@ -282,7 +321,11 @@ pub async fn list_segments(store: &Store, at: &BrandRef<'_>, as_json: bool) -> a
         println!(
             "{:>2}  {:<28} {:<15} {:<13} {:>9}  {} {:>5.1}  {}",
             p.rank,
-            format!("{}{}", p.segment, if seg.is_some_and(|s| s.is_primary) { " *" } else { "" }),
+            format!(
+                "{}{}",
+                p.segment,
+                if seg.is_some_and(|s| s.is_primary) { " *" } else { "" }
+            ),
             kind,
             stage,
             p.size,
@@ -293,12 +336,22 @@ pub async fn list_segments(store: &Store, at: &BrandRef<'_>, as_json: bool) -> a
     }
     println!("\n* primary segment. Score 0-100 from potential, reach, fit and competition (docs/segments.md).");
     if !found.is_empty() {
-        println!("{} warning(s); see `chorus segment check --brand {}`", found.len(), a.brand.slug);
+        println!(
+            "{} warning(s); see `chorus segment check --brand {}`",
+            found.len(),
+            a.brand.slug
+        );
     }
     Ok(())
 }
 
-pub async fn show_segment(settings: &Settings, store: &Store, at: &BrandRef<'_>, name: &str, as_json: bool) -> anyhow::Result<()> {
+pub async fn show_segment(
+    settings: &Settings,
+    store: &Store,
+    at: &BrandRef<'_>,
+    name: &str,
+    as_json: bool,
+) -> anyhow::Result<()> {
     let (tenant, brand) = tenant_for(store, at).await?;
     let a = Audience::new(tenant, brand).await.map_err(audience_err)?;
     let seg = a.segment(name).await.map_err(audience_err)?;
@@ -306,7 +359,10 @@ pub async fn show_segment(settings: &Settings, store: &Store, at: &BrandRef<'_>,
     let audience = portable_audience(&seg).map_err(audience_err)?;
     let platform_size = audience.estimated_size.unwrap_or(sizing.size);
     let platforms = platforms(settings).await?;
-    let plans: Vec<_> = platforms.iter().map(|p| plan(&audience, p, Some(platform_size))).collect();
+    let plans: Vec<_> = platforms
+        .iter()
+        .map(|p| plan(&audience, p, Some(platform_size)))
+        .collect();
     let snapshots = tenant.segments().snapshots(seg.id).await?;
     let sample = a.members(name, 10).await.map_err(audience_err)?;
     let out = json!({
@@ -332,10 +388,32 @@ pub async fn show_segment(settings: &Settings, store: &Store, at: &BrandRef<'_>,
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    let share = if sizing.audience > 0 { sizing.size as f64 / sizing.audience as f64 } else { 0.0 };
-    println!("segment {:?} ({:?}, {:?}{})", seg.name, seg.kind, seg.funnel_stage, if seg.is_primary { ", primary" } else { "" });
-    println!("size: {} of {} people  {} {:.1}%", sizing.size, sizing.audience, bar(share, 30), share * 100.0);
-    println!("rule: {}", seg.rule.as_ref().map(|r| r.to_string()).unwrap_or_else(|| "(none: everyone)".into()));
+    let share = if sizing.audience > 0 {
+        sizing.size as f64 / sizing.audience as f64
+    } else {
+        0.0
+    };
+    println!(
+        "segment {:?} ({:?}, {:?}{})",
+        seg.name,
+        seg.kind,
+        seg.funnel_stage,
+        if seg.is_primary { ", primary" } else { "" }
+    );
+    println!(
+        "size: {} of {} people  {} {:.1}%",
+        sizing.size,
+        sizing.audience,
+        bar(share, 30),
+        share * 100.0
+    );
+    println!(
+        "rule: {}",
+        seg.rule
+            .as_ref()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "(none: everyone)".into())
+    );
     if parsed_rule(&seg).map_err(audience_err)?.is_none() {
         println!("      a segment without a rule is everyone; see `chorus segment check`");
     }
@@ -357,14 +435,32 @@ pub async fn show_segment(settings: &Settings, store: &Store, at: &BrandRef<'_>,
     }
     println!("native targeting ({} people for platform minimums):", platform_size);
     for p in &plans {
-        let status = if p.honoured.is_empty() { "not targeted".to_owned() } else if p.meets_minimum { format!("targets {}", p.honoured.join(", ")) } else { format!("below the minimum of {}", p.min_audience.unwrap_or(0)) };
+        let status = if p.honoured.is_empty() {
+            "not targeted".to_owned()
+        } else if p.meets_minimum {
+            format!("targets {}", p.honoured.join(", "))
+        } else {
+            format!("below the minimum of {}", p.min_audience.unwrap_or(0))
+        };
         println!("  {:<10} {status}", p.platform);
         for n in &p.not_honoured {
             println!("             not honoured: {} ({})", n.facet, n.reason);
         }
     }
     if !snapshots.is_empty() {
-        println!("snapshots: {}", snapshots.iter().map(|s| format!("v{} {} people {}", s.version, s.size, s.created_at.format("%Y-%m-%d %H:%M"))).collect::<Vec<_>>().join("; "));
+        println!(
+            "snapshots: {}",
+            snapshots
+                .iter()
+                .map(|s| format!(
+                    "v{} {} people {}",
+                    s.version,
+                    s.size,
+                    s.created_at.format("%Y-%m-%d %H:%M")
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
     }
     println!("sample: {}", sample.join(", "));
     Ok(())
@@ -376,7 +472,13 @@ async fn platforms(settings: &Settings) -> anyhow::Result<Vec<PlatformTargeting>
     Ok(reg.list().map(|p| PlatformTargeting::from(&p.description)).collect())
 }
 
-pub async fn size_segment(store: &Store, at: &BrandRef<'_>, name: &str, snapshot: bool, as_json: bool) -> anyhow::Result<()> {
+pub async fn size_segment(
+    store: &Store,
+    at: &BrandRef<'_>,
+    name: &str,
+    snapshot: bool,
+    as_json: bool,
+) -> anyhow::Result<()> {
     let (tenant, brand) = tenant_for(store, at).await?;
     let a = Audience::new(tenant, brand).await.map_err(audience_err)?;
     let started = Instant::now();
@@ -385,7 +487,13 @@ pub async fn size_segment(store: &Store, at: &BrandRef<'_>, name: &str, snapshot
         if as_json {
             println!("{}", serde_json::to_string_pretty(&s)?);
         } else {
-            println!("{:?}: {} people, stored as snapshot v{} ({:.2}s)", s.segment, s.size, s.version, started.elapsed().as_secs_f64());
+            println!(
+                "{:?}: {} people, stored as snapshot v{} ({:.2}s)",
+                s.segment,
+                s.size,
+                s.version,
+                started.elapsed().as_secs_f64()
+            );
         }
         return Ok(());
     }
@@ -393,7 +501,13 @@ pub async fn size_segment(store: &Store, at: &BrandRef<'_>, name: &str, snapshot
     if as_json {
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else {
-        println!("{:?}: {} of {} people ({:.2}s)", s.segment, s.size, s.audience, started.elapsed().as_secs_f64());
+        println!(
+            "{:?}: {} of {} people ({:.2}s)",
+            s.segment,
+            s.size,
+            s.audience,
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
@@ -465,7 +579,12 @@ pub async fn list_personas(store: &Store, at: &BrandRef<'_>, as_json: bool) -> a
     let a = Audience::new(tenant, brand).await.map_err(audience_err)?;
     let segs = a.segments().await.map_err(audience_err)?;
     let personas = a.personas().await.map_err(audience_err)?;
-    let seg_name = |id: Option<uuid::Uuid>| segs.iter().find(|s| Some(s.id) == id).map(|s| s.name.clone()).unwrap_or_default();
+    let seg_name = |id: Option<uuid::Uuid>| {
+        segs.iter()
+            .find(|s| Some(s.id) == id)
+            .map(|s| s.name.clone())
+            .unwrap_or_default()
+    };
     if as_json {
         let rows: Vec<_> = personas
             .iter()
@@ -492,6 +611,9 @@ pub async fn show_persona(store: &Store, at: &BrandRef<'_>, name: &str) -> anyho
         Some(id) => Some(tenant.segments().get(id).await?.name),
         None => None,
     };
-    println!("{}", serde_json::to_string_pretty(&json!({"name": p.name, "segment": seg, "profile": p.profile}))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({"name": p.name, "segment": seg, "profile": p.profile}))?
+    );
     Ok(())
 }

@@ -36,10 +36,21 @@ impl Rng {
 }
 
 const COUNTRIES: &[&str] = &["SE", "SE", "SE", "NO", "DK", "FI", "DE", "GB", "US", "NL"];
-const CITIES: &[&str] = &["Stockholm", "Göteborg", "Malmö", "Oslo", "Aarhus", "Helsinki", "Berlin", "London"];
+const CITIES: &[&str] = &[
+    "Stockholm",
+    "Göteborg",
+    "Malmö",
+    "Oslo",
+    "Aarhus",
+    "Helsinki",
+    "Berlin",
+    "London",
+];
 const GENDERS: &[&str] = &["female", "male", "female", "male", "non_binary", ""];
 const RELATIONS: &[&str] = &["prospect", "prospect", "customer", "customer", "loyal", "ambassador"];
-const INTERESTS: &[&str] = &["fitness", "yoga", "running", "golf", "travel", "fashion", "cooking", "gaming", "tech", "music"];
+const INTERESTS: &[&str] = &[
+    "fitness", "yoga", "running", "golf", "travel", "fashion", "cooking", "gaming", "tech", "music",
+];
 const VALUES: &[&str] = &["sustainability", "health", "family", "status", "adventure"];
 const INDUSTRIES: &[&str] = &["software", "retail", "finance", "health care", "education", ""];
 const SENIORITIES: &[&str] = &["entry", "senior", "manager", "director", "vp", "cxo", ""];
@@ -48,7 +59,10 @@ const SIZES: &[&str] = &["2-10", "11-50", "51-200", "201-500", "1001-5000", ""];
 fn write_contacts(path: &Path, n: u64) -> anyhow::Result<()> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    writeln!(w, "external_id,relation,consent,birth_date,gender,country,city,language,interests,values,industry,seniority,company_size,custom.score")?;
+    writeln!(
+        w,
+        "external_id,relation,consent,birth_date,gender,country,city,language,interests,values,industry,seniority,company_size,custom.score"
+    )?;
     let today = Utc::now().date_naive();
     for i in 0..n {
         let born = today - Duration::days(365 * 18 + rng.below(365 * 50) as i64);
@@ -86,7 +100,13 @@ fn write_events(path: &Path, n: u64) -> anyhow::Result<u64> {
         }
         for _ in 0..1 + rng.below(5) {
             let at = now - Duration::minutes(rng.below(2 * 365 * 24 * 60) as i64 + 1);
-            writeln!(w, "c{i},purchase,{},{}.{:02},SEK", at.to_rfc3339(), 50 + rng.below(2000), rng.below(100))?;
+            writeln!(
+                w,
+                "c{i},purchase,{},{}.{:02},SEK",
+                at.to_rfc3339(),
+                50 + rng.below(2000),
+                rng.below(100)
+            )?;
             count += 1;
         }
     }
@@ -95,7 +115,9 @@ fn write_events(path: &Path, n: u64) -> anyhow::Result<u64> {
 }
 
 fn segment(name: &str, rule: serde_json::Value) -> anyhow::Result<SegmentDefinition> {
-    Ok(serde_json::from_value(json!({"name": name, "kind": "target_group", "funnel_stage": "consideration", "rule": rule}))?)
+    Ok(serde_json::from_value(
+        json!({"name": name, "kind": "target_group", "funnel_stage": "consideration", "rule": rule}),
+    )?)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -115,7 +137,9 @@ async fn bench(dir: &Path, contacts: u64) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("chorus bench audience: {contacts} synthetic contacts, embedded SQLite, {cores} cores");
     let url = format!("sqlite://{}", dir.join("bench.db").display());
-    let store = Store::open(&url, SecretKey::generate()).await.context("opening the bench database")?;
+    let store = Store::open(&url, SecretKey::generate())
+        .await
+        .context("opening the bench database")?;
     let ws = store
         .workspaces()
         .create(NewWorkspace {
@@ -139,7 +163,10 @@ async fn bench(dir: &Path, contacts: u64) -> anyhow::Result<()> {
     write_contacts(&contacts_csv, contacts)?;
     let events_csv = dir.join("events.csv");
     let events = write_events(&events_csv, contacts)?;
-    println!("generated the files:                 {:>8.2} s ({events} purchase events)", t.elapsed().as_secs_f64());
+    println!(
+        "generated the files:                 {:>8.2} s ({events} purchase events)",
+        t.elapsed().as_secs_f64()
+    );
 
     let run_import = |path: std::path::PathBuf, records| {
         let tenant = tenant;
@@ -153,7 +180,11 @@ async fn bench(dir: &Path, contacts: u64) -> anyhow::Result<()> {
             };
             let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&path)?);
             let r: ImportReport = import(tenant, &brand, file, &options, &()).await?;
-            anyhow::ensure!(r.committed && r.invalid == 0, "bench import failed: {:?}", r.errors.first());
+            anyhow::ensure!(
+                r.committed && r.invalid == 0,
+                "bench import failed: {:?}",
+                r.errors.first()
+            );
             Ok::<_, anyhow::Error>(r)
         }
     };
@@ -179,10 +210,23 @@ async fn bench(dir: &Path, contacts: u64) -> anyhow::Result<()> {
         {"attribute": "relation", "op": "neq", "value": "prospect"}
     ]});
     a.define(&segment("Nordic active buyers", five_rules)?).await?;
-    a.define(&segment("Swedes", json!({"attribute": "country", "op": "eq", "value": "SE"}))?).await?;
-    a.define(&segment("Yoga", json!({"attribute": "interests", "op": "contains", "value": "yoga"}))?).await?;
-    a.define(&segment("Managers", json!({"attribute": "seniority", "op": "in", "value": ["manager", "director", "vp", "cxo"]}))?).await?;
-    a.define(&segment("Champions", json!({"rfm": {"cell": "champions"}}))?).await?;
+    a.define(&segment(
+        "Swedes",
+        json!({"attribute": "country", "op": "eq", "value": "SE"}),
+    )?)
+    .await?;
+    a.define(&segment(
+        "Yoga",
+        json!({"attribute": "interests", "op": "contains", "value": "yoga"}),
+    )?)
+    .await?;
+    a.define(&segment(
+        "Managers",
+        json!({"attribute": "seniority", "op": "in", "value": ["manager", "director", "vp", "cxo"]}),
+    )?)
+    .await?;
+    a.define(&segment("Champions", json!({"rfm": {"cell": "champions"}}))?)
+        .await?;
 
     let mut times = Vec::new();
     let mut size = 0;
@@ -196,22 +240,42 @@ async fn bench(dir: &Path, contacts: u64) -> anyhow::Result<()> {
         median(times)
     );
     let mut times = Vec::new();
-    let names: Vec<String> = ["Nordic active buyers", "Swedes", "Yoga", "Managers", "Champions"].map(String::from).to_vec();
+    let names: Vec<String> = ["Nordic active buyers", "Swedes", "Yoga", "Managers", "Champions"]
+        .map(String::from)
+        .to_vec();
     let mut overlap = None;
     for _ in 0..3 {
         let t = Instant::now();
         overlap = Some(a.overlap(&names).await?);
         times.push(t.elapsed().as_secs_f64());
     }
-    println!("overlap matrix of 5 segments:        {:>8.3} s  (median of 3)   target: <= 3 s", median(times));
+    println!(
+        "overlap matrix of 5 segments:        {:>8.3} s  (median of 3)   target: <= 3 s",
+        median(times)
+    );
     if let Some(o) = overlap {
-        println!("  sizes: {}", o.segments.iter().enumerate().map(|(i, n)| format!("{n} {}", o.size(i))).collect::<Vec<_>>().join(", "));
+        println!(
+            "  sizes: {}",
+            o.segments
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("{n} {}", o.size(i)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     let t = Instant::now();
     let snap = a.snapshot("Nordic active buyers").await?;
-    println!("snapshot the 5-rule segment:         {:>8.3} s  ({} members stored)", t.elapsed().as_secs_f64(), snap.size);
+    println!(
+        "snapshot the 5-rule segment:         {:>8.3} s  ({} members stored)",
+        t.elapsed().as_secs_f64(),
+        snap.size
+    );
     let db_size = std::fs::metadata(dir.join("bench.db")).map(|m| m.len()).unwrap_or(0);
-    println!("database file:                       {:>8.1} MiB", db_size as f64 / (1 << 20) as f64);
+    println!(
+        "database file:                       {:>8.1} MiB",
+        db_size as f64 / (1 << 20) as f64
+    );
     store.close().await?;
     Ok(())
 }

@@ -495,9 +495,12 @@ async fn audience(settings: &Settings, cmd: AudienceCli) -> anyhow::Result<()> {
             SegmentCommand::Update { name, at, file } => a::update_segment(&store, &at.r(), &name, &file).await,
             SegmentCommand::List { at, json } => a::list_segments(&store, &at.r(), json).await,
             SegmentCommand::Show { name, at, json } => a::show_segment(settings, &store, &at.r(), &name, json).await,
-            SegmentCommand::Size { name, at, snapshot, json } => {
-                a::size_segment(&store, &at.r(), &name, snapshot, json).await
-            }
+            SegmentCommand::Size {
+                name,
+                at,
+                snapshot,
+                json,
+            } => a::size_segment(&store, &at.r(), &name, snapshot, json).await,
             SegmentCommand::Overlap { names, at, json } => a::overlap(&store, &at.r(), &names, json).await,
             SegmentCommand::Review { name, at } => a::review(&store, &at.r(), &name).await,
             SegmentCommand::Check { at, json } => a::check(settings, &store, &at.r(), json).await,

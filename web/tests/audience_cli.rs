@@ -29,13 +29,36 @@ async fn import_define_size_compare_and_check_from_the_command_line() {
     )
     .unwrap();
     // One bad row: nothing is written, and the row is named.
-    let (code, _, err) = run(bin(), dir, &["audience", "import", "contacts.csv", "--brand", "fika"], &env);
+    let (code, _, err) = run(
+        bin(),
+        dir,
+        &["audience", "import", "contacts.csv", "--brand", "fika"],
+        &env,
+    );
     assert_eq!(code, 1);
-    assert!(err.contains("line 4, column country") && err.contains("nothing was imported"), "{err}");
-    let out = ok(&["audience", "import", "contacts.csv", "--brand", "fika", "--skip-invalid", "--report", "bad.csv"]);
-    assert!(out.contains("imported 2 contacts (2 new, 0 updated) from 3 rows"), "{out}");
+    assert!(
+        err.contains("line 4, column country") && err.contains("nothing was imported"),
+        "{err}"
+    );
+    let out = ok(&[
+        "audience",
+        "import",
+        "contacts.csv",
+        "--brand",
+        "fika",
+        "--skip-invalid",
+        "--report",
+        "bad.csv",
+    ]);
+    assert!(
+        out.contains("imported 2 contacts (2 new, 0 updated) from 3 rows"),
+        "{out}"
+    );
     let report = std::fs::read_to_string(dir.join("bad.csv")).unwrap();
-    assert!(report.starts_with("line,column,value,reason\n4,country,Sweden,"), "{report}");
+    assert!(
+        report.starts_with("line,column,value,reason\n4,country,Sweden,"),
+        "{report}"
+    );
 
     std::fs::write(
         dir.join("swedes.json"),
@@ -47,12 +70,14 @@ async fn import_define_size_compare_and_check_from_the_command_line() {
     let out = ok(&["segment", "create", "--brand", "fika", "--file", "swedes.json"]);
     assert!(out.contains("created segment \"Swedes\": 1 of 2 people"), "{out}");
 
-    let listed: serde_json::Value = serde_json::from_str(&ok(&["segment", "list", "--brand", "fika", "--json"])).unwrap();
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&["segment", "list", "--brand", "fika", "--json"])).unwrap();
     assert_eq!(listed["audience"], 2);
     assert_eq!(listed["segments"][0]["name"], "Swedes");
     assert_eq!(listed["segments"][0]["priority"]["rank"], 1);
 
-    let shown: serde_json::Value = serde_json::from_str(&ok(&["segment", "show", "Swedes", "--brand", "fika", "--json"])).unwrap();
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&["segment", "show", "Swedes", "--brand", "fika", "--json"])).unwrap();
     assert_eq!(shown["size"], 1);
     assert_eq!(shown["targeting"]["countries"][0], "SE", "codes are stored canonical");
     // The bundled Mastodon plugin has no native targeting: the country is reported, not dropped.
@@ -62,11 +87,21 @@ async fn import_define_size_compare_and_check_from_the_command_line() {
 
     let out = ok(&["segment", "size", "Swedes", "--brand", "fika", "--snapshot"]);
     assert!(out.contains("stored as snapshot v1"), "{out}");
-    let overlap: serde_json::Value = serde_json::from_str(&ok(&["segment", "overlap", "--brand", "fika", "--json"])).unwrap();
+    let overlap: serde_json::Value =
+        serde_json::from_str(&ok(&["segment", "overlap", "--brand", "fika", "--json"])).unwrap();
     assert_eq!(overlap["counts"], serde_json::json!([[1]]));
-    let warnings: serde_json::Value = serde_json::from_str(&ok(&["segment", "check", "--brand", "fika", "--json"])).unwrap();
-    let codes: Vec<&str> = warnings.as_array().unwrap().iter().map(|w| w["code"].as_str().unwrap()).collect();
-    assert!(codes.contains(&"too_small") && codes.contains(&"persona_count"), "{codes:?}");
+    let warnings: serde_json::Value =
+        serde_json::from_str(&ok(&["segment", "check", "--brand", "fika", "--json"])).unwrap();
+    let codes: Vec<&str> = warnings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"too_small") && codes.contains(&"persona_count"),
+        "{codes:?}"
+    );
 
     std::fs::write(
         dir.join("anna.json"),
@@ -75,7 +110,8 @@ async fn import_define_size_compare_and_check_from_the_command_line() {
     )
     .unwrap();
     ok(&["persona", "create", "--brand", "fika", "--file", "anna.json"]);
-    let personas: serde_json::Value = serde_json::from_str(&ok(&["persona", "list", "--brand", "fika", "--json"])).unwrap();
+    let personas: serde_json::Value =
+        serde_json::from_str(&ok(&["persona", "list", "--brand", "fika", "--json"])).unwrap();
     assert_eq!(personas[0]["segment"], "Swedes");
 
     // A bad rule: the path to the node and what is allowed; exit 1, nothing stored.
@@ -85,9 +121,17 @@ async fn import_define_size_compare_and_check_from_the_command_line() {
             "rule": {"any": [{"attribute": "age", "op": "in_last", "value": {"days": 3}}]}}"#,
     )
     .unwrap();
-    let (code, _, err) = run(bin(), dir, &["segment", "create", "--brand", "fika", "--file", "bad.json"], &env);
+    let (code, _, err) = run(
+        bin(),
+        dir,
+        &["segment", "create", "--brand", "fika", "--file", "bad.json"],
+        &env,
+    );
     assert_eq!(code, 1);
-    assert!(err.contains("rule.any[0].op") && err.contains("allowed: eq, neq"), "{err}");
+    assert!(
+        err.contains("rule.any[0].op") && err.contains("allowed: eq, neq"),
+        "{err}"
+    );
     let (code, _, err) = run(bin(), dir, &["segment", "show", "Bad", "--brand", "fika"], &env);
     assert_eq!(code, 1);
     assert!(err.contains("no segment named \"Bad\""), "{err}");

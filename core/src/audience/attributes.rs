@@ -27,16 +27,46 @@ impl std::fmt::Debug for AttrKind {
 impl AttrKind {
     pub fn ops(&self) -> &'static [&'static str] {
         match self {
-            AttrKind::Text => &["eq", "neq", "in", "not_in", "contains", "starts_with", "is_empty", "is_not_empty"],
+            AttrKind::Text => &[
+                "eq",
+                "neq",
+                "in",
+                "not_in",
+                "contains",
+                "starts_with",
+                "is_empty",
+                "is_not_empty",
+            ],
             AttrKind::Vocabulary(_) | AttrKind::Country | AttrKind::Language => {
                 &["eq", "neq", "in", "not_in", "is_empty", "is_not_empty"]
             }
-            AttrKind::Age => &["eq", "neq", "gt", "gte", "lt", "lte", "between", "is_empty", "is_not_empty"],
+            AttrKind::Age => &[
+                "eq",
+                "neq",
+                "gt",
+                "gte",
+                "lt",
+                "lte",
+                "between",
+                "is_empty",
+                "is_not_empty",
+            ],
             AttrKind::Date => &["before", "after", "between", "in_last", "is_empty", "is_not_empty"],
             AttrKind::Bool => &["eq", "neq"],
             AttrKind::Tags(_) => &["contains", "in", "not_in", "is_empty", "is_not_empty"],
             AttrKind::Custom => &[
-                "eq", "neq", "gt", "gte", "lt", "lte", "between", "in", "not_in", "contains", "starts_with", "is_empty",
+                "eq",
+                "neq",
+                "gt",
+                "gte",
+                "lt",
+                "lte",
+                "between",
+                "in",
+                "not_in",
+                "contains",
+                "starts_with",
+                "is_empty",
                 "is_not_empty",
             ],
         }
@@ -92,12 +122,28 @@ const BUILTIN: &[Def] = &[
     def("region", AttrKind::Text, Some(Basis::Geographic)),
     def("city", AttrKind::Text, Some(Basis::Geographic)),
     def("values", AttrKind::Tags(TagFacet::Values), Some(Basis::Psychographic)),
-    def("lifestyle", AttrKind::Tags(TagFacet::Lifestyle), Some(Basis::Psychographic)),
+    def(
+        "lifestyle",
+        AttrKind::Tags(TagFacet::Lifestyle),
+        Some(Basis::Psychographic),
+    ),
     def("interests", AttrKind::Tags(TagFacet::Interests), Some(Basis::Interest)),
     def("industry", AttrKind::Text, Some(Basis::Firmographic)),
-    def("company_size", AttrKind::Vocabulary(&COMPANY_SIZES), Some(Basis::Firmographic)),
-    def("seniority", AttrKind::Vocabulary(&SENIORITIES), Some(Basis::Firmographic)),
-    def("job_function", AttrKind::Vocabulary(&JOB_FUNCTIONS), Some(Basis::Firmographic)),
+    def(
+        "company_size",
+        AttrKind::Vocabulary(&COMPANY_SIZES),
+        Some(Basis::Firmographic),
+    ),
+    def(
+        "seniority",
+        AttrKind::Vocabulary(&SENIORITIES),
+        Some(Basis::Firmographic),
+    ),
+    def(
+        "job_function",
+        AttrKind::Vocabulary(&JOB_FUNCTIONS),
+        Some(Basis::Firmographic),
+    ),
     def("signed_up_at", AttrKind::Date, Some(Basis::Behavioural)),
 ];
 
@@ -147,7 +193,9 @@ impl Attribute {
 pub fn check_custom_key(key: &str) -> Result<(), String> {
     let ok = !key.is_empty()
         && key.len() <= 64
-        && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && !key.starts_with(|c: char| c.is_ascii_digit());
     if ok {
         Ok(())

@@ -6,7 +6,11 @@
 //! person expects: "everyone except Swedes" includes contacts whose country is unknown.
 
 use super::rule::{AttributeRule, Compare, EventMeasure, EventRule, Op, RfmRule, Rule, Scalar};
-use super::{AudienceError, attributes::{AttrKind, Attribute}, lookalike};
+use super::{
+    AudienceError,
+    attributes::{AttrKind, Attribute},
+    lookalike,
+};
 use crate::domain::currency_exponent;
 use crate::store::entity::audience_segment;
 use chrono::{DateTime, Days, Months, NaiveDate, Utc};
@@ -148,7 +152,10 @@ impl<'a> Compiler<'a> {
         match seg.rule {
             None => Ok(None),
             Some(v) => Rule::parse(&v, "rule").map(Some).map_err(|e| {
-                AudienceError::invalid(path, format!("the segment {name:?} has a rule that no longer parses: {e}"))
+                AudienceError::invalid(
+                    path,
+                    format!("the segment {name:?} has a rule that no longer parses: {e}"),
+                )
             }),
         }
     }
@@ -167,8 +174,14 @@ impl<'a> Compiler<'a> {
             (Attribute::Builtin(name), AttrKind::Date) if *name == "signed_up_at" => self.instant(col(name), &a.op),
             (Attribute::Custom(key), _) => self.custom(key, &a.op),
             // Dates and flags are empty only when NULL (a date never equals '').
-            (Attribute::Builtin(name), AttrKind::Date | AttrKind::Bool) if matches!(a.op, Op::IsEmpty | Op::IsNotEmpty) => {
-                if a.op == Op::IsEmpty { col(name).is_null() } else { col(name).is_not_null() }
+            (Attribute::Builtin(name), AttrKind::Date | AttrKind::Bool)
+                if matches!(a.op, Op::IsEmpty | Op::IsNotEmpty) =>
+            {
+                if a.op == Op::IsEmpty {
+                    col(name).is_null()
+                } else {
+                    col(name).is_not_null()
+                }
             }
             (Attribute::Builtin(name), _) => compare_column(col(name), &a.op, self.today()),
         }
@@ -182,7 +195,11 @@ impl<'a> Compiler<'a> {
     fn age(&self, op: &Op) -> Expr {
         let today = self.today();
         // Born on or before this date: at least `n` years old today.
-        let born_by = |n: f64| today.checked_sub_months(Months::new(12 * n as u32)).unwrap_or(NaiveDate::MIN);
+        let born_by = |n: f64| {
+            today
+                .checked_sub_months(Months::new(12 * n as u32))
+                .unwrap_or(NaiveDate::MIN)
+        };
         let bd = col("birth_date");
         let at_least = |n: f64| bd.clone().lte(born_by(n));
         let at_most = |n: f64| bd.clone().gt(born_by(n + 1.0));
@@ -223,7 +240,10 @@ impl<'a> Compiler<'a> {
         // The key is checked to [a-z0-9_] at parse time, and bound as a value anyway.
         let text = || -> Expr {
             if sqlite {
-                Func::cust(Alias::new("json_extract")).arg(col("custom")).arg(format!("$.{key}")).into()
+                Func::cust(Alias::new("json_extract"))
+                    .arg(col("custom"))
+                    .arg(format!("$.{key}"))
+                    .into()
             } else {
                 col("custom").binary(PgBinOper::CastJsonField, Expr::val(key.to_owned()))
             }
@@ -245,7 +265,11 @@ impl<'a> Compiler<'a> {
             let want = if b { "true" } else { "false" };
             if sqlite {
                 // json_extract returns 1/0 for JSON true/false; the type guards against the number 1.
-                let typ = || Func::cust(Alias::new("json_type")).arg(col("custom")).arg(format!("$.{key}"));
+                let typ = || {
+                    Func::cust(Alias::new("json_type"))
+                        .arg(col("custom"))
+                        .arg(format!("$.{key}"))
+                };
                 Expr::expr(typ()).is_not_null().and(Expr::expr(typ()).eq(want))
             } else {
                 text().is_not_null().and(text().eq(want))
@@ -290,7 +314,10 @@ impl<'a> Compiler<'a> {
     }
 
     fn rfm(&self, r: &RfmRule) -> Expr {
-        let scores = rfm_scores(self.brand_id, r.window_days.map(|d| self.now - chrono::Duration::days(i64::from(d))));
+        let scores = rfm_scores(
+            self.brand_id,
+            r.window_days.map(|d| self.now - chrono::Duration::days(i64::from(d))),
+        );
         let score = |name: &str| Expr::col((Alias::new("s"), Alias::new(name)));
         let mut conds = Vec::new();
         for (name, c) in [("r", r.recency), ("f", r.frequency), ("m", r.monetary)] {
@@ -447,12 +474,12 @@ fn compare_column(c: Expr, op: &Op, today: NaiveDate) -> Expr {
         Op::Between(a, b) => known.and(c.between(scalar_expr(a), scalar_expr(b))),
         Op::In(vs) => known.and(c.is_in(vs.iter().map(scalar_expr))),
         Op::NotIn(vs) => known.and(c.is_in(vs.iter().map(scalar_expr))).not(),
-        Op::Contains(s) => known.and(
-            Expr::expr(Func::lower(c)).like(LikeExpr::new(format!("%{}%", like_escape(s))).escape('\\')),
-        ),
-        Op::StartsWith(s) => known.and(
-            Expr::expr(Func::lower(c)).like(LikeExpr::new(format!("{}%", like_escape(s))).escape('\\')),
-        ),
+        Op::Contains(s) => {
+            known.and(Expr::expr(Func::lower(c)).like(LikeExpr::new(format!("%{}%", like_escape(s))).escape('\\')))
+        }
+        Op::StartsWith(s) => {
+            known.and(Expr::expr(Func::lower(c)).like(LikeExpr::new(format!("{}%", like_escape(s))).escape('\\')))
+        }
         Op::IsEmpty => empty,
         Op::IsNotEmpty => empty.not(),
         Op::Before(d) => known.and(c.lt(*d)),

@@ -76,19 +76,30 @@ impl SegmentDefinition {
 fn check_tone(t: &ToneProfile) -> Result<(), Invalid> {
     if let Some(n) = t.max_hashtags {
         if n > 30 {
-            return Err(Invalid::new("tone.max_hashtags", "at most 30 hashtags (no platform shows more)"));
+            return Err(Invalid::new(
+                "tone.max_hashtags",
+                "at most 30 hashtags (no platform shows more)",
+            ));
         }
     }
     for (i, g) in t.glossary.iter().enumerate() {
         if g.term.trim().is_empty() {
-            return Err(Invalid::new(format!("tone.glossary[{i}].term"), "a glossary term cannot be empty"));
+            return Err(Invalid::new(
+                format!("tone.glossary[{i}].term"),
+                "a glossary term cannot be empty",
+            ));
         }
     }
     if let Some(v) = &t.language_variant {
-        let ok = v.len() == 5 && v.as_bytes()[2] == b'-' && v[..2].bytes().all(|b| b.is_ascii_lowercase())
+        let ok = v.len() == 5
+            && v.as_bytes()[2] == b'-'
+            && v[..2].bytes().all(|b| b.is_ascii_lowercase())
             && v[3..].bytes().all(|b| b.is_ascii_uppercase());
         if !ok {
-            return Err(Invalid::new("tone.language_variant", format!("{v:?} is not a language variant like en-GB or pt-BR")));
+            return Err(Invalid::new(
+                "tone.language_variant",
+                format!("{v:?} is not a language variant like en-GB or pt-BR"),
+            ));
         }
     }
     if let Some(cta) = &t.call_to_action {
@@ -110,14 +121,23 @@ fn check_targeting(a: &PortableAudience) -> Result<PortableAudience, Invalid> {
     out.countries = each("countries", &a.countries, &|f, v| country_code(f, v))?;
     out.languages = each("languages", &a.languages, &|f, v| language_code(f, v))?;
     out.genders = each("genders", &a.genders, &|f, v| GENDERS.check(f, v).map(str::to_owned))?;
-    out.seniorities = each("seniorities", &a.seniorities, &|f, v| SENIORITIES.check(f, v).map(str::to_owned))?;
-    out.job_functions = each("job_functions", &a.job_functions, &|f, v| JOB_FUNCTIONS.check(f, v).map(str::to_owned))?;
-    out.company_sizes = each("company_sizes", &a.company_sizes, &|f, v| COMPANY_SIZES.check(f, v).map(str::to_owned))?;
+    out.seniorities = each("seniorities", &a.seniorities, &|f, v| {
+        SENIORITIES.check(f, v).map(str::to_owned)
+    })?;
+    out.job_functions = each("job_functions", &a.job_functions, &|f, v| {
+        JOB_FUNCTIONS.check(f, v).map(str::to_owned)
+    })?;
+    out.company_sizes = each("company_sizes", &a.company_sizes, &|f, v| {
+        COMPANY_SIZES.check(f, v).map(str::to_owned)
+    })?;
     // Platforms target 13-65 (65 meaning 65 and older).
     for (field, age) in [("targeting.age_min", a.age_min), ("targeting.age_max", a.age_max)] {
         if let Some(age) = age {
             if !(13..=65).contains(&age) {
-                return Err(Invalid::new(field, format!("{age} is outside 13-65, the ages platforms target")));
+                return Err(Invalid::new(
+                    field,
+                    format!("{age} is outside 13-65, the ages platforms target"),
+                ));
             }
         }
     }
@@ -142,7 +162,10 @@ fn check_canvas(c: &SegmentCanvas) -> Result<(), Invalid> {
     for (field, rating) in [("canvas.fit", c.fit), ("canvas.competition", c.competition)] {
         if let Some(r) = rating {
             if !(1..=5).contains(&r) {
-                return Err(Invalid::new(field, format!("{r} is not a rating: use 1 (low) to 5 (high)")));
+                return Err(Invalid::new(
+                    field,
+                    format!("{r} is not a rating: use 1 (low) to 5 (high)"),
+                ));
             }
         }
     }
@@ -192,7 +215,10 @@ impl PersonaDefinition {
         let p = &self.profile;
         for (field, list) in [("goals", &p.goals), ("pain_points", &p.pain_points)] {
             if list.iter().all(|s| s.trim().is_empty()) {
-                return Err(Invalid::new(field, "list at least one: a persona without them cannot guide a message"));
+                return Err(Invalid::new(
+                    field,
+                    "list at least one: a persona without them cannot guide a message",
+                ));
             }
         }
         if p.message.trim().is_empty() {

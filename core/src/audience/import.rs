@@ -9,8 +9,8 @@
 use super::AudienceError;
 use super::attributes::check_custom_key;
 use crate::domain::{
-    COMPANY_SIZES, ENGAGEMENT_KINDS, EVENT_KINDS, GENDERS, JOB_FUNCTIONS, PlatformId, RELATIONS, SENIORITIES,
-    TagFacet, country_code, language_code, money_minor, new_id,
+    COMPANY_SIZES, ENGAGEMENT_KINDS, EVENT_KINDS, GENDERS, JOB_FUNCTIONS, PlatformId, RELATIONS, SENIORITIES, TagFacet,
+    country_code, language_code, money_minor, new_id,
 };
 use crate::store::Tenant;
 use crate::store::entity::brand;
@@ -39,7 +39,12 @@ pub enum Format {
 impl Format {
     /// From the file name: `.jsonl` / `.ndjson` are JSON Lines, everything else CSV.
     pub fn guess(path: &std::path::Path) -> Format {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("jsonl" | "ndjson") => Format::Jsonl,
             _ => Format::Csv,
         }
@@ -147,7 +152,15 @@ const CONTACT_FIELDS: &[&str] = &[
     "signed_up_at",
 ];
 
-const EVENT_FIELDS: &[&str] = &["external_id", "event", "occurred_at", "amount", "currency", "platform", "event_id"];
+const EVENT_FIELDS: &[&str] = &[
+    "external_id",
+    "event",
+    "occurred_at",
+    "amount",
+    "currency",
+    "platform",
+    "event_id",
+];
 
 /// The plain text columns of `contacts`, in insert order after the fixed ones.
 const TEXT_COLUMNS: &[&str] = &[
@@ -309,7 +322,9 @@ pub async fn import(
                         let cells = columns
                             .iter()
                             .zip(record.iter())
-                            .filter_map(|((col, f), v)| f.as_ref().map(|f| (f.clone(), col.clone(), Cell::Text(v.to_owned()))))
+                            .filter_map(|((col, f), v)| {
+                                f.as_ref().map(|f| (f.clone(), col.clone(), Cell::Text(v.to_owned())))
+                            })
                             .collect();
                         job.row(Row { line, cells }).await?;
                         tick(reader.position().byte(), job.report.rows);
@@ -329,7 +344,8 @@ pub async fn import(
             let mut present = std::collections::BTreeSet::new();
             for (i, line) in input.lines().enumerate() {
                 let line_no = i as u64 + 1;
-                let text = line.map_err(|e| AudienceError::invalid("file", format!("line {line_no}: cannot be read: {e}")))?;
+                let text =
+                    line.map_err(|e| AudienceError::invalid("file", format!("line {line_no}: cannot be read: {e}")))?;
                 bytes += text.len() as u64 + 1;
                 if text.trim().is_empty() {
                     continue;
@@ -410,7 +426,11 @@ async fn count_contacts(db: &impl ConnectionTrait, brand_id: Uuid) -> Result<u64
         .from(Alias::new("contacts"))
         .and_where(Expr::col(Alias::new("brand_id")).eq(brand_id));
     let row = db.query_one(&q).await?;
-    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0).clamp(0, i64::MAX) as u64)
+    Ok(row
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0)
+        .clamp(0, i64::MAX) as u64)
 }
 
 /// A validated contact, ready to upsert.
@@ -531,7 +551,10 @@ impl Job<'_> {
                     line,
                     col,
                     Some(cell),
-                    format!("not a time: use RFC 3339 (2026-11-22T14:05:00Z) or a date ({})", self.options.mapping.date_format),
+                    format!(
+                        "not a time: use RFC 3339 (2026-11-22T14:05:00Z) or a date ({})",
+                        self.options.mapping.date_format
+                    ),
                 )
             })
             .map(|d| d.and_then(|d| d.and_hms_opt(0, 0, 0)).map(|dt| dt.and_utc()))
@@ -565,8 +588,16 @@ impl Job<'_> {
                         c.relation = Some(RELATIONS.check(&col, &t).map_err(|e| bad(e.message))?);
                     }
                 }
-                "customer" => customer = text.map(|t| boolean(&t).ok_or_else(|| bad(BOOL_HELP.into()))).transpose()?,
-                "consent" => c.consent = text.map(|t| boolean(&t).ok_or_else(|| bad(BOOL_HELP.into()))).transpose()?,
+                "customer" => {
+                    customer = text
+                        .map(|t| boolean(&t).ok_or_else(|| bad(BOOL_HELP.into())))
+                        .transpose()?
+                }
+                "consent" => {
+                    c.consent = text
+                        .map(|t| boolean(&t).ok_or_else(|| bad(BOOL_HELP.into())))
+                        .transpose()?
+                }
                 "birth_date" => {
                     c.birth_date = self.date(line, &col, &cell)?;
                     if let Some(d) = c.birth_date {
@@ -582,7 +613,11 @@ impl Job<'_> {
                     let items: Vec<String> = match &cell {
                         Cell::List(l) => l.clone(),
                         _ => text
-                            .map(|t| t.split(self.options.mapping.list_separator).map(str::to_owned).collect())
+                            .map(|t| {
+                                t.split(self.options.mapping.list_separator)
+                                    .map(str::to_owned)
+                                    .collect()
+                            })
                             .unwrap_or_default(),
                     };
                     for item in items.iter().filter(|i| !i.trim().is_empty()) {
@@ -617,7 +652,11 @@ impl Job<'_> {
                         "seniority" => SENIORITIES.check(&col, &t).map_err(|e| bad(e.message))?.to_owned(),
                         "job_function" => JOB_FUNCTIONS.check(&col, &t).map_err(|e| bad(e.message))?.to_owned(),
                         _ => {
-                            let max = if matches!(f, "region" | "city" | "industry") { 100 } else { 64 };
+                            let max = if matches!(f, "region" | "city" | "industry") {
+                                100
+                            } else {
+                                64
+                            };
                             if t.chars().count() > max {
                                 return Err(bad(format!("at most {max} characters")));
                             }
@@ -656,28 +695,45 @@ impl Job<'_> {
             match field.as_str() {
                 "external_id" => external_id = text,
                 "event" => {
-                    kind = text.map(|t| EVENT_KINDS.check(&col, &t).map_err(|e| bad(e.message))).transpose()?
+                    kind = text
+                        .map(|t| EVENT_KINDS.check(&col, &t).map_err(|e| bad(e.message)))
+                        .transpose()?
                 }
                 "occurred_at" => occurred_at = self.instant(line, &col, &cell)?,
                 "amount" => amount = text.map(|t| (t, col.clone(), cell.clone())),
                 "currency" => {
                     currency = match text {
-                        Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()) => Some(c.to_ascii_uppercase()),
+                        Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                            Some(c.to_ascii_uppercase())
+                        }
                         Some(_) => return Err(bad("an ISO 4217 currency code such as SEK or EUR".into())),
                         None => None,
                     }
                 }
                 "platform" => {
                     platform = text
-                        .map(|t| PlatformId::parse(&t.to_lowercase()).map(|p| p.as_str().to_owned()).map_err(|e| bad(e.message)))
+                        .map(|t| {
+                            PlatformId::parse(&t.to_lowercase())
+                                .map(|p| p.as_str().to_owned())
+                                .map_err(|e| bad(e.message))
+                        })
                         .transpose()?
                 }
                 _ => event_id = text,
             }
         }
-        let external_id = external_id.ok_or_else(|| row_err(line, "external_id", None, "every event names its contact's external_id"))?;
-        let kind = kind.ok_or_else(|| row_err(line, "event", None, format!("missing; one of {}", EVENT_KINDS.values.join(", "))))?;
-        let occurred_at = occurred_at.ok_or_else(|| row_err(line, "occurred_at", None, "every event needs the time it happened"))?;
+        let external_id = external_id
+            .ok_or_else(|| row_err(line, "external_id", None, "every event names its contact's external_id"))?;
+        let kind = kind.ok_or_else(|| {
+            row_err(
+                line,
+                "event",
+                None,
+                format!("missing; one of {}", EVENT_KINDS.values.join(", ")),
+            )
+        })?;
+        let occurred_at =
+            occurred_at.ok_or_else(|| row_err(line, "occurred_at", None, "every event needs the time it happened"))?;
         if occurred_at > Utc::now() + chrono::Duration::days(1) {
             return Err(row_err(line, "occurred_at", None, "is in the future"));
         }
@@ -685,19 +741,43 @@ impl Job<'_> {
             ("purchase", Some((a, col, cell)), Some(cur)) => {
                 Some(money_minor(&col, &a, cur).map_err(|e| row_err(line, &col, Some(&cell), e.message))?)
             }
-            ("purchase", Some((_, col, _)), None) => return Err(row_err(line, &col, None, "a purchase amount needs its currency")),
-            ("purchase", None, _) => return Err(row_err(line, "amount", None, "a purchase needs an amount and a currency")),
+            ("purchase", Some((_, col, _)), None) => {
+                return Err(row_err(line, &col, None, "a purchase amount needs its currency"));
+            }
+            ("purchase", None, _) => {
+                return Err(row_err(
+                    line,
+                    "amount",
+                    None,
+                    "a purchase needs an amount and a currency",
+                ));
+            }
             (_, Some((_, col, cell)), _) => {
-                return Err(row_err(line, &col, Some(&cell), format!("only purchases carry an amount, not {kind}")));
+                return Err(row_err(
+                    line,
+                    &col,
+                    Some(&cell),
+                    format!("only purchases carry an amount, not {kind}"),
+                ));
             }
             _ => None,
         };
         if ENGAGEMENT_KINDS.contains(&kind) && platform.is_none() {
-            return Err(row_err(line, "platform", None, format!("{kind} happens on a platform: say which (e.g. instagram)")));
+            return Err(row_err(
+                line,
+                "platform",
+                None,
+                format!("{kind} happens on a platform: say which (e.g. instagram)"),
+            ));
         }
         if let Some(id) = &event_id {
             if let Some(first) = self.seen.insert(hash(id), line) {
-                return Err(row_err(line, "event_id", None, format!("the same event_id already appears on line {first}")));
+                return Err(row_err(
+                    line,
+                    "event_id",
+                    None,
+                    format!("the same event_id already appears on line {first}"),
+                ));
             }
         }
         Ok(EventRow {
@@ -730,11 +810,21 @@ impl Job<'_> {
 
     async fn write_contacts(&mut self, batch: Vec<ContactRow>) -> Result<(), AudienceError> {
         let now = Utc::now();
-        let mut cols: Vec<&str> = vec!["id", "workspace_id", "brand_id", "external_id", "relation", "consent", "birth_date"];
+        let mut cols: Vec<&str> = vec![
+            "id",
+            "workspace_id",
+            "brand_id",
+            "external_id",
+            "relation",
+            "consent",
+            "birth_date",
+        ];
         cols.extend_from_slice(TEXT_COLUMNS);
         cols.extend_from_slice(&["custom", "signed_up_at", "created_at", "updated_at"]);
         let mut insert = Query::insert();
-        insert.into_table(Alias::new("contacts")).columns(cols.iter().map(|c| Alias::new(*c)));
+        insert
+            .into_table(Alias::new("contacts"))
+            .columns(cols.iter().map(|c| Alias::new(*c)));
         for c in &batch {
             let mut values: Vec<SimpleExpr> = vec![
                 Expr::val(new_id()),
@@ -769,12 +859,16 @@ impl Job<'_> {
         if self.present.iter().any(|f| f.starts_with("custom.")) {
             // Merge custom attributes: keys from earlier imports survive.
             let merged = match self.backend {
-                DbBackend::Postgres => "COALESCE(\"contacts\".\"custom\", '{}'::jsonb) || COALESCE(\"excluded\".\"custom\", '{}'::jsonb)",
+                DbBackend::Postgres => {
+                    "COALESCE(\"contacts\".\"custom\", '{}'::jsonb) || COALESCE(\"excluded\".\"custom\", '{}'::jsonb)"
+                }
                 _ => "json_patch(COALESCE(\"contacts\".\"custom\", '{}'), COALESCE(\"excluded\".\"custom\", '{}'))",
             };
             on_conflict.value(Alias::new("custom"), Expr::cust(merged));
         }
-        insert.on_conflict(on_conflict).returning(Query::returning().columns([Alias::new("id"), Alias::new("external_id")]));
+        insert
+            .on_conflict(on_conflict)
+            .returning(Query::returning().columns([Alias::new("id"), Alias::new("external_id")]));
         let rows = self.txn.query_all(&insert).await?;
         self.report.written += rows.len() as u64;
         let mut ids: HashMap<String, Uuid> = HashMap::with_capacity(rows.len());
@@ -782,7 +876,11 @@ impl Job<'_> {
             ids.insert(r.try_get("", "external_id")?, r.try_get("", "id")?);
         }
 
-        let facets: Vec<&str> = TagFacet::ALL.iter().map(|f| f.as_str()).filter(|f| self.has(f)).collect();
+        let facets: Vec<&str> = TagFacet::ALL
+            .iter()
+            .map(|f| f.as_str())
+            .filter(|f| self.has(f))
+            .collect();
         if facets.is_empty() {
             return Ok(());
         }

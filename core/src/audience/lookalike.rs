@@ -88,9 +88,20 @@ fn features(c: &Compiler<'_>) -> Vec<Feature> {
 
 /// Age bands as platforms report them, from `birth_date`.
 fn age_band(today: NaiveDate) -> Expr {
-    let born_by = |years: u32| today.checked_sub_months(Months::new(12 * years)).unwrap_or(NaiveDate::MIN);
+    let born_by = |years: u32| {
+        today
+            .checked_sub_months(Months::new(12 * years))
+            .unwrap_or(NaiveDate::MIN)
+    };
     let bd = col("birth_date");
-    let bands = [(18, "13-17"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54"), (65, "55-64")];
+    let bands = [
+        (18, "13-17"),
+        (25, "18-24"),
+        (35, "25-34"),
+        (45, "35-44"),
+        (55, "45-54"),
+        (65, "55-64"),
+    ];
     let mut case = Expr::case(bd.clone().is_null(), Expr::null());
     for (upper, label) in bands {
         // Younger than `upper`: born after the date `upper` years ago.
@@ -109,13 +120,25 @@ fn weight(s: u64, q: u64, seed: u64, pool: u64) -> f64 {
 }
 
 /// Builds the lookalike of `seed` (whose membership is `seed_expr`) at `percent`.
-pub(crate) async fn build(c: &Compiler<'_>, seed: &str, seed_expr: Expr, percent: f64) -> Result<Lookalike, AudienceError> {
-    let flag = || -> Expr { Expr::case(seed_expr.clone(), Expr::cust("1")).finally(Expr::cust("0")).into() };
+pub(crate) async fn build(
+    c: &Compiler<'_>,
+    seed: &str,
+    seed_expr: Expr,
+    percent: f64,
+) -> Result<Lookalike, AudienceError> {
+    let flag = || -> Expr {
+        Expr::case(seed_expr.clone(), Expr::cust("1"))
+            .finally(Expr::cust("0"))
+            .into()
+    };
 
     let mut totals = Query::select();
     totals
         .expr_as(flag().sum(), Alias::new("s"))
-        .expr_as(Expr::col((Alias::new(CONTACTS), Alias::new("id"))).count(), Alias::new("n"))
+        .expr_as(
+            Expr::col((Alias::new(CONTACTS), Alias::new("id"))).count(),
+            Alias::new("n"),
+        )
         .from(Alias::new(CONTACTS))
         .and_where(col("brand_id").eq(c.brand_id));
     let row = c.db.query_one(&totals).await?;
@@ -132,7 +155,10 @@ pub(crate) async fn build(c: &Compiler<'_>, seed: &str, seed_expr: Expr, percent
             let mut q = Query::select();
             q.expr_as(f.value.clone(), Alias::new("v"))
                 .expr_as(flag().sum(), Alias::new("s"))
-                .expr_as(Expr::col((Alias::new(CONTACTS), Alias::new("id"))).count(), Alias::new("n"))
+                .expr_as(
+                    Expr::col((Alias::new(CONTACTS), Alias::new("id"))).count(),
+                    Alias::new("n"),
+                )
                 .from(Alias::new(CONTACTS))
                 .and_where(col("brand_id").eq(c.brand_id))
                 .and_where(f.value.clone().is_not_null())
@@ -140,7 +166,9 @@ pub(crate) async fn build(c: &Compiler<'_>, seed: &str, seed_expr: Expr, percent
             let rows = c.db.query_all(&q).await?;
             let mut found = Vec::new();
             for r in rows {
-                let Some(v): Option<String> = r.try_get("", "v")? else { continue };
+                let Some(v): Option<String> = r.try_get("", "v")? else {
+                    continue;
+                };
                 let (s, n) = (count(&r, "s")?, count(&r, "n")?);
                 found.push(driver(&f.name, v, s, n - std::cmp::min(s, n), seed_size, pool));
             }
@@ -188,7 +216,11 @@ pub(crate) async fn build(c: &Compiler<'_>, seed: &str, seed_expr: Expr, percent
         col("id").in_subquery(ranked)
     };
     let mut drivers: Vec<Driver> = weights.iter().filter(|d| d.weight > 0.0).cloned().collect();
-    drivers.sort_by(|a, b| b.weight.total_cmp(&a.weight).then_with(|| a.attribute.cmp(&b.attribute)));
+    drivers.sort_by(|a, b| {
+        b.weight
+            .total_cmp(&a.weight)
+            .then_with(|| a.attribute.cmp(&b.attribute))
+    });
     drivers.truncate(5);
     Ok(Lookalike {
         seed: seed.to_owned(),
@@ -234,7 +266,8 @@ async fn tag_weights(c: &Compiler<'_>, flag: &Expr, seed: u64, pool: u64) -> Res
         .from(Alias::new("contact_tags"))
         .inner_join(
             Alias::new(CONTACTS),
-            Expr::col((Alias::new(CONTACTS), Alias::new("id"))).equals((Alias::new("contact_tags"), Alias::new("contact_id"))),
+            Expr::col((Alias::new(CONTACTS), Alias::new("id")))
+                .equals((Alias::new("contact_tags"), Alias::new("contact_id"))),
         )
         .and_where(t("brand_id").eq(c.brand_id))
         .group_by_columns([Alias::new("facet"), Alias::new("tag")]);

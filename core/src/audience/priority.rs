@@ -101,7 +101,10 @@ async fn purchase_value(c: &Compiler<'_>, members: Expr, size: u64) -> Result<Op
         .and_where(members);
     let mut q = Query::select();
     q.expr_as(ev("currency"), Alias::new("currency"))
-        .expr_as(Expr::cust("CAST(SUM(\"contact_events\".\"amount_minor\") AS BIGINT)"), Alias::new("total"))
+        .expr_as(
+            Expr::cust("CAST(SUM(\"contact_events\".\"amount_minor\") AS BIGINT)"),
+            Alias::new("total"),
+        )
         .expr_as(ev("id").count(), Alias::new("n"))
         .from(Alias::new("contact_events"))
         .and_where(ev("brand_id").eq(c.brand_id))

@@ -14,9 +14,15 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
     /// Every rule holds, and none of `exclude`.
-    All { rules: Vec<Rule>, exclude: Vec<Rule> },
+    All {
+        rules: Vec<Rule>,
+        exclude: Vec<Rule>,
+    },
     /// At least one rule holds, and none of `exclude`.
-    Any { rules: Vec<Rule>, exclude: Vec<Rule> },
+    Any {
+        rules: Vec<Rule>,
+        exclude: Vec<Rule>,
+    },
     Not(Box<Rule>),
     Attribute(AttributeRule),
     Event(EventRule),
@@ -76,7 +82,9 @@ pub struct EventRule {
 pub enum EventMeasure {
     Count,
     /// Sum of purchase amounts in one currency, compared in minor units.
-    Total { currency: String },
+    Total {
+        currency: String,
+    },
 }
 
 /// A numeric comparison: `{"gte": 3}`, `{"between": [1, 5]}`.
@@ -159,7 +167,11 @@ impl RfmCell {
     ];
 
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(c, _)| *c == self).map(|(_, n)| *n).unwrap_or("?")
+        Self::ALL
+            .iter()
+            .find(|(c, _)| *c == self)
+            .map(|(_, n)| *n)
+            .unwrap_or("?")
     }
 
     /// The (recency, frequency) cells this name covers.
@@ -236,7 +248,11 @@ impl Rule {
             return parse_attribute(obj, path).map(Rule::Attribute);
         }
         if has("event") {
-            only_keys(obj, path, &["event", "platform", "within_days", "count", "total", "currency"])?;
+            only_keys(
+                obj,
+                path,
+                &["event", "platform", "within_days", "count", "total", "currency"],
+            )?;
             return parse_event(obj, path).map(Rule::Event);
         }
         if has("rfm") {
@@ -247,7 +263,10 @@ impl Rule {
             only_keys(obj, path, &["segment"])?;
             return match obj["segment"].as_str() {
                 Some(s) if !s.trim().is_empty() => Ok(Rule::Segment(s.trim().to_owned())),
-                _ => err(&format!("{path}.segment"), "expected the name of another segment of this brand"),
+                _ => err(
+                    &format!("{path}.segment"),
+                    "expected the name of another segment of this brand",
+                ),
             };
         }
         if has("lookalike") {
@@ -335,21 +354,31 @@ fn parse_attribute(obj: &Map<String, Value>, path: &str) -> Parsed<AttributeRule
     let Some(op) = obj.get("op").and_then(Value::as_str) else {
         return err(
             &format!("{path}.op"),
-            format!("missing; {} allows: {}", attribute.name(), attribute.kind().ops().join(", ")),
+            format!(
+                "missing; {} allows: {}",
+                attribute.name(),
+                attribute.kind().ops().join(", ")
+            ),
         );
     };
     let allowed = attribute.kind().ops();
     if !allowed.contains(&op) {
         return err(
             &format!("{path}.op"),
-            format!("{op:?} does not apply to {} ({}); allowed: {}", attribute.name(), attribute.kind().describe(), allowed.join(", ")),
+            format!(
+                "{op:?} does not apply to {} ({}); allowed: {}",
+                attribute.name(),
+                attribute.kind().describe(),
+                allowed.join(", ")
+            ),
         );
     }
     let vpath = format!("{path}.value");
     let value = obj.get("value");
     let kind = attribute.kind();
     let need = |v: Option<&Value>| -> Parsed<Value> {
-        v.cloned().ok_or_else(|| Invalid::new(&vpath, format!("missing; {op} needs a value")))
+        v.cloned()
+            .ok_or_else(|| Invalid::new(&vpath, format!("missing; {op} needs a value")))
     };
     let op = match op {
         "is_empty" | "is_not_empty" => {
@@ -396,11 +425,18 @@ fn parse_attribute(obj: &Map<String, Value>, path: &str) -> Parsed<AttributeRule
                 Scalar::Text(s) if !s.is_empty() => s,
                 _ => return err(&vpath, "expected non-empty text"),
             };
-            if op == "contains" { Op::Contains(s) } else { Op::StartsWith(s) }
+            if op == "contains" {
+                Op::Contains(s)
+            } else {
+                Op::StartsWith(s)
+            }
         }
         "in_last" => {
             let v = need(value)?;
-            let days = v.get("days").and_then(Value::as_u64).filter(|d| (1..=36_500).contains(d));
+            let days = v
+                .get("days")
+                .and_then(Value::as_u64)
+                .filter(|d| (1..=36_500).contains(d));
             match days {
                 Some(d) if v.as_object().is_some_and(|o| o.len() == 1) => Op::InLastDays(d as u32),
                 _ => return err(&vpath, "expected {\"days\": N} with N from 1 to 36500"),
@@ -463,7 +499,10 @@ fn scalar(kind: &AttrKind, v: &Value, path: &str) -> Parsed<Scalar> {
         },
         AttrKind::Custom => match v {
             Value::String(s) => Ok(Scalar::Text(s.clone())),
-            Value::Number(n) => n.as_f64().map(Scalar::Number).ok_or_else(|| Invalid::new(path, "number out of range")),
+            Value::Number(n) => n
+                .as_f64()
+                .map(Scalar::Number)
+                .ok_or_else(|| Invalid::new(path, "number out of range")),
             Value::Bool(b) => Ok(Scalar::Bool(*b)),
             _ => err(path, "expected text, a number or true/false"),
         },
@@ -509,8 +548,18 @@ fn parse_event(obj: &Map<String, Value>, path: &str) -> Parsed<EventRule> {
     let platform = match obj.get("platform") {
         None => None,
         Some(v) => match v.as_str() {
-            Some(p) => Some(crate::domain::PlatformId::parse(p).map_err(|e| Invalid::new(format!("{path}.platform"), e.message))?.as_str().to_owned()),
-            None => return err(&format!("{path}.platform"), "expected a platform id such as \"instagram\""),
+            Some(p) => Some(
+                crate::domain::PlatformId::parse(p)
+                    .map_err(|e| Invalid::new(format!("{path}.platform"), e.message))?
+                    .as_str()
+                    .to_owned(),
+            ),
+            None => {
+                return err(
+                    &format!("{path}.platform"),
+                    "expected a platform id such as \"instagram\"",
+                );
+            }
         },
     };
     let within_days = match obj.get("within_days") {
@@ -526,11 +575,17 @@ fn parse_event(obj: &Map<String, Value>, path: &str) -> Parsed<EventRule> {
             if obj.contains_key("currency") {
                 return err(&format!("{path}.currency"), "a currency applies to \"total\" only");
             }
-            (EventMeasure::Count, parse_compare(c, &format!("{path}.count"), "number of events")?)
+            (
+                EventMeasure::Count,
+                parse_compare(c, &format!("{path}.count"), "number of events")?,
+            )
         }
         (None, Some(t)) => {
             if kind != "purchase" {
-                return err(&format!("{path}.total"), "only purchases carry amounts; use \"count\" for other events");
+                return err(
+                    &format!("{path}.total"),
+                    "only purchases carry amounts; use \"count\" for other events",
+                );
             }
             let currency = match obj.get("currency").and_then(Value::as_str) {
                 Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()) => c.to_ascii_uppercase(),
@@ -541,7 +596,10 @@ fn parse_event(obj: &Map<String, Value>, path: &str) -> Parsed<EventRule> {
                     );
                 }
             };
-            (EventMeasure::Total { currency }, parse_compare(t, &format!("{path}.total"), "amount")?)
+            (
+                EventMeasure::Total { currency },
+                parse_compare(t, &format!("{path}.total"), "amount")?,
+            )
         }
         (None, None) => (EventMeasure::Count, Compare::Gte(1.0)),
     };
@@ -556,7 +614,10 @@ fn parse_event(obj: &Map<String, Value>, path: &str) -> Parsed<EventRule> {
 
 fn parse_rfm(v: &Value, path: &str) -> Parsed<RfmRule> {
     let Some(obj) = v.as_object() else {
-        return err(path, "expected {\"cell\": NAME} or score ranges {\"recency\"|\"frequency\"|\"monetary\": {...}}");
+        return err(
+            path,
+            "expected {\"cell\": NAME} or score ranges {\"recency\"|\"frequency\"|\"monetary\": {...}}",
+        );
     };
     only_keys(obj, path, &["cell", "recency", "frequency", "monetary", "window_days"])?;
     let score = |k: &str| -> Parsed<Option<Compare>> {
@@ -568,7 +629,12 @@ fn parse_rfm(v: &Value, path: &str) -> Parsed<RfmRule> {
                 // A score is 1-5: a bound outside that range is a typo, not a wish.
                 let (lo, hi) = match c {
                     Compare::Between(a, b) => (a, b),
-                    Compare::Eq(a) | Compare::Neq(a) | Compare::Gt(a) | Compare::Gte(a) | Compare::Lt(a) | Compare::Lte(a) => (a, a),
+                    Compare::Eq(a)
+                    | Compare::Neq(a)
+                    | Compare::Gt(a)
+                    | Compare::Gte(a)
+                    | Compare::Lt(a)
+                    | Compare::Lte(a) => (a, a),
                 };
                 if !(1.0..=5.0).contains(&lo) || !(1.0..=5.0).contains(&hi) {
                     return err(&p, "RFM scores run from 1 to 5");
@@ -585,7 +651,10 @@ fn parse_rfm(v: &Value, path: &str) -> Parsed<RfmRule> {
                 Some((cell, _)) => Some(*cell),
                 None => {
                     let names: Vec<&str> = RfmCell::ALL.iter().map(|(_, n)| *n).collect();
-                    return err(&format!("{path}.cell"), format!("{name:?} is not a named RFM cell; allowed: {}", names.join(", ")));
+                    return err(
+                        &format!("{path}.cell"),
+                        format!("{name:?} is not a named RFM cell; allowed: {}", names.join(", ")),
+                    );
                 }
             }
         }
@@ -605,7 +674,10 @@ fn parse_rfm(v: &Value, path: &str) -> Parsed<RfmRule> {
         cell,
     };
     if rule.cell.is_none() && rule.recency.is_none() && rule.frequency.is_none() && rule.monetary.is_none() {
-        return err(path, "name a \"cell\" or give at least one of recency, frequency, monetary");
+        return err(
+            path,
+            "name a \"cell\" or give at least one of recency, frequency, monetary",
+        );
     }
     Ok(rule)
 }
@@ -617,11 +689,21 @@ fn parse_lookalike(v: &Value, path: &str) -> Parsed<LookalikeRule> {
     only_keys(obj, path, &["seed", "percent"])?;
     let seed = match obj.get("seed").and_then(Value::as_str) {
         Some(s) if !s.trim().is_empty() => s.trim().to_owned(),
-        _ => return err(&format!("{path}.seed"), "expected the name of the seed segment (e.g. your best customers)"),
+        _ => {
+            return err(
+                &format!("{path}.seed"),
+                "expected the name of the seed segment (e.g. your best customers)",
+            );
+        }
     };
     let percent = match obj.get("percent").and_then(Value::as_f64) {
         Some(p) if (1.0..=20.0).contains(&p) => p,
-        _ => return err(&format!("{path}.percent"), "expected a share from 1 to 20 (percent of non-members to take)"),
+        _ => {
+            return err(
+                &format!("{path}.percent"),
+                "expected a share from 1 to 20 (percent of non-members to take)",
+            );
+        }
     };
     Ok(LookalikeRule { seed, percent })
 }
@@ -644,7 +726,11 @@ mod tests {
 
     #[test]
     fn names_the_path_to_a_bad_value_and_unknown_attribute() {
-        let e = Rule::parse(&json!({"attribute": "country", "op": "in", "value": ["SE", "Sweden"]}), "rule").unwrap_err();
+        let e = Rule::parse(
+            &json!({"attribute": "country", "op": "in", "value": ["SE", "Sweden"]}),
+            "rule",
+        )
+        .unwrap_err();
         assert_eq!(e.field, "rule.value[1]");
         let e = Rule::parse(&json!({"attribute": "shoe_size", "op": "eq", "value": 42}), "rule").unwrap_err();
         assert_eq!(e.field, "rule.attribute");

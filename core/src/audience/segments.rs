@@ -1,11 +1,11 @@
 //! The audience service for one brand: define segments, size them, snapshot their
 //! membership, compare them. The CLI and (later) the API call this; it owns no HTTP.
 
+use super::AudienceError;
 use super::compile::{CONTACTS, Compiled, Compiler, col};
 use super::definition::{Checked, PersonaDefinition, SegmentDefinition};
 use super::lookalike::Lookalike;
 use super::rule::Rule;
-use super::AudienceError;
 use crate::domain::{PortableAudience, new_id};
 use crate::store::entity::{audience_segment, brand, persona, segment_snapshot};
 use crate::store::{NewPersona, NewSegment, Tenant};
@@ -60,7 +60,11 @@ impl Overlap {
     /// |A ∩ B| as a share of A (0.0 when A is empty).
     pub fn share_of(&self, a: usize, b: usize) -> f64 {
         let size = self.size(a);
-        if size == 0 { 0.0 } else { self.counts[a][b] as f64 / size as f64 }
+        if size == 0 {
+            0.0
+        } else {
+            self.counts[a][b] as f64 / size as f64
+        }
     }
 }
 
@@ -92,11 +96,19 @@ impl<'a> Audience<'a> {
     }
 
     /// Replaces the definition of the segment named `name` (renaming it if `def` says so).
-    pub async fn redefine(&self, name: &str, def: &SegmentDefinition) -> Result<audience_segment::Model, AudienceError> {
+    pub async fn redefine(
+        &self,
+        name: &str,
+        def: &SegmentDefinition,
+    ) -> Result<audience_segment::Model, AudienceError> {
         let current = self.segment(name).await?;
         let checked = def.check()?;
         self.check_references(&def.name, checked.rule.as_ref()).await?;
-        Ok(self.t.segments().update(current.id, self.new_segment(def, checked)?).await?)
+        Ok(self
+            .t
+            .segments()
+            .update(current.id, self.new_segment(def, checked)?)
+            .await?)
     }
 
     fn new_segment(&self, def: &SegmentDefinition, checked: Checked) -> Result<NewSegment, AudienceError> {
@@ -133,13 +145,18 @@ impl<'a> Audience<'a> {
                     format!("segments refer to each other in a loop: {}", cycle.join(" → ")),
                 ));
             }
-            let seg = self.t.segments().by_name(self.brand.id, &next).await.map_err(|e| match e {
-                StoreError::NotFound { .. } => AudienceError::invalid(
-                    "rule",
-                    format!("refers to a segment named {next:?}, which this brand does not have"),
-                ),
-                e => e.into(),
-            })?;
+            let seg = self
+                .t
+                .segments()
+                .by_name(self.brand.id, &next)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound { .. } => AudienceError::invalid(
+                        "rule",
+                        format!("refers to a segment named {next:?}, which this brand does not have"),
+                    ),
+                    e => e.into(),
+                })?;
             let refs = parsed_rule(&seg)?.map(|r| r.references()).unwrap_or_default();
             stack.push((next, refs, 0));
         }
@@ -147,20 +164,28 @@ impl<'a> Audience<'a> {
     }
 
     pub async fn segment(&self, name: &str) -> Result<audience_segment::Model, AudienceError> {
-        self.t.segments().by_name(self.brand.id, name).await.map_err(|e| match e {
-            StoreError::NotFound { .. } => AudienceError::invalid(
-                "segment",
-                format!("brand {} has no segment named {name:?}", self.brand.slug),
-            ),
-            e => e.into(),
-        })
+        self.t
+            .segments()
+            .by_name(self.brand.id, name)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound { .. } => AudienceError::invalid(
+                    "segment",
+                    format!("brand {} has no segment named {name:?}", self.brand.slug),
+                ),
+                e => e.into(),
+            })
     }
 
     pub async fn segments(&self) -> Result<Vec<audience_segment::Model>, AudienceError> {
         Ok(self.t.segments().list_for_brand(self.brand.id).await?)
     }
 
-    async fn compiled(&self, seg: &audience_segment::Model, compiler: &mut Compiler<'a>) -> Result<Compiled, AudienceError> {
+    async fn compiled(
+        &self,
+        seg: &audience_segment::Model,
+        compiler: &mut Compiler<'a>,
+    ) -> Result<Compiled, AudienceError> {
         let rule = parsed_rule(seg)?;
         compiler.compile_segment(&seg.name, rule.as_ref()).await
     }
@@ -172,10 +197,13 @@ impl<'a> Audience<'a> {
 
     async fn count(&self, expr: Expr) -> Result<u64, AudienceError> {
         let mut q = Query::select();
-        q.expr_as(Expr::col((Alias::new(CONTACTS), Alias::new("id"))).count(), Alias::new("n"))
-            .from(Alias::new(CONTACTS))
-            .and_where(col("brand_id").eq(self.brand.id))
-            .and_where(expr);
+        q.expr_as(
+            Expr::col((Alias::new(CONTACTS), Alias::new("id"))).count(),
+            Alias::new("n"),
+        )
+        .from(Alias::new(CONTACTS))
+        .and_where(col("brand_id").eq(self.brand.id))
+        .and_where(expr);
         let db = self.t.db();
         let row = db.query_one(&q).await?;
         let n: i64 = match row {
@@ -222,7 +250,10 @@ impl<'a> Audience<'a> {
             .from(Alias::new(CONTACTS))
             .and_where(col("brand_id").eq(self.brand.id))
             .and_where(compiled.expr)
-            .order_by((Alias::new(CONTACTS), Alias::new("external_id")), sea_orm::sea_query::Order::Asc)
+            .order_by(
+                (Alias::new(CONTACTS), Alias::new("external_id")),
+                sea_orm::sea_query::Order::Asc,
+            )
             .limit(limit);
         let rows = self.t.db().query_all(&q).await?;
         rows.iter()
@@ -318,7 +349,10 @@ impl<'a> Audience<'a> {
         if segs.len() > MAX_OVERLAP_SEGMENTS {
             return Err(AudienceError::invalid(
                 "segments",
-                format!("{} segments given; compare at most {MAX_OVERLAP_SEGMENTS} at a time", segs.len()),
+                format!(
+                    "{} segments given; compare at most {MAX_OVERLAP_SEGMENTS} at a time",
+                    segs.len()
+                ),
             ));
         }
         let n = segs.len();
@@ -330,13 +364,19 @@ impl<'a> Audience<'a> {
             for (i, seg) in segs.iter().enumerate() {
                 let c = self.compiled(seg, &mut compiler).await?;
                 let alias = Alias::new(format!("s{i}"));
-                q.expr_as(Expr::case(c.expr, Expr::cust("1")).finally(Expr::cust("0")), alias.clone());
+                q.expr_as(
+                    Expr::case(c.expr, Expr::cust("1")).finally(Expr::cust("0")),
+                    alias.clone(),
+                );
                 groups.push(alias);
             }
-            q.expr_as(Expr::col((Alias::new(CONTACTS), Alias::new("id"))).count(), Alias::new("n"))
-                .from(Alias::new(CONTACTS))
-                .and_where(col("brand_id").eq(self.brand.id))
-                .group_by_columns(groups);
+            q.expr_as(
+                Expr::col((Alias::new(CONTACTS), Alias::new("id"))).count(),
+                Alias::new("n"),
+            )
+            .from(Alias::new(CONTACTS))
+            .and_where(col("brand_id").eq(self.brand.id))
+            .group_by_columns(groups);
             let db = self.t.db();
             for row in db.query_all(&q).await? {
                 let k: i64 = row.try_get("", "n")?;
@@ -368,7 +408,10 @@ impl<'a> Audience<'a> {
     pub async fn add_persona(&self, def: &PersonaDefinition) -> Result<persona::Model, AudienceError> {
         def.check()?;
         let seg = self.segment(&def.segment).await.map_err(|_| {
-            AudienceError::invalid("segment", format!("brand {} has no segment named {:?}", self.brand.slug, def.segment))
+            AudienceError::invalid(
+                "segment",
+                format!("brand {} has no segment named {:?}", self.brand.slug, def.segment),
+            )
         })?;
         let profile = serde_json::to_value(&def.profile)
             .map_err(|e| AudienceError::invalid("persona", format!("cannot be stored: {e}")))?;

@@ -103,13 +103,20 @@ pub fn plan(a: &PortableAudience, p: &PlatformTargeting, audience: Option<u64>) 
         .map(|facet| NotHonoured {
             facet,
             reason: if p.facets.is_empty() {
-                format!("{} has no audience targeting on organic posts; everyone who follows the account can see it", p.name)
+                format!(
+                    "{} has no audience targeting on organic posts; everyone who follows the account can see it",
+                    p.name
+                )
             } else {
                 format!(
                     "{} cannot target organic posts by {}; it can by {}",
                     p.name,
                     facet.replace('_', " "),
-                    p.facets.iter().map(|f| f.replace('_', " ")).collect::<Vec<_>>().join(", ")
+                    p.facets
+                        .iter()
+                        .map(|f| f.replace('_', " "))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             },
         })
@@ -138,7 +145,15 @@ mod tests {
         PlatformTargeting {
             platform: "linkedin".into(),
             name: "LinkedIn".into(),
-            facets: vec!["country", "region", "language", "industry", "seniority", "job_function", "company_size"],
+            facets: vec![
+                "country",
+                "region",
+                "language",
+                "industry",
+                "seniority",
+                "job_function",
+                "company_size",
+            ],
             min_audience: Some(300),
         }
     }
@@ -155,7 +170,13 @@ mod tests {
         assert_eq!(p.honoured, ["country", "seniority"]);
         assert_eq!(p.not_honoured.len(), 1);
         assert_eq!(p.not_honoured[0].facet, "age");
-        assert!(p.not_honoured[0].reason.contains("LinkedIn cannot target organic posts by age"), "{:?}", p.not_honoured);
+        assert!(
+            p.not_honoured[0]
+                .reason
+                .contains("LinkedIn cannot target organic posts by age"),
+            "{:?}",
+            p.not_honoured
+        );
         assert!(p.targets());
 
         let x = PlatformTargeting {

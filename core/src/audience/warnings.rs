@@ -29,11 +29,19 @@ pub struct Warning {
 }
 
 fn warn(code: &'static str, segments: Vec<String>, message: String) -> Warning {
-    Warning { code, segments, message }
+    Warning {
+        code,
+        segments,
+        message,
+    }
 }
 
 /// Everything worth a warning in the brand's segments, given the platforms in use.
-pub async fn check(audience: &Audience<'_>, platforms: &[PlatformTargeting], now: DateTime<Utc>) -> Result<Vec<Warning>, AudienceError> {
+pub async fn check(
+    audience: &Audience<'_>,
+    platforms: &[PlatformTargeting],
+    now: DateTime<Utc>,
+) -> Result<Vec<Warning>, AudienceError> {
     let segs = audience.segments().await?;
     let total = audience.total().await?;
     let scale = crate::domain::AudienceScale::parse("brand.audience_scale", &audience.brand.audience_scale)

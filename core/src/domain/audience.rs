@@ -24,7 +24,11 @@ impl Vocabulary {
             .ok_or_else(|| {
                 Invalid::new(
                     field,
-                    format!("{value:?} is not a known {}; allowed: {}", self.name, self.values.join(", ")),
+                    format!(
+                        "{value:?} is not a known {}; allowed: {}",
+                        self.name,
+                        self.values.join(", ")
+                    ),
                 )
             })
     }
@@ -219,7 +223,9 @@ impl AudienceScale {
             "large" => Ok(Self::Large),
             _ => Err(Invalid::new(
                 field,
-                format!("{s:?} is not an audience scale; allowed: small (segments from 1,000), medium (10,000), large (100,000)"),
+                format!(
+                    "{s:?} is not an audience scale; allowed: small (segments from 1,000), medium (10,000), large (100,000)"
+                ),
             )),
         }
     }
@@ -255,7 +261,10 @@ pub fn language_code(field: &str, value: &str) -> Result<String, Invalid> {
 pub fn tag(field: &str, value: &str) -> Result<String, Invalid> {
     let v = value.trim().to_lowercase();
     if v.is_empty() || v.chars().count() > 64 {
-        return Err(Invalid::new(field, format!("{value:?} is not a tag: use 1-64 characters")));
+        return Err(Invalid::new(
+            field,
+            format!("{value:?} is not a tag: use 1-64 characters"),
+        ));
     }
     Ok(v)
 }
@@ -296,7 +305,9 @@ pub fn money_minor(field: &str, amount: &str, currency: &str) -> Result<i64, Inv
     let f: i64 = if frac.is_empty() {
         0
     } else {
-        format!("{frac:0<width$}", width = exp as usize).parse().map_err(|_| bad())?
+        format!("{frac:0<width$}", width = exp as usize)
+            .parse()
+            .map_err(|_| bad())?
     };
     let v = w.checked_mul(scale).and_then(|x| x.checked_add(f)).ok_or_else(bad)?;
     Ok(if neg { -v } else { v })
@@ -320,7 +331,10 @@ mod tests {
 
     #[test]
     fn vocabularies_accept_loose_spellings_and_name_the_allowed_values() {
-        assert_eq!(JOB_FUNCTIONS.check("f", "Information Technology").unwrap(), "information_technology");
+        assert_eq!(
+            JOB_FUNCTIONS.check("f", "Information Technology").unwrap(),
+            "information_technology"
+        );
         assert_eq!(COMPANY_SIZES.check("f", "51-200").unwrap(), "51-200");
         let err = SENIORITIES.check("job.seniority", "boss").unwrap_err();
         assert_eq!(err.field, "job.seniority");

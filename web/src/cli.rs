@@ -351,7 +351,19 @@ pub fn main() -> ExitCode {
         database_url: cli.database_url,
         bind,
         log_format: cli.log_format,
-        log_level: cli.log_level,
+        // Commands a person runs at a prompt print their own results; routine progress logs
+        // (migrations, pool) would only bury them, so they log warnings unless asked.
+        log_level: cli.log_level.or_else(|| {
+            matches!(
+                command,
+                Command::Workspace(_)
+                    | Command::Brand(_)
+                    | Command::Audience(_)
+                    | Command::Segment(_)
+                    | Command::Persona(_)
+            )
+            .then(|| "warn".to_owned())
+        }),
         // Secrets are read from the environment only, never from flags (which `ps` shows).
         secret_key: std::env::var("CHORUS_SECRET_KEY").ok().filter(|k| !k.trim().is_empty()),
         platform_api_bases: Overrides::platform_api_bases_from_env(),

@@ -364,22 +364,33 @@ pub(crate) fn rfm_scores(brand_id: Uuid, since: Option<DateTime<Utc>>) -> Select
     if let Some(since) = since {
         per_contact.and_where(ev("occurred_at").gte(since));
     }
-    // Static SQL only: the window functions have no user input.
-    let quintile = |order: &str| {
-        Expr::cust(format!(
-            "CASE WHEN PERCENT_RANK() OVER (ORDER BY \"{order}\") < 0.2 THEN 1 \
-             WHEN PERCENT_RANK() OVER (ORDER BY \"{order}\") < 0.4 THEN 2 \
-             WHEN PERCENT_RANK() OVER (ORDER BY \"{order}\") < 0.6 THEN 3 \
-             WHEN PERCENT_RANK() OVER (ORDER BY \"{order}\") < 0.8 THEN 4 ELSE 5 END"
-        ))
+    // Static SQL only: the window functions have no user input. Each rank is computed once,
+    // then bucketed into 1-5 a level up.
+    let mut ranked = Query::select();
+    ranked
+        .column((Alias::new("p"), Alias::new("contact_id")))
+        .expr_as(
+            Expr::cust("PERCENT_RANK() OVER (ORDER BY \"last_at\")"),
+            Alias::new("pr"),
+        )
+        .expr_as(Expr::cust("PERCENT_RANK() OVER (ORDER BY \"n\")"), Alias::new("pf"))
+        .expr_as(Expr::cust("PERCENT_RANK() OVER (ORDER BY \"total\")"), Alias::new("pm"))
+        .from_subquery(per_contact, Alias::new("p"));
+    let quintile = |rank: &str| {
+        let pr = || Expr::col((Alias::new("q"), Alias::new(rank)));
+        Expr::case(pr().lt(0.2), Expr::cust("1"))
+            .case(pr().lt(0.4), Expr::cust("2"))
+            .case(pr().lt(0.6), Expr::cust("3"))
+            .case(pr().lt(0.8), Expr::cust("4"))
+            .finally(Expr::cust("5"))
     };
     let mut scored = Query::select();
     scored
-        .column((Alias::new("p"), Alias::new("contact_id")))
-        .expr_as(quintile("last_at"), Alias::new("r"))
-        .expr_as(quintile("n"), Alias::new("f"))
-        .expr_as(quintile("total"), Alias::new("m"))
-        .from_subquery(per_contact, Alias::new("p"));
+        .column((Alias::new("q"), Alias::new("contact_id")))
+        .expr_as(quintile("pr"), Alias::new("r"))
+        .expr_as(quintile("pf"), Alias::new("f"))
+        .expr_as(quintile("pm"), Alias::new("m"))
+        .from_subquery(ranked, Alias::new("q"));
     scored
 }
 

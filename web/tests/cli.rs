@@ -165,7 +165,7 @@ async fn migrate_applies_every_migration_once_then_reports_up_to_date() {
     let (code, out, err) = run(bin(), cwd.path(), &["migrate", "--database-url", &db.url], &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("applied 4 migration(s)") && out.contains("m20261122_000001_tenancy"),
+        out.contains("applied 5 migration(s)") && out.contains("m20261122_000005_audiences"),
         "{out}"
     );
     let (code, out, _) = run(bin(), cwd.path(), &["migrate", "--database-url", &db.url], &[]);
@@ -180,7 +180,7 @@ async fn worker_refuses_a_database_that_was_not_migrated() {
     let (code, _, err) = run(bin(), cwd.path(), &["worker", "--database-url", &db.url], &[]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("missing 4 migration(s)") && err.contains("run `chorus migrate`"),
+        err.contains("missing 5 migration(s)") && err.contains("run `chorus migrate`"),
         "{err}"
     );
 }

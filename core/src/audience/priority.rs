@@ -43,7 +43,7 @@ pub async fn rank(audience: &Audience<'_>) -> Result<Vec<Priority>, AudienceErro
     for seg in &segs {
         let mut compiler = Compiler::new(tenant.db(), tenant.workspace_id(), audience.brand.id, now);
         let compiled = compiler.compile_segment(&seg.name, parsed_rule(seg)?.as_ref()).await?;
-        let size = audience.size_of(seg).await?.size;
+        let size = audience.count(compiled.expr.clone()).await?;
         let c = canvas(seg)?;
         let measured = if size > 0 {
             purchase_value(&compiler, compiled.expr, size).await?

@@ -195,7 +195,7 @@ impl<'a> Audience<'a> {
         self.count(Expr::val(1).eq(1)).await
     }
 
-    async fn count(&self, expr: Expr) -> Result<u64, AudienceError> {
+    pub(crate) async fn count(&self, expr: Expr) -> Result<u64, AudienceError> {
         let mut q = Query::select();
         q.expr_as(
             Expr::col((Alias::new(CONTACTS), Alias::new("id"))).count(),

@@ -18,6 +18,7 @@ mod m20261122_000002_content;
 mod m20261122_000003_audit_log;
 mod m20261122_000004_plugin_kv;
 mod m20261122_000005_audiences;
+mod m20261123_000006_audience_scores;
 
 /// Applies Chorus's migrations in order.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_audit_log::Migration),
             Box::new(m20261122_000004_plugin_kv::Migration),
             Box::new(m20261122_000005_audiences::Migration),
+            Box::new(m20261123_000006_audience_scores::Migration),
         ]
     }
 }

@@ -367,7 +367,24 @@ async fn behavioural_and_rfm_rules_read_the_events() {
             want,
             "rule {rule}"
         );
+        // Beside an attribute rule, an event rule is checked per contact on SQLite (a
+        // different SQL shape): the members must be the same.
+        let narrowed = json!({"all": [{"attribute": "relation", "op": "is_not_empty"}, rule]});
+        assert_eq!(
+            members_of(&a, &format!("n{i}"), narrowed.clone()).await,
+            want,
+            "rule {narrowed}"
+        );
     }
+
+    // RFM scores are stored; new events make them stale and the next use recomputes.
+    let mut lines = Vec::new();
+    for d in [2, 3, 4, 6, 7, 8] {
+        lines.push(json!({"external_id": "a3", "event": "purchase", "occurred_at": days_ago(d), "amount": "1000", "currency": "SEK"}).to_string());
+    }
+    let r = run_import(tenant, &a, &lines.join("\n"), &opts(Format::Jsonl, Records::Events)).await;
+    assert!(r.committed && r.written == 6, "{:?}", r.errors);
+    assert_eq!(a.members("b4", 1000).await.unwrap(), ["a1", "a3", "a5"]);
 }
 
 #[tokio::test]

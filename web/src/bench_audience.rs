@@ -125,11 +125,27 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-pub async fn run(contacts: u64) -> anyhow::Result<()> {
-    let dir = std::env::temp_dir().join(format!("chorus-bench-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir)?;
+pub async fn run(contacts: u64, keep: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let dir = keep
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("chorus-bench-{}", uuid::Uuid::now_v7().simple())));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    anyhow::ensure!(
+        !dir.join("bench.db").exists(),
+        "{} already holds a bench.db: pick an empty directory for --keep",
+        dir.display()
+    );
     let result = bench(&dir, contacts).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    match keep {
+        Some(_) => {
+            let _ = std::fs::remove_file(dir.join("contacts.csv"));
+            let _ = std::fs::remove_file(dir.join("events.csv"));
+            println!("kept the database: {}", dir.join("bench.db").display());
+        }
+        None => {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
     result
 }
 
@@ -196,7 +212,7 @@ async fn bench(dir: &Path, contacts: u64) -> anyhow::Result<()> {
     );
     let r = run_import(events_csv, Records::Events).await?;
     println!(
-        "import purchase events:              {:>8.2} s  {:>9.0} rows/s",
+        "import purchase events + RFM scores: {:>8.2} s  {:>9.0} rows/s",
         r.seconds,
         r.rows as f64 / r.seconds
     );

@@ -274,6 +274,9 @@ pub enum BenchCommand {
         /// Contacts to generate.
         #[arg(long, default_value_t = 1_000_000)]
         contacts: u64,
+        /// Keep the generated database in this directory (for EXPLAIN and reruns).
+        #[arg(long)]
+        keep: Option<std::path::PathBuf>,
     },
 }
 
@@ -361,6 +364,7 @@ pub fn main() -> ExitCode {
                     | Command::Audience(_)
                     | Command::Segment(_)
                     | Command::Persona(_)
+                    | Command::Bench(_)
             )
             .then(|| "warn".to_owned())
         }),
@@ -384,7 +388,9 @@ pub fn main() -> ExitCode {
             Command::Migrate => migrate(&settings).await,
             Command::Plugin(cmd) => plugin(&settings, cmd).await,
             Command::Bench(BenchCommand::Plugins { iterations }) => crate::bench::plugins(iterations.max(10)).await,
-            Command::Bench(BenchCommand::Audience { contacts }) => crate::bench_audience::run(contacts.max(1000)).await,
+            Command::Bench(BenchCommand::Audience { contacts, keep }) => {
+                crate::bench_audience::run(contacts.max(1000), keep).await
+            }
             Command::Workspace(c) => audience(&settings, AudienceCli::Workspace(c)).await,
             Command::Brand(c) => audience(&settings, AudienceCli::Brand(c)).await,
             Command::Audience(c) => audience(&settings, AudienceCli::Audience(c)).await,

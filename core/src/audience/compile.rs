@@ -9,13 +9,13 @@ use super::rule::{AttributeRule, Compare, EventMeasure, EventRule, Op, RfmRule, 
 use super::{
     AudienceError,
     attributes::{AttrKind, Attribute},
-    lookalike,
+    lookalike, rfm,
 };
 use crate::domain::currency_exponent;
 use crate::store::entity::audience_segment;
 use chrono::{DateTime, Days, Months, NaiveDate, Utc};
 use sea_orm::sea_query::extension::postgres::PgBinOper;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query, QueryStatementBuilder, SelectStatement};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -24,6 +24,19 @@ pub(crate) const CONTACTS: &str = "contacts";
 /// `contacts.<name>`.
 pub(crate) fn col(name: &str) -> Expr {
     Expr::col((Alias::new(CONTACTS), Alias::new(name)))
+}
+
+/// `contacts.brand_id = id`, the filter every audience query starts from. On SQLite it is
+/// marked `likely` (true for almost every row): without that hint, and with no statistics
+/// gathered, SQLite walks the (brand, external id) index and looks up each row, several
+/// times slower than scanning the table when one brand holds most contacts. Indexes that
+/// narrow the rows further (a tag, a segment's members) are still used.
+pub(crate) fn in_brand(backend: DbBackend, brand_id: Uuid) -> Expr {
+    let eq = col("brand_id").eq(brand_id);
+    match backend {
+        DbBackend::Sqlite => Func::cust(Alias::new("likely")).arg(eq).into(),
+        _ => eq,
+    }
 }
 
 /// A compiled rule and what compiling it learned (lookalike weights, for display and audit).
@@ -87,9 +100,15 @@ impl<'a> Compiler<'a> {
                 Rule::All { rules, exclude } | Rule::Any { rules, exclude } => {
                     let all = matches!(rule, Rule::All { .. });
                     let key = if all { "all" } else { "any" };
+                    // An event rule beside attribute rules in `all` only has to be checked
+                    // for the contacts those leave (see `event`).
+                    let narrowed = all && rules.iter().any(|r| matches!(r, Rule::Attribute(_)));
                     let mut parts = Vec::with_capacity(rules.len());
                     for (i, r) in rules.iter().enumerate() {
-                        parts.push(self.compile(r, &format!("{path}.{key}[{i}]")).await?);
+                        parts.push(match r {
+                            Rule::Event(e) if narrowed => self.event(e, true),
+                            r => self.compile(r, &format!("{path}.{key}[{i}]")).await?,
+                        });
                     }
                     let mut expr = fold(parts, all);
                     if !exclude.is_empty() {
@@ -103,8 +122,8 @@ impl<'a> Compiler<'a> {
                 }
                 Rule::Not(r) => self.compile(r, &format!("{path}.not")).await?.not(),
                 Rule::Attribute(a) => self.attribute(a),
-                Rule::Event(e) => self.event(e),
-                Rule::Rfm(r) => self.rfm(r),
+                Rule::Event(e) => self.event(e, false),
+                Rule::Rfm(r) => self.rfm(r).await?,
                 Rule::Segment(name) => {
                     let seg_rule = self.referenced(name, &format!("{path}.segment")).await?;
                     self.stack.push(name.clone());
@@ -288,13 +307,15 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    fn event(&self, e: &EventRule) -> Expr {
+    /// An event rule. Usually a list (the contacts whose events satisfy it, grouped once
+    /// from the brand's events index); with `per_contact` on SQLite, a count for each
+    /// contact from the (contact, kind, time) index instead, which is cheaper when other
+    /// rules in the same `all` have already left few contacts: SQLite evaluates subquery
+    /// terms after the plain ones. PostgreSQL hashes the list either way.
+    fn event(&self, e: &EventRule, per_contact: bool) -> Expr {
         let ev = |c: &str| Expr::col((Alias::new("contact_events"), Alias::new(c)));
         let mut q = Query::select();
-        q.column((Alias::new("contact_events"), Alias::new("contact_id")))
-            .from(Alias::new("contact_events"))
-            .and_where(ev("brand_id").eq(self.brand_id))
-            .and_where(ev("kind").eq(e.kind));
+        q.from(Alias::new("contact_events")).and_where(ev("kind").eq(e.kind));
         if let Some(p) = &e.platform {
             q.and_where(ev("platform").eq(p.as_str()));
         }
@@ -302,23 +323,34 @@ impl<'a> Compiler<'a> {
             q.and_where(ev("occurred_at").gte(self.now - chrono::Duration::days(i64::from(days))));
         }
         let (agg, compare): (Expr, Compare) = match &e.measure {
-            EventMeasure::Count => (Expr::col(Alias::new("contact_id")).count(), e.compare),
+            EventMeasure::Count => (
+                Expr::col((Alias::new("contact_events"), Alias::new("contact_id"))).count(),
+                e.compare,
+            ),
             EventMeasure::Total { currency } => {
                 q.and_where(ev("currency").eq(currency.as_str()));
                 let scale = 10f64.powi(currency_exponent(currency) as i32);
-                (ev("amount_minor").sum(), e.compare.scaled(scale))
+                (Expr::expr(ev("amount_minor").sum()).if_null(0), e.compare.scaled(scale))
             }
         };
-        q.group_by_col((Alias::new("contact_events"), Alias::new("contact_id")));
+        if per_contact && self.backend() == DbBackend::Sqlite {
+            // Two-valued: COUNT is 0 and the SUM is coalesced to 0 for a contact with none.
+            q.expr(agg)
+                .and_where(ev("contact_id").equals((Alias::new(CONTACTS), Alias::new("id"))));
+            return compare_expr(Expr::SubQuery(None, Box::new(q.into_sub_query_statement())), compare);
+        }
+        q.column((Alias::new("contact_events"), Alias::new("contact_id")))
+            .and_where(ev("brand_id").eq(self.brand_id))
+            .group_by_col((Alias::new("contact_events"), Alias::new("contact_id")));
         membership_by_aggregate(q, agg, compare)
     }
 
-    fn rfm(&self, r: &RfmRule) -> Expr {
-        let scores = rfm_scores(
-            self.brand_id,
-            r.window_days.map(|d| self.now - chrono::Duration::days(i64::from(d))),
-        );
-        let score = |name: &str| Expr::col((Alias::new("s"), Alias::new(name)));
+    /// Membership by RFM scores, read from the brand's stored scores (computed first if
+    /// the events changed since, or, for a window, if the day changed).
+    async fn rfm(&self, r: &RfmRule) -> Result<Expr, AudienceError> {
+        let window = r.window_days.unwrap_or(0);
+        rfm::ensure_scores(self.db, self.brand_id, window, self.now).await?;
+        let score = |name: &str| Expr::col((Alias::new(rfm::SCORES), Alias::new(name)));
         let mut conds = Vec::new();
         for (name, c) in [("r", r.recency), ("f", r.frequency), ("m", r.monetary)] {
             if let Some(c) = c {
@@ -336,62 +368,14 @@ impl<'a> Compiler<'a> {
             }
             conds.push(fold(cells, false));
         }
-        let mut outer = Query::select();
-        outer
-            .column((Alias::new("s"), Alias::new("contact_id")))
-            .from_subquery(scores, Alias::new("s"))
+        let mut q = Query::select();
+        q.column((Alias::new(rfm::SCORES), Alias::new("contact_id")))
+            .from(Alias::new(rfm::SCORES))
+            .and_where(score("brand_id").eq(self.brand_id))
+            .and_where(score("window_days").eq(i64::from(window)))
             .and_where(fold(conds, true));
-        col("id").in_subquery(outer)
+        Ok(col("id").in_subquery(q))
     }
-}
-
-/// A person's RFM scores, 1-5 each, over the brand's purchasers: `contact_id, r, f, m`.
-/// Scores come from percent ranks, so ties share a score (every one-time buyer gets the
-/// same frequency score), and a higher score is always better (more recent, more often,
-/// more money).
-pub(crate) fn rfm_scores(brand_id: Uuid, since: Option<DateTime<Utc>>) -> SelectStatement {
-    let ev = |c: &str| Expr::col((Alias::new("contact_events"), Alias::new(c)));
-    let mut per_contact = Query::select();
-    per_contact
-        .column((Alias::new("contact_events"), Alias::new("contact_id")))
-        .expr_as(ev("occurred_at").max(), Alias::new("last_at"))
-        .expr_as(Expr::col(Alias::new("contact_id")).count(), Alias::new("n"))
-        .expr_as(Expr::expr(ev("amount_minor").sum()).if_null(0), Alias::new("total"))
-        .from(Alias::new("contact_events"))
-        .and_where(ev("brand_id").eq(brand_id))
-        .and_where(ev("kind").eq("purchase"))
-        .group_by_col((Alias::new("contact_events"), Alias::new("contact_id")));
-    if let Some(since) = since {
-        per_contact.and_where(ev("occurred_at").gte(since));
-    }
-    // Static SQL only: the window functions have no user input. Each rank is computed once,
-    // then bucketed into 1-5 a level up.
-    let mut ranked = Query::select();
-    ranked
-        .column((Alias::new("p"), Alias::new("contact_id")))
-        .expr_as(
-            Expr::cust("PERCENT_RANK() OVER (ORDER BY \"last_at\")"),
-            Alias::new("pr"),
-        )
-        .expr_as(Expr::cust("PERCENT_RANK() OVER (ORDER BY \"n\")"), Alias::new("pf"))
-        .expr_as(Expr::cust("PERCENT_RANK() OVER (ORDER BY \"total\")"), Alias::new("pm"))
-        .from_subquery(per_contact, Alias::new("p"));
-    let quintile = |rank: &str| {
-        let pr = || Expr::col((Alias::new("q"), Alias::new(rank)));
-        Expr::case(pr().lt(0.2), Expr::cust("1"))
-            .case(pr().lt(0.4), Expr::cust("2"))
-            .case(pr().lt(0.6), Expr::cust("3"))
-            .case(pr().lt(0.8), Expr::cust("4"))
-            .finally(Expr::cust("5"))
-    };
-    let mut scored = Query::select();
-    scored
-        .column((Alias::new("q"), Alias::new("contact_id")))
-        .expr_as(quintile("pr"), Alias::new("r"))
-        .expr_as(quintile("pf"), Alias::new("f"))
-        .expr_as(quintile("pm"), Alias::new("m"))
-        .from_subquery(ranked, Alias::new("q"));
-    scored
 }
 
 /// `id IN (… HAVING agg ⋈ x)`, or, when zero events satisfy the comparison ("no purchase

@@ -8,7 +8,7 @@
 //! weights that drove it can be shown.
 
 use super::AudienceError;
-use super::compile::{CONTACTS, Compiler, col};
+use super::compile::{CONTACTS, Compiler, col, in_brand};
 use chrono::{Months, NaiveDate};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult};
@@ -140,7 +140,7 @@ pub(crate) async fn build(
             Alias::new("n"),
         )
         .from(Alias::new(CONTACTS))
-        .and_where(col("brand_id").eq(c.brand_id));
+        .and_where(in_brand(c.backend(), c.brand_id));
     let row = c.db.query_one(&totals).await?;
     let (seed_size, total) = match row {
         Some(r) => (count(&r, "s")?, count(&r, "n")?),
@@ -160,7 +160,7 @@ pub(crate) async fn build(
                     Alias::new("n"),
                 )
                 .from(Alias::new(CONTACTS))
-                .and_where(col("brand_id").eq(c.brand_id))
+                .and_where(in_brand(c.backend(), c.brand_id))
                 .and_where(f.value.clone().is_not_null())
                 .group_by_columns([Alias::new("v")]);
             let rows = c.db.query_all(&q).await?;
@@ -208,7 +208,7 @@ pub(crate) async fn build(
         ranked
             .column((Alias::new(CONTACTS), Alias::new("id")))
             .from(Alias::new(CONTACTS))
-            .and_where(col("brand_id").eq(c.brand_id))
+            .and_where(in_brand(c.backend(), c.brand_id))
             .and_where(seed_expr.not())
             .order_by_expr(score, Order::Desc)
             .order_by((Alias::new(CONTACTS), Alias::new("id")), Order::Asc)

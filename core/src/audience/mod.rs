@@ -5,6 +5,7 @@
 //! - [`rule`]: the JSON rule tree and its validation (errors name the path to the node);
 //! - [`compile`]: rules to one SQL expression over `contacts`, for SQLite and PostgreSQL;
 //! - [`lookalike`]: ranking non-members by resemblance to a seed segment;
+//! - `rfm`: RFM scores, stored per brand and window and recomputed when events change;
 //! - [`import`]: CSV / JSON Lines import with mapping, validation and progress;
 //! - [`segments`]: the service the CLI and API call (define, size, snapshot, overlap);
 //! - [`warnings`], [`priority`], [`targeting`]: the product's own advice.
@@ -15,6 +16,7 @@ pub mod definition;
 pub mod import;
 pub mod lookalike;
 pub mod priority;
+pub(crate) mod rfm;
 pub mod rule;
 pub mod segments;
 pub mod targeting;

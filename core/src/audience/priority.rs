@@ -6,7 +6,7 @@
 //! against the brand's largest, so one huge segment does not flatten the rest.
 
 use super::AudienceError;
-use super::compile::{CONTACTS, Compiler, col};
+use super::compile::{CONTACTS, Compiler, in_brand};
 use super::segments::{Audience, canvas, parsed_rule};
 use crate::domain::currency_exponent;
 use chrono::{Duration, Utc};
@@ -97,7 +97,7 @@ async fn purchase_value(c: &Compiler<'_>, members: Expr, size: u64) -> Result<Op
     let mut ids = Query::select();
     ids.column((Alias::new(CONTACTS), Alias::new("id")))
         .from(Alias::new(CONTACTS))
-        .and_where(col("brand_id").eq(c.brand_id))
+        .and_where(in_brand(c.backend(), c.brand_id))
         .and_where(members);
     let mut q = Query::select();
     q.expr_as(ev("currency"), Alias::new("currency"))

@@ -2,7 +2,7 @@
 //! membership, compare them. The CLI and (later) the API call this; it owns no HTTP.
 
 use super::AudienceError;
-use super::compile::{CONTACTS, Compiled, Compiler, col};
+use super::compile::{CONTACTS, Compiled, Compiler, in_brand};
 use super::definition::{Checked, PersonaDefinition, SegmentDefinition};
 use super::lookalike::Lookalike;
 use super::rule::Rule;
@@ -11,7 +11,7 @@ use crate::store::entity::{audience_segment, brand, persona, segment_snapshot};
 use crate::store::{NewPersona, NewSegment, Tenant};
 use crate::{Invalid, StoreError};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, Query, WithClause};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, TransactionTrait};
 use serde::Serialize;
 use uuid::Uuid;
@@ -202,7 +202,7 @@ impl<'a> Audience<'a> {
             Alias::new("n"),
         )
         .from(Alias::new(CONTACTS))
-        .and_where(col("brand_id").eq(self.brand.id))
+        .and_where(in_brand(self.t.db().get_database_backend(), self.brand.id))
         .and_where(expr);
         let db = self.t.db();
         let row = db.query_one(&q).await?;
@@ -248,7 +248,7 @@ impl<'a> Audience<'a> {
         let mut q = Query::select();
         q.column((Alias::new(CONTACTS), Alias::new("external_id")))
             .from(Alias::new(CONTACTS))
-            .and_where(col("brand_id").eq(self.brand.id))
+            .and_where(in_brand(self.t.db().get_database_backend(), self.brand.id))
             .and_where(compiled.expr)
             .order_by(
                 (Alias::new(CONTACTS), Alias::new("external_id")),
@@ -294,7 +294,7 @@ impl<'a> Audience<'a> {
             .expr(Expr::val(id))
             .column((Alias::new(CONTACTS), Alias::new("id")))
             .from(Alias::new(CONTACTS))
-            .and_where(col("brand_id").eq(self.brand.id))
+            .and_where(in_brand(self.t.db().get_database_backend(), self.brand.id))
             .and_where(compiled.expr);
         let insert = Query::insert()
             .into_table(Alias::new("segment_members"))
@@ -358,35 +358,41 @@ impl<'a> Audience<'a> {
         let n = segs.len();
         let mut counts = vec![vec![0u64; n]; n];
         if n > 0 {
+            // One pass over the brand's contacts: each contact's memberships become one
+            // integer (bit i: in segment i), grouped, so the database sorts small numbers
+            // instead of n columns; the matrix is then summed from at most 2^n groups.
             let mut compiler = self.compiler(Utc::now());
-            let mut q = Query::select();
-            let mut groups = Vec::with_capacity(n);
+            let mut mask: Option<Expr> = None;
             for (i, seg) in segs.iter().enumerate() {
                 let c = self.compiled(seg, &mut compiler).await?;
-                let alias = Alias::new(format!("s{i}"));
-                q.expr_as(
-                    Expr::case(c.expr, Expr::cust("1")).finally(Expr::cust("0")),
-                    alias.clone(),
-                );
-                groups.push(alias);
+                let bit = Expr::case(c.expr, Expr::cust((1u32 << i).to_string())).finally(Expr::cust("0"));
+                let bit: Expr = bit.into();
+                mask = Some(match mask {
+                    None => bit,
+                    Some(m) => m.add(bit),
+                });
             }
-            q.expr_as(
-                Expr::col((Alias::new(CONTACTS), Alias::new("id"))).count(),
-                Alias::new("n"),
-            )
-            .from(Alias::new(CONTACTS))
-            .and_where(col("brand_id").eq(self.brand.id))
-            .group_by_columns(groups);
+            // MATERIALIZED: each contact's mask is computed once; grouped directly, SQLite
+            // evaluates the expression again for the group key.
+            let mut masks = Query::select();
+            masks
+                .expr_as(mask.expect("n > 0").cast_as(Alias::new("bigint")), Alias::new("mask"))
+                .from(Alias::new(CONTACTS))
+                .and_where(in_brand(self.t.db().get_database_backend(), self.brand.id));
+            let mut cte = CommonTableExpression::new();
+            cte.table_name(Alias::new("masks")).query(masks).materialized(true);
+            let mut grouped = Query::select();
+            grouped
+                .column(Alias::new("mask"))
+                .expr_as(Expr::col(Alias::new("mask")).count(), Alias::new("n"))
+                .from(Alias::new("masks"))
+                .group_by_col(Alias::new("mask"));
+            let q = grouped.with(WithClause::new().cte(cte).to_owned());
             let db = self.t.db();
             for row in db.query_all(&q).await? {
                 let k: i64 = row.try_get("", "n")?;
-                let mut inside = Vec::with_capacity(n);
-                for i in 0..n {
-                    let flag: i32 = row.try_get("", &format!("s{i}"))?;
-                    if flag == 1 {
-                        inside.push(i);
-                    }
-                }
+                let bits: i64 = row.try_get("", "mask")?;
+                let inside: Vec<usize> = (0..n).filter(|i| bits & (1 << i) != 0).collect();
                 for &a in &inside {
                     for &b in &inside {
                         counts[a][b] += std::cmp::max(k, 0) as u64;

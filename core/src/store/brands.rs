@@ -30,6 +30,7 @@ impl Brands<'_> {
             name: Set(required_name("brand.name", &new.name)?),
             timezone: Set(zone.to_string()),
             audience_scale: Set(crate::domain::AudienceScale::default().as_str().to_owned()),
+            audience_version: Set(0),
             created_at: Set(at),
             updated_at: Set(at),
         }

@@ -79,8 +79,23 @@ fn wasm_target_dir() -> PathBuf {
     target.join("wasm-plugins")
 }
 
+/// Installs the target with rustup when it is missing (so a fresh machine needs no manual
+/// step), then fails with instructions only if that did not work.
 fn ensure_target_installed() {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    if check_target(&rustc).is_ok() {
+        return;
+    }
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", TARGET]);
+    if let Ok(toolchain) = std::env::var("RUSTUP_TOOLCHAIN") {
+        rustup.args(["--toolchain", &toolchain]);
+    }
+    match rustup.status() {
+        Ok(s) if s.success() => println!("cargo:warning=installed the {TARGET} target with rustup"),
+        Ok(s) => println!("cargo:warning=`rustup target add {TARGET}` failed ({s})"),
+        Err(e) => println!("cargo:warning=could not run rustup to add {TARGET}: {e}"),
+    }
     if let Err(message) = check_target(&rustc) {
         panic!("{message}");
     }

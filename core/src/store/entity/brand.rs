@@ -9,6 +9,8 @@ super::entity! {
         pub timezone: String,
         /// small / medium / large: sets how small a segment may be ([`AudienceScale`]).
         pub audience_scale: String,
+        /// Bumped by every write to the brand's contacts or events (derived data checks it).
+        pub audience_version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -14,7 +14,7 @@ use crate::domain::{
 };
 use crate::store::Tenant;
 use crate::store::entity::brand;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SimpleExpr, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, TransactionTrait};
 use serde::{Deserialize, Serialize};
@@ -830,7 +830,9 @@ impl Job<'_> {
     }
 
     async fn write_contacts(&mut self, batch: Vec<ContactRow>) -> Result<(), AudienceError> {
-        let now = Utc::now();
+        // Whole microseconds, as PostgreSQL keeps them, so `created_at == now` below tells
+        // the rows this statement inserted on either database.
+        let now = Utc::now().trunc_subsecs(6);
         let mut cols: Vec<&str> = vec![
             "id",
             "workspace_id",
@@ -887,14 +889,22 @@ impl Job<'_> {
             };
             on_conflict.value(Alias::new("custom"), Expr::cust(merged));
         }
-        insert
-            .on_conflict(on_conflict)
-            .returning(Query::returning().columns([Alias::new("id"), Alias::new("external_id")]));
+        insert.on_conflict(on_conflict).returning(Query::returning().columns([
+            Alias::new("id"),
+            Alias::new("external_id"),
+            Alias::new("created_at"),
+        ]));
         let rows = self.txn.query_all(&insert).await?;
         self.report.written += rows.len() as u64;
         let mut ids: HashMap<String, Uuid> = HashMap::with_capacity(rows.len());
+        let mut existing: Vec<Uuid> = Vec::new();
         for r in rows {
-            ids.insert(r.try_get("", "external_id")?, r.try_get("", "id")?);
+            let id: Uuid = r.try_get("", "id")?;
+            let created: chrono::DateTime<Utc> = r.try_get("", "created_at")?;
+            if created != now {
+                existing.push(id);
+            }
+            ids.insert(r.try_get("", "external_id")?, id);
         }
 
         let facets: Vec<&str> = TagFacet::ALL
@@ -905,13 +915,15 @@ impl Job<'_> {
         if facets.is_empty() {
             return Ok(());
         }
-        // Tags are replaced per facet the file provides.
-        let mut delete = Query::delete();
-        delete
-            .from_table(Alias::new("contact_tags"))
-            .and_where(Expr::col(Alias::new("contact_id")).is_in(ids.values().copied()))
-            .and_where(Expr::col(Alias::new("facet")).is_in(facets.iter().copied()));
-        self.txn.execute(&delete).await?;
+        // Tags are replaced per facet the file provides (new contacts have none yet).
+        if !existing.is_empty() {
+            let mut delete = Query::delete();
+            delete
+                .from_table(Alias::new("contact_tags"))
+                .and_where(Expr::col(Alias::new("contact_id")).is_in(existing))
+                .and_where(Expr::col(Alias::new("facet")).is_in(facets.iter().copied()));
+            self.txn.execute(&delete).await?;
+        }
         let tags: Vec<(Uuid, &'static str, &str)> = batch
             .iter()
             .filter_map(|c| ids.get(&c.external_id).map(|id| (id, c)))

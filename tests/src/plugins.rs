@@ -39,13 +39,28 @@ pub async fn hostile(engine: &PluginEngine, api_base: Option<&str>, limits: Limi
 
 /// The bundled Mastodon plugin's manifest (sha256 filled) and component.
 pub fn mastodon() -> (Manifest, &'static [u8]) {
+    bundled("mastodon")
+}
+
+/// A bundled plugin's manifest (sha256 filled) and component, by id.
+pub fn bundled(id: &str) -> (Manifest, &'static [u8]) {
     let b = chorus_plugins_bundled::BUNDLED
         .iter()
-        .find(|b| b.manifest.contains("id = \"mastodon\""))
-        .expect("bundled mastodon");
+        .find(|b| b.manifest.contains(&format!("id = \"{id}\"")))
+        .unwrap_or_else(|| panic!("no bundled plugin {id}"));
     let mut m = Manifest::from_toml(std::path::Path::new("plugin.toml"), b.manifest).unwrap();
     m.sha256 = Some(b.sha256.to_owned());
     (m, b.component)
+}
+
+/// A bundled plugin loaded with its API base pointed at `api_base` (a fake on loopback).
+pub async fn load_bundled(engine: &PluginEngine, id: &str, api_base: &str, limits: Limits) -> Plugin {
+    let (manifest, bytes) = bundled(id);
+    let grant = Grant::for_manifest(&manifest, None, Some(url::Url::parse(api_base).unwrap())).unwrap();
+    engine
+        .load(manifest, bytes, true, grant, limits)
+        .await
+        .unwrap_or_else(|e| panic!("load the bundled {id} plugin: {e}"))
 }
 
 /// Serves `router` on a free loopback port; returns its base URL (`http://127.0.0.1:PORT`).

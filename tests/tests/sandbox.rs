@@ -51,6 +51,7 @@ fn inv() -> Invocation {
         workspace: uuid::Uuid::nil(),
         token: Some("tok-123".into()),
         media: None,
+        media_refs: vec![],
     }
 }
 

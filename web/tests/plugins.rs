@@ -242,3 +242,60 @@ fn a_scaffolded_plugin_builds_passes_its_tests_and_installs() {
     assert!(!out.contains("bluesky-demo"), "a tampered plugin must not load: {out}");
     assert!(err.contains("is not the one described"), "{err}");
 }
+
+/// The platform plugins (beyond the Mastodon example) each pass the conformance checks.
+#[test]
+fn plugin_test_passes_every_platform_plugin() {
+    let cwd = tempfile::tempdir().unwrap();
+    let config = relaxed_config(cwd.path());
+    for id in ["x"] {
+        let (code, out, err) = run(bin(), cwd.path(), &["plugin", "test", id, "--config", config], &[]);
+        assert_eq!(code, 0, "{id}: {out}{err}");
+        assert!(out.trim_end().ends_with(" passed, 0 failed"), "{id}: {out}");
+    }
+}
+
+#[test]
+fn preview_for_x_counts_by_x_weighting_and_threads_long_posts() {
+    let cwd = tempfile::tempdir().unwrap();
+    let config = relaxed_config(cwd.path());
+    // A URL weighs 23 however long it is; CJK and emoji weigh 2.
+    let short = chorus_json(
+        cwd.path(),
+        &[
+            "preview",
+            "--platform",
+            "x",
+            "--config",
+            config,
+            "--text",
+            "新品 🎉 https://example.com/a/very/long/path/that/is/long",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        (short["length"].as_u64(), short["limit"].as_u64()),
+        (Some(4 + 1 + 2 + 1 + 23), Some(280))
+    );
+    let long_text = "Rain jackets for every kind of weather, tested on the west coast. ".repeat(10);
+    let long = chorus_json(
+        cwd.path(),
+        &[
+            "preview",
+            "--platform",
+            "x",
+            "--config",
+            config,
+            "--text",
+            &long_text,
+            "--json",
+        ],
+    );
+    let parts = long["parts"].as_array().unwrap();
+    assert!(parts.len() >= 3, "{long}");
+    let n = parts.len();
+    for (i, p) in parts.iter().enumerate() {
+        assert!(p.as_str().unwrap().ends_with(&format!(" {}/{n}", i + 1)), "{p}");
+    }
+    assert_eq!(long["fits"], true);
+}

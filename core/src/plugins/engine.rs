@@ -246,6 +246,9 @@ pub struct Invocation {
     /// The account's access token, added by the host to the plugin's requests.
     pub token: Option<String>,
     pub media: Option<Arc<dyn MediaSource>>,
+    /// What the host knows of those media (type, size), passed to the plugin in the call
+    /// context; empty for posts without media.
+    pub media_refs: Vec<types::MediaRef>,
 }
 
 /// A loaded plugin, ready to call. Cheap to share behind an `Arc`.
@@ -386,7 +389,7 @@ impl Plugin {
         account: &Account,
         inv: &Invocation,
     ) -> Result<Published, CallError> {
-        let ctx = self.context(account);
+        let ctx = self.context(account, inv);
         let (mut store, inst) = self.sandbox.start("publish", Phase::Network, inv).await?;
         let limit = self.sandbox.limits.publish_time;
         let res = tokio::time::timeout(limit, inst.call_publish(&mut store, adapted, marker, &ctx)).await;
@@ -400,7 +403,7 @@ impl Plugin {
         account: &Account,
         inv: &Invocation,
     ) -> Result<Option<Published>, CallError> {
-        let ctx = self.context(account);
+        let ctx = self.context(account, inv);
         let (mut store, inst) = self.sandbox.start("find-published", Phase::Network, inv).await?;
         let limit = self.sandbox.limits.publish_time;
         let res = tokio::time::timeout(limit, inst.call_find_published(&mut store, marker, adapted, &ctx)).await;
@@ -413,17 +416,18 @@ impl Plugin {
         account: &Account,
         inv: &Invocation,
     ) -> Result<Vec<Metrics>, CallError> {
-        let ctx = self.context(account);
+        let ctx = self.context(account, inv);
         let (mut store, inst) = self.sandbox.start("fetch-metrics", Phase::Network, inv).await?;
         let limit = self.sandbox.limits.publish_time;
         let res = tokio::time::timeout(limit, inst.call_fetch_metrics(&mut store, remote_ids, &ctx)).await;
         self.sandbox.finish("fetch-metrics", &store, res, limit)
     }
 
-    fn context(&self, account: &Account) -> types::CallContext {
+    fn context(&self, account: &Account, inv: &Invocation) -> types::CallContext {
         types::CallContext {
             account: account.clone(),
             api_base: self.api_base(),
+            media: inv.media_refs.clone(),
         }
     }
 }

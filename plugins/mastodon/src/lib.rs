@@ -79,15 +79,9 @@ impl Plugin for Mastodon {
         let mut rules = AdaptRules::from_description(&Self::describe());
         rules.default_hashtags = 3;
         let mut adapted = adapt_post(&post, segment.as_ref(), &rules)?;
-        if let Some(s) = segment.as_ref().filter(|s| !s.audience.is_everyone()) {
-            adapted.warnings.push(Warning {
-                code: "targeting-unsupported".into(),
-                message: format!(
-                    "Mastodon has no audience targeting; segment {:?} gets the tone only",
-                    s.name
-                ),
-            });
-        }
+        adapted
+            .warnings
+            .extend(targeting_unsupported("Mastodon", segment.as_ref()));
         Ok(adapted)
     }
 
@@ -142,12 +136,11 @@ impl Plugin for Mastodon {
         .send()?
         .ok()?
         .json()?;
-        let want = normalize(&adapted.text);
         Ok(recent
             .as_array()
             .into_iter()
             .flatten()
-            .find(|s| normalize(&strip_html(s["content"].as_str().unwrap_or(""))) == want)
+            .find(|s| same_text(&strip_html(s["content"].as_str().unwrap_or("")), &adapted.text))
             .map(|s| Published {
                 remote_id: s["id"].as_str().unwrap_or_default().to_owned(),
                 url: s["url"].as_str().map(str::to_owned),
@@ -239,8 +232,4 @@ fn strip_html(html: &str) -> String {
         .replace("&gt;", ">")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
-}
-
-fn normalize(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -27,6 +27,9 @@ pub struct AdaptRules {
     /// Split into a numbered thread instead of truncating.
     pub threads: bool,
     pub max_media: usize,
+    /// Whether images and videos may share a post. When not, the first item's kind wins,
+    /// and a video or GIF goes alone (X, Mastodon: 4 images, or 1 video, or 1 GIF).
+    pub mixed_media: bool,
     pub media_required: bool,
     /// Append the post's link to the text if it is not there (platforms without link cards).
     pub append_link: bool,
@@ -43,6 +46,7 @@ impl AdaptRules {
             default_formality: Formality::Neutral,
             threads: d.features.threads,
             max_media: d.media.max_count as usize,
+            mixed_media: d.media.mixed_kinds,
             media_required: d.media.required,
             append_link: true,
         }
@@ -68,18 +72,7 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
             "this platform needs at least one image or video; attach media to the post",
         ));
     }
-    let media: Vec<String> = post.media.iter().take(rules.max_media).map(|m| m.id.clone()).collect();
-    if post.media.len() > media.len() {
-        warnings.push(warn(
-            "media-dropped",
-            format!(
-                "kept the first {} of {} media items: the platform allows {}",
-                media.len(),
-                post.media.len(),
-                rules.max_media
-            ),
-        ));
-    }
+    let media = select_media(&post.media, rules, &mut warnings);
 
     let mut body = post.body.trim().to_owned();
     if let Some(t) = tone {
@@ -229,6 +222,63 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
     })
 }
 
+/// The warning for a platform without organic audience targeting, when the segment names
+/// an audience: the post reaches everyone the platform shows it to, only the tone applies.
+pub fn targeting_unsupported(platform: &str, segment: Option<&Segment>) -> Option<Warning> {
+    let s = segment.filter(|s| !s.audience.is_everyone())?;
+    Some(warn(
+        "targeting-unsupported",
+        format!(
+            "{platform} has no audience targeting for organic posts; segment {:?} gets the tone only",
+            s.name
+        ),
+    ))
+}
+
+/// Whether two post texts are the same post (whitespace runs compared as one space), for
+/// finding a post again among an account's recent ones.
+pub fn same_text(a: &str, b: &str) -> bool {
+    a.split_whitespace().eq(b.split_whitespace())
+}
+
+/// The media ids the platform can take together, in order, each drop explained.
+fn select_media(all: &[crate::types::MediaRef], rules: &AdaptRules, warnings: &mut Vec<Warning>) -> Vec<String> {
+    use crate::types::MediaKind;
+    let mut kept: Vec<&crate::types::MediaRef> = all.iter().collect();
+    if !rules.mixed_media {
+        if let Some(first) = all.first() {
+            let alone = matches!(first.kind, MediaKind::Video | MediaKind::Gif);
+            let same: Vec<_> = all.iter().filter(|m| m.kind == first.kind).collect();
+            let cap = if alone { 1 } else { same.len() };
+            kept = same.into_iter().take(cap).collect();
+            if kept.len() < all.len() {
+                warnings.push(warn(
+                    "media-dropped",
+                    format!(
+                        "kept {} of {} media items: this platform does not mix kinds in one post{}",
+                        kept.len(),
+                        all.len(),
+                        if alone { ", and a video or GIF goes alone" } else { "" }
+                    ),
+                ));
+            }
+        }
+    }
+    if kept.len() > rules.max_media {
+        warnings.push(warn(
+            "media-dropped",
+            format!(
+                "kept the first {} of {} media items: the platform allows {}",
+                rules.max_media,
+                kept.len(),
+                rules.max_media
+            ),
+        ));
+        kept.truncate(rules.max_media);
+    }
+    kept.into_iter().map(|m| m.id.clone()).collect()
+}
+
 /// A listed hashtag in the segment's words and spelling, when that is still one word.
 fn retone_tag(tag: &str, tone: Option<&crate::types::Tone>) -> String {
     let Some(t) = tone.filter(|t| !t.glossary.is_empty() || t.language_variant.is_some()) else {
@@ -277,6 +327,7 @@ mod tests {
             default_formality: Formality::Neutral,
             threads,
             max_media: 1,
+            mixed_media: true,
             media_required: false,
             append_link: true,
         }

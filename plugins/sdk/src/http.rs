@@ -114,6 +114,13 @@ impl Response {
         let Ok(v) = serde_json::from_slice::<serde_json::Value>(&self.body) else {
             return text;
         };
+        // X problems put the generic text in `detail` and the specifics in `errors[]`.
+        if let (Some(d), Some(e)) = (
+            v.pointer("/detail").and_then(|d| d.as_str()),
+            v.pointer("/errors/0/message").and_then(|e| e.as_str()),
+        ) {
+            return format!("{d} {e}");
+        }
         let candidates = [
             v.pointer("/error/message"), // Meta, TikTok
             v.pointer("/detail"),        // X problem+json

@@ -75,7 +75,7 @@ pub const API_VERSION: &str = "0.1.0";
 /// Everything a plugin usually needs.
 pub mod prelude {
     pub use crate::Plugin;
-    pub use crate::adapt::{AdaptRules, adapt_post};
+    pub use crate::adapt::{AdaptRules, adapt_post, same_text, targeting_unsupported};
     pub use crate::http::{Request, Response, error_from_status};
     pub use crate::types::*;
     pub use crate::{invalid, transient};

@@ -80,41 +80,65 @@ pub fn measure(s: &str, rule: LengthRule) -> usize {
     }
 }
 
-/// Byte ranges of the URLs in `s`: `http://` or `https://` followed by non-space
-/// characters, or a bare `www.` host, without trailing punctuation.
+/// Generic top-level domains recognised without a scheme (`example.com`). twitter-text
+/// knows every TLD; these are the ones people actually write in posts.
+const GENERIC_TLDS: &[&str] = &[
+    "com", "net", "org", "info", "biz", "edu", "gov", "io", "co", "ai", "app", "dev", "me", "tv", "xyz", "shop",
+    "store", "online", "site", "tech", "blog", "news", "page", "cloud", "link", "live", "media",
+];
+
+/// Byte ranges of the URLs in `s`, without trailing punctuation: `http://` or `https://`
+/// followed by non-space characters, a bare `www.` host, or a bare domain such as
+/// `example.com/path`, which X also counts as a URL. A bare domain needs a generic TLD from
+/// a short list, or a two-letter country TLD followed by a path (`t.co/x`), so that
+/// `readme.md` or `e.g.` stay words.
 pub fn find_urls(s: &str) -> Vec<Range<usize>> {
-    let lower = s.to_ascii_lowercase();
-    // Candidate starts: every "http" and "www." (a substring search, not a scan per char).
-    let mut starts: Vec<usize> = lower
-        .match_indices("http")
-        .chain(lower.match_indices("www."))
-        .map(|(i, _)| i)
-        .collect();
-    starts.sort_unstable();
     let mut out: Vec<Range<usize>> = Vec::new();
-    for i in starts {
-        if out.last().is_some_and(|u| i < u.end) {
-            continue; // inside a URL already found
+    let mut i = 0;
+    while i < s.len() {
+        // Tokens end at whitespace; a URL starts at the token's start or after ( " ' «.
+        let rest = &s[i..];
+        let Some(off) = rest.find(|c: char| !c.is_whitespace()) else {
+            break;
+        };
+        let start = i + off;
+        let end = s[start..].find(char::is_whitespace).map_or(s.len(), |e| start + e);
+        let token = &s[start..end];
+        let lead = token.len() - token.trim_start_matches(['(', '"', '\'', '«', '[']).len();
+        if let Some(len) = url_at(&token[lead..]) {
+            out.push(start + lead..start + lead + len);
         }
-        let rest = &lower[i..];
-        if !(rest.starts_with("https://") || rest.starts_with("http://") || rest.starts_with("www.")) {
-            continue;
-        }
-        let at_boundary = !s[..i]
-            .chars()
-            .next_back()
-            .is_some_and(|c| c.is_alphanumeric() || c == '@');
-        if !at_boundary {
-            continue;
-        }
-        let end = s[i..].find(char::is_whitespace).map_or(s.len(), |e| i + e);
-        let trimmed = s[i..end].trim_end_matches(['.', ',', '!', '?', ';', ':', ')', ']', '"', '\'']);
-        let scheme_only = matches!(trimmed.to_ascii_lowercase().as_str(), "http://" | "https://" | "www.");
-        if !scheme_only {
-            out.push(i..i + trimmed.len());
-        }
+        i = end;
     }
     out
+}
+
+/// The length of the URL that `token` starts with, if it starts with one.
+fn url_at(token: &str) -> Option<usize> {
+    let trimmed = token.trim_end_matches(['.', ',', '!', '?', ';', ':', ')', ']', '"', '\'', '»']);
+    let lower = trimmed.to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")) {
+        return (!rest.is_empty()).then_some(trimmed.len());
+    }
+    if let Some(rest) = lower.strip_prefix("www.") {
+        return (!rest.is_empty()).then_some(trimmed.len());
+    }
+    // A bare domain: labels of letters, digits and '-', then a known TLD, then / ? # or end.
+    let host_end = lower.find(['/', '?', '#']).unwrap_or(lower.len());
+    let host = &lower[..host_end];
+    let labels: Vec<&str> = host.split('.').collect();
+    if labels.len() < 2
+        || labels
+            .iter()
+            .any(|l| l.is_empty() || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    {
+        return None;
+    }
+    let tld = labels[labels.len() - 1];
+    let has_path = host_end < lower.len() && lower[host_end..].len() > 1;
+    let known =
+        GENERIC_TLDS.contains(&tld) || (tld.len() == 2 && tld.chars().all(|c| c.is_ascii_lowercase()) && has_path);
+    known.then_some(trimmed.len())
 }
 
 /// Cuts `s` so that it plus `ellipsis` fits in `max` by `rule`, at a word boundary when one
@@ -196,6 +220,15 @@ mod tests {
         let found: Vec<_> = find_urls(s).into_iter().map(|r| &s[r]).collect();
         assert_eq!(found, ["https://ex.com/a", "www.ex.org", "http://x.io/b"]);
         assert!(find_urls("mail me at bob@www.example.com or http:// alone").is_empty());
+    }
+
+    #[test]
+    fn bare_domains_count_as_urls_but_file_names_and_abbreviations_do_not() {
+        let s = "See example.com, shop.acme.io/sale and t.co/x1 (not readme.md, e.g. or 3.14).";
+        let found: Vec<_> = find_urls(s).into_iter().map(|r| &s[r]).collect();
+        assert_eq!(found, ["example.com", "shop.acme.io/sale", "t.co/x1"]);
+        // On X each of them weighs 23, whatever its length.
+        assert_eq!(x_weighted_len("go to example.com"), 6 + 23);
     }
 
     #[test]

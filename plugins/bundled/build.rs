@@ -4,7 +4,11 @@
 use std::path::Path;
 
 /// (crate, folder under plugins/) of each bundled plugin.
-const BUNDLED: &[(&str, &str)] = &[("chorus-plugin-mastodon", "mastodon"), ("chorus-plugin-x", "x")];
+const BUNDLED: &[(&str, &str)] = &[
+    ("chorus-plugin-mastodon", "mastodon"),
+    ("chorus-plugin-x", "x"),
+    ("chorus-plugin-linkedin", "linkedin"),
+];
 
 fn main() {
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();

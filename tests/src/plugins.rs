@@ -72,3 +72,66 @@ pub async fn serve(router: axum::Router) -> String {
     tokio::spawn(async move { axum::serve(listener, router).await });
     format!("http://{addr}")
 }
+
+/// Connects an account on `platform` for a new brand, with `token` sealed in the store, and
+/// returns the account as plugins see it and an invocation carrying the token as the store
+/// gives it back (so the test goes through the credential sealing).
+pub async fn connected_account(
+    t: &crate::TestStore,
+    platform: &str,
+    handle: &str,
+    remote_id: &str,
+    token: &str,
+    scopes: &[&str],
+) -> (chorus_core::plugins::types::Account, chorus_core::plugins::Invocation) {
+    let (ws, brand) = t.workspace_with_brand(&format!("{platform}-{handle}")).await;
+    let tenant = t.store.tenant(ws);
+    let row = tenant
+        .accounts()
+        .connect(chorus_core::store::NewAccount {
+            brand_id: brand,
+            platform: platform.into(),
+            handle: handle.into(),
+            remote_id: remote_id.into(),
+            display_name: None,
+            timezone: "Europe/Stockholm".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            credentials: chorus_core::secrets::Credentials {
+                access_token: token.into(),
+                refresh_token: None,
+                expires_at: None,
+            },
+        })
+        .await
+        .expect("connect the account");
+    let token = tenant
+        .accounts()
+        .credentials(row.id)
+        .await
+        .expect("open the sealed credentials")
+        .access_token;
+    (
+        chorus_core::plugins::types::Account {
+            id: row.id.to_string(),
+            handle: row.handle,
+            remote_id: row.remote_id,
+            timezone: row.timezone,
+        },
+        chorus_core::plugins::Invocation {
+            workspace: ws,
+            token: Some(token),
+            ..Default::default()
+        },
+    )
+}
+
+/// A call's result with the plugin's own typed error, or a panic if the host failed the
+/// call for another reason (a trap, a limit): the e2e tests expect platform errors only.
+pub fn plugin_result<T>(
+    r: Result<T, chorus_core::plugins::CallError>,
+) -> Result<T, chorus_core::plugins::types::PluginError> {
+    r.map_err(|e| match e.kind {
+        chorus_core::plugins::CallErrorKind::Plugin(pe) => pe,
+        other => panic!("the host failed the call, not the plugin: {other:?}"),
+    })
+}

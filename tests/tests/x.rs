@@ -3,13 +3,11 @@
 //! or PostgreSQL with CHORUS_TEST_DATABASE_URL).
 
 use chorus_core::plugins::types::{Account, Adapted, MediaKind, MediaRef, PluginError, Post};
-use chorus_core::plugins::{CallErrorKind, Invocation, Limits, MemoryMedia, Plugin};
-use chorus_core::secrets::Credentials;
-use chorus_core::store::NewAccount;
+use chorus_core::plugins::{Invocation, Limits, MemoryMedia, Plugin};
 use chorus_fakes::x::{ALL_SCOPES, TweetMetrics, XFake};
 use chorus_fakes::{Fault, Faults};
 use chorus_tests::TestStore;
-use chorus_tests::plugins::{engine, load_bundled};
+use chorus_tests::plugins::{connected_account, engine, load_bundled, plugin_result};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,45 +23,16 @@ struct Setup {
 /// token `scopes`, and the bundled plugin pointed at the fake.
 async fn setup(scopes: &[&str], limits: Limits) -> Setup {
     let t = TestStore::new().await;
-    let (ws, brand) = t.workspace_with_brand("xacme").await;
     let fake = XFake::start().await.unwrap();
     fake.grant("x-token-1", "4242", "acme", scopes);
-    let tenant = t.store.tenant(ws);
-    let row = tenant
-        .accounts()
-        .connect(NewAccount {
-            brand_id: brand,
-            platform: "x".into(),
-            handle: "acme".into(),
-            remote_id: "4242".into(),
-            display_name: None,
-            timezone: "Europe/Stockholm".into(),
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            credentials: Credentials {
-                access_token: "x-token-1".into(),
-                refresh_token: None,
-                expires_at: None,
-            },
-        })
-        .await
-        .unwrap();
-    let token = tenant.accounts().credentials(row.id).await.unwrap().access_token;
+    let (account, inv) = connected_account(&t, "x", "acme", "4242", "x-token-1", scopes).await;
     let plugin = load_bundled(&engine(), "x", &fake.base_url, limits).await;
     Setup {
         _t: t,
         fake,
         plugin,
-        account: Account {
-            id: row.id.to_string(),
-            handle: row.handle,
-            remote_id: row.remote_id,
-            timezone: row.timezone,
-        },
-        inv: Invocation {
-            workspace: ws,
-            token: Some(token),
-            ..Invocation::default()
-        },
+        account,
+        inv,
     }
 }
 
@@ -84,13 +53,7 @@ impl Setup {
     }
 
     async fn publish(&self, a: &Adapted) -> Result<chorus_core::plugins::types::Published, PluginError> {
-        match self.plugin.publish(a, "marker-1", &self.account, &self.inv).await {
-            Ok(p) => Ok(p),
-            Err(e) => match e.kind {
-                CallErrorKind::Plugin(pe) => Err(pe),
-                other => panic!("not a plugin error: {other:?}"),
-            },
-        }
+        plugin_result(self.plugin.publish(a, "marker-1", &self.account, &self.inv).await)
     }
 }
 

@@ -248,7 +248,7 @@ fn a_scaffolded_plugin_builds_passes_its_tests_and_installs() {
 fn plugin_test_passes_every_platform_plugin() {
     let cwd = tempfile::tempdir().unwrap();
     let config = relaxed_config(cwd.path());
-    for id in ["x"] {
+    for id in ["x", "linkedin"] {
         let (code, out, err) = run(bin(), cwd.path(), &["plugin", "test", id, "--config", config], &[]);
         assert_eq!(code, 0, "{id}: {out}{err}");
         assert!(out.trim_end().ends_with(" passed, 0 failed"), "{id}: {out}");

@@ -58,6 +58,13 @@ impl From<&ToneProfile> for types::Tone {
     }
 }
 
+impl types::Audience {
+    /// No restriction: everyone the platform would show the post to.
+    pub fn everyone() -> Self {
+        (&PortableAudience::default()).into()
+    }
+}
+
 impl From<&PortableAudience> for types::Audience {
     fn from(a: &PortableAudience) -> Self {
         types::Audience {

@@ -11,6 +11,7 @@
 //! the fake refuses, with the status and body the platform would send.
 
 pub mod fault;
+pub mod linkedin;
 pub mod x;
 
 pub use fault::{Fault, Faults};

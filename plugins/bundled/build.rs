@@ -8,6 +8,7 @@ const BUNDLED: &[(&str, &str)] = &[
     ("chorus-plugin-mastodon", "mastodon"),
     ("chorus-plugin-x", "x"),
     ("chorus-plugin-linkedin", "linkedin"),
+    ("chorus-plugin-facebook", "facebook"),
 ];
 
 fn main() {

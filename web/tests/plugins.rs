@@ -38,7 +38,10 @@ fn list_and_inspect_show_the_bundled_plugin_with_its_rules() {
     assert_eq!(inspect["manifest"]["api_version"], "0.1.0");
     let (code, _, err) = run(bin(), cwd.path(), &["plugin", "inspect", "nope"], &[]);
     assert_eq!(code, 1);
-    assert!(err.contains("no plugin \"nope\"; installed: mastodon"), "{err}");
+    assert!(
+        err.contains("no plugin \"nope\"; installed: facebook, linkedin, mastodon, x"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -248,7 +251,7 @@ fn a_scaffolded_plugin_builds_passes_its_tests_and_installs() {
 fn plugin_test_passes_every_platform_plugin() {
     let cwd = tempfile::tempdir().unwrap();
     let config = relaxed_config(cwd.path());
-    for id in ["x", "linkedin"] {
+    for id in ["x", "linkedin", "facebook"] {
         let (code, out, err) = run(bin(), cwd.path(), &["plugin", "test", id, "--config", config], &[]);
         assert_eq!(code, 0, "{id}: {out}{err}");
         assert!(out.trim_end().ends_with(" passed, 0 failed"), "{id}: {out}");

@@ -337,6 +337,10 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "CHORUS_BIND", value_name = "IP:PORT")]
     pub bind: Option<String>,
+    /// Offline sandbox: seed a demo agency and connect its accounts to sandbox X, LinkedIn
+    /// and Facebook platforms served by this process on loopback.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 /// Parses the command line, runs the command, and turns any error into a message and an
@@ -383,7 +387,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match command {
-            Command::Serve(_) => serve(&settings).await,
+            Command::Serve(a) => serve(&settings, a.demo).await,
             Command::Worker => worker(&settings).await,
             Command::Migrate => migrate(&settings).await,
             Command::Plugin(cmd) => plugin(&settings, cmd).await,
@@ -564,7 +568,7 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(settings: &Settings) -> anyhow::Result<()> {
+async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     settings.prepare_data_dir()?;
     // Bind first: a port in use is reported before anything else happens.
     let listener = tokio::net::TcpListener::bind(settings.bind)
@@ -572,17 +576,46 @@ async fn serve(settings: &Settings) -> anyhow::Result<()> {
         .map_err(|e| bind_error(settings, e))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     let store = open_store(settings, true).await?;
-    let plugins = crate::plugin_cmd::registry_with_kv(settings, std::sync::Arc::new(store.plugin_kv())).await?;
+    let mut settings = settings.clone();
+    let sandbox = if demo {
+        let sandbox = crate::demo::Sandbox::start().await?;
+        settings.plugins.api_bases.extend(sandbox.api_bases());
+        Some(sandbox)
+    } else {
+        None
+    };
+    let plugins = std::sync::Arc::new(
+        crate::plugin_cmd::registry_with_kv(&settings, std::sync::Arc::new(store.plugin_kv())).await?,
+    );
     let ids: Vec<&str> = plugins.list().map(|p| p.id()).collect();
     tracing::info!(plugins = %ids.join(", "), "platform plugins loaded");
     let stop = stop_on_signal()?;
 
     let worker = tokio::spawn(Worker::new(store.clone(), settings.worker_tick).run(stop.clone()));
-    let app = router(AppState {
+    let mut app = router(AppState {
         store: store.clone(),
-        plugins: std::sync::Arc::new(plugins),
+        plugins: plugins.clone(),
         started: Instant::now(),
     });
+    if let Some(sandbox) = sandbox {
+        let seeded = crate::demo::seed(&store, &sandbox)
+            .await
+            .context("seeding the demo workspace")?;
+        tracing::info!(
+            workspace = crate::demo::WORKSPACE,
+            brands = %seeded.brands.join(", "),
+            created = seeded.created,
+            x = %sandbox.x.base_url,
+            linkedin = %sandbox.linkedin.base_url,
+            facebook = %sandbox.facebook.base_url,
+            "demo: sandbox platforms on loopback; see GET /sandbox, publish with POST /sandbox/publish"
+        );
+        app = app.merge(crate::demo::routes(crate::demo::SandboxState {
+            store: store.clone(),
+            plugins,
+            sandbox,
+        }));
+    }
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Chorus listening on http://{addr}");
     let server = axum::serve(listener, app).with_graceful_shutdown(stopped(stop.clone()));
     run_until_stopped(std::future::IntoFuture::into_future(server), stop)

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_audience;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod logging;
 pub mod plugin_cmd;
 pub mod scaffold;

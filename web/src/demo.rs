@@ -1,0 +1,434 @@
+//! `chorus serve --demo`: an offline sandbox. It seeds a demo agency (two brands with a
+//! synthetic audience, segments and personas) whose X, LinkedIn and Facebook accounts are
+//! connected to the same platform fakes the test suite uses, served on loopback by this
+//! process, and points the plugins at them. Previews and publishing then work on a fresh
+//! machine without any platform account; later features (scheduling, metrics, the UI) use
+//! the same sandbox.
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chorus_core::audience::import::{Format, ImportOptions, Mapping, Records, import};
+use chorus_core::audience::{Audience, PersonaDefinition, SegmentDefinition};
+use chorus_core::domain::WorkspaceKind;
+use chorus_core::plugins::convert::SegmentView;
+use chorus_core::plugins::types;
+use chorus_core::plugins::{Invocation, PluginRegistry};
+use chorus_core::secrets::Credentials;
+use chorus_core::store::{NewAccount, NewBrand, NewWorkspace, Store};
+use chorus_fakes::facebook::FacebookFake;
+use chorus_fakes::linkedin::{LinkedInFake, TEST_ORGANIZATION};
+use chorus_fakes::x::{ALL_SCOPES, XFake};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The demo workspace's slug.
+pub const WORKSPACE: &str = "demo";
+
+/// The three sandbox platforms, running in this process.
+#[derive(Clone)]
+pub struct Sandbox {
+    pub x: XFake,
+    pub linkedin: LinkedInFake,
+    pub facebook: FacebookFake,
+}
+
+impl Sandbox {
+    pub async fn start() -> anyhow::Result<Self> {
+        Ok(Self {
+            x: XFake::start().await.context("starting the X sandbox")?,
+            linkedin: LinkedInFake::start().await.context("starting the LinkedIn sandbox")?,
+            facebook: FacebookFake::start().await.context("starting the Facebook sandbox")?,
+        })
+    }
+
+    /// Platform id → API base, for the plugin settings.
+    pub fn api_bases(&self) -> BTreeMap<String, url::Url> {
+        [
+            ("x", &self.x.base_url),
+            ("linkedin", &self.linkedin.base_url),
+            ("facebook", &self.facebook.base_url),
+        ]
+        .into_iter()
+        .map(|(p, u)| (p.to_owned(), url::Url::parse(u).expect("a loopback URL")))
+        .collect()
+    }
+
+    /// Lets the sandbox accept an account's token (the fakes keep nothing across restarts).
+    fn grant(&self, platform: &str, remote_id: &str, handle: &str, token: &str) {
+        match platform {
+            "x" => self.x.grant(token, remote_id, handle, ALL_SCOPES),
+            "linkedin" => self.linkedin.grant(
+                token,
+                "urn:li:person:demo",
+                &[remote_id],
+                &[
+                    "w_member_social",
+                    "w_organization_social",
+                    "r_organization_social",
+                    "rw_organization_admin",
+                ],
+            ),
+            "facebook" => self.facebook.grant_page(token, remote_id),
+            _ => {}
+        }
+    }
+}
+
+struct DemoBrand {
+    slug: &'static str,
+    name: &'static str,
+    interests: &'static [&'static str],
+    accounts: [(&'static str, &'static str, &'static str); 3],
+}
+
+const BRANDS: [DemoBrand; 2] = [
+    DemoBrand {
+        slug: "northwind",
+        name: "Northwind Outdoor",
+        interests: &["hiking", "running", "climbing", "camping", "cycling"],
+        accounts: [
+            ("x", "northwind", "1000001"),
+            ("linkedin", "northwind", TEST_ORGANIZATION),
+            ("facebook", "northwind", "100000001"),
+        ],
+    },
+    DemoBrand {
+        slug: "fika",
+        name: "Fika Coffee Roasters",
+        interests: &["espresso", "baking", "filter coffee", "tea", "design"],
+        accounts: [
+            ("x", "fikaroasters", "1000002"),
+            ("linkedin", "fika", "urn:li:organization:2000002"),
+            ("facebook", "fika", "100000002"),
+        ],
+    },
+];
+
+/// What the demo holds, for the startup message and `GET /sandbox`.
+pub struct Seeded {
+    pub created: bool,
+    pub brands: Vec<String>,
+}
+
+/// Creates the demo workspace unless it exists, then lets the sandbox accept the demo
+/// accounts' tokens.
+pub async fn seed(store: &Store, sandbox: &Sandbox) -> anyhow::Result<Seeded> {
+    let created = match store.workspaces().by_slug(WORKSPACE).await {
+        Ok(_) => false,
+        Err(_) => {
+            create(store).await?;
+            true
+        }
+    };
+    let ws = store.workspaces().by_slug(WORKSPACE).await?;
+    let tenant = store.tenant(ws.id);
+    let mut brands = Vec::new();
+    for b in &BRANDS {
+        let brand = tenant.brands().by_slug(b.slug).await?;
+        for account in tenant.accounts().list_for_brand(brand.id).await? {
+            let creds = tenant.accounts().credentials(account.id).await?;
+            sandbox.grant(
+                &account.platform,
+                &account.remote_id,
+                &account.handle,
+                &creds.access_token,
+            );
+        }
+        brands.push(b.slug.to_owned());
+    }
+    Ok(Seeded { created, brands })
+}
+
+async fn create(store: &Store) -> anyhow::Result<()> {
+    let ws = store
+        .workspaces()
+        .create(NewWorkspace {
+            slug: WORKSPACE.into(),
+            name: "Demo Agency".into(),
+            kind: WorkspaceKind::Agency,
+        })
+        .await?;
+    let tenant = store.tenant(ws.id);
+    for (n, b) in BRANDS.iter().enumerate() {
+        let brand = tenant
+            .brands()
+            .create(NewBrand {
+                slug: b.slug.into(),
+                name: b.name.into(),
+                timezone: "Europe/Stockholm".into(),
+            })
+            .await?;
+        let (contacts, events) = synthetic_audience(b, 1200, 0x5EED + n as u64);
+        for (data, records) in [(contacts, Records::Contacts), (events, Records::Events)] {
+            let opts = ImportOptions {
+                format: Format::Csv,
+                records,
+                mapping: Mapping::default(),
+                skip_invalid: false,
+            };
+            let r = import(tenant, &brand, data.as_bytes(), &opts, &()).await?;
+            anyhow::ensure!(r.committed, "the demo audience did not import: {:?}", r.errors.first());
+        }
+        let audience = Audience::new(tenant, brand.id).await?;
+        for def in segments(b) {
+            let def: SegmentDefinition = serde_json::from_value(def)?;
+            audience.define(&def).await?;
+        }
+        for p in personas(b) {
+            audience.add_persona(&PersonaDefinition::from_json(p)?).await?;
+        }
+        for (platform, handle, remote_id) in b.accounts {
+            tenant
+                .accounts()
+                .connect(NewAccount {
+                    brand_id: brand.id,
+                    platform: platform.into(),
+                    handle: handle.into(),
+                    remote_id: remote_id.into(),
+                    display_name: Some(format!("{} (sandbox)", b.name)),
+                    timezone: "Europe/Stockholm".into(),
+                    scopes: vec![],
+                    credentials: Credentials {
+                        access_token: format!("sandbox-{}", uuid::Uuid::now_v7().simple()),
+                        refresh_token: None,
+                        expires_at: None,
+                    },
+                })
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A small deterministic audience: contacts with demographics and interests, and
+/// purchases for about half of them.
+fn synthetic_audience(b: &DemoBrand, n: u64, seed: u64) -> (String, String) {
+    let mut state = seed;
+    let mut next = move |m: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % m
+    };
+    let countries = ["SE", "SE", "SE", "NO", "DK", "FI", "DE"];
+    let genders = ["female", "male", "female", "male", "non_binary"];
+    let relations = ["prospect", "prospect", "customer", "customer", "loyal", "ambassador"];
+    let seniorities = ["entry", "senior", "manager", "director", "vp", "cxo"];
+    let mut contacts =
+        String::from("external_id,relation,birth_date,gender,country,language,interests,seniority,consent\n");
+    let mut events = String::from("external_id,event,occurred_at,amount,currency\n");
+    let today = chrono::Utc::now().date_naive();
+    for i in 0..n {
+        let born = today - chrono::Duration::days(365 * 18 + next(365 * 45) as i64);
+        contacts.push_str(&format!(
+            "d{i},{},{born},{},{},{},{};{},{},yes\n",
+            relations[next(relations.len() as u64) as usize],
+            genders[next(genders.len() as u64) as usize],
+            countries[next(countries.len() as u64) as usize],
+            ["sv", "en", "no", "da"][next(4) as usize],
+            b.interests[next(b.interests.len() as u64) as usize],
+            b.interests[next(b.interests.len() as u64) as usize],
+            seniorities[next(seniorities.len() as u64) as usize],
+        ));
+        if next(2) == 0 {
+            for _ in 0..1 + next(5) {
+                let at = chrono::Utc::now() - chrono::Duration::hours(1 + next(24 * 500) as i64);
+                events.push_str(&format!(
+                    "d{i},purchase,{},{}.00,SEK\n",
+                    at.to_rfc3339(),
+                    99 + next(900)
+                ));
+            }
+        }
+    }
+    (contacts, events)
+}
+
+fn segments(b: &DemoBrand) -> Vec<Value> {
+    let interest = b.interests[0];
+    vec![
+        json!({"name": "Best customers", "kind": "customer_group", "funnel_stage": "retention", "primary": true,
+               "rule": {"rfm": {"cell": "champions"}},
+               "tone": {"formality": "casual", "emoji": "few", "call_to_action": "Thanks for being with us"},
+               "targeting": {"countries": ["SE", "NO", "DK"]},
+               "canvas": {"who": "Our most frequent, most recent buyers", "where": {"instagram": 0.8, "facebook": 0.6},
+                          "why": {"angle": "insider first", "value_proposition": "early access"}, "fit": 5, "competition": 2}}),
+        json!({"name": format!("Nordic {interest} fans"), "kind": "target_group", "funnel_stage": "consideration", "primary": true,
+               "rule": {"all": [{"attribute": "country", "op": "in", "value": ["SE", "NO", "DK", "FI"]},
+                                {"attribute": "interests", "op": "contains", "value": interest},
+                                {"attribute": "relation", "op": "eq", "value": "prospect"}]},
+               "tone": {"formality": "neutral", "max_hashtags": 2, "hashtag_placement": "inline"},
+               "targeting": {"mode": "prefer", "countries": ["SE", "NO", "DK", "FI"], "age_min": 25, "age_max": 44},
+               "canvas": {"who": format!("Nordic people into {interest} who have not bought yet"), "where": {"x": 0.5, "facebook": 0.7},
+                          "why": {"angle": "made for the Nordic outdoors", "value_proposition": "local and durable"}, "fit": 4, "competition": 4}}),
+        json!({"name": "Decision makers", "kind": "target_group", "funnel_stage": "awareness",
+               "rule": {"attribute": "seniority", "op": "in", "value": ["director", "vp", "cxo"]},
+               "tone": {"formality": "professional", "emoji": "none", "call_to_action": "Book a call"},
+               "targeting": {"countries": ["SE"], "seniorities": ["director", "vp", "cxo"]},
+               "canvas": {"who": "Leaders who buy for their teams", "where": {"linkedin": 0.9},
+                          "why": {"angle": "team offers", "value_proposition": "one invoice"}, "fit": 3, "competition": 3}}),
+    ]
+}
+
+fn personas(b: &DemoBrand) -> Vec<Value> {
+    let interest = b.interests[0];
+    vec![
+        json!({"name": "Loyal Lena", "segment": "Best customers",
+               "demographics": {"age": 41, "gender": "female", "location": "Uppsala"},
+               "goals": ["Gear that lasts"], "pain_points": ["Hard to find what is new"], "values": ["quality"],
+               "media_habits": ["Instagram"], "preferred_channels": ["instagram", "facebook"],
+               "message": "You see it first."}),
+        json!({"name": "Curious Kalle", "segment": format!("Nordic {interest} fans"),
+               "demographics": {"age": 29, "gender": "male", "location": "Oslo"},
+               "goals": [format!("Get into {interest}")], "pain_points": ["Too many choices"], "values": ["adventure"],
+               "media_habits": ["X", "Podcasts"], "preferred_channels": ["x", "facebook"],
+               "message": "Start here, with what locals use."}),
+        json!({"name": "Director Dana", "segment": "Decision makers",
+               "demographics": {"age": 48, "gender": "female", "location": "Stockholm", "occupation": "Operations director"},
+               "goals": ["Happy teams"], "pain_points": ["Procurement overhead"], "values": ["efficiency"],
+               "media_habits": ["LinkedIn"], "preferred_channels": ["linkedin"],
+               "message": "One order for the whole team."}),
+    ]
+}
+
+/// What `/sandbox` routes can reach.
+#[derive(Clone)]
+pub struct SandboxState {
+    pub store: Store,
+    pub plugins: Arc<PluginRegistry>,
+    pub sandbox: Sandbox,
+}
+
+/// `GET /sandbox` (what is where) and `POST /sandbox/publish` (adapt and publish one post
+/// through the real plugin and the sandbox platform), until the REST API replaces them.
+pub fn routes(state: SandboxState) -> Router {
+    Router::new()
+        .route("/sandbox", get(overview))
+        .route("/sandbox/publish", post(publish))
+        .with_state(state)
+}
+
+async fn overview(State(s): State<SandboxState>) -> impl IntoResponse {
+    Json(json!({
+        "workspace": WORKSPACE,
+        "brands": BRANDS.iter().map(|b| json!({"slug": b.slug, "name": b.name,
+            "accounts": b.accounts.iter().map(|(p, h, r)| json!({"platform": p, "handle": h, "remote_id": r})).collect::<Vec<_>>()}))
+            .collect::<Vec<_>>(),
+        "platforms": {
+            "x": {"api_base": s.sandbox.x.base_url, "posts": s.sandbox.x.tweets().len()},
+            "linkedin": {"api_base": s.sandbox.linkedin.base_url, "posts": s.sandbox.linkedin.posts().len()},
+            "facebook": {"api_base": s.sandbox.facebook.base_url, "posts": s.sandbox.facebook.posts().len()},
+        },
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishRequest {
+    brand: String,
+    platform: String,
+    text: String,
+    #[serde(default)]
+    segment: Option<String>,
+}
+
+async fn publish(State(s): State<SandboxState>, body: axum::body::Bytes) -> axum::response::Response {
+    let req: PublishRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": format!("expected {{\"brand\", \"platform\", \"text\", \"segment\"?}}: {e}")})),
+            )
+                .into_response();
+        }
+    };
+    match publish_one(&s, &req).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": format!("{e:#}")})),
+        )
+            .into_response(),
+    }
+}
+
+async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<Value> {
+    let ws = s.store.workspaces().by_slug(WORKSPACE).await?;
+    let tenant = s.store.tenant(ws.id);
+    let brand = tenant
+        .brands()
+        .by_slug(&req.brand)
+        .await
+        .with_context(|| format!("brand {:?}: the demo has northwind and fika", req.brand))?;
+    let account = tenant
+        .accounts()
+        .list_for_brand(brand.id)
+        .await?
+        .into_iter()
+        .find(|a| a.platform == req.platform)
+        .with_context(|| {
+            format!(
+                "platform {:?}: the demo accounts are x, linkedin and facebook",
+                req.platform
+            )
+        })?;
+    let plugin = s
+        .plugins
+        .get(&req.platform)
+        .with_context(|| format!("no plugin for {:?}", req.platform))?;
+    let segment = match &req.segment {
+        None => None,
+        Some(name) => {
+            let audience = Audience::new(tenant, brand.id).await?;
+            let seg = audience.segment(name).await?;
+            let mut portable = chorus_core::audience::segments::portable_audience(&seg)?;
+            if portable.estimated_size.is_none() {
+                portable.estimated_size = Some(audience.size_of(&seg).await?.size);
+            }
+            let view = SegmentView {
+                id: seg.id.to_string(),
+                name: seg.name.clone(),
+                tone: chorus_core::audience::segments::tone_profile(&seg)?,
+                audience: portable,
+            };
+            Some(types::Segment::from(&view))
+        }
+    };
+    let acc = types::Account {
+        id: account.id.to_string(),
+        handle: account.handle.clone(),
+        remote_id: account.remote_id.clone(),
+        timezone: account.timezone.clone(),
+    };
+    let inv = Invocation {
+        workspace: ws.id,
+        token: Some(tenant.accounts().credentials(account.id).await?.access_token),
+        ..Invocation::default()
+    };
+    let post = types::Post {
+        id: uuid::Uuid::now_v7().to_string(),
+        body: req.text.clone(),
+        link: None,
+        hashtags: vec![],
+        locale: "en".into(),
+        media: vec![],
+    };
+    let adapted = plugin.adapt(&post, segment.as_ref(), &acc, &inv).await?;
+    let published = plugin
+        .publish(&adapted, &post.id, &acc, &inv)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(json!({
+        "adapted": {"text": adapted.text, "parts": adapted.parts, "hashtags": adapted.hashtags,
+                    "targeting": adapted.targeting.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()),
+                    "warnings": adapted.warnings.iter().map(|w| json!({"code": w.code, "message": w.message})).collect::<Vec<_>>()},
+        "published": {"remote_id": published.remote_id, "url": published.url, "extra_ids": published.extra_ids},
+    }))
+}

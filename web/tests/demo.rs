@@ -1,0 +1,135 @@
+//! `chorus serve --demo`: the offline sandbox as a new user meets it. Seeds once, survives a
+//! restart, and publishes through the real plugins to the sandbox platforms on loopback.
+
+use chorus_tests::TestDatabase;
+use chorus_tests::process::Running;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::Duration;
+
+fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_chorus"))
+}
+
+async fn publish(base: &str, body: Value) -> (u16, Value) {
+    let r = chorus_tests::http_client()
+        .post(format!("{base}/sandbox/publish"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform() {
+    let cwd = tempfile::tempdir().unwrap();
+    let db = TestDatabase::new().await;
+    let args = [
+        "serve",
+        "--demo",
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        &db.url,
+        "--log-format",
+        "json",
+    ];
+    let mut hub = Running::start(bin(), cwd.path(), &args, &[]);
+    let base = hub.base_url();
+    assert!(
+        hub.log
+            .iter()
+            .any(|l| l.contains("demo: sandbox platforms") && l.contains("\"created\":true")),
+        "{}",
+        hub.log.join("\n")
+    );
+    let http = chorus_tests::http_client();
+    let overview: Value = http
+        .get(format!("{base}/sandbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(overview["brands"].as_array().unwrap().len(), 2);
+    for p in ["x", "linkedin", "facebook"] {
+        assert!(
+            overview["platforms"][p]["api_base"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://127.0.0.1:")
+        );
+    }
+
+    // LinkedIn, to the test organization, targeted at the seeded "Decision makers".
+    let (status, out) = publish(
+        &base,
+        json!({"brand": "northwind", "platform": "linkedin", "segment": "Decision makers",
+               "text": "Team orders, one invoice. Ask us (today)!"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    assert!(
+        out["published"]["remote_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:li:share:")
+    );
+    assert_eq!(
+        out["adapted"]["targeting"]["seniorities"],
+        json!(["urn:li:seniority:6", "urn:li:seniority:7", "urn:li:seniority:8"])
+    );
+    assert!(
+        out["adapted"]["text"].as_str().unwrap().ends_with("Book a call"),
+        "{out}"
+    );
+
+    // X: a long post becomes a thread of replies.
+    let long = "Our autumn hiking range is out, tested on Kungsleden in the rain. ".repeat(8);
+    let (status, out) = publish(&base, json!({"brand": "fika", "platform": "x", "text": long})).await;
+    assert_eq!(status, 200, "{out}");
+    assert!(!out["published"]["extra_ids"].as_array().unwrap().is_empty(), "{out}");
+
+    // Facebook, preferring the seeded interest segment: feed_targeting.
+    let (status, out) = publish(
+        &base,
+        json!({"brand": "northwind", "platform": "facebook", "segment": "Nordic hiking fans",
+               "text": "Trail season. What is your favourite route?"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["adapted"]["targeting"]["feed_targeting"]["age_min"], 25, "{out}");
+
+    // Bad input gets a specific error, and the sandbox keeps what it accepted.
+    let (status, out) = publish(&base, json!({"brand": "nope", "platform": "x", "text": "hi"})).await;
+    assert_eq!(status, 422);
+    assert!(out["error"].as_str().unwrap().contains("northwind and fika"), "{out}");
+    let overview: Value = http
+        .get(format!("{base}/sandbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(overview["platforms"]["linkedin"]["posts"], 1);
+    hub.terminate(Duration::from_secs(10)).expect("stops on SIGTERM");
+
+    // A restart keeps the demo (not seeded twice) and the accounts still publish.
+    let mut hub = Running::start(bin(), cwd.path(), &args, &[]);
+    let base = hub.base_url();
+    assert!(
+        hub.log.iter().any(|l| l.contains("\"created\":false")),
+        "{}",
+        hub.log.join("\n")
+    );
+    let (status, out) = publish(
+        &base,
+        json!({"brand": "fika", "platform": "linkedin", "text": "Fresh roast Friday"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    hub.terminate(Duration::from_secs(10)).expect("stops on SIGTERM");
+}

@@ -327,6 +327,10 @@ pub struct PreviewArgs {
     /// A JSON segment: {"name", "tone": {...}, "audience": {...}}.
     #[arg(long, value_name = "FILE")]
     pub segment_file: Option<PathBuf>,
+    /// The account's id on the platform, which can change the adaptation: a LinkedIn
+    /// organization URN (only organizations can target), a Facebook Page id.
+    #[arg(long, value_name = "REMOTE_ID", default_value = "preview")]
+    pub account: String,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -406,6 +410,7 @@ pub fn main() -> ExitCode {
                     text: a.text.as_deref(),
                     post_file: a.post_file.as_deref(),
                     segment_file: a.segment_file.as_deref(),
+                    account: &a.account,
                     json: a.json,
                 };
                 crate::plugin_cmd::preview(&settings, args).await

@@ -322,6 +322,7 @@ pub struct PreviewArgs<'a> {
     pub text: Option<&'a str>,
     pub post_file: Option<&'a Path>,
     pub segment_file: Option<&'a Path>,
+    pub account: &'a str,
     pub json: bool,
 }
 
@@ -352,7 +353,7 @@ pub async fn preview(settings: &Settings, args: PreviewArgs<'_>) -> anyhow::Resu
     let account = Account {
         id: "preview".into(),
         handle: "preview".into(),
-        remote_id: "preview".into(),
+        remote_id: args.account.to_owned(),
         timezone: "UTC".into(),
     };
     let a = plugin

@@ -302,3 +302,65 @@ fn preview_for_x_counts_by_x_weighting_and_threads_long_posts() {
     }
     assert_eq!(long["fits"], true);
 }
+
+#[test]
+fn preview_for_linkedin_and_facebook_maps_the_segment_to_native_targeting() {
+    let cwd = tempfile::tempdir().unwrap();
+    let config = relaxed_config(cwd.path());
+    std::fs::write(
+        cwd.path().join("segment.json"),
+        r#"{"name": "Nordic leaders",
+            "tone": {"formality": "professional"},
+            "audience": {"mode": "restrict", "countries": ["SE", "NO"], "seniorities": ["director", "cxo"],
+                         "age_min": 30, "genders": ["female"], "estimated_size": 2500}}"#,
+    )
+    .unwrap();
+    let text = "Leadership offsite ideas (part 1) #planning";
+    let preview = |platform: &str, account: &str| {
+        chorus_json(
+            cwd.path(),
+            &[
+                "preview",
+                "--platform",
+                platform,
+                "--config",
+                config,
+                "--text",
+                text,
+                "--segment-file",
+                "segment.json",
+                "--account",
+                account,
+                "--json",
+            ],
+        )
+    };
+    let li = preview("linkedin", "urn:li:organization:42");
+    assert_eq!(
+        li["targeting"],
+        serde_json::json!({"geoLocations": ["urn:li:geo:105117694", "urn:li:geo:103819153"],
+                           "seniorities": ["urn:li:seniority:6", "urn:li:seniority:8"]})
+    );
+    let codes: Vec<&str> = li["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"targeting-not-honoured"),
+        "age and gender are reported: {codes:?}"
+    );
+    assert_eq!(li["limit"], 3000);
+    // A member's post cannot be targeted: said, not silently dropped.
+    let member = preview("linkedin", "urn:li:person:abc");
+    assert!(member["targeting"].is_null());
+    assert!(member["warnings"].to_string().contains("organization posts only"));
+
+    let fb = preview("facebook", "1234567890");
+    assert_eq!(
+        fb["targeting"],
+        serde_json::json!({"targeting": {"geo_locations": {"countries": ["SE", "NO"]}, "age_min": 30, "genders": [2]}})
+    );
+    assert!(fb["warnings"].to_string().contains("seniorities"), "{fb}");
+}

@@ -256,6 +256,23 @@ fn plugin_test_passes_every_platform_plugin() {
         assert_eq!(code, 0, "{id}: {out}{err}");
         assert!(out.trim_end().ends_with(" passed, 0 failed"), "{id}: {out}");
     }
+    // The account-connection flow's OAuth data, as each platform documents it.
+    for (id, pkce, scope) in [
+        ("x", true, "tweet.write"),
+        ("linkedin", false, "w_organization_social"),
+        ("facebook", false, "pages_manage_posts"),
+    ] {
+        let oauth = chorus_json(cwd.path(), &["plugin", "inspect", id, "--json"])["describe"]["oauth"].clone();
+        assert_eq!(oauth["pkce_required"], pkce, "{id}: {oauth}");
+        assert!(
+            oauth["scopes"].as_array().unwrap().iter().any(|s| s == scope),
+            "{id}: {oauth}"
+        );
+        assert!(
+            oauth["authorize_url"].as_str().unwrap().starts_with("https://"),
+            "{id}: {oauth}"
+        );
+    }
 }
 
 #[test]

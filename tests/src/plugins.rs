@@ -135,3 +135,91 @@ pub fn plugin_result<T>(
         other => panic!("the host failed the call, not the plugin: {other:?}"),
     })
 }
+
+/// A platform plugin under test: the bundled component pointed at `fake` on loopback, and an
+/// account connected in a fresh store with its token sealed (see [`connected_account`]).
+pub struct Harness<F> {
+    pub fake: F,
+    pub plugin: Plugin,
+    pub account: chorus_core::plugins::types::Account,
+    pub inv: chorus_core::plugins::Invocation,
+    _store: crate::TestStore,
+}
+
+impl<F> Harness<F> {
+    /// `plugin` (a bundled id) against `api_base`, for the account `remote_id` holding
+    /// `token` with `scopes`.
+    pub async fn new(
+        fake: F,
+        plugin: &str,
+        api_base: &str,
+        remote_id: &str,
+        token: &str,
+        scopes: &[&str],
+        limits: Limits,
+    ) -> Self {
+        let store = crate::TestStore::new().await;
+        let (account, inv) = connected_account(&store, plugin, "acme", remote_id, token, scopes).await;
+        let plugin = load_bundled(&engine(), plugin, api_base, limits).await;
+        Self {
+            fake,
+            plugin,
+            account,
+            inv,
+            _store: store,
+        }
+    }
+
+    /// `adapt` with no segment.
+    pub async fn adapt(&self, post: &chorus_core::plugins::types::Post) -> chorus_core::plugins::types::Adapted {
+        self.adapt_for(post, None).await
+    }
+
+    pub async fn adapt_for(
+        &self,
+        post: &chorus_core::plugins::types::Post,
+        segment: Option<&chorus_core::plugins::types::Segment>,
+    ) -> chorus_core::plugins::types::Adapted {
+        self.plugin
+            .adapt(post, segment, &self.account, &self.inv)
+            .await
+            .expect("adapt")
+    }
+
+    pub async fn publish(
+        &self,
+        adapted: &chorus_core::plugins::types::Adapted,
+    ) -> Result<chorus_core::plugins::types::Published, chorus_core::plugins::types::PluginError> {
+        plugin_result(self.plugin.publish(adapted, "marker-1", &self.account, &self.inv).await)
+    }
+
+    pub async fn find_published(
+        &self,
+        adapted: &chorus_core::plugins::types::Adapted,
+    ) -> Result<Option<chorus_core::plugins::types::Published>, chorus_core::plugins::types::PluginError> {
+        plugin_result(
+            self.plugin
+                .find_published("marker-1", adapted, &self.account, &self.inv)
+                .await,
+        )
+    }
+
+    pub async fn fetch_metrics(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<chorus_core::plugins::types::Metrics>, chorus_core::plugins::types::PluginError> {
+        plugin_result(self.plugin.fetch_metrics(ids, &self.account, &self.inv).await)
+    }
+}
+
+/// A post with only text.
+pub fn text_post(body: &str) -> chorus_core::plugins::types::Post {
+    chorus_core::plugins::types::Post {
+        id: "p1".into(),
+        body: body.into(),
+        link: None,
+        hashtags: vec![],
+        locale: "en".into(),
+        media: vec![],
+    }
+}

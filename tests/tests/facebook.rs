@@ -4,51 +4,33 @@
 //! CHORUS_TEST_DATABASE_URL).
 
 use chorus_core::plugins::types::{
-    Account, Adapted, Audience, EmojiUse, Formality, HashtagPlacement, MediaKind, MediaRef, PluginError, Post,
-    Published, Segment, TargetingMode, Tone,
+    Audience, EmojiUse, Formality, HashtagPlacement, MediaKind, MediaRef, PluginError, Segment, TargetingMode, Tone,
 };
-use chorus_core::plugins::{Invocation, Limits, MemoryMedia, Plugin};
+use chorus_core::plugins::{Limits, MemoryMedia};
 use chorus_fakes::Fault;
 use chorus_fakes::facebook::{FacebookFake, PostInsights};
-use chorus_tests::TestStore;
-use chorus_tests::plugins::{connected_account, engine, load_bundled, plugin_result};
+use chorus_tests::plugins::{Harness, text_post};
 use serde_json::json;
 use std::sync::Arc;
 
 const PAGE: &str = "1234567890";
 
-struct Setup {
-    _t: TestStore,
-    fake: FacebookFake,
-    plugin: Plugin,
-    account: Account,
-    inv: Invocation,
-}
+type Setup = Harness<FacebookFake>;
 
 async fn setup() -> Setup {
-    let t = TestStore::new().await;
     let fake = FacebookFake::start().await.unwrap();
     fake.grant_page("page-token", PAGE);
-    let (account, inv) = connected_account(&t, "facebook", "acme", PAGE, "page-token", &["pages_manage_posts"]).await;
-    let plugin = load_bundled(&engine(), "facebook", &fake.base_url, Limits::default()).await;
-    Setup {
-        _t: t,
+    let base = fake.base_url.clone();
+    Harness::new(
         fake,
-        plugin,
-        account,
-        inv,
-    }
-}
-
-fn post(body: &str) -> Post {
-    Post {
-        id: "p1".into(),
-        body: body.into(),
-        link: None,
-        hashtags: vec![],
-        locale: "en".into(),
-        media: vec![],
-    }
+        "facebook",
+        &base,
+        PAGE,
+        "page-token",
+        &["pages_manage_posts"],
+        Limits::default(),
+    )
+    .await
 }
 
 fn segment(audience: Audience) -> Segment {
@@ -68,15 +50,6 @@ fn segment(audience: Audience) -> Segment {
     }
 }
 
-impl Setup {
-    async fn adapt(&self, p: &Post, s: Option<&Segment>) -> Adapted {
-        self.plugin.adapt(p, s, &self.account, &self.inv).await.unwrap()
-    }
-    async fn publish(&self, a: &Adapted) -> Result<Published, PluginError> {
-        plugin_result(self.plugin.publish(a, "marker-1", &self.account, &self.inv).await)
-    }
-}
-
 #[tokio::test]
 async fn a_restricted_segment_becomes_targeting_and_a_preferred_one_feed_targeting() {
     let s = setup().await;
@@ -89,9 +62,9 @@ async fn a_restricted_segment_becomes_targeting_and_a_preferred_one_feed_targeti
         interests: vec!["yoga".into()],
         ..Audience::everyone()
     };
-    let mut p = post("Spring yoga classes are open. Book at example.com/yoga");
+    let mut p = text_post("Spring yoga classes are open. Book at example.com/yoga");
     p.link = Some("https://example.com/yoga".into());
-    let a = s.adapt(&p, Some(&segment(audience.clone()))).await;
+    let a = s.adapt_for(&p, Some(&segment(audience.clone()))).await;
     assert!(
         a.warnings
             .iter()
@@ -117,7 +90,9 @@ async fn a_restricted_segment_becomes_targeting_and_a_preferred_one_feed_targeti
         mode: TargetingMode::Prefer,
         ..audience
     };
-    let a = s.adapt(&post("Evening classes too"), Some(&segment(prefer))).await;
+    let a = s
+        .adapt_for(&text_post("Evening classes too"), Some(&segment(prefer)))
+        .await;
     s.publish(&a).await.unwrap();
     let sent = &s.fake.posts()[1];
     assert!(sent.targeting.is_none());
@@ -143,31 +118,31 @@ async fn photos_are_posted_alone_or_attached_unpublished() {
     }
     s.inv.media = Some(Arc::new(media));
     s.inv.media_refs = vec![img("a"), img("b"), img("c")];
-    let mut p = post("One photo");
+    let mut p = text_post("One photo");
     p.media = vec![img("a")];
-    let out = s.publish(&s.adapt(&p, None).await).await.unwrap();
+    let out = s.publish(&s.adapt(&p).await).await.unwrap();
     let one = &s.fake.posts()[0];
     assert_eq!(
         (one.id.as_str(), one.photos.len(), one.message.as_str()),
         (out.remote_id.as_str(), 1, "One photo")
     );
-    let mut p = post("Two photos");
+    let mut p = text_post("Two photos");
     p.media = vec![img("b"), img("c")];
-    s.publish(&s.adapt(&p, None).await).await.unwrap();
+    s.publish(&s.adapt(&p).await).await.unwrap();
     assert_eq!(s.fake.posts()[1].photos.len(), 2, "both attached to one feed post");
 }
 
 #[tokio::test]
 async fn meta_error_codes_become_typed_errors() {
     let s = setup().await;
-    let a = s.adapt(&post("Same words twice"), None).await;
+    let a = s.adapt(&text_post("Same words twice")).await;
     s.publish(&a).await.unwrap();
     match s.publish(&a).await {
         Err(PluginError::InvalidInput(i)) => assert!(i.message.contains("code 506"), "{i:?}"),
         other => panic!("{other:?}"),
     }
     // Targeting the plugin did not produce: an invalid key is code 100.
-    let mut bad = s.adapt(&post("Bad targeting"), None).await;
+    let mut bad = s.adapt(&text_post("Bad targeting")).await;
     bad.targeting = Some(json!({"targeting": {"interests": [6003139266461u64]}}).to_string());
     match s.publish(&bad).await {
         Err(PluginError::InvalidInput(i)) => assert!(
@@ -178,25 +153,25 @@ async fn meta_error_codes_become_typed_errors() {
     }
     // Throttled (code 32, HTTP 400): rate limited for the minutes Meta names.
     s.fake.set_page_budget(0);
-    match s.publish(&s.adapt(&post("throttled"), None).await).await {
+    match s.publish(&s.adapt(&text_post("throttled")).await).await {
         Err(PluginError::RateLimited(r)) => assert_eq!(r.retry_after_seconds, 300, "{r:?}"),
         other => panic!("{other:?}"),
     }
     s.fake.set_page_budget(1000);
     s.fake.faults.push(Fault::ServerError(500));
     assert!(matches!(
-        s.publish(&s.adapt(&post("flaky"), None).await).await,
+        s.publish(&s.adapt(&text_post("flaky")).await).await,
         Err(PluginError::Transient(_))
     ));
     // An expired token is HTTP 400 with code 190: auth expired, not an input error.
     s.fake.revoke("page-token");
     assert!(matches!(
-        s.publish(&s.adapt(&post("expired"), None).await).await,
+        s.publish(&s.adapt(&text_post("expired")).await).await,
         Err(PluginError::AuthExpired(_))
     ));
     // A user token (not a Page token) may not publish: code 200.
     s.fake.grant_user("page-token");
-    match s.publish(&s.adapt(&post("as a user"), None).await).await {
+    match s.publish(&s.adapt(&text_post("as a user")).await).await {
         Err(PluginError::InvalidInput(i)) => assert!(i.message.contains("Page access token"), "{i:?}"),
         other => panic!("{other:?}"),
     }
@@ -205,16 +180,10 @@ async fn meta_error_codes_become_typed_errors() {
 #[tokio::test]
 async fn a_post_made_before_a_crash_is_found_again_and_its_insights_read() {
     let s = setup().await;
-    let a = s.adapt(&post("Doors open at nine on Saturday"), None).await;
-    assert!(
-        plugin_result(s.plugin.find_published("m", &a, &s.account, &s.inv).await)
-            .unwrap()
-            .is_none()
-    );
+    let a = s.adapt(&text_post("Doors open at nine on Saturday")).await;
+    assert!(s.find_published(&a).await.unwrap().is_none());
     let out = s.publish(&a).await.unwrap();
-    let found = plugin_result(s.plugin.find_published("m", &a, &s.account, &s.inv).await)
-        .unwrap()
-        .expect("found by its message");
+    let found = s.find_published(&a).await.unwrap().expect("found by its message");
     assert_eq!(found.remote_id, out.remote_id);
     s.fake.set_insights(
         &out.remote_id,
@@ -226,12 +195,7 @@ async fn a_post_made_before_a_crash_is_found_again_and_its_insights_read() {
             shares: 4,
         },
     );
-    let m = plugin_result(
-        s.plugin
-            .fetch_metrics(std::slice::from_ref(&out.remote_id), &s.account, &s.inv)
-            .await,
-    )
-    .unwrap();
+    let m = s.fetch_metrics(std::slice::from_ref(&out.remote_id)).await.unwrap();
     assert_eq!(
         (m[0].reach, m[0].clicks, m[0].likes, m[0].comments, m[0].shares),
         (Some(640), Some(25), Some(33), Some(6), Some(4))

@@ -4,14 +4,12 @@
 //! test database (SQLite, or PostgreSQL with CHORUS_TEST_DATABASE_URL).
 
 use chorus_core::plugins::types::{
-    Account, Adapted, Audience, EmojiUse, Formality, HashtagPlacement, MediaKind, MediaRef, PluginError, Post,
-    Published, Segment, Tone,
+    Audience, EmojiUse, Formality, HashtagPlacement, MediaKind, MediaRef, PluginError, Segment, Tone,
 };
-use chorus_core::plugins::{Invocation, Limits, MemoryMedia, Plugin};
+use chorus_core::plugins::{Limits, MemoryMedia};
 use chorus_fakes::Fault;
 use chorus_fakes::linkedin::{LinkedInFake, ShareStatistics};
-use chorus_tests::TestStore;
-use chorus_tests::plugins::{connected_account, engine, load_bundled, plugin_result};
+use chorus_tests::plugins::{Harness, text_post};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -24,39 +22,14 @@ const SCOPES: &[&str] = &[
     "rw_organization_admin",
 ];
 
-struct Setup {
-    _t: TestStore,
-    fake: LinkedInFake,
-    plugin: Plugin,
-    account: Account,
-    inv: Invocation,
-}
+type Setup = Harness<LinkedInFake>;
 
 async fn setup(author: &str, scopes: &[&str]) -> Setup {
-    let t = TestStore::new().await;
     let fake = LinkedInFake::start().await.unwrap();
     fake.grant("li-token", PERSON, &[ORG], scopes);
     fake.set_followers(ORG, 20_000);
-    let (account, inv) = connected_account(&t, "linkedin", "acme", author, "li-token", scopes).await;
-    let plugin = load_bundled(&engine(), "linkedin", &fake.base_url, Limits::default()).await;
-    Setup {
-        _t: t,
-        fake,
-        plugin,
-        account,
-        inv,
-    }
-}
-
-fn post(body: &str) -> Post {
-    Post {
-        id: "p1".into(),
-        body: body.into(),
-        link: None,
-        hashtags: vec![],
-        locale: "en".into(),
-        media: vec![],
-    }
+    let base = fake.base_url.clone();
+    Harness::new(fake, "linkedin", &base, author, "li-token", scopes, Limits::default()).await
 }
 
 fn segment(audience: Audience) -> Segment {
@@ -73,15 +46,6 @@ fn segment(audience: Audience) -> Segment {
             language_variant: None,
         },
         audience,
-    }
-}
-
-impl Setup {
-    async fn adapt(&self, p: &Post, s: Option<&Segment>) -> Adapted {
-        self.plugin.adapt(p, s, &self.account, &self.inv).await.unwrap()
-    }
-    async fn publish(&self, a: &Adapted) -> Result<Published, PluginError> {
-        plugin_result(self.plugin.publish(a, "marker-1", &self.account, &self.inv).await)
     }
 }
 
@@ -105,10 +69,10 @@ async fn an_organization_post_goes_out_targeted_with_escaped_commentary_and_an_i
         duration_ms: None,
         alt_text: Some("Our team".into()),
     };
-    let mut p = post("New (and improved) reporting for #finance teams @ scale!!! 🎉");
+    let mut p = text_post("New (and improved) reporting for #finance teams @ scale!!! 🎉");
     p.hashtags = vec!["reporting".into(), "saas".into(), "finance".into(), "b2b".into()];
     p.media = vec![image.clone()];
-    let a = s.adapt(&p, Some(&segment(audience))).await;
+    let a = s.adapt_for(&p, Some(&segment(audience))).await;
     assert!(
         a.warnings
             .iter()
@@ -156,13 +120,15 @@ async fn linkedin_refuses_narrow_targeting_foreign_authors_and_duplicates() {
         estimated_size: Some(5_000),
         ..Audience::everyone()
     };
-    let a = s.adapt(&post("Quarterly close, faster"), Some(&segment(narrow))).await;
+    let a = s
+        .adapt_for(&text_post("Quarterly close, faster"), Some(&segment(narrow)))
+        .await;
     match s.publish(&a).await {
         Err(PluginError::InvalidInput(i)) => assert!(i.message.contains("minimum of 300"), "{i:?}"),
         other => panic!("{other:?}"),
     }
     // Untargeted, it goes out; the same text again is a duplicate.
-    let plain = s.adapt(&post("Quarterly close, faster"), None).await;
+    let plain = s.adapt(&text_post("Quarterly close, faster")).await;
     s.publish(&plain).await.unwrap();
     match s.publish(&plain).await {
         Err(PluginError::InvalidInput(i)) => assert!(i.message.contains("duplicate"), "{i:?}"),
@@ -170,15 +136,15 @@ async fn linkedin_refuses_narrow_targeting_foreign_authors_and_duplicates() {
     }
     // An organization the member does not administer: 403 with LinkedIn's message.
     let other = setup("urn:li:organization:999", SCOPES).await;
-    match other.publish(&other.adapt(&post("Hello"), None).await).await {
+    match other.publish(&other.adapt(&text_post("Hello")).await).await {
         Err(PluginError::InvalidInput(i)) => assert!(i.message.contains("not allowed to act as"), "{i:?}"),
         other => panic!("{other:?}"),
     }
     // A member post is never targeted (a warning at adapt, nothing sent).
     let m = setup(PERSON, &["w_member_social"]).await;
     let a = m
-        .adapt(
-            &post("Personal note"),
+        .adapt_for(
+            &text_post("Personal note"),
             Some(&segment(Audience {
                 countries: vec!["SE".into()],
                 ..Audience::everyone()
@@ -195,26 +161,26 @@ async fn linkedin_refuses_narrow_targeting_foreign_authors_and_duplicates() {
 async fn errors_map_to_what_the_scheduler_can_act_on() {
     let s = setup(ORG, SCOPES).await;
     s.fake.set_daily_post_limit(1);
-    s.publish(&s.adapt(&post("one"), None).await).await.unwrap();
+    s.publish(&s.adapt(&text_post("one")).await).await.unwrap();
     // Daily throttle, no headers: wait until the counters reset at midnight UTC.
-    match s.publish(&s.adapt(&post("two"), None).await).await {
+    match s.publish(&s.adapt(&text_post("two")).await).await {
         Err(PluginError::RateLimited(r)) => assert!((1..=86_400).contains(&r.retry_after_seconds), "{r:?}"),
         other => panic!("{other:?}"),
     }
     s.fake.set_daily_post_limit(100);
     s.fake.faults.push(Fault::ServerError(503));
     assert!(matches!(
-        s.publish(&s.adapt(&post("three"), None).await).await,
+        s.publish(&s.adapt(&text_post("three")).await).await,
         Err(PluginError::Transient(_))
     ));
     s.fake.faults.push(Fault::Drop);
     assert!(matches!(
-        s.publish(&s.adapt(&post("four"), None).await).await,
+        s.publish(&s.adapt(&text_post("four")).await).await,
         Err(PluginError::Transient(_))
     ));
     s.fake.revoke("li-token");
     assert!(matches!(
-        s.publish(&s.adapt(&post("five"), None).await).await,
+        s.publish(&s.adapt(&text_post("five")).await).await,
         Err(PluginError::AuthExpired(_))
     ));
 }
@@ -222,13 +188,11 @@ async fn errors_map_to_what_the_scheduler_can_act_on() {
 #[tokio::test]
 async fn a_post_made_before_a_crash_is_found_again_and_its_statistics_read() {
     let s = setup(ORG, SCOPES).await;
-    let a = s.adapt(&post("Meet us at the (virtual) summit, booth #12"), None).await;
-    let none = plugin_result(s.plugin.find_published("m", &a, &s.account, &s.inv).await).unwrap();
+    let a = s.adapt(&text_post("Meet us at the (virtual) summit, booth #12")).await;
+    let none = s.find_published(&a).await.unwrap();
     assert!(none.is_none());
     let out = s.publish(&a).await.unwrap();
-    let found = plugin_result(s.plugin.find_published("m", &a, &s.account, &s.inv).await)
-        .unwrap()
-        .expect("found by its commentary");
+    let found = s.find_published(&a).await.unwrap().expect("found by its commentary");
     assert_eq!(found.remote_id, out.remote_id);
     s.fake.set_statistics(
         &out.remote_id,
@@ -241,12 +205,7 @@ async fn a_post_made_before_a_crash_is_found_again_and_its_statistics_read() {
             shares: 2,
         },
     );
-    let m = plugin_result(
-        s.plugin
-            .fetch_metrics(std::slice::from_ref(&out.remote_id), &s.account, &s.inv)
-            .await,
-    )
-    .unwrap();
+    let m = s.fetch_metrics(std::slice::from_ref(&out.remote_id)).await.unwrap();
     assert_eq!(m.len(), 1);
     assert_eq!(
         (

@@ -2,66 +2,29 @@
 //! host to the X fake on loopback, with the account's token sealed in the database (SQLite,
 //! or PostgreSQL with CHORUS_TEST_DATABASE_URL).
 
-use chorus_core::plugins::types::{Account, Adapted, MediaKind, MediaRef, PluginError, Post};
-use chorus_core::plugins::{Invocation, Limits, MemoryMedia, Plugin};
+use chorus_core::plugins::types::{MediaKind, MediaRef, PluginError};
+use chorus_core::plugins::{Limits, MemoryMedia};
 use chorus_fakes::x::{ALL_SCOPES, TweetMetrics, XFake};
 use chorus_fakes::{Fault, Faults};
-use chorus_tests::TestStore;
-use chorus_tests::plugins::{connected_account, engine, load_bundled, plugin_result};
+use chorus_tests::plugins::{Harness, text_post};
 use std::sync::Arc;
 use std::time::Duration;
 
-struct Setup {
-    _t: TestStore,
-    fake: XFake,
-    plugin: Plugin,
-    account: Account,
-    inv: Invocation,
-}
+type Setup = Harness<XFake>;
 
-/// A brand with an X account connected (token sealed in the store), the fake granting that
-/// token `scopes`, and the bundled plugin pointed at the fake.
+/// The bundled X plugin against the X fake, which grants the account's token `scopes`.
 async fn setup(scopes: &[&str], limits: Limits) -> Setup {
-    let t = TestStore::new().await;
     let fake = XFake::start().await.unwrap();
     fake.grant("x-token-1", "4242", "acme", scopes);
-    let (account, inv) = connected_account(&t, "x", "acme", "4242", "x-token-1", scopes).await;
-    let plugin = load_bundled(&engine(), "x", &fake.base_url, limits).await;
-    Setup {
-        _t: t,
-        fake,
-        plugin,
-        account,
-        inv,
-    }
-}
-
-fn post(body: &str) -> Post {
-    Post {
-        id: "p1".into(),
-        body: body.into(),
-        link: None,
-        hashtags: vec![],
-        locale: "en".into(),
-        media: vec![],
-    }
-}
-
-impl Setup {
-    async fn adapt(&self, p: &Post) -> Adapted {
-        self.plugin.adapt(p, None, &self.account, &self.inv).await.unwrap()
-    }
-
-    async fn publish(&self, a: &Adapted) -> Result<chorus_core::plugins::types::Published, PluginError> {
-        plugin_result(self.plugin.publish(a, "marker-1", &self.account, &self.inv).await)
-    }
+    let base = fake.base_url.clone();
+    Harness::new(fake, "x", &base, "4242", "x-token-1", scopes, limits).await
 }
 
 #[tokio::test]
 async fn a_long_post_is_published_as_a_thread_of_replies() {
     let s = setup(ALL_SCOPES, Limits::default()).await;
     let body = "Spring is here and so is our new range of rain jackets. ".repeat(9) + "More at example.com/spring";
-    let a = s.adapt(&post(&body)).await;
+    let a = s.adapt(&text_post(&body)).await;
     assert!(a.parts.len() >= 2, "{a:?}");
     let out = s.publish(&a).await.unwrap();
     let tweets = s.fake.tweets();
@@ -104,7 +67,7 @@ async fn a_video_goes_up_in_chunks_and_waits_for_processing() {
         byte_size: 10,
         ..video.clone()
     };
-    let mut p = post("Watch the launch");
+    let mut p = text_post("Watch the launch");
     p.media = vec![video.clone(), image];
     let a = s.adapt(&p).await;
     assert_eq!(a.media, ["clip"], "a video goes alone on X");
@@ -124,13 +87,13 @@ async fn a_video_goes_up_in_chunks_and_waits_for_processing() {
 async fn the_fake_refuses_what_x_refuses_and_errors_come_back_typed() {
     // No tweet.write scope: 403 problem, a permanent input error with X's message.
     let s = setup(&["tweet.read", "users.read"], Limits::default()).await;
-    match s.publish(&s.adapt(&post("hello")).await).await {
+    match s.publish(&s.adapt(&text_post("hello")).await).await {
         Err(PluginError::InvalidInput(i)) => assert!(i.message.contains("tweet.write"), "{i:?}"),
         other => panic!("{other:?}"),
     }
 
     let s = setup(ALL_SCOPES, Limits::default()).await;
-    let a = s.adapt(&post("Exactly the same words")).await;
+    let a = s.adapt(&text_post("Exactly the same words")).await;
     s.publish(&a).await.unwrap();
     // Duplicate text: X's own 403 message.
     match s.publish(&a).await {
@@ -147,11 +110,11 @@ async fn the_fake_refuses_what_x_refuses_and_errors_come_back_typed() {
     // Two cashtags are refused by the fake; the plugin's adapt keeps one.
     raw.text = "$ACME and $BEAN".into();
     assert!(matches!(s.publish(&raw).await, Err(PluginError::InvalidInput(_))));
-    assert_eq!(s.adapt(&post("$ACME and $BEAN")).await.text, "$ACME and BEAN");
+    assert_eq!(s.adapt(&text_post("$ACME and $BEAN")).await.text, "$ACME and BEAN");
     // A token X no longer accepts: auth expired, so the host can refresh or ask a person.
     s.fake.revoke("x-token-1");
     assert!(matches!(
-        s.publish(&s.adapt(&post("after revoke")).await).await,
+        s.publish(&s.adapt(&text_post("after revoke")).await).await,
         Err(PluginError::AuthExpired(_))
     ));
 }
@@ -160,9 +123,9 @@ async fn the_fake_refuses_what_x_refuses_and_errors_come_back_typed() {
 async fn rate_limits_and_faults_map_to_retryable_errors() {
     let s = setup(ALL_SCOPES, Limits::default()).await;
     s.fake.set_post_limit(1);
-    s.publish(&s.adapt(&post("first")).await).await.unwrap();
+    s.publish(&s.adapt(&text_post("first")).await).await.unwrap();
     // The window is spent: 429 with x-rate-limit-reset about 15 minutes ahead.
-    match s.publish(&s.adapt(&post("second")).await).await {
+    match s.publish(&s.adapt(&text_post("second")).await).await {
         Err(PluginError::RateLimited(r)) => assert!((800..=900).contains(&r.retry_after_seconds), "{r:?}"),
         other => panic!("{other:?}"),
     }
@@ -171,18 +134,18 @@ async fn rate_limits_and_faults_map_to_retryable_errors() {
     let s = setup(ALL_SCOPES, Limits::default()).await;
     let faults: &Faults = &s.fake.faults;
     faults.push(Fault::RateLimited(30));
-    match s.publish(&s.adapt(&post("third")).await).await {
+    match s.publish(&s.adapt(&text_post("third")).await).await {
         Err(PluginError::RateLimited(r)) => assert!((29..=30).contains(&r.retry_after_seconds), "{r:?}"),
         other => panic!("{other:?}"),
     }
     faults.push(Fault::ServerError(503));
     assert!(matches!(
-        s.publish(&s.adapt(&post("fourth")).await).await,
+        s.publish(&s.adapt(&text_post("fourth")).await).await,
         Err(PluginError::Transient(_))
     ));
     faults.push(Fault::Drop);
     assert!(matches!(
-        s.publish(&s.adapt(&post("fifth")).await).await,
+        s.publish(&s.adapt(&text_post("fifth")).await).await,
         Err(PluginError::Transient(_))
     ));
     assert!(s.fake.tweets().is_empty(), "nothing was posted by the failed calls");
@@ -196,7 +159,7 @@ async fn a_slow_platform_hits_the_hosts_timeout() {
     };
     let s = setup(ALL_SCOPES, limits).await;
     s.fake.faults.push(Fault::Slow(Duration::from_secs(2)));
-    match s.publish(&s.adapt(&post("slow")).await).await {
+    match s.publish(&s.adapt(&text_post("slow")).await).await {
         Err(PluginError::Transient(m)) => assert!(m.contains("timed out"), "{m}"),
         other => panic!("{other:?}"),
     }
@@ -206,22 +169,10 @@ async fn a_slow_platform_hits_the_hosts_timeout() {
 async fn find_published_recovers_a_post_made_before_a_crash_and_metrics_are_read() {
     let s = setup(ALL_SCOPES, Limits::default()).await;
     let body = "A thread that was posted just before the worker died. ".repeat(8);
-    let a = s.adapt(&post(&body)).await;
-    assert!(
-        s.plugin
-            .find_published("m", &a, &s.account, &s.inv)
-            .await
-            .unwrap()
-            .is_none(),
-        "nothing posted yet"
-    );
+    let a = s.adapt(&text_post(&body)).await;
+    assert!(s.find_published(&a).await.unwrap().is_none(), "nothing posted yet");
     let out = s.publish(&a).await.unwrap();
-    let found = s
-        .plugin
-        .find_published("m", &a, &s.account, &s.inv)
-        .await
-        .unwrap()
-        .expect("found again");
+    let found = s.find_published(&a).await.unwrap().expect("found again");
     assert_eq!(found.remote_id, out.remote_id);
     assert_eq!(found.extra_ids, out.extra_ids);
 
@@ -237,11 +188,7 @@ async fn find_published_recovers_a_post_made_before_a_crash_and_metrics_are_read
             url_clicks: 19,
         },
     );
-    let m = s
-        .plugin
-        .fetch_metrics(std::slice::from_ref(&out.remote_id), &s.account, &s.inv)
-        .await
-        .unwrap();
+    let m = s.fetch_metrics(std::slice::from_ref(&out.remote_id)).await.unwrap();
     assert_eq!(m.len(), 1);
     let m = &m[0];
     assert_eq!(

@@ -165,7 +165,7 @@ async fn migrate_applies_every_migration_once_then_reports_up_to_date() {
     let (code, out, err) = run(bin(), cwd.path(), &["migrate", "--database-url", &db.url], &[]);
     assert_eq!(code, 0, "{err}");
     // Every migration the binary carries, counted from the crate rather than written here.
-    use chorus_migrations::{MigrationName, MigratorTrait};
+    use chorus_migrations::MigratorTrait;
     let all = chorus_migrations::Migrator::migrations();
     let last = all.last().expect("at least one migration").name().to_owned();
     assert!(

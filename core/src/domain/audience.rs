@@ -46,61 +46,23 @@ pub const GENDERS: Vocabulary = Vocabulary {
     values: &["female", "male", "non_binary", "other", "unknown"],
 };
 
-/// Company size bands, the same ranges LinkedIn's `staffCountRanges` uses.
+/// Company size bands, the same ranges LinkedIn's `staffCountRanges` uses (the list lives
+/// in the SDK, so plugins read the values the core accepts).
 pub const COMPANY_SIZES: Vocabulary = Vocabulary {
     name: "company size",
-    values: &[
-        "1",
-        "2-10",
-        "11-50",
-        "51-200",
-        "201-500",
-        "501-1000",
-        "1001-5000",
-        "5001-10000",
-        "10001+",
-    ],
+    values: chorus_plugin_sdk::vocab::COMPANY_SIZES,
 };
 
 /// Seniority levels, LinkedIn's ten (`urn:li:seniority:1..10` in this order).
 pub const SENIORITIES: Vocabulary = Vocabulary {
     name: "seniority",
-    values: &[
-        "unpaid", "training", "entry", "senior", "manager", "director", "vp", "cxo", "partner", "owner",
-    ],
+    values: chorus_plugin_sdk::vocab::SENIORITIES,
 };
 
 /// Job functions, LinkedIn's twenty-six (`urn:li:function:1..26` in this order).
 pub const JOB_FUNCTIONS: Vocabulary = Vocabulary {
     name: "job function",
-    values: &[
-        "accounting",
-        "administrative",
-        "arts_and_design",
-        "business_development",
-        "community_and_social_services",
-        "consulting",
-        "education",
-        "engineering",
-        "entrepreneurship",
-        "finance",
-        "healthcare_services",
-        "human_resources",
-        "information_technology",
-        "legal",
-        "marketing",
-        "media_and_communication",
-        "military_and_protective_services",
-        "operations",
-        "product_management",
-        "program_and_project_management",
-        "purchasing",
-        "quality_assurance",
-        "real_estate",
-        "research",
-        "sales",
-        "support",
-    ],
+    values: chorus_plugin_sdk::vocab::JOB_FUNCTIONS,
 };
 
 /// What a contact did. Purchases carry money; engagement names its platform.

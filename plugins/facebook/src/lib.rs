@@ -29,15 +29,11 @@ impl Plugin for Facebook {
                 required: false,
                 max_count: 10,
                 mixed_kinds: false,
-                rules: vec![MediaRule {
-                    kind: MediaKind::Image,
-                    mime_types: vec!["image/jpeg".into(), "image/png".into()],
-                    max_bytes: 4 * 1024 * 1024,
-                    min_aspect_ratio: None,
-                    max_aspect_ratio: None,
-                    min_duration_ms: None,
-                    max_duration_ms: None,
-                }],
+                rules: vec![media_rule(
+                    MediaKind::Image,
+                    &["image/jpeg", "image/png"],
+                    4 * 1024 * 1024,
+                )],
             },
             features: Features {
                 threads: false,
@@ -66,19 +62,9 @@ impl Plugin for Facebook {
     fn adapt(post: Post, segment: Option<Segment>, _account: Account) -> Result<Adapted, PluginError> {
         let mut rules = AdaptRules::from_description(&Self::describe());
         rules.default_hashtags = 3;
-        let (kept, dropped): (Vec<MediaRef>, Vec<MediaRef>) =
-            post.media.iter().cloned().partition(|m| m.kind == MediaKind::Image);
-        let post = Post { media: kept, ..post };
+        let (post, dropped) = keep_images(post, "Facebook");
         let mut adapted = adapt_post(&post, segment.as_ref(), &rules)?;
-        if !dropped.is_empty() {
-            adapted.warnings.push(warning(
-                "media-dropped",
-                format!(
-                    "left out {} video or other item(s): this plugin posts photos to Facebook",
-                    dropped.len()
-                ),
-            ));
-        }
+        adapted.warnings.extend(dropped);
         if let Some(seg) = segment.as_ref().filter(|s| !s.audience.is_everyone()) {
             let (targeting, notes) = page_targeting(&seg.audience);
             adapted.targeting = targeting.map(|t| t.to_string());
@@ -207,13 +193,6 @@ impl Plugin for Facebook {
 
 chorus_plugin_sdk::export_plugin!(Facebook);
 
-fn warning(code: &str, message: String) -> Warning {
-    Warning {
-        code: code.into(),
-        message,
-    }
-}
-
 fn published(id: String) -> Published {
     Published {
         url: Some(format!("https://www.facebook.com/{id}")),
@@ -305,7 +284,7 @@ fn page_targeting(a: &Audience) -> (Option<Value>, Vec<Warning>) {
     let mut notes = Vec::new();
     let mut missing = |what: &str, values: &[String]| {
         if !values.is_empty() {
-            notes.push(warning(
+            notes.push(Warning::new(
                 "targeting-not-honoured",
                 format!("a Page post cannot target {what}: {} left out", values.join(", ")),
             ));
@@ -328,7 +307,7 @@ fn page_targeting(a: &Audience) -> (Option<Value>, Vec<Warning>) {
     let clamp = |age: u8, what: &str, notes: &mut Vec<Warning>| {
         let c = age.clamp(13, 65);
         if c != age {
-            notes.push(warning(
+            notes.push(Warning::new(
                 "targeting-adjusted",
                 format!("{what} {age} is outside Facebook's 13-65; sent {c}"),
             ));
@@ -351,7 +330,7 @@ fn page_targeting(a: &Audience) -> (Option<Value>, Vec<Warning>) {
         }
     }
     if !other.is_empty() {
-        notes.push(warning(
+        notes.push(Warning::new(
             "targeting-not-honoured",
             format!(
                 "Facebook targets men and women only: {} left out, so the post {}",
@@ -368,9 +347,9 @@ fn page_targeting(a: &Audience) -> (Option<Value>, Vec<Warning>) {
         t.insert("genders".into(), genders.into());
     }
     if t.is_empty() {
-        notes.push(warning(
+        notes.push(Warning::new(
             "targeting-unsupported",
-            "none of the segment's attributes can be targeted on a Page post; it goes to everyone".into(),
+            "none of the segment's attributes can be targeted on a Page post; it goes to everyone",
         ));
         return (None, notes);
     }

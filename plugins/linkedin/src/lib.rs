@@ -6,6 +6,7 @@
 use chorus_plugin_sdk::host::{Body, MediaSlice, Method};
 use chorus_plugin_sdk::http::urlencode;
 use chorus_plugin_sdk::prelude::*;
+use chorus_plugin_sdk::vocab;
 use serde_json::{Value, json};
 
 pub struct LinkedIn;
@@ -33,15 +34,11 @@ impl Plugin for LinkedIn {
                 // multiImage takes up to 20; this plugin uploads images only (see README).
                 max_count: 20,
                 mixed_kinds: false,
-                rules: vec![MediaRule {
-                    kind: MediaKind::Image,
-                    mime_types: vec!["image/jpeg".into(), "image/png".into(), "image/gif".into()],
-                    max_bytes: 36 * 1024 * 1024,
-                    min_aspect_ratio: None,
-                    max_aspect_ratio: None,
-                    min_duration_ms: None,
-                    max_duration_ms: None,
-                }],
+                rules: vec![media_rule(
+                    MediaKind::Image,
+                    &["image/jpeg", "image/png", "image/gif"],
+                    36 * 1024 * 1024,
+                )],
             },
             features: Features {
                 threads: false,
@@ -82,19 +79,9 @@ impl Plugin for LinkedIn {
         let mut rules = AdaptRules::from_description(&Self::describe());
         rules.default_hashtags = 3;
         rules.default_formality = Formality::Professional;
-        let (kept, dropped): (Vec<MediaRef>, Vec<MediaRef>) =
-            post.media.iter().cloned().partition(|m| m.kind == MediaKind::Image);
-        let post = Post { media: kept, ..post };
+        let (post, dropped) = keep_images(post, "LinkedIn");
         let mut adapted = adapt_post(&post, segment.as_ref(), &rules)?;
-        if !dropped.is_empty() {
-            adapted.warnings.push(warning(
-                "media-dropped",
-                format!(
-                    "left out {} video or document item(s): this plugin posts images to LinkedIn",
-                    dropped.len()
-                ),
-            ));
-        }
+        adapted.warnings.extend(dropped);
         if let Some(seg) = segment.as_ref().filter(|s| !s.audience.is_everyone()) {
             let (targeting, notes) = target_entities(&seg.audience, &account);
             adapted.targeting = targeting.map(|t| t.to_string());
@@ -223,13 +210,6 @@ impl Plugin for LinkedIn {
 
 chorus_plugin_sdk::export_plugin!(LinkedIn);
 
-fn warning(code: &str, message: String) -> Warning {
-    Warning {
-        code: code.into(),
-        message,
-    }
-}
-
 /// A `/rest` request with the headers LinkedIn requires on every call.
 fn rest(method: Method, ctx: &CallContext, path: &str) -> Request {
     Request::new(method, format!("{}{path}", ctx.api_base))
@@ -343,52 +323,17 @@ const GEO: &[(&str, u64)] = &[
     ("BR", 106057199),
 ];
 
-/// Seniorities in LinkedIn's order: `urn:li:seniority:1..10`.
-const SENIORITIES: &[&str] = &[
-    "unpaid", "training", "entry", "senior", "manager", "director", "vp", "cxo", "partner", "owner",
-];
-
-/// Job functions in LinkedIn's order: `urn:li:function:1..26`.
-const FUNCTIONS: &[&str] = &[
-    "accounting",
-    "administrative",
-    "arts_and_design",
-    "business_development",
-    "community_and_social_services",
-    "consulting",
-    "education",
-    "engineering",
-    "entrepreneurship",
-    "finance",
-    "healthcare_services",
-    "human_resources",
-    "information_technology",
-    "legal",
-    "marketing",
-    "media_and_communication",
-    "military_and_protective_services",
-    "operations",
-    "product_management",
-    "program_and_project_management",
-    "purchasing",
-    "quality_assurance",
-    "real_estate",
-    "research",
-    "sales",
-    "support",
-];
-
-/// Company sizes to LinkedIn's staff count ranges.
-const STAFF: &[(&str, &str)] = &[
-    ("1", "SIZE_1"),
-    ("2-10", "SIZE_2_TO_10"),
-    ("11-50", "SIZE_11_TO_50"),
-    ("51-200", "SIZE_51_TO_200"),
-    ("201-500", "SIZE_201_TO_500"),
-    ("501-1000", "SIZE_501_TO_1000"),
-    ("1001-5000", "SIZE_1001_TO_5000"),
-    ("5001-10000", "SIZE_5001_TO_10000"),
-    ("10001+", "SIZE_10001_OR_MORE"),
+/// LinkedIn's staff count ranges, in the order of the shared company-size vocabulary.
+const STAFF_RANGES: [&str; 9] = [
+    "SIZE_1",
+    "SIZE_2_TO_10",
+    "SIZE_11_TO_50",
+    "SIZE_51_TO_200",
+    "SIZE_201_TO_500",
+    "SIZE_501_TO_1000",
+    "SIZE_1001_TO_5000",
+    "SIZE_5001_TO_10000",
+    "SIZE_10001_OR_MORE",
 ];
 
 /// Industry names to LinkedIn industry ids (the common ones; others are reported).
@@ -418,14 +363,14 @@ const INDUSTRIES: &[(&str, u64)] = &[
 fn target_entities(a: &Audience, account: &Account) -> (Option<Value>, Vec<Warning>) {
     let mut notes = Vec::new();
     if !account.remote_id.starts_with("urn:li:organization:") {
-        notes.push(warning(
+        notes.push(Warning::new(
             "targeting-unsupported",
-            "LinkedIn targets organization posts only; this member's post goes to their whole network".into(),
+            "LinkedIn targets organization posts only; this member's post goes to their whole network",
         ));
         return (None, notes);
     }
     if let Some(size) = a.estimated_size.filter(|n| *n < u64::from(MIN_AUDIENCE)) {
-        notes.push(warning(
+        notes.push(Warning::new(
             "targeting-below-minimum",
             format!("the segment has about {size} people; LinkedIn targets {MIN_AUDIENCE} or more, so the post goes untargeted"),
         ));
@@ -439,7 +384,7 @@ fn target_entities(a: &Audience, account: &Account) -> (Option<Value>, Vec<Warni
     };
     let mut missing = |what: &str, values: Vec<String>| {
         if !values.is_empty() {
-            notes.push(warning(
+            notes.push(Warning::new(
                 "targeting-not-honoured",
                 format!("LinkedIn cannot target {what}: {} left out", values.join(", ")),
             ));
@@ -460,20 +405,21 @@ fn target_entities(a: &Audience, account: &Account) -> (Option<Value>, Vec<Warni
         "these countries (no geo id known)",
         unknown.into_iter().cloned().collect(),
     );
+    // Seniorities and job functions: LinkedIn's ids are positions in the shared vocabulary.
     let lookup = |values: &[String], table: &[&str], prefix: &str| -> (Vec<String>, Vec<String>) {
         let mut found = Vec::new();
         let mut lost = Vec::new();
         for v in values {
-            match table.iter().position(|t| t.eq_ignore_ascii_case(v)) {
-                Some(i) => found.push(format!("{prefix}{}", i + 1)),
+            match vocab::position(table, v) {
+                Some(n) => found.push(format!("{prefix}{n}")),
                 None => lost.push(v.clone()),
             }
         }
         (found, lost)
     };
-    let (s, lost_s) = lookup(&a.seniorities, SENIORITIES, "urn:li:seniority:");
+    let (s, lost_s) = lookup(&a.seniorities, vocab::SENIORITIES, "urn:li:seniority:");
     facet("seniorities", s);
-    let (f, lost_f) = lookup(&a.job_functions, FUNCTIONS, "urn:li:function:");
+    let (f, lost_f) = lookup(&a.job_functions, vocab::JOB_FUNCTIONS, "urn:li:function:");
     facet("jobFunctions", f);
     let mut industries = Vec::new();
     let mut lost_i = Vec::new();
@@ -487,8 +433,8 @@ fn target_entities(a: &Audience, account: &Account) -> (Option<Value>, Vec<Warni
     let mut staff = Vec::new();
     let mut lost_c = Vec::new();
     for c in &a.company_sizes {
-        match STAFF.iter().find(|(k, _)| k == c) {
-            Some((_, r)) => staff.push(r.to_string()),
+        match vocab::position(vocab::COMPANY_SIZES, c) {
+            Some(n) => staff.push(STAFF_RANGES[n - 1].to_owned()),
             None => lost_c.push(c.clone()),
         }
     }
@@ -506,9 +452,9 @@ fn target_entities(a: &Audience, account: &Account) -> (Option<Value>, Vec<Warni
         missing("age on organic posts", vec!["the age range".into()]);
     }
     if entity.is_empty() {
-        notes.push(warning(
+        notes.push(Warning::new(
             "targeting-unsupported",
-            "none of the segment's attributes can be targeted on LinkedIn; the post goes untargeted".into(),
+            "none of the segment's attributes can be targeted on LinkedIn; the post goes untargeted",
         ));
         return (None, notes);
     }

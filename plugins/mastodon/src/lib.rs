@@ -9,15 +9,6 @@ pub struct Mastodon;
 
 impl Plugin for Mastodon {
     fn describe() -> Description {
-        let image = |mime: &[&str]| MediaRule {
-            kind: MediaKind::Image,
-            mime_types: mime.iter().map(|m| m.to_string()).collect(),
-            max_bytes: 16 * 1024 * 1024,
-            min_aspect_ratio: None,
-            max_aspect_ratio: None,
-            min_duration_ms: None,
-            max_duration_ms: None,
-        };
         Description {
             id: "mastodon".into(),
             name: "Mastodon".into(),
@@ -33,20 +24,17 @@ impl Plugin for Mastodon {
                 max_count: 4,
                 mixed_kinds: false,
                 rules: vec![
-                    image(&["image/jpeg", "image/png", "image/webp"]),
-                    MediaRule {
-                        kind: MediaKind::Gif,
-                        ..image(&["image/gif"])
-                    },
-                    MediaRule {
-                        kind: MediaKind::Video,
-                        mime_types: vec!["video/mp4".into(), "video/webm".into(), "video/quicktime".into()],
-                        max_bytes: 99 * 1024 * 1024,
-                        min_aspect_ratio: None,
-                        max_aspect_ratio: None,
-                        min_duration_ms: None,
-                        max_duration_ms: None,
-                    },
+                    media_rule(
+                        MediaKind::Image,
+                        &["image/jpeg", "image/png", "image/webp"],
+                        16 * 1024 * 1024,
+                    ),
+                    media_rule(MediaKind::Gif, &["image/gif"], 16 * 1024 * 1024),
+                    media_rule(
+                        MediaKind::Video,
+                        &["video/mp4", "video/webm", "video/quicktime"],
+                        99 * 1024 * 1024,
+                    ),
                 ],
             },
             features: Features {

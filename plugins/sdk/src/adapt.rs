@@ -222,6 +222,38 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
     })
 }
 
+/// A media rule with no aspect or duration bounds (set those with struct update syntax).
+pub fn media_rule(kind: crate::types::MediaKind, mime_types: &[&str], max_bytes: u64) -> crate::types::MediaRule {
+    crate::types::MediaRule {
+        kind,
+        mime_types: mime_types.iter().map(|m| m.to_string()).collect(),
+        max_bytes,
+        min_aspect_ratio: None,
+        max_aspect_ratio: None,
+        min_duration_ms: None,
+        max_duration_ms: None,
+    }
+}
+
+/// The post with its images only, and a warning naming what was left out, for plugins
+/// that upload images but not (yet) video or documents.
+pub fn keep_images(post: Post, platform: &str) -> (Post, Option<Warning>) {
+    let total = post.media.len();
+    let media: Vec<_> = post
+        .media
+        .into_iter()
+        .filter(|m| m.kind == crate::types::MediaKind::Image)
+        .collect();
+    let dropped = total - media.len();
+    let note = (dropped > 0).then(|| {
+        warn(
+            "media-dropped",
+            format!("left out {dropped} video or document item(s): this plugin posts images to {platform}"),
+        )
+    });
+    (Post { media, ..post }, note)
+}
+
 /// The warning for a platform without organic audience targeting, when the segment names
 /// an audience: the post reaches everyone the platform shows it to, only the tone applies.
 pub fn targeting_unsupported(platform: &str, segment: Option<&Segment>) -> Option<Warning> {

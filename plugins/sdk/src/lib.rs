@@ -29,6 +29,7 @@ pub mod tags;
 pub mod text;
 pub mod thread;
 pub mod tone;
+pub mod vocab;
 
 /// Generated bindings for `chorus:plugin@0.1.0` (from `plugins/wit/since_v0.1.0`).
 pub mod bindings {
@@ -75,7 +76,7 @@ pub const API_VERSION: &str = "0.1.0";
 /// Everything a plugin usually needs.
 pub mod prelude {
     pub use crate::Plugin;
-    pub use crate::adapt::{AdaptRules, adapt_post, same_text, targeting_unsupported};
+    pub use crate::adapt::{AdaptRules, adapt_post, keep_images, media_rule, same_text, targeting_unsupported};
     pub use crate::http::{Request, Response, error_from_status};
     pub use crate::types::*;
     pub use crate::{invalid, transient};
@@ -130,6 +131,16 @@ macro_rules! export_plugin {
 
         $crate::bindings::__export_platform!(__ChorusExports with_types_in $crate::bindings);
     };
+}
+
+impl types::Warning {
+    /// A warning: a stable `code` and what changed and why, for a person.
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
 }
 
 impl types::Audience {

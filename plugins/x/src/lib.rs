@@ -16,15 +16,6 @@ const MAX_HASHTAGS: u32 = 2;
 
 impl Plugin for X {
     fn describe() -> Description {
-        let media = |kind, mime: &[&str], max_bytes| MediaRule {
-            kind,
-            mime_types: mime.iter().map(|m| m.to_string()).collect(),
-            max_bytes,
-            min_aspect_ratio: None,
-            max_aspect_ratio: None,
-            min_duration_ms: None,
-            max_duration_ms: None,
-        };
         Description {
             id: "x".into(),
             name: "X".into(),
@@ -40,18 +31,18 @@ impl Plugin for X {
                 max_count: 4,
                 mixed_kinds: false,
                 rules: vec![
-                    media(
+                    media_rule(
                         MediaKind::Image,
                         &["image/jpeg", "image/png", "image/webp"],
                         5 * 1024 * 1024,
                     ),
-                    media(MediaKind::Gif, &["image/gif"], 15 * 1024 * 1024),
+                    media_rule(MediaKind::Gif, &["image/gif"], 15 * 1024 * 1024),
                     MediaRule {
                         min_aspect_ratio: Some(1.0 / 3.0),
                         max_aspect_ratio: Some(3.0),
                         min_duration_ms: Some(500),
                         max_duration_ms: Some(140_000),
-                        ..media(MediaKind::Video, &["video/mp4", "video/quicktime"], 512 * 1024 * 1024)
+                        ..media_rule(MediaKind::Video, &["video/mp4", "video/quicktime"], 512 * 1024 * 1024)
                     },
                 ],
             },
@@ -92,10 +83,10 @@ impl Plugin for X {
         let post = Post { body, ..post };
         let mut adapted = adapt_post(&post, segment.as_ref(), &rules)?;
         if dropped > 0 {
-            adapted.warnings.push(Warning {
-                code: "cashtags-reduced".into(),
-                message: format!("X allows one cashtag per post: {dropped} more became plain words"),
-            });
+            adapted.warnings.push(Warning::new(
+                "cashtags-reduced",
+                format!("X allows one cashtag per post: {dropped} more became plain words"),
+            ));
         }
         adapted.warnings.extend(targeting_unsupported("X", segment.as_ref()));
         Ok(adapted)

@@ -112,18 +112,13 @@ impl FacebookFake {
             page_budget: 200,
             ..Inner::default()
         }));
-        let faults = Faults::default();
         let router = Router::new()
             .route("/{version}/{node}", get(node_fields))
             .route("/{version}/{node}/feed", post(create_feed).get(page_feed))
             .route("/{version}/{node}/photos", post(create_photo))
             .route("/{version}/{node}/insights", get(insights))
-            .layer(axum::middleware::from_fn_with_state(
-                (faults.clone(), Shapes),
-                fault::apply::<Shapes>,
-            ))
             .with_state(inner.clone());
-        let base_url = crate::serve(router).await?;
+        let (base_url, faults) = fault::launch(router, Shapes).await?;
         Ok(Self {
             base_url,
             faults,

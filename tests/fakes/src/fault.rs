@@ -55,12 +55,19 @@ impl Faults {
     }
 }
 
+/// Serves `router` on loopback with a fault queue in front of it: what every fake's `start`
+/// does. Returns the base URL and the queue.
+pub(crate) async fn launch<S: FaultShapes>(router: axum::Router, shapes: S) -> std::io::Result<(String, Faults)> {
+    let faults = Faults::default();
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        (faults.clone(), shapes),
+        apply::<S>,
+    ));
+    Ok((crate::serve(router).await?, faults))
+}
+
 /// Middleware: applies the next queued fault, if any.
-pub(crate) async fn apply<S: FaultShapes>(
-    State((faults, shapes)): State<(Faults, S)>,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn apply<S: FaultShapes>(State((faults, shapes)): State<(Faults, S)>, req: Request, next: Next) -> Response {
     match faults.next() {
         None => next.run(req).await,
         Some(Fault::ServerError(status)) => shapes.server_error(status),

@@ -109,7 +109,6 @@ impl LinkedInFake {
             daily_posts: 150,
             ..Inner::default()
         }));
-        let faults = Faults::default();
         let router = Router::new()
             .route("/rest/posts", post(create_post).get(find_posts))
             .route("/rest/images", post(initialize_upload))
@@ -117,12 +116,8 @@ impl LinkedInFake {
             .route("/dms-uploads/{id}", put(upload_bytes))
             .route("/rest/organizationalEntityShareStatistics", get(share_statistics))
             .route("/rest/socialActions/{urn}", get(social_actions))
-            .layer(axum::middleware::from_fn_with_state(
-                (faults.clone(), Shapes),
-                fault::apply::<Shapes>,
-            ))
             .with_state(inner.clone());
-        let base_url = crate::serve(router).await?;
+        let (base_url, faults) = fault::launch(router, Shapes).await?;
         Ok(Self {
             base_url,
             faults,

@@ -125,7 +125,6 @@ impl XFake {
             post_limit: 100,
             ..Inner::default()
         }));
-        let faults = Faults::default();
         let router = Router::new()
             .route("/2/tweets", post(create_tweet).get(lookup_tweets))
             .route("/2/tweets/{id}", get(lookup_tweet))
@@ -135,12 +134,8 @@ impl XFake {
             .route("/2/media/upload/{id}/append", post(media_append))
             .route("/2/media/upload/{id}/finalize", post(media_finalize))
             .route("/2/media/upload", get(media_status))
-            .layer(axum::middleware::from_fn_with_state(
-                (faults.clone(), Shapes),
-                fault::apply::<Shapes>,
-            ))
             .with_state(inner.clone());
-        let base_url = crate::serve(router).await?;
+        let (base_url, faults) = fault::launch(router, Shapes).await?;
         Ok(Self {
             base_url,
             faults,

@@ -80,10 +80,23 @@ async fn import_define_size_compare_and_check_from_the_command_line() {
         serde_json::from_str(&ok(&["segment", "show", "Swedes", "--brand", "fika", "--json"])).unwrap();
     assert_eq!(shown["size"], 1);
     assert_eq!(shown["targeting"]["countries"][0], "SE", "codes are stored canonical");
-    // The bundled Mastodon plugin has no native targeting: the country is reported, not dropped.
-    let plan = &shown["targeting_plans"][0];
-    assert_eq!(plan["platform"], "mastodon");
-    assert_eq!(plan["not_honoured"][0]["facet"], "country");
+    // One plan per bundled platform. Mastodon has no native targeting: the country is
+    // reported, not dropped; Facebook and LinkedIn target countries.
+    let plan = |platform: &str| {
+        shown["targeting_plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["platform"] == platform)
+            .unwrap_or_else(|| panic!("no {platform} plan: {shown}"))
+            .clone()
+    };
+    assert_eq!(plan("mastodon")["not_honoured"][0]["facet"], "country");
+    for platform in ["facebook", "linkedin"] {
+        assert_eq!(plan(platform)["honoured"], serde_json::json!(["country"]), "{platform}");
+    }
+    // LinkedIn needs 300 people; this segment has one.
+    assert_eq!(plan("linkedin")["meets_minimum"], false);
 
     let out = ok(&["segment", "size", "Swedes", "--brand", "fika", "--snapshot"]);
     assert!(out.contains("stored as snapshot v1"), "{out}");

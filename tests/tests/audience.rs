@@ -21,7 +21,7 @@ fn opts(format: Format, records: Records) -> ImportOptions {
 }
 
 async fn run_import(tenant: Tenant<'_>, a: &Audience<'_>, data: &str, o: &ImportOptions) -> ImportReport {
-    import(tenant, &a.brand, data.as_bytes(), o, &())
+    import(tenant, &a.brand, std::io::Cursor::new(data.to_owned()), o, &())
         .await
         .expect("import runs")
 }
@@ -615,6 +615,80 @@ async fn imports_map_columns_upsert_and_merge() {
         .await,
         ["k2", "k3"]
     );
+}
+
+/// Sizes a segment defined by `rule` under `name`.
+async fn size_of(a: &Audience<'_>, name: &str, rule: Value) -> u64 {
+    a.define(&segment(name, rule))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    a.size(name).await.unwrap().size
+}
+
+/// Files larger than one batch: later batches reuse the first one's statement, and an
+/// upsert spanning batches resolves existing contacts in each of them.
+#[tokio::test]
+async fn large_imports_span_batches_and_upsert_across_them() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("big").await;
+    let tenant = t.store.tenant(ws);
+    let a = Audience::new(tenant, brand).await.unwrap();
+    let csv = |ids: std::ops::Range<u32>, tag: &dyn Fn(u32) -> String| {
+        let mut s = String::from("external_id,country,interests,custom.n\n");
+        for i in ids {
+            s += &format!("c{i},SE,{};common,{i}\n", tag(i));
+        }
+        s
+    };
+    let first = csv(0..2500, &|i| format!("t{}", i % 3));
+    let r = run_import(tenant, &a, &first, &opts(Format::Csv, Records::Contacts)).await;
+    assert!(r.committed, "{:?}", r.errors.first());
+    assert_eq!((r.rows, r.written, r.inserted), (2500, 2500, 2500));
+    let has = |tag: &str| json!({"attribute": "interests", "op": "contains", "value": tag});
+    assert_eq!(size_of(&a, "t0", has("t0")).await, 834);
+    assert_eq!(size_of(&a, "common", has("common")).await, 2500);
+    assert_eq!(
+        size_of(&a, "n", json!({"attribute": "custom.n", "op": "gte", "value": 2000})).await,
+        500
+    );
+
+    // Half of these exist: their interests are replaced, the rest are new.
+    let second = csv(1250..3750, &|i| format!("u{}", i % 2));
+    let r = run_import(tenant, &a, &second, &opts(Format::Csv, Records::Contacts)).await;
+    assert_eq!(
+        (r.rows, r.written, r.inserted),
+        (2500, 2500, 1250),
+        "{:?}",
+        r.errors.first()
+    );
+    assert_eq!(a.total().await.unwrap(), 3750);
+    assert_eq!(a.size("t0").await.unwrap().size, 417, "t0 only on contacts 0..1250");
+    assert_eq!(size_of(&a, "u1", has("u1")).await, 1250);
+    assert_eq!(a.size("common").await.unwrap().size, 3750, "no duplicate tag rows");
+
+    // Events across batches; importing the same file again adds nothing (event ids).
+    let mut events = String::from("external_id,event,occurred_at,amount,currency,event_id\n");
+    for i in 0..2600u32 {
+        events += &format!(
+            "c{},purchase,{},{}.50,SEK,e{i}\n",
+            i % 1300,
+            days_ago(1 + i as i64 % 30),
+            10 + i
+        );
+    }
+    let r = run_import(tenant, &a, &events, &opts(Format::Csv, Records::Events)).await;
+    assert_eq!(
+        (r.rows, r.written, r.invalid),
+        (2600, 2600, 0),
+        "{:?}",
+        r.errors.first()
+    );
+    let twice = json!({"event": "purchase", "within_days": 60, "count": {"gte": 2}});
+    assert_eq!(size_of(&a, "twice", twice).await, 1300);
+    let r = run_import(tenant, &a, &events, &opts(Format::Csv, Records::Events)).await;
+    assert_eq!((r.written, r.invalid), (0, 0));
+    let thrice = json!({"event": "purchase", "within_days": 60, "count": {"gte": 3}});
+    assert_eq!(size_of(&a, "thrice", thrice).await, 0);
 }
 
 #[tokio::test]

@@ -172,7 +172,7 @@ async fn create(store: &Store) -> anyhow::Result<()> {
                 mapping: Mapping::default(),
                 skip_invalid: false,
             };
-            let r = import(tenant, &brand, data.as_bytes(), &opts, &()).await?;
+            let r = import(tenant, &brand, std::io::Cursor::new(data), &opts, &()).await?;
             anyhow::ensure!(r.committed, "the demo audience did not import: {:?}", r.errors.first());
         }
         let audience = Audience::new(tenant, brand.id).await?;

@@ -689,6 +689,15 @@ async fn large_imports_span_batches_and_upsert_across_them() {
     assert_eq!((r.written, r.invalid), (0, 0));
     let thrice = json!({"event": "purchase", "within_days": 60, "count": {"gte": 3}});
     assert_eq!(size_of(&a, "thrice", thrice).await, 0);
+
+    // Tags travel to the database as JSON: quotes, backslashes and emoji arrive intact.
+    let odd = ["say \"hi\"", "back\\slash", "smörgåsbord 🍞"];
+    let line = json!({"external_id": "odd", "interests": odd}).to_string();
+    let r = run_import(tenant, &a, &line, &opts(Format::Jsonl, Records::Contacts)).await;
+    assert_eq!(r.written, 1, "{:?}", r.errors.first());
+    for (i, tag) in odd.iter().enumerate() {
+        assert_eq!(members_of(&a, &format!("odd{i}"), has(tag)).await, ["odd"], "{tag}");
+    }
 }
 
 #[tokio::test]

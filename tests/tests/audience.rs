@@ -617,6 +617,30 @@ async fn imports_map_columns_upsert_and_merge() {
     );
 }
 
+/// The first uses of a window's RFM scores at the same moment (a segment list and an
+/// overlap, say) compute them once between them and all succeed.
+#[tokio::test]
+async fn concurrent_first_uses_of_rfm_scores_all_succeed() {
+    let t = TestStore::new().await;
+    let (tenant, brand) = fixture(&t, "rfmrace").await;
+    let a = Audience::new(tenant, brand).await.unwrap();
+    for (name, cell) in [("champs", "champions"), ("sleepy", "hibernating")] {
+        a.define(&segment(name, json!({"rfm": {"cell": cell, "window_days": 730}})))
+            .await
+            .unwrap();
+    }
+    // New events make the scores stale, so each size below starts by recomputing them.
+    let more = json!({"external_id": "a3", "event": "signed_up", "occurred_at": days_ago(1)}).to_string();
+    let r = run_import(tenant, &a, &more, &opts(Format::Jsonl, Records::Events)).await;
+    assert_eq!(r.written, 1, "{:?}", r.errors.first());
+    let (x, y, z, w) = tokio::join!(a.size("champs"), a.size("sleepy"), a.size("champs"), a.size("sleepy"));
+    let sizes: Vec<u64> = [x, y, z, w]
+        .into_iter()
+        .map(|r| r.expect("every concurrent first use succeeds").size)
+        .collect();
+    assert_eq!(sizes, [2, 1, 2, 1]);
+}
+
 /// Sizes a segment defined by `rule` under `name`.
 async fn size_of(a: &Audience<'_>, name: &str, rule: Value) -> u64 {
     a.define(&segment(name, rule))

@@ -9,7 +9,7 @@
 use super::AudienceError;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 use uuid::Uuid;
 
 /// The table of stored scores: `brand_id, window_days, contact_id, r, f, m`.
@@ -42,31 +42,63 @@ pub(crate) async fn ensure_scores(
     now: DateTime<Utc>,
 ) -> Result<Option<u64>, AudienceError> {
     let version = audience_version(db, brand_id).await?;
+    if fresh(db, brand_id, window_days, now, version).await? {
+        return Ok(None);
+    }
+    recompute(db, brand_id, window_days, now, version).await
+}
+
+/// Whether the stored scores were computed for this audience version (and, for a window,
+/// today).
+async fn fresh(
+    db: &impl ConnectionTrait,
+    brand_id: Uuid,
+    window_days: u32,
+    now: DateTime<Utc>,
+    version: i64,
+) -> Result<bool, AudienceError> {
     let mut q = Query::select();
     q.columns([Alias::new("audience_version"), Alias::new("as_of")])
         .from(Alias::new(SETS))
         .and_where(c(SETS, "brand_id").eq(brand_id))
         .and_where(c(SETS, "window_days").eq(i64::from(window_days)));
-    if let Some(row) = db.query_one(&q).await? {
-        let stored: i64 = row.try_get("", "audience_version")?;
-        let as_of: chrono::NaiveDate = row.try_get("", "as_of")?;
-        if stored == version && (window_days == 0 || as_of == now.date_naive()) {
-            return Ok(None);
+    Ok(match db.query_one(&q).await? {
+        Some(row) => {
+            let stored: i64 = row.try_get("", "audience_version")?;
+            let as_of: chrono::NaiveDate = row.try_get("", "as_of")?;
+            stored == version && (window_days == 0 || as_of == now.date_naive())
         }
-    }
-    recompute(db, brand_id, window_days, now, version).await.map(Some)
+        None => false,
+    })
 }
 
-/// Recomputes and stores the scores, replacing the old ones in one transaction.
+/// Recomputes and stores the scores, replacing the old ones in one transaction; `None` if
+/// another process did it while this one waited.
 async fn recompute(
     db: &DatabaseConnection,
     brand_id: Uuid,
     window_days: u32,
     now: DateTime<Utc>,
     version: i64,
-) -> Result<u64, AudienceError> {
+) -> Result<Option<u64>, AudienceError> {
     let since = (window_days > 0).then(|| now - chrono::Duration::days(i64::from(window_days)));
     let txn = db.begin().await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        // Two first uses at once (a segment list and an overlap, or two workers) would both
+        // insert the same keys: the second waits here, then finds the scores fresh. SQLite
+        // has one writer at a time already.
+        let key = i64::from_be_bytes(brand_id.as_bytes()[8..].try_into().expect("8 bytes")) ^ i64::from(window_days);
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [key.into()],
+        ))
+        .await?;
+        if fresh(&txn, brand_id, window_days, now, version).await? {
+            txn.commit().await?;
+            return Ok(None);
+        }
+    }
     for table in [SCORES, SETS] {
         let mut del = Query::delete();
         del.from_table(Alias::new(table))
@@ -115,7 +147,7 @@ async fn recompute(
         ]);
     txn.execute(&set).await?;
     txn.commit().await?;
-    Ok(scored)
+    Ok(Some(scored))
 }
 
 async fn audience_version(db: &DatabaseConnection, brand_id: Uuid) -> Result<i64, AudienceError> {

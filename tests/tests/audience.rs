@@ -615,6 +615,16 @@ async fn imports_map_columns_upsert_and_merge() {
         .await,
         ["k2", "k3"]
     );
+
+    // In JSON Lines a key a line lacks is left as it is, whatever other lines give.
+    let data = "{\"external_id\": \"k1\", \"gender\": \"male\"}\n{\"external_id\": \"k2\", \"country\": \"SE\"}\n";
+    let r = run_import(tenant, &a, data, &o2).await;
+    assert_eq!((r.written, r.inserted), (2, 0), "{:?}", r.errors);
+    assert_eq!(a.members("swedes", 10).await.unwrap(), ["k1", "k2"]);
+    assert_eq!(
+        members_of(&a, "men", json!({"attribute": "gender", "op": "eq", "value": "male"})).await,
+        ["k1", "k2"]
+    );
 }
 
 /// The first uses of a window's RFM scores at the same moment (a segment list and an

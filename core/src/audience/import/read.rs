@@ -13,7 +13,7 @@ use crate::domain::{
     country_code, language_code, money_minor,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io::BufRead;
 use std::rc::Rc;
@@ -97,6 +97,33 @@ fn field_for(mapping: &super::Mapping, fields: &[&str], column: &str) -> Result<
     ))
 }
 
+/// The contact fields a row gives, one bit per entry of [`CONTACT_FIELDS`] and the top bit
+/// for any `custom.KEY`.
+fn fields_of(row: &Row) -> u64 {
+    row.cells.iter().fold(0, |mask, (field, _, _)| {
+        mask | match CONTACT_FIELDS.iter().position(|f| *f == &**field) {
+            Some(i) => 1 << i,
+            None => 1 << 63,
+        }
+    })
+}
+
+const _: () = assert!(CONTACT_FIELDS.len() < 63, "fields_of keeps one bit per field");
+
+/// The field names of a [`fields_of`] mask (`custom.*` for custom attributes).
+fn present(mask: u64) -> Arc<[String]> {
+    let mut names: Vec<String> = CONTACT_FIELDS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, f)| (*f).to_owned())
+        .collect();
+    if mask & (1 << 63) != 0 {
+        names.push("custom.*".to_owned());
+    }
+    names.into()
+}
+
 /// A mapping's delimiter or separator as the one byte the CSV reader takes.
 fn ascii(c: char, what: &str) -> Result<u8, AudienceError> {
     u8::try_from(c)
@@ -122,7 +149,9 @@ pub(super) struct Reader {
     /// Hash of each external id (contacts) or event id seen, with its line: duplicates in
     /// one file are reported, not silently merged.
     seen: HashMap<u64, u64>,
-    /// The fields the file provides: an update changes only these.
+    /// The fields the current batch's rows give ([`fields_of`]), and as names: an update
+    /// changes only these.
+    fields_given: u64,
     present: Arc<[String]>,
     contacts: Vec<ContactRow>,
     events: Vec<EventRow>,
@@ -146,6 +175,7 @@ impl Reader {
             invalid: 0,
             errors: Vec::new(),
             seen: HashMap::new(),
+            fields_given: 0,
             present: Arc::from(Vec::new()),
             contacts: Vec::with_capacity(BATCH_ROWS),
             events: Vec::with_capacity(BATCH_ROWS),
@@ -190,10 +220,6 @@ impl Reader {
                 "no column maps to external_id, the id that rows are matched by",
             ));
         }
-        self.present = columns
-            .iter()
-            .filter_map(|(_, f)| f.as_deref().map(str::to_owned))
-            .collect();
         let mut record = csv::StringRecord::new();
         while !self.closed {
             match reader.read_record(&mut record) {
@@ -223,7 +249,6 @@ impl Reader {
     }
 
     fn jsonl(&mut self, input: impl BufRead) -> Result<(), AudienceError> {
-        let mut present = BTreeSet::new();
         for (i, line) in input.lines().enumerate() {
             if self.closed {
                 break;
@@ -251,9 +276,6 @@ impl Reader {
             for (k, v) in obj {
                 match field_for(&self.options.mapping, self.fields, &k) {
                     Ok(Some(f)) => {
-                        if present.insert(f.clone()) {
-                            self.present = present.iter().cloned().collect();
-                        }
                         let cell = match v {
                             serde_json::Value::Array(items) => Cell::List(
                                 items
@@ -302,10 +324,19 @@ impl Reader {
     fn row(&mut self, row: Row) {
         self.rows += 1;
         match self.options.records {
-            Records::Contacts => match self.contact(row) {
-                Ok(c) if self.writing() => self.contacts.push(c),
-                Ok(_) => {}
-                Err(e) => {
+            Records::Contacts => match (fields_of(&row), self.contact(row)) {
+                (fields, Ok(c)) if self.writing() => {
+                    // A batch is one upsert that updates the same fields in every row, so
+                    // a row giving other fields (JSON Lines may) starts a new batch.
+                    if fields != self.fields_given {
+                        self.flush();
+                        self.fields_given = fields;
+                        self.present = present(fields);
+                    }
+                    self.contacts.push(c)
+                }
+                (_, Ok(_)) => {}
+                (_, Err(e)) => {
                     self.invalid(e);
                     if !self.writing() {
                         self.contacts.clear();

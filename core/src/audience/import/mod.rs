@@ -23,7 +23,6 @@ use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::BufRead;
-use std::sync::Arc;
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -196,11 +195,8 @@ struct Batch {
 enum Rows {
     /// Only progress (nothing to write yet, or nothing will be written).
     None,
-    /// Contacts, with the fields the file provides (an update changes only these).
-    Contacts {
-        rows: Vec<ContactRow>,
-        present: Arc<[String]>,
-    },
+    /// Contacts, prepared for the writer.
+    Contacts(write::ContactBatch),
     /// Events; `write` is false once a bad row dooms the import (they are still checked).
     Events { rows: Vec<EventRow>, write: bool },
 }
@@ -218,20 +214,14 @@ pub async fn import(
     let before = count_contacts(db, brand.id).await?;
     let txn = db.begin().await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel(BATCHES_IN_FLIGHT);
-    let reader = read::Reader::new(options.clone(), tx);
+    let reader = read::Reader::new(options.clone(), tenant.workspace_id(), brand.id, tx);
     let reading = tokio::task::spawn_blocking(move || reader.run(input));
-    let mut writer = write::Writer::new(
-        &txn,
-        db.get_database_backend(),
-        tenant.workspace_id(),
-        brand.id,
-        options.skip_invalid,
-    );
+    let mut writer = write::Writer::new(&txn, db.get_database_backend(), brand.id, options.skip_invalid);
     let written: Result<(), AudienceError> = async {
         while let Some(batch) = rx.recv().await {
             match batch.rows_of {
                 Rows::None => {}
-                Rows::Contacts { rows, present } => writer.contacts(rows, &present).await?,
+                Rows::Contacts(batch) => writer.contacts(batch).await?,
                 Rows::Events { rows, write } => writer.events(rows, write).await?,
             }
             progress.advance(batch.bytes, batch.rows);

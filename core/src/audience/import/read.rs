@@ -2,6 +2,7 @@
 //! batches of good rows to the writer over a bounded channel. It runs on its own thread so
 //! parsing one batch overlaps with the database writing the previous one.
 
+use super::write::ContactBatch;
 use super::{
     BATCH_ROWS, Batch, CONTACT_FIELDS, ContactRow, EVENT_FIELDS, EventRow, Format, ImportOptions, MAX_REPORTED,
     Records, RowError, Rows, TEXT_COLUMNS,
@@ -20,6 +21,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Sender;
+use uuid::Uuid;
 
 /// What the reader found, once the whole file was read.
 pub(super) struct ReadOutcome {
@@ -141,6 +143,8 @@ fn hash(s: &str) -> u64 {
 /// Parses and validates the file on a blocking thread, one batch ahead of the writer.
 pub(super) struct Reader {
     options: ImportOptions,
+    workspace_id: Uuid,
+    brand_id: Uuid,
     fields: &'static [&'static str],
     tx: Sender<Batch>,
     rows: u64,
@@ -162,13 +166,15 @@ pub(super) struct Reader {
 }
 
 impl Reader {
-    pub(super) fn new(options: ImportOptions, tx: Sender<Batch>) -> Self {
+    pub(super) fn new(options: ImportOptions, workspace_id: Uuid, brand_id: Uuid, tx: Sender<Batch>) -> Self {
         let fields = match options.records {
             Records::Contacts => CONTACT_FIELDS,
             Records::Events => EVENT_FIELDS,
         };
         Reader {
             options,
+            workspace_id,
+            brand_id,
             fields,
             tx,
             rows: 0,
@@ -365,10 +371,12 @@ impl Reader {
 
     fn flush(&mut self) {
         let rows_of = if !self.contacts.is_empty() {
-            Rows::Contacts {
-                rows: std::mem::replace(&mut self.contacts, Vec::with_capacity(BATCH_ROWS)),
-                present: self.present.clone(),
-            }
+            Rows::Contacts(ContactBatch::prepare(
+                std::mem::replace(&mut self.contacts, Vec::with_capacity(BATCH_ROWS)),
+                self.present.clone(),
+                self.workspace_id,
+                self.brand_id,
+            ))
         } else if !self.events.is_empty() {
             Rows::Events {
                 rows: std::mem::replace(&mut self.events, Vec::with_capacity(BATCH_ROWS)),

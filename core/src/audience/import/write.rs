@@ -9,11 +9,12 @@
 use super::{ContactRow, EventRow, MAX_REPORTED, RowError, TEXT_COLUMNS};
 use crate::audience::AudienceError;
 use crate::domain::{TagFacet, new_id};
-use chrono::{SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, InsertStatement, OnConflict, Query, Value};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Columns of `contacts` an import writes, in insert order.
@@ -45,10 +46,89 @@ const EVENT_COLUMNS: [&str; 10] = [
     "created_at",
 ];
 
+/// Contacts ready to upsert, prepared on the reader's thread so that the writer's thread
+/// only hands statements to the database.
+pub(super) struct ContactBatch {
+    /// The fields the rows give: an update changes only these.
+    present: Arc<[String]>,
+    /// When the batch was prepared, in whole microseconds as PostgreSQL keeps them: the
+    /// `created_at` of the rows it inserts, which tells them from rows that existed.
+    now: DateTime<Utc>,
+    /// The `contacts` values ([`contact_columns`]), row after row.
+    values: Vec<Value>,
+    /// Per row: external id, the id it gets if new, its tags.
+    rows: Vec<(String, Uuid, Vec<(TagFacet, String)>)>,
+    /// The tags as [`tags_json`] with the new ids: what is written when every row is new.
+    tags: String,
+}
+
+impl ContactBatch {
+    pub(super) fn prepare(
+        contacts: Vec<ContactRow>,
+        present: Arc<[String]>,
+        workspace_id: Uuid,
+        brand_id: Uuid,
+    ) -> Self {
+        let now = Utc::now().trunc_subsecs(6);
+        let mut values = Vec::with_capacity(contacts.len() * (11 + TEXT_COLUMNS.len()));
+        let mut rows = Vec::with_capacity(contacts.len());
+        for c in contacts {
+            let id = new_id();
+            values.extend([
+                Value::from(id),
+                Value::from(workspace_id),
+                Value::from(brand_id),
+                Value::from(c.external_id.clone()),
+                Value::from(c.relation.unwrap_or("prospect")),
+                Value::from(c.consent.unwrap_or(false)),
+                Value::ChronoDate(c.birth_date),
+            ]);
+            values.extend(c.texts.into_iter().map(Value::String));
+            values.extend([
+                Value::Json((!c.custom.is_empty()).then(|| Box::new(serde_json::Value::Object(c.custom)))),
+                Value::ChronoDateTimeUtc(c.signed_up_at),
+                Value::from(now),
+                Value::from(now),
+            ]);
+            rows.push((c.external_id, id, c.tags));
+        }
+        let tags = tags_json(rows.iter().map(|(_, id, tags)| (*id, tags.as_slice())));
+        ContactBatch {
+            present,
+            now,
+            values,
+            rows,
+            tags,
+        }
+    }
+}
+
+/// A batch's tags as one JSON array of `[contact id (hex), facet, tag]`, which the database
+/// unpacks in one statement: binding four values per tag made the driver, not the B-trees,
+/// most of an import's cost.
+fn tags_json<'t>(rows: impl Iterator<Item = (Uuid, &'t [(TagFacet, String)])>) -> String {
+    let mut out = String::from("[");
+    for (id, tags) in rows {
+        for (facet, tag) in tags {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            out.push_str("[\"");
+            out.push_str(id.simple().encode_lower(&mut Uuid::encode_buffer()));
+            out.push_str("\",\"");
+            out.push_str(facet.as_str());
+            out.push_str("\",");
+            out.push_str(&serde_json::Value::from(tag.as_str()).to_string());
+            out.push(']');
+        }
+    }
+    out.push(']');
+    out
+}
+
 pub(super) struct Writer<'a> {
     txn: &'a DatabaseTransaction,
     backend: DbBackend,
-    workspace_id: Uuid,
     brand_id: Uuid,
     skip_invalid: bool,
     /// Rows inserted or updated.
@@ -61,17 +141,10 @@ pub(super) struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    pub(super) fn new(
-        txn: &'a DatabaseTransaction,
-        backend: DbBackend,
-        workspace_id: Uuid,
-        brand_id: Uuid,
-        skip_invalid: bool,
-    ) -> Self {
+    pub(super) fn new(txn: &'a DatabaseTransaction, backend: DbBackend, brand_id: Uuid, skip_invalid: bool) -> Self {
         Writer {
             txn,
             backend,
-            workspace_id,
             brand_id,
             skip_invalid,
             written: 0,
@@ -106,31 +179,9 @@ impl<'a> Writer<'a> {
         built
     }
 
-    pub(super) async fn contacts(&mut self, batch: Vec<ContactRow>, present: &[String]) -> Result<(), AudienceError> {
+    pub(super) async fn contacts(&mut self, batch: ContactBatch) -> Result<(), AudienceError> {
+        let present = &batch.present;
         let has = |f: &str| present.iter().any(|p| p == f);
-        // Whole microseconds, as PostgreSQL keeps them, so `created_at == now` below tells
-        // the rows this statement inserted on either database.
-        let now = Utc::now().trunc_subsecs(6);
-        let cols = contact_columns();
-        let mut values = Vec::with_capacity(batch.len() * cols.len());
-        for c in &batch {
-            values.extend([
-                Value::from(new_id()),
-                Value::from(self.workspace_id),
-                Value::from(self.brand_id),
-                Value::from(c.external_id.clone()),
-                Value::from(c.relation.unwrap_or("prospect")),
-                Value::from(c.consent.unwrap_or(false)),
-                Value::ChronoDate(c.birth_date),
-            ]);
-            values.extend(c.texts.iter().map(|t| Value::String(t.clone())));
-            values.extend([
-                Value::Json((!c.custom.is_empty()).then(|| Box::new(serde_json::Value::Object(c.custom.clone())))),
-                Value::ChronoDateTimeUtc(c.signed_up_at),
-                Value::from(now),
-                Value::from(now),
-            ]);
-        }
         // Update only what the file provides; a file without a city keeps the cities known.
         let mut updates: Vec<&str> = vec!["updated_at"];
         if has("relation") || has("customer") {
@@ -148,7 +199,8 @@ impl<'a> Writer<'a> {
             h.finish()
         };
         let backend = self.backend;
-        let stmt = self.statement(("contacts", variant), cols.len(), values, || {
+        let cols = contact_columns();
+        let stmt = self.statement(("contacts", variant), cols.len(), batch.values, || {
             let mut insert = Query::insert();
             insert
                 .into_table(Alias::new("contacts"))
@@ -174,51 +226,39 @@ impl<'a> Writer<'a> {
         });
         let rows = self.txn.query_all_raw(stmt).await?;
         self.written += rows.len() as u64;
-        let mut ids: HashMap<String, Uuid> = HashMap::with_capacity(rows.len());
-        let mut existing: Vec<Uuid> = Vec::new();
+        // Rows this statement inserted carry the batch's `now`; the others existed already
+        // and keep their own id.
+        let mut existing: Vec<(String, Uuid)> = Vec::new();
         for r in rows {
-            let id: Uuid = r.try_get("", "id")?;
             let created: chrono::DateTime<Utc> = r.try_get("", "created_at")?;
-            if created != now {
-                existing.push(id);
+            if created != batch.now {
+                existing.push((r.try_get("", "external_id")?, r.try_get("", "id")?));
             }
-            ids.insert(r.try_get("", "external_id")?, id);
         }
 
         let facets: Vec<&str> = TagFacet::ALL.iter().map(|f| f.as_str()).filter(|f| has(f)).collect();
         if facets.is_empty() {
             return Ok(());
         }
-        // Tags are replaced per facet the file provides (new contacts have none yet).
-        if !existing.is_empty() {
+        let tags = if existing.is_empty() {
+            batch.tags
+        } else {
+            // Tags are replaced per facet the file provides (new contacts have none yet).
             let mut delete = Query::delete();
             delete
                 .from_table(Alias::new("contact_tags"))
-                .and_where(Expr::col(Alias::new("contact_id")).is_in(existing))
+                .and_where(Expr::col(Alias::new("contact_id")).is_in(existing.iter().map(|(_, id)| *id)))
                 .and_where(Expr::col(Alias::new("facet")).is_in(facets.iter().copied()));
             self.txn.execute(&delete).await?;
-        }
-        // All of a batch's tags travel as one JSON parameter that the database unpacks:
-        // binding four values per tag made the driver, not the B-trees, most of the cost.
-        let mut rows = String::with_capacity(batch.len() * 96);
-        rows.push('[');
-        for c in &batch {
-            let Some(id) = ids.get(&c.external_id) else { continue };
-            for (facet, tag) in &c.tags {
-                if rows.len() > 1 {
-                    rows.push(',');
-                }
-                rows.push_str("[\"");
-                rows.push_str(id.simple().encode_lower(&mut Uuid::encode_buffer()));
-                rows.push_str("\",\"");
-                rows.push_str(facet.as_str());
-                rows.push_str("\",");
-                rows.push_str(&serde_json::Value::from(tag.as_str()).to_string());
-                rows.push(']');
-            }
-        }
-        rows.push(']');
-        if rows.len() == 2 {
+            let existing: HashMap<String, Uuid> = existing.into_iter().collect();
+            tags_json(
+                batch
+                    .rows
+                    .iter()
+                    .map(|(external_id, new_id, tags)| (*existing.get(external_id).unwrap_or(new_id), tags.as_slice())),
+            )
+        };
+        if tags.len() <= 2 {
             return Ok(());
         }
         // Ids are 16-byte blobs on SQLite (as sqlx writes a Uuid there), uuid on PostgreSQL.
@@ -232,7 +272,7 @@ impl<'a> Writer<'a> {
                  SELECT ?, unhex(value->>0), value->>1, value->>2 FROM json_each(?)"
             }
         };
-        let stmt = Statement::from_sql_and_values(self.backend, sql, [Value::from(self.brand_id), Value::from(rows)]);
+        let stmt = Statement::from_sql_and_values(self.backend, sql, [Value::from(self.brand_id), Value::from(tags)]);
         self.txn.execute_raw(stmt).await?;
         Ok(())
     }

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chorus_core::StoreError;
 use chorus_core::audience::import::{Format, ImportOptions, Mapping, Records, import};
 use chorus_core::audience::{Audience, PersonaDefinition, SegmentDefinition};
 use chorus_core::domain::WorkspaceKind;
@@ -18,7 +19,7 @@ use chorus_core::plugins::convert::SegmentView;
 use chorus_core::plugins::types;
 use chorus_core::plugins::{Invocation, PluginRegistry};
 use chorus_core::secrets::Credentials;
-use chorus_core::store::{NewAccount, NewBrand, NewWorkspace, Store};
+use chorus_core::store::{NewAccount, NewBrand, NewWorkspace, Store, Tenant};
 use chorus_fakes::facebook::FacebookFake;
 use chorus_fakes::linkedin::{LinkedInFake, TEST_ORGANIZATION};
 use chorus_fakes::x::{ALL_SCOPES, XFake};
@@ -116,20 +117,31 @@ pub struct Seeded {
     pub brands: Vec<String>,
 }
 
-/// Creates the demo workspace unless it exists, then lets the sandbox accept the demo
-/// accounts' tokens.
+/// Brings the demo workspace to its seeded state, adding only what is missing (so a seed
+/// cut short by a crash is completed on the next start), then lets the sandbox accept the
+/// demo accounts' tokens.
 pub async fn seed(store: &Store, sandbox: &Sandbox) -> anyhow::Result<Seeded> {
-    let created = match store.workspaces().by_slug(WORKSPACE).await {
-        Ok(_) => false,
-        Err(_) => {
-            create(store).await?;
-            true
+    let (ws, mut created) = match store.workspaces().by_slug(WORKSPACE).await {
+        Ok(ws) => (ws, false),
+        Err(StoreError::NotFound { .. }) => {
+            let ws = store
+                .workspaces()
+                .create(NewWorkspace {
+                    slug: WORKSPACE.into(),
+                    name: "Demo Agency".into(),
+                    kind: WorkspaceKind::Agency,
+                })
+                .await?;
+            (ws, true)
         }
+        Err(e) => return Err(e.into()),
     };
-    let ws = store.workspaces().by_slug(WORKSPACE).await?;
     let tenant = store.tenant(ws.id);
     let mut brands = Vec::new();
-    for b in &BRANDS {
+    for (n, b) in BRANDS.iter().enumerate() {
+        created |= seed_brand(tenant, b, n)
+            .await
+            .with_context(|| format!("seeding the demo brand {}", b.slug))?;
         let brand = tenant.brands().by_slug(b.slug).await?;
         for account in tenant.accounts().list_for_brand(brand.id).await? {
             let creds = tenant.accounts().credentials(account.id).await?;
@@ -145,65 +157,90 @@ pub async fn seed(store: &Store, sandbox: &Sandbox) -> anyhow::Result<Seeded> {
     Ok(Seeded { created, brands })
 }
 
-async fn create(store: &Store) -> anyhow::Result<()> {
-    let ws = store
-        .workspaces()
-        .create(NewWorkspace {
-            slug: WORKSPACE.into(),
-            name: "Demo Agency".into(),
-            kind: WorkspaceKind::Agency,
-        })
-        .await?;
-    let tenant = store.tenant(ws.id);
-    for (n, b) in BRANDS.iter().enumerate() {
-        let brand = tenant
-            .brands()
-            .create(NewBrand {
-                slug: b.slug.into(),
-                name: b.name.into(),
-                timezone: "Europe/Stockholm".into(),
-            })
-            .await?;
-        let (contacts, events) = synthetic_audience(b, 1200, 0x5EED + n as u64);
-        for (data, records) in [(contacts, Records::Contacts), (events, Records::Events)] {
-            let opts = ImportOptions {
-                format: Format::Csv,
-                records,
-                mapping: Mapping::default(),
-                skip_invalid: false,
-            };
-            let r = import(tenant, &brand, std::io::Cursor::new(data), &opts, &()).await?;
-            anyhow::ensure!(r.committed, "the demo audience did not import: {:?}", r.errors.first());
+/// Adds what the demo brand lacks; says whether it added anything. Each step is atomic
+/// (an import is one transaction) and checked before it runs.
+async fn seed_brand(tenant: Tenant<'_>, b: &DemoBrand, n: usize) -> anyhow::Result<bool> {
+    let mut added = false;
+    let brand = match tenant.brands().by_slug(b.slug).await {
+        Ok(brand) => brand,
+        Err(StoreError::NotFound { .. }) => {
+            added = true;
+            tenant
+                .brands()
+                .create(NewBrand {
+                    slug: b.slug.into(),
+                    name: b.name.into(),
+                    timezone: "Europe/Stockholm".into(),
+                })
+                .await?
         }
-        let audience = Audience::new(tenant, brand.id).await?;
-        for def in segments(b) {
-            let def: SegmentDefinition = serde_json::from_value(def)?;
+        Err(e) => return Err(e.into()),
+    };
+    let audience = Audience::new(tenant, brand.id).await?;
+    // Contacts once; events every time, as their event ids make a second import a no-op.
+    let (contacts, events) = synthetic_audience(b, 1200, 0x5EED + n as u64);
+    let mut files = vec![(events, Records::Events)];
+    if audience.total().await? == 0 {
+        files.insert(0, (contacts, Records::Contacts));
+    }
+    for (data, records) in files {
+        let opts = ImportOptions {
+            format: Format::Csv,
+            records,
+            mapping: Mapping::default(),
+            skip_invalid: false,
+        };
+        let r = import(tenant, &brand, std::io::Cursor::new(data), &opts, &()).await?;
+        anyhow::ensure!(r.committed, "the demo audience did not import: {:?}", r.errors.first());
+        added |= r.written > 0;
+    }
+    let have: Vec<String> = audience.segments().await?.into_iter().map(|s| s.name).collect();
+    for def in segments(b) {
+        let def: SegmentDefinition = serde_json::from_value(def)?;
+        if !have.contains(&def.name) {
+            added = true;
             audience.define(&def).await?;
         }
-        for p in personas(b) {
-            audience.add_persona(&PersonaDefinition::from_json(p)?).await?;
-        }
-        for (platform, handle, remote_id) in b.accounts {
-            tenant
-                .accounts()
-                .connect(NewAccount {
-                    brand_id: brand.id,
-                    platform: platform.into(),
-                    handle: handle.into(),
-                    remote_id: remote_id.into(),
-                    display_name: Some(format!("{} (sandbox)", b.name)),
-                    timezone: "Europe/Stockholm".into(),
-                    scopes: vec![],
-                    credentials: Credentials {
-                        access_token: format!("sandbox-{}", uuid::Uuid::now_v7().simple()),
-                        refresh_token: None,
-                        expires_at: None,
-                    },
-                })
-                .await?;
+    }
+    let have: Vec<String> = audience.personas().await?.into_iter().map(|p| p.name).collect();
+    for p in personas(b) {
+        let def = PersonaDefinition::from_json(p)?;
+        if !have.contains(&def.name) {
+            added = true;
+            audience.add_persona(&def).await?;
         }
     }
-    Ok(())
+    let have: Vec<String> = tenant
+        .accounts()
+        .list_for_brand(brand.id)
+        .await?
+        .into_iter()
+        .map(|a| a.platform)
+        .collect();
+    for (platform, handle, remote_id) in b.accounts {
+        if have.iter().any(|p| p == platform) {
+            continue;
+        }
+        added = true;
+        tenant
+            .accounts()
+            .connect(NewAccount {
+                brand_id: brand.id,
+                platform: platform.into(),
+                handle: handle.into(),
+                remote_id: remote_id.into(),
+                display_name: Some(format!("{} (sandbox)", b.name)),
+                timezone: "Europe/Stockholm".into(),
+                scopes: vec![],
+                credentials: Credentials {
+                    access_token: format!("sandbox-{}", uuid::Uuid::now_v7().simple()),
+                    refresh_token: None,
+                    expires_at: None,
+                },
+            })
+            .await?;
+    }
+    Ok(added)
 }
 
 /// A small deterministic audience: contacts with demographics and interests, and
@@ -222,7 +259,7 @@ fn synthetic_audience(b: &DemoBrand, n: u64, seed: u64) -> (String, String) {
     let seniorities = ["entry", "senior", "manager", "director", "vp", "cxo"];
     let mut contacts =
         String::from("external_id,relation,birth_date,gender,country,language,interests,seniority,consent\n");
-    let mut events = String::from("external_id,event,occurred_at,amount,currency\n");
+    let mut events = String::from("external_id,event,occurred_at,amount,currency,event_id\n");
     let today = chrono::Utc::now().date_naive();
     for i in 0..n {
         let born = today - chrono::Duration::days(365 * 18 + next(365 * 45) as i64);
@@ -237,10 +274,10 @@ fn synthetic_audience(b: &DemoBrand, n: u64, seed: u64) -> (String, String) {
             seniorities[next(seniorities.len() as u64) as usize],
         ));
         if next(2) == 0 {
-            for _ in 0..1 + next(5) {
+            for k in 0..1 + next(5) {
                 let at = chrono::Utc::now() - chrono::Duration::hours(1 + next(24 * 500) as i64);
                 events.push_str(&format!(
-                    "d{i},purchase,{},{}.00,SEK\n",
+                    "d{i},purchase,{},{}.00,SEK,d{i}-{k}\n",
                     at.to_rfc3339(),
                     99 + next(900)
                 ));

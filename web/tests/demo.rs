@@ -133,3 +133,58 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
     assert_eq!(status, 200, "{out}");
     hub.terminate(Duration::from_secs(10)).expect("stops on SIGTERM");
 }
+
+/// A first start stopped partway through seeding (here: after the workspace and a bare
+/// first brand) is completed by the next one instead of failing on what is missing.
+#[tokio::test]
+async fn a_seed_cut_short_is_completed_on_the_next_start() {
+    let cwd = tempfile::tempdir().unwrap();
+    let db = TestDatabase::new().await;
+    let env = [("CHORUS_DATABASE_URL", db.url.as_str())];
+    for args in [
+        &[
+            "workspace",
+            "create",
+            "demo",
+            "--name",
+            "Demo Agency",
+            "--kind",
+            "agency",
+        ][..],
+        &[
+            "brand",
+            "create",
+            "northwind",
+            "--workspace",
+            "demo",
+            "--name",
+            "Northwind",
+        ][..],
+    ] {
+        let (code, out, err) = chorus_tests::process::run(bin(), cwd.path(), args, &env);
+        assert_eq!(code, 0, "{args:?}\nstdout: {out}\nstderr: {err}");
+    }
+    let args = ["serve", "--demo", "--bind", "127.0.0.1:0", "--log-format", "json"];
+    let mut hub = Running::start(bin(), cwd.path(), &args, &env);
+    let base = hub.base_url();
+    assert!(
+        hub.log.iter().any(|l| l.contains("\"created\":true")),
+        "{}",
+        hub.log.join("\n")
+    );
+    // The bare brand got its audience, segments and accounts; the missing one was created.
+    let (status, out) = publish(
+        &base,
+        json!({"brand": "northwind", "platform": "linkedin", "segment": "Decision makers",
+               "text": "Team orders, one invoice."}),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    let (status, out) = publish(
+        &base,
+        json!({"brand": "fika", "platform": "x", "text": "Fresh roast Friday"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{out}");
+    hub.terminate(Duration::from_secs(10)).expect("stops on SIGTERM");
+}

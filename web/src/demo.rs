@@ -19,6 +19,7 @@ use chorus_core::plugins::convert::SegmentView;
 use chorus_core::plugins::types;
 use chorus_core::plugins::{Invocation, PluginRegistry};
 use chorus_core::secrets::Credentials;
+use chorus_core::store::entity::brand;
 use chorus_core::store::{NewAccount, NewBrand, NewWorkspace, Store, Tenant};
 use chorus_fakes::facebook::FacebookFake;
 use chorus_fakes::linkedin::{LinkedInFake, TEST_ORGANIZATION};
@@ -139,10 +140,10 @@ pub async fn seed(store: &Store, sandbox: &Sandbox) -> anyhow::Result<Seeded> {
     let tenant = store.tenant(ws.id);
     let mut brands = Vec::new();
     for (n, b) in BRANDS.iter().enumerate() {
-        created |= seed_brand(tenant, b, n)
+        let (brand, added) = seed_brand(tenant, b, n)
             .await
             .with_context(|| format!("seeding the demo brand {}", b.slug))?;
-        let brand = tenant.brands().by_slug(b.slug).await?;
+        created |= added;
         for account in tenant.accounts().list_for_brand(brand.id).await? {
             let creds = tenant.accounts().credentials(account.id).await?;
             sandbox.grant(
@@ -157,9 +158,9 @@ pub async fn seed(store: &Store, sandbox: &Sandbox) -> anyhow::Result<Seeded> {
     Ok(Seeded { created, brands })
 }
 
-/// Adds what the demo brand lacks; says whether it added anything. Each step is atomic
-/// (an import is one transaction) and checked before it runs.
-async fn seed_brand(tenant: Tenant<'_>, b: &DemoBrand, n: usize) -> anyhow::Result<bool> {
+/// Adds what the demo brand lacks; returns the brand and whether anything was added. Each
+/// step is atomic (an import is one transaction) and checked before it runs.
+async fn seed_brand(tenant: Tenant<'_>, b: &DemoBrand, n: usize) -> anyhow::Result<(brand::Model, bool)> {
     let mut added = false;
     let brand = match tenant.brands().by_slug(b.slug).await {
         Ok(brand) => brand,
@@ -240,7 +241,7 @@ async fn seed_brand(tenant: Tenant<'_>, b: &DemoBrand, n: usize) -> anyhow::Resu
             })
             .await?;
     }
-    Ok(added)
+    Ok((brand, added))
 }
 
 /// A small deterministic audience: contacts with demographics and interests, and

@@ -63,6 +63,8 @@ impl Cell {
 /// are shared by every row, so a row costs one allocation per cell, not three.
 struct Row {
     line: u64,
+    /// The fields it gives ([`fields_of`]): the header's in CSV, the line's own keys in JSON Lines.
+    fields: u64,
     cells: Vec<(Rc<str>, Rc<str>, Cell)>,
 }
 
@@ -99,13 +101,14 @@ fn field_for(mapping: &super::Mapping, fields: &[&str], column: &str) -> Result<
     ))
 }
 
-/// The contact fields a row gives, one bit per entry of [`CONTACT_FIELDS`] and the top bit
-/// for any `custom.KEY`.
-fn fields_of(row: &Row) -> u64 {
-    row.cells.iter().fold(0, |mask, (field, _, _)| {
-        mask | match CONTACT_FIELDS.iter().position(|f| *f == &**field) {
+/// The contact fields given, one bit per entry of [`CONTACT_FIELDS`] and the top bit for
+/// any `custom.KEY` (event fields leave it 0, unused).
+fn fields_of<'f>(fields: impl Iterator<Item = &'f str>) -> u64 {
+    fields.fold(0, |mask, field| {
+        mask | match CONTACT_FIELDS.iter().position(|f| *f == field) {
             Some(i) => 1 << i,
-            None => 1 << 63,
+            None if field.starts_with("custom.") => 1 << 63,
+            None => 0,
         }
     })
 }
@@ -226,6 +229,7 @@ impl Reader {
                 "no column maps to external_id, the id that rows are matched by",
             ));
         }
+        let fields = fields_of(columns.iter().filter_map(|(_, f)| f.as_deref()));
         let mut record = csv::StringRecord::new();
         while !self.closed {
             match reader.read_record(&mut record) {
@@ -240,7 +244,7 @@ impl Reader {
                         })
                         .collect();
                     self.bytes = reader.position().byte();
-                    self.row(Row { line, cells });
+                    self.row(Row { line, fields, cells });
                 }
                 Err(e) => {
                     let line = e.position().map(|p| p.line()).unwrap_or(0);
@@ -305,7 +309,11 @@ impl Reader {
                 self.report(e);
                 continue;
             }
-            self.row(Row { line: line_no, cells });
+            self.row(Row {
+                line: line_no,
+                fields: fields_of(cells.iter().map(|(f, _, _): &(Rc<str>, Rc<str>, Cell)| &**f)),
+                cells,
+            });
         }
         Ok(())
     }
@@ -330,7 +338,7 @@ impl Reader {
     fn row(&mut self, row: Row) {
         self.rows += 1;
         match self.options.records {
-            Records::Contacts => match (fields_of(&row), self.contact(row)) {
+            Records::Contacts => match (row.fields, self.contact(row)) {
                 (fields, Ok(c)) if self.writing() => {
                     // A batch is one upsert that updates the same fields in every row, so
                     // a row giving other fields (JSON Lines may) starts a new batch.

@@ -140,7 +140,7 @@ async fn an_infinite_loop_is_stopped_at_the_cpu_deadline_and_the_host_keeps_serv
     let started = Instant::now();
     let err = adapt(&p, "loop").await.unwrap_err();
     assert!(
-        matches!(err.kind, CallErrorKind::Timeout(d) if d == Duration::from_millis(100)),
+        matches!(err.kind, CallErrorKind::CpuLimit(d) if d == Duration::from_millis(100)),
         "{err}"
     );
     assert!(
@@ -371,40 +371,6 @@ async fn the_key_value_store_round_trips_and_caps_values() {
 }
 
 #[tokio::test]
-async fn a_runaway_plugin_does_not_block_other_calls() {
-    let e = engine();
-    let p = Arc::new(
-        hostile(
-            &e,
-            None,
-            Limits {
-                adapt_time: Duration::from_millis(1500),
-                ..Limits::default()
-            },
-        )
-        .await,
-    );
-    let runaway = tokio::spawn({
-        let p = p.clone();
-        async move { adapt(&p, "loop").await }
-    });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let started = Instant::now();
-    for i in 0..20 {
-        assert_eq!(adapt(&p, &format!("call {i}")).await.unwrap().text, format!("call {i}"));
-    }
-    assert!(
-        started.elapsed() < Duration::from_millis(1000),
-        "other calls waited for the runaway: {:?}",
-        started.elapsed()
-    );
-    assert!(matches!(
-        runaway.await.unwrap().unwrap_err().kind,
-        CallErrorKind::Timeout(_)
-    ));
-}
-
-#[tokio::test]
 async fn tampered_unsupported_and_overreaching_plugins_are_refused() {
     let e = engine();
     let (manifest, mut bytes) = guest("hostile");
@@ -527,4 +493,158 @@ async fn adapt_segments_answers_each_segment_in_order_from_one_instance() {
             text
         );
     }
+}
+
+/// The hostile guest with a CDN host (`cdn.hostile.test`, declared but not a credential
+/// host) standing in on `cdn`, and its API base on `api`.
+async fn hostile_with_cdn(api: &str, cdn: &str) -> Plugin {
+    let (manifest, bytes) = guest("hostile");
+    let grant = Grant::for_manifest(&manifest, None, Some(url::Url::parse(api).unwrap()))
+        .unwrap()
+        .with_local_origins(&[("cdn.hostile.test".into(), url::Url::parse(cdn).unwrap())])
+        .unwrap();
+    engine()
+        .load(manifest, &bytes, true, grant, Limits::default())
+        .await
+        .expect("load the hostile guest")
+}
+
+#[tokio::test]
+async fn the_token_reaches_only_the_credential_host_not_another_declared_one() {
+    let api = platform(Arc::new(AtomicUsize::new(0))).await;
+    let cdn = platform(Arc::new(AtomicUsize::new(0))).await;
+    let p = hostile_with_cdn(&api, &cdn).await;
+    assert_eq!(
+        publish(&p, &format!("fetch {api}/echo")).await.unwrap(),
+        "200 auth=Bearer tok-123;marker="
+    );
+    assert_eq!(
+        publish(&p, &format!("fetch {cdn}/echo")).await.unwrap(),
+        "200 auth=;marker=",
+        "a declared host that is not a credential host gets no token"
+    );
+}
+
+#[tokio::test]
+async fn hop_by_hop_and_framing_headers_from_a_plugin_are_refused() {
+    let base = platform(Arc::new(AtomicUsize::new(0))).await;
+    let p = hostile(&engine(), Some(&base), Limits::default()).await;
+    for name in [
+        "Connection",
+        "Transfer-Encoding",
+        "TE",
+        "Upgrade",
+        "Content-Length",
+        "Host",
+        "Proxy-Authorization",
+        "Proxy-Connection",
+    ] {
+        let why = denied(publish(&p, &format!("header {name}")).await);
+        assert!(why.contains(&format!("may not set the {name} header")), "{name}: {why}");
+    }
+    assert_eq!(publish(&p, "header X-Custom").await.unwrap(), "200");
+}
+
+#[tokio::test]
+async fn adapt_may_not_write_or_delete_in_the_key_value_store() {
+    let p = hostile(&engine(), None, Limits::default()).await;
+    for mode in ["kv-set", "kv-delete"] {
+        match adapt(&p, mode).await.unwrap_err().kind {
+            CallErrorKind::Forbidden(why) => {
+                assert!(
+                    why.contains(&format!("{mode} is not allowed during describe and adapt")),
+                    "{why}"
+                )
+            }
+            other => panic!("{mode}: {other:?}"),
+        }
+    }
+    // publish may.
+    assert_eq!(publish(&p, "kv").await.unwrap(), "hej true");
+}
+
+#[tokio::test]
+async fn a_result_with_too_many_elements_is_refused_naming_the_field() {
+    let roomy = Limits {
+        adapt_time: Duration::from_secs(5),
+        ..Limits::default()
+    };
+    let p = hostile(&engine(), None, roomy).await;
+    let err = adapt(&p, "warnings").await.unwrap_err();
+    assert!(
+        matches!(
+            err.kind,
+            CallErrorKind::TooManyItems {
+                field: "warnings",
+                count: 400_000,
+                limit: 1000
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("400000 elements in `warnings`"), "{err}");
+}
+
+/// Collects what the host logs, for the log-budget test.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn one_call_logs_within_its_budget_and_plugin_lines_are_marked_as_the_plugins() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let roomy = Limits {
+                adapt_time: Duration::from_secs(5),
+                ..Limits::default()
+            };
+            let p = hostile(&engine(), None, roomy).await;
+            assert_eq!(adapt(&p, "log-flood").await.unwrap().text, "logged");
+        });
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let plugin_lines: Vec<&str> = log.lines().filter(|l| l.contains("chorus::plugin_log")).collect();
+    let limits = Limits::default();
+    assert!(
+        log.len() < limits.log_bytes_per_call + 64 * 1024,
+        "one call wrote {} bytes to the log",
+        log.len()
+    );
+    assert!(
+        plugin_lines.len() <= limits.log_lines_per_call as usize + 1,
+        "{} lines",
+        plugin_lines.len()
+    );
+    assert!(
+        plugin_lines
+            .iter()
+            .any(|l| l.contains("dropped=") && l.contains("were dropped")),
+        "one line says how many were dropped"
+    );
+    assert!(
+        !log.lines()
+            .any(|l| l.starts_with("2026-01-01T00:00:00Z ERROR chorus: forged")),
+        "a plugin cannot start a line of its own"
+    );
+    assert!(log.contains("ok\\n2026-01-01T00:00:00Z"), "the newline is escaped");
 }

@@ -47,6 +47,9 @@ pub struct FileConfig {
 pub struct PlatformFileConfig {
     pub api_base: Option<String>,
     pub allowed_hosts: Option<Vec<String>>,
+    /// Local stand-ins for declared hosts: `{ "upload.x.com" = "http://127.0.0.1:9001" }`.
+    #[serde(default)]
+    pub local_origins: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -242,6 +245,16 @@ fn plugin_settings(
     for (id, p) in platforms {
         if let Some(hosts) = &p.allowed_hosts {
             settings.allowed_hosts.insert(id.clone(), hosts.clone());
+        }
+        let mut origins = Vec::new();
+        for (host, base) in &p.local_origins {
+            origins.push((
+                host.clone(),
+                parse_api_base(&format!("platforms.{id}.local_origins.{host}"), base)?,
+            ));
+        }
+        if !origins.is_empty() {
+            settings.local_origins.insert(id.clone(), origins);
         }
     }
     let bounded = |setting: &'static str, value: Option<u64>, min: u64, max: u64, default: u64| match value {

@@ -57,6 +57,7 @@ pub async fn list(settings: &Settings, as_json: bool) -> anyhow::Result<()> {
                 "source": if reg.is_bundled(p.id()) { "bundled" } else { "installed" },
                 "sha256": p.sha256,
                 "http_hosts": p.grant().hosts,
+                "credential_hosts": p.grant().credential_hosts,
                 "api_base": p.api_base(),
             })
         })
@@ -91,6 +92,7 @@ pub async fn inspect(settings: &Settings, id: &str, as_json: bool) -> anyhow::Re
         "sha256": p.sha256,
         "api_base": p.api_base(),
         "granted_hosts": p.grant().hosts,
+        "credential_hosts": p.grant().credential_hosts,
         "describe": p.description,
     });
     if as_json {
@@ -108,6 +110,10 @@ pub async fn inspect(settings: &Settings, id: &str, as_json: bool) -> anyhow::Re
         println!("  component    sha256 {}", p.sha256);
         println!("  api base     {}", p.api_base());
         println!("  may reach    {}", p.grant().hosts.join(", "));
+        println!(
+            "  credentials  sent only to {} (and the API base)",
+            p.grant().credential_hosts.join(", ")
+        );
         println!(
             "  text         up to {} ({} counting)",
             d.text.max_length,
@@ -156,6 +162,11 @@ pub async fn install(settings: &Settings, path: &Path) -> anyhow::Result<()> {
         p.manifest.version,
         p.manifest.name,
         p.sha256
+    );
+    println!("  may reach    {}", p.grant().hosts.join(", "));
+    println!(
+        "  credentials  the account's token is sent only to {} (and the configured API base)",
+        p.grant().credential_hosts.join(", ")
     );
     Ok(())
 }

@@ -63,6 +63,8 @@ component = "{name}.wasm"
 [capabilities]
 # The hosts your plugin calls. Nothing else is reachable.
 http_hosts = ["api.{name}.example"]
+# Which of them receive the account's token (the platform's own API; never a CDN).
+credential_hosts = ["api.{name}.example"]
 "#
         ),
     )?;

@@ -8,8 +8,9 @@
 
 use super::bindings::types::{Account, Adapted, Description, Metrics, Post, Published, Segment};
 use super::bindings::{Platform, PlatformPre, types};
+use super::cpu::{CpuExhausted, CpuMeter, long_lane_permits};
 use super::error::{CallError, CallErrorKind};
-use super::host::{FrozenClock, HostState, MemoryGuard};
+use super::host::{FrozenClock, HostState, LogBudget, MemoryGuard};
 use super::http::{CallHttp, HttpClients, MediaSource};
 use super::kv::KvBackend;
 use super::limits::Limits;
@@ -64,9 +65,8 @@ struct Shared {
     clients: HttpClients,
     settings: EngineSettings,
     slots: Arc<tokio::sync::Semaphore>,
-    /// Pure calls only compute: running more of them at once than there are cores only
-    /// adds live instances (memory to reset, caches to refill), so they queue here first.
-    cpu_slots: Arc<tokio::sync::Semaphore>,
+    /// Guests that have run past the fast lane share these permits (see [`super::cpu`]).
+    long_lane: Arc<tokio::sync::Semaphore>,
     /// Compiled components by sha256: identical bytes are compiled once per process.
     compiled: std::sync::Mutex<std::collections::HashMap<String, Component>>,
     stop_ticker: Arc<AtomicBool>,
@@ -128,11 +128,9 @@ impl PluginEngine {
                 clients,
                 settings,
                 slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_CALLS)),
-                // Twice the cores: a runaway plugin holding a slot until its deadline
-                // cannot starve the others.
-                cpu_slots: Arc::new(tokio::sync::Semaphore::new(
-                    2 * std::thread::available_parallelism().map_or(2, |n| n.get()),
-                )),
+                long_lane: Arc::new(tokio::sync::Semaphore::new(long_lane_permits(
+                    std::thread::available_parallelism().map_or(2, |n| n.get()),
+                ))),
                 compiled: Default::default(),
                 stop_ticker,
             }),
@@ -161,7 +159,7 @@ impl PluginEngine {
                 id: manifest.id.clone(),
                 message: format!("{e:#}"),
             })?;
-        let sandbox = Sandbox {
+        let mut sandbox = Sandbox {
             id: manifest.id.clone(),
             pre,
             grant,
@@ -181,6 +179,7 @@ impl PluginEngine {
                 ),
             });
         }
+        sandbox.grant.default_credential_host(&description.default_api_base);
         Ok(Plugin {
             manifest,
             sha256,
@@ -334,6 +333,7 @@ impl Plugin {
         let res = tokio::time::timeout(limit * 20, inst.call_adapt(&mut store, post, segment, account)).await;
         let adapted = self.sandbox.finish("adapt", &store, res, limit)?;
         self.check_output("adapt", text_bytes(&adapted))?;
+        self.check_items("adapt", adapted_items(&adapted))?;
         Ok(adapted)
     }
 
@@ -368,10 +368,28 @@ impl Plugin {
             ));
         }
         self.check_output("adapt-segments", results.iter().flatten().map(text_bytes).sum())?;
+        for adapted in results.iter().flatten() {
+            self.check_items("adapt-segments", adapted_items(adapted))?;
+        }
         Ok(results
             .into_iter()
             .map(|r| r.map_err(|e| self.sandbox.error("adapt-segments", CallErrorKind::Plugin(e))))
             .collect())
+    }
+
+    /// Refuses a result with a list longer than the limit, naming the field.
+    fn check_items(
+        &self,
+        call: &'static str,
+        items: impl IntoIterator<Item = (&'static str, usize)>,
+    ) -> Result<(), CallError> {
+        let limit = self.sandbox.limits.output_items;
+        match items.into_iter().find(|(_, count)| *count > limit) {
+            Some((field, count)) => Err(self
+                .sandbox
+                .error(call, CallErrorKind::TooManyItems { field, count, limit })),
+            None => Ok(()),
+        }
     }
 
     fn check_output(&self, call: &'static str, bytes: usize) -> Result<(), CallError> {
@@ -393,7 +411,9 @@ impl Plugin {
         let (mut store, inst) = self.sandbox.start("publish", Phase::Network, inv).await?;
         let limit = self.sandbox.limits.publish_time;
         let res = tokio::time::timeout(limit, inst.call_publish(&mut store, adapted, marker, &ctx)).await;
-        self.sandbox.finish("publish", &store, res, limit)
+        let published = self.sandbox.finish("publish", &store, res, limit)?;
+        self.check_items("publish", [("extra-ids", published.extra_ids.len())])?;
+        Ok(published)
     }
 
     pub async fn find_published(
@@ -407,7 +427,11 @@ impl Plugin {
         let (mut store, inst) = self.sandbox.start("find-published", Phase::Network, inv).await?;
         let limit = self.sandbox.limits.publish_time;
         let res = tokio::time::timeout(limit, inst.call_find_published(&mut store, marker, adapted, &ctx)).await;
-        self.sandbox.finish("find-published", &store, res, limit)
+        let found = self.sandbox.finish("find-published", &store, res, limit)?;
+        if let Some(p) = &found {
+            self.check_items("find-published", [("extra-ids", p.extra_ids.len())])?;
+        }
+        Ok(found)
     }
 
     pub async fn fetch_metrics(
@@ -420,7 +444,9 @@ impl Plugin {
         let (mut store, inst) = self.sandbox.start("fetch-metrics", Phase::Network, inv).await?;
         let limit = self.sandbox.limits.publish_time;
         let res = tokio::time::timeout(limit, inst.call_fetch_metrics(&mut store, remote_ids, &ctx)).await;
-        self.sandbox.finish("fetch-metrics", &store, res, limit)
+        let metrics = self.sandbox.finish("fetch-metrics", &store, res, limit)?;
+        self.check_items("fetch-metrics", [("metrics", metrics.len())])?;
+        Ok(metrics)
     }
 
     fn context(&self, account: &Account, inv: &Invocation) -> types::CallContext {
@@ -457,12 +483,8 @@ impl Sandbox {
     ) -> Result<(Store<HostState>, Platform), CallError> {
         let shared = &self.engine.shared;
         // The permit lives in the store for the whole call.
-        let slots = if matches!(phase, Phase::Pure) {
-            &shared.cpu_slots
-        } else {
-            &shared.slots
-        };
-        let slot = slots
+        let slot = shared
+            .slots
             .clone()
             .acquire_owned()
             .await
@@ -498,21 +520,27 @@ impl Sandbox {
             },
             kv: shared.settings.kv.clone(),
             slept: Duration::ZERO,
+            cpu: CpuMeter::new(
+                if network {
+                    self.limits.publish_cpu_time
+                } else {
+                    self.limits.adapt_time
+                },
+                shared.long_lane.clone(),
+            ),
+            log: LogBudget::default(),
+            forbidden: None,
             stderr,
             _slot: slot,
         };
         let mut store = Store::new(&shared.engine, state);
         store.limiter(|s| &mut s.memory);
-        let budget = if network {
-            self.limits.publish_time
-        } else {
-            self.limits.adapt_time
-        };
-        store.set_epoch_deadline((budget.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
-        store.epoch_deadline_trap();
+        // Every tick the guest is charged and yields; past its CPU budget it is stopped.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| ctx.data_mut().cpu.on_deadline());
         match self.pre.instantiate_async(&mut store).await {
             Ok(inst) => Ok((store, inst)),
-            Err(e) => Err(self.classify(call, &store, e, budget)),
+            Err(e) => Err(self.classify(call, &store, e, self.limits.adapt_time)),
         }
     }
 
@@ -523,6 +551,10 @@ impl Sandbox {
         res: Result<wasmtime::Result<Result<T, types::PluginError>>, tokio::time::error::Elapsed>,
         limit: Duration,
     ) -> Result<T, CallError> {
+        store.data().report_dropped_logs();
+        if let Some(why) = &store.data().forbidden {
+            return Err(self.error(call, CallErrorKind::Forbidden(why.clone())));
+        }
         match res {
             Err(_) => Err(self.error(call, CallErrorKind::Timeout(limit))),
             Ok(Err(trap)) => Err(self.classify(call, store, trap, limit)),
@@ -542,6 +574,8 @@ impl Sandbox {
         let stderr = String::from_utf8_lossy(&state.stderr.contents()).trim().to_owned();
         let kind = if state.memory.hit {
             CallErrorKind::OutOfMemory(state.memory.limit)
+        } else if let Some(cpu) = err.downcast_ref::<CpuExhausted>() {
+            CallErrorKind::CpuLimit(cpu.budget)
         } else {
             match err.downcast_ref::<Trap>() {
                 Some(Trap::Interrupt) => CallErrorKind::Timeout(limit),
@@ -556,6 +590,16 @@ impl Sandbox {
         };
         self.error(call, kind)
     }
+}
+
+/// The lists an adaptation carries, for the item limit.
+fn adapted_items(a: &Adapted) -> [(&'static str, usize); 4] {
+    [
+        ("parts", a.parts.len()),
+        ("hashtags", a.hashtags.len()),
+        ("media", a.media.len()),
+        ("warnings", a.warnings.len()),
+    ]
 }
 
 /// The text an adaptation carries, for the output limit.

@@ -18,8 +18,12 @@ pub enum CallErrorKind {
     /// The plugin answered with its own typed error.
     #[error("{}", describe_plugin_error(.0))]
     Plugin(PluginError),
-    #[error("stopped after {0:?}, its time limit for this call")]
+    /// Wall time ran out (waiting on HTTP or a busy machine counts).
+    #[error("stopped after {0:?}, its wall-time limit for this call")]
     Timeout(Duration),
+    /// The guest's own computing ran out: a runaway loop, or work too heavy for the call.
+    #[error("stopped after {0:?} of CPU, its CPU limit for this call")]
+    CpuLimit(Duration),
     #[error("stopped: it needed more than its memory limit of {} MiB", .0 >> 20)]
     OutOfMemory(usize),
     #[error("stopped: it overflowed its stack (runaway recursion)")]
@@ -28,6 +32,16 @@ pub enum CallErrorKind {
     Crashed(String),
     #[error("returned {bytes} bytes of text, more than the limit of {limit}")]
     OutputTooLarge { bytes: usize, limit: usize },
+    #[error("returned {count} elements in `{field}`, more than the limit of {limit}")]
+    TooManyItems {
+        field: &'static str,
+        count: usize,
+        limit: usize,
+    },
+    /// The guest called a host function its phase does not allow (key-value writes while
+    /// adapting, which must be pure).
+    #[error("denied: {0}")]
+    Forbidden(String),
     #[error("could not be started: {0}")]
     Instantiate(String),
 }

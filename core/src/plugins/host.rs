@@ -1,6 +1,7 @@
 //! What one call's store holds, and the host imports a plugin may use.
 
 use super::bindings::{host_api, types};
+use super::cpu::CpuMeter;
 use super::http::CallHttp;
 use super::kv::KvBackend;
 use super::limits::Limits;
@@ -22,6 +23,11 @@ pub struct HostState {
     pub(crate) http: CallHttp,
     pub(crate) kv: Arc<dyn KvBackend>,
     pub(crate) slept: Duration,
+    pub(crate) cpu: CpuMeter,
+    pub(crate) log: LogBudget,
+    /// Set when the guest called a host function its phase forbids (the call then fails
+    /// with this reason, whatever the guest returns).
+    pub(crate) forbidden: Option<String>,
     /// What the plugin wrote to stderr (a panic message, usually).
     pub(crate) stderr: MemoryOutputPipe,
     /// Held for the call's lifetime: bounds how many calls run at once.
@@ -34,6 +40,41 @@ impl WasiView for HostState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+/// What one call may still write to the host's log.
+#[derive(Default)]
+pub struct LogBudget {
+    pub(crate) lines: u32,
+    pub(crate) bytes: usize,
+    pub(crate) dropped: u32,
+}
+
+impl HostState {
+    /// After the call: one line for everything the budget dropped.
+    pub(crate) fn report_dropped_logs(&self) {
+        if self.log.dropped > 0 {
+            tracing::warn!(
+                target: "chorus::plugin_log",
+                plugin = %self.plugin,
+                dropped = self.log.dropped,
+                "the plugin's log lines past its per-call budget ({} lines, {} bytes) were dropped",
+                self.limits.log_lines_per_call,
+                self.limits.log_bytes_per_call
+            );
+        }
+    }
+
+    fn refuse_in_pure_call(&mut self, what: &str) -> Option<String> {
+        if self.http.allowed {
+            return None;
+        }
+        let why = format!(
+            "{what} is not allowed during describe and adapt, which must be pure; publish, find-published and fetch-metrics may write the key-value store"
+        );
+        self.forbidden.get_or_insert_with(|| why.clone());
+        Some(why)
     }
 }
 
@@ -87,7 +128,9 @@ impl host_api::Host for HostState {
         request: host_api::HttpRequest,
     ) -> wasmtime::Result<Result<host_api::HttpResponse, host_api::HttpError>> {
         let url = request.url.clone();
+        self.cpu.pause();
         let result = self.http.send(request).await;
+        self.cpu.resume();
         match &result {
             Ok(r) => tracing::debug!(plugin = %self.plugin, %url, status = r.status, "plugin http"),
             Err(e) => tracing::info!(plugin = %self.plugin, %url, error = ?e, "plugin http refused or failed"),
@@ -95,15 +138,38 @@ impl host_api::Host for HostState {
         Ok(result)
     }
 
+    /// Plugin lines go to their own target (`chorus::plugin_log`) with the plugin's id, their
+    /// control characters escaped so a plugin cannot start a line that looks like the
+    /// host's; each call has a budget of lines and bytes.
     async fn log(&mut self, level: host_api::LogLevel, message: String) -> wasmtime::Result<()> {
-        let message: String = message.chars().take(2000).collect();
+        let message: String = message
+            .chars()
+            .take(2000)
+            .flat_map(|c| {
+                let escaped: Vec<char> = if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                };
+                escaped
+            })
+            .collect();
+        let budget = &mut self.log;
+        if budget.lines >= self.limits.log_lines_per_call
+            || budget.bytes + message.len() > self.limits.log_bytes_per_call
+        {
+            budget.dropped += 1;
+            return Ok(());
+        }
+        budget.lines += 1;
+        budget.bytes += message.len();
         let plugin = &self.plugin;
         match level {
-            host_api::LogLevel::Trace => tracing::trace!(%plugin, "{message}"),
-            host_api::LogLevel::Debug => tracing::debug!(%plugin, "{message}"),
-            host_api::LogLevel::Info => tracing::info!(%plugin, "{message}"),
-            host_api::LogLevel::Warn => tracing::warn!(%plugin, "{message}"),
-            host_api::LogLevel::Error => tracing::error!(%plugin, "{message}"),
+            host_api::LogLevel::Trace => tracing::trace!(target: "chorus::plugin_log", %plugin, "{message}"),
+            host_api::LogLevel::Debug => tracing::debug!(target: "chorus::plugin_log", %plugin, "{message}"),
+            host_api::LogLevel::Info => tracing::info!(target: "chorus::plugin_log", %plugin, "{message}"),
+            host_api::LogLevel::Warn => tracing::warn!(target: "chorus::plugin_log", %plugin, "{message}"),
+            host_api::LogLevel::Error => tracing::error!(target: "chorus::plugin_log", %plugin, "{message}"),
         }
         Ok(())
     }
@@ -119,22 +185,30 @@ impl host_api::Host for HostState {
         let left = self.limits.sleep_total.saturating_sub(self.slept);
         let wait = Duration::from_millis(ms.into()).min(self.limits.sleep_max).min(left);
         self.slept += wait;
+        self.cpu.pause();
         tokio::time::sleep(wait).await;
+        self.cpu.resume();
         Ok(())
     }
 
     async fn kv_get(&mut self, key: String) -> wasmtime::Result<Option<Vec<u8>>> {
-        Ok(self
+        self.cpu.pause();
+        let got = self
             .kv
             .get(&self.plugin, self.workspace, &key)
             .await
             .unwrap_or_else(|e| {
                 tracing::warn!(plugin = %self.plugin, error = %e, "plugin kv read failed");
                 None
-            }))
+            });
+        self.cpu.resume();
+        Ok(got)
     }
 
     async fn kv_set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
+        if let Some(why) = self.refuse_in_pure_call("kv-set") {
+            return Ok(Err(why));
+        }
         if key.is_empty() || key.len() > self.limits.kv_key_bytes {
             return Ok(Err(format!("keys must be 1-{} bytes", self.limits.kv_key_bytes)));
         }
@@ -145,16 +219,26 @@ impl host_api::Host for HostState {
                 value.len()
             )));
         }
-        Ok(self
+        self.cpu.pause();
+        let set = self
             .kv
             .set(&self.plugin, self.workspace, &key, value, self.limits.kv_keys)
-            .await)
+            .await;
+        self.cpu.resume();
+        Ok(set)
     }
 
     async fn kv_delete(&mut self, key: String) -> wasmtime::Result<()> {
+        // kv-delete has no error result in the 0.1.0 contract: a refused delete fails the
+        // whole call (see `forbidden`), so the plugin's author finds out.
+        if self.refuse_in_pure_call("kv-delete").is_some() {
+            return Ok(());
+        }
+        self.cpu.pause();
         if let Err(e) = self.kv.delete(&self.plugin, self.workspace, &key).await {
             tracing::warn!(plugin = %self.plugin, error = %e, "plugin kv delete failed");
         }
+        self.cpu.resume();
         Ok(())
     }
 }

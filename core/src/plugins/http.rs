@@ -32,8 +32,26 @@ impl MediaSource for MemoryMedia {
     }
 }
 
-/// Headers a plugin may not set: the host owns credentials and routing.
-const FORBIDDEN_HEADERS: &[&str] = &["authorization", "proxy-authorization", "host", "cookie"];
+/// Headers a plugin may not set: the host owns credentials, routing and framing. Hop-by-hop
+/// and framing headers could smuggle a second request or confuse a proxy on the way.
+const FORBIDDEN_HEADERS: &[&str] = &[
+    "authorization",
+    "cookie",
+    "host",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "content-length",
+    "expect",
+];
+
+fn forbidden_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    FORBIDDEN_HEADERS.contains(&name.as_str()) || name.starts_with("proxy-")
+}
 
 /// Shared HTTP clients: one for the public internet (private addresses filtered out of
 /// DNS answers), one for the operator's configured API bases (which may be loopback).
@@ -50,6 +68,9 @@ impl HttpClients {
         let build = |public: bool| {
             let b = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                // A proxy from the environment would resolve names itself, past the
+                // private-address filter: plugins' requests never use one.
+                .no_proxy()
                 .user_agent(concat!("chorus/", env!("CARGO_PKG_VERSION")));
             let b = if public {
                 b.dns_resolver(Arc::new(PublicOnlyResolver))
@@ -114,17 +135,14 @@ impl CallHttp {
         let url =
             url::Url::parse(&req.url).map_err(|e| HttpError::Denied(format!("{:?} is not a URL: {e}", req.url)))?;
         self.grant.check(&url).map_err(HttpError::Denied)?;
-        if let Some((name, _)) = req
-            .headers
-            .iter()
-            .find(|(n, _)| FORBIDDEN_HEADERS.contains(&n.to_ascii_lowercase().as_str()))
-        {
+        if let Some((name, _)) = req.headers.iter().find(|(n, _)| forbidden_header(n)) {
             return Err(HttpError::Denied(format!(
-                "plugins may not set the {name} header; the host adds the account's credentials itself"
+                "plugins may not set the {name} header; the host adds the account's credentials and owns \
+                 routing and framing (Host, Connection, Transfer-Encoding, TE, Upgrade, Content-Length, Proxy-*)"
             )));
         }
         self.sent += 1;
-        let client = if self.grant.is_api_base(&url) {
+        let client = if self.grant.is_configured(&url) {
             &self.clients.configured
         } else {
             &self.clients.public
@@ -141,7 +159,7 @@ impl CallHttp {
         for (name, value) in &req.headers {
             builder = builder.header(name, value);
         }
-        if let Some(token) = &self.token {
+        if let Some(token) = self.token.as_ref().filter(|_| self.grant.sends_credentials(&url)) {
             builder = builder.bearer_auth(token);
         }
         builder = match req.body {

@@ -36,6 +36,11 @@ pub struct Capabilities {
     /// Hosts it may call over HTTPS: exact names, or `*.example.com` for subdomains.
     #[serde(default)]
     pub http_hosts: Vec<String>,
+    /// Which of `http_hosts` receive the account's credentials: the platform's own API
+    /// origins. Hosts left out (CDNs, pre-signed upload URLs) never see a token. When empty,
+    /// only the host of the platform's default API base does.
+    #[serde(default)]
+    pub credential_hosts: Vec<String>,
 }
 
 /// Why a manifest or component was refused.
@@ -74,6 +79,8 @@ pub enum ManifestError {
     HashMissing { id: String, actual: String },
     #[error("plugin {id} asks to reach {host}, which the operator does not allow (allowed: {allowed})")]
     HostNotAllowed { id: String, host: String, allowed: String },
+    #[error("plugin {id}: {message}")]
+    Grant { id: String, message: String },
 }
 
 impl Manifest {
@@ -152,6 +159,17 @@ impl Manifest {
                 ));
             }
         }
+        for h in &self.capabilities.credential_hosts {
+            if !self.capabilities.http_hosts.contains(h) {
+                return Err(field(
+                    "capabilities.credential_hosts",
+                    &format!(
+                        "{h:?} is not in http_hosts ({}); a credential host must be declared there too",
+                        self.capabilities.http_hosts.join(", ")
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -217,6 +235,18 @@ http_hosts = ["api.x.com", "*.twimg.com"]
         assert!(e.to_string().contains("supported: 0.1.0"), "{e}");
         let e = Manifest::from_toml(Path::new("p.toml"), &GOOD.replace("\"api.x.com\",", "\"10.0.0.1\",")).unwrap_err();
         assert!(e.to_string().contains("capabilities.http_hosts"), "{e}");
+        let e = Manifest::from_toml(
+            Path::new("p.toml"),
+            &format!("{GOOD}credential_hosts = [\"collector.example\"]\n"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("capabilities.credential_hosts"), "{e}");
+        let m = Manifest::from_toml(
+            Path::new("p.toml"),
+            &format!("{GOOD}credential_hosts = [\"api.x.com\"]\n"),
+        )
+        .unwrap();
+        assert_eq!(m.capabilities.credential_hosts, ["api.x.com"]);
         let e = Manifest::from_toml(Path::new("p.toml"), &format!("{GOOD}\nextra = 1")).unwrap_err();
         assert!(e.to_string().contains("extra"), "{e}");
     }

@@ -4,6 +4,7 @@
 //! - [`manifest`]: `plugin.toml`, what a plugin is and asks for;
 //! - [`policy`]: which URLs a plugin may reach ([`Grant`]);
 //! - [`limits`]: memory, time, request and size limits per call;
+//! - [`cpu`]: guest CPU metered per call, preempted every tick, long runners on a lane;
 //! - [`engine`]: compile once, instantiate per call, classify failures;
 //! - [`http`], [`host`], [`kv`]: the host imports a plugin may use;
 //! - [`registry`]: the loaded plugins, bundled and installed.
@@ -11,6 +12,7 @@
 pub mod bindings;
 pub mod conformance;
 pub mod convert;
+pub mod cpu;
 pub mod engine;
 pub mod error;
 pub mod host;

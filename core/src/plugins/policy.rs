@@ -2,8 +2,13 @@
 //!
 //! A request is allowed when its host is declared in the plugin's manifest AND allowed by
 //! the operator, over HTTPS, to a public address. The one exception is the API base the
-//! operator configured for the platform: it may be plain HTTP on a loopback address, which
-//! is how the offline sandbox and the tests reach local fakes.
+//! operator configured for the platform (and any local origin the operator set up for a
+//! declared host): it may be plain HTTP on a loopback address, which is how the offline
+//! sandbox and the tests reach local fakes.
+//!
+//! Credentials are a second, narrower decision: the account's token goes only to the
+//! operator's API base and to the hosts the manifest names in `credential_hosts`, never to
+//! the rest of `http_hosts` (CDNs, pre-signed upload URLs, anything else a plugin declared).
 
 use super::manifest::{Manifest, ManifestError, host_matches};
 use std::net::IpAddr;
@@ -14,8 +19,25 @@ use url::Url;
 pub struct Grant {
     /// Declared hosts the operator allows (the manifest's list, possibly narrowed).
     pub hosts: Vec<String>,
+    /// Declared hosts that receive the account's credentials (the platform's own API).
+    pub credential_hosts: Vec<String>,
     /// The operator's API base for the platform, if set (e.g. `http://127.0.0.1:9000`).
     pub api_base: Option<Url>,
+    /// Local stand-ins the operator set up for declared hosts (`upload.x.com` →
+    /// `http://127.0.0.1:9001`): reachable like the API base, and credentialed only when the
+    /// host they stand for is a credential host.
+    pub local_origins: Vec<(String, Url)>,
+}
+
+/// Where a URL leads, as far as the policy is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Destination<'a> {
+    /// The operator's API base.
+    ApiBase,
+    /// A local origin standing in for this declared host.
+    Local(&'a str),
+    /// Anywhere else: the URL's own host.
+    Public(&'a str),
 }
 
 impl Grant {
@@ -42,14 +64,73 @@ impl Grant {
         }
         Ok(Self {
             hosts: manifest.capabilities.http_hosts.clone(),
+            credential_hosts: manifest.capabilities.credential_hosts.clone(),
             api_base,
+            local_origins: Vec::new(),
         })
+    }
+
+    /// Adds the operator's local stand-ins for declared hosts; a host the manifest does not
+    /// declare is refused (the operator cannot widen a plugin's reach by accident).
+    pub fn with_local_origins(mut self, origins: &[(String, Url)]) -> Result<Self, String> {
+        if let Some((h, _)) = origins
+            .iter()
+            .find(|(h, _)| !self.hosts.iter().any(|p| host_matches(p, h)))
+        {
+            return Err(format!(
+                "a local origin is configured for {h}, which the plugin does not declare (declared: {})",
+                self.hosts.join(", ")
+            ));
+        }
+        self.local_origins = origins.to_vec();
+        Ok(self)
+    }
+
+    /// When the manifest names no credential host (plugins written before the field
+    /// existed), the only credential host is the one of the platform's default API base.
+    pub fn default_credential_host(&mut self, default_api_base: &str) {
+        if self.credential_hosts.is_empty() {
+            if let Some(h) = Url::parse(default_api_base)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+            {
+                self.credential_hosts.push(h);
+            }
+        }
+    }
+
+    fn destination<'a>(&'a self, url: &'a Url) -> Destination<'a> {
+        if self.is_api_base(url) {
+            return Destination::ApiBase;
+        }
+        if let Some((h, _)) = self.local_origins.iter().find(|(_, base)| same_origin(base, url)) {
+            return Destination::Local(h);
+        }
+        Destination::Public(url.host_str().unwrap_or(""))
+    }
+
+    /// Whether a request to `url` carries the account's credentials. Call after [`check`].
+    ///
+    /// [`check`]: Grant::check
+    pub fn sends_credentials(&self, url: &Url) -> bool {
+        let credentialed = |h: &str| self.credential_hosts.iter().any(|p| host_matches(p, h));
+        match self.destination(url) {
+            Destination::ApiBase => true,
+            Destination::Local(h) => credentialed(h),
+            Destination::Public(h) => url.scheme() == "https" && credentialed(h),
+        }
+    }
+
+    /// Whether `url` goes to a destination the operator configured (API base or local
+    /// origin), which may be on loopback and so uses the unfiltered client.
+    pub fn is_configured(&self, url: &Url) -> bool {
+        !matches!(self.destination(url), Destination::Public(_))
     }
 
     /// Checks `url` and returns why it is refused, if it is.
     pub fn check(&self, url: &Url) -> Result<(), String> {
         let host = url.host_str().ok_or_else(|| format!("{url} has no host"))?;
-        if self.is_api_base(url) {
+        if self.is_configured(url) {
             return Ok(());
         }
         if url.scheme() != "https" {
@@ -58,10 +139,11 @@ impl Grant {
             ));
         }
         if let Some(ip) = ip_of(url) {
-            return Err(if is_public(ip) {
-                format!("{url}: IP addresses are not allowed; plugins reach declared host names only")
-            } else {
-                format!("{url}: {ip} is a private, loopback or link-local address; plugins may not reach it")
+            return Err(match special_purpose(ip) {
+                None => format!("{url}: IP addresses are not allowed; plugins reach declared host names only"),
+                Some(block) => format!(
+                    "{url}: {ip} is in a special-purpose block ({block}); private, loopback, link-local and every other non-public address are refused"
+                ),
             });
         }
         if !self.hosts.iter().any(|p| host_matches(p, host)) {
@@ -79,12 +161,12 @@ impl Grant {
 
     /// Whether `url` is on the operator's configured API base (same scheme, host and port).
     pub fn is_api_base(&self, url: &Url) -> bool {
-        self.api_base.as_ref().is_some_and(|b| {
-            b.scheme() == url.scheme()
-                && b.host_str() == url.host_str()
-                && b.port_or_known_default() == url.port_or_known_default()
-        })
+        self.api_base.as_ref().is_some_and(|b| same_origin(b, url))
     }
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
 }
 
 fn ip_of(url: &Url) -> Option<IpAddr> {
@@ -95,37 +177,109 @@ fn ip_of(url: &Url) -> Option<IpAddr> {
     }
 }
 
-/// Whether an address is on the public internet (not loopback, private, link-local, CGNAT,
-/// multicast, documentation or unspecified).
-pub fn is_public(ip: IpAddr) -> bool {
+/// IPv4 blocks a plugin may never reach: the IANA IPv4 Special-Purpose Address Registry
+/// (RFC 6890 and its updates), plus multicast and broadcast. Globally reachable anycast
+/// entries (AS112, AMT) are refused too: no platform API lives there.
+pub const IPV4_SPECIAL: &[(&str, [u8; 4], u8)] = &[
+    ("this network", [0, 0, 0, 0], 8),
+    ("private", [10, 0, 0, 0], 8),
+    ("shared address space (CGNAT)", [100, 64, 0, 0], 10),
+    ("loopback", [127, 0, 0, 0], 8),
+    ("link-local", [169, 254, 0, 0], 16),
+    ("private", [172, 16, 0, 0], 12),
+    ("IETF protocol assignments", [192, 0, 0, 0], 24),
+    ("documentation (TEST-NET-1)", [192, 0, 2, 0], 24),
+    ("AS112-v4", [192, 31, 196, 0], 24),
+    ("AMT", [192, 52, 193, 0], 24),
+    ("6to4 relay anycast", [192, 88, 99, 0], 24),
+    ("private", [192, 168, 0, 0], 16),
+    ("direct delegation AS112", [192, 175, 48, 0], 24),
+    ("benchmarking", [198, 18, 0, 0], 15),
+    ("documentation (TEST-NET-2)", [198, 51, 100, 0], 24),
+    ("documentation (TEST-NET-3)", [203, 0, 113, 0], 24),
+    ("multicast", [224, 0, 0, 0], 4),
+    ("reserved", [240, 0, 0, 0], 4),
+    ("limited broadcast", [255, 255, 255, 255], 32),
+];
+
+/// IPv6 blocks a plugin may never reach: the IANA IPv6 Special-Purpose Address Registry,
+/// plus multicast and the deprecated site-local and IPv4-compatible forms. Every block that
+/// embeds an IPv4 address (NAT64, 6to4, Teredo, IPv4-compatible) is refused outright rather
+/// than decoded: a translator on the path would otherwise lead inside. IPv4-mapped addresses
+/// (`::ffff:a.b.c.d`) are judged by the IPv4 address they carry. Anything outside global
+/// unicast (`2000::/3`) is refused as well.
+pub const IPV6_SPECIAL: &[(&str, u128, u8)] = &[
+    ("unspecified", 0, 128),
+    ("loopback", 1, 128),
+    ("IPv4-compatible (deprecated)", 0, 96),
+    (
+        "IPv4-IPv6 translation (NAT64)",
+        0x0064_ff9b_0000_0000_0000_0000_0000_0000,
+        96,
+    ),
+    (
+        "local-use IPv4-IPv6 translation",
+        0x0064_ff9b_0001_0000_0000_0000_0000_0000,
+        48,
+    ),
+    ("discard-only", 0x0100_0000_0000_0000_0000_0000_0000_0000, 64),
+    ("dummy IPv6 prefix", 0x0100_0000_0000_0001_0000_0000_0000_0000, 64),
+    (
+        "IETF protocol assignments (Teredo, benchmarking, ORCHID...)",
+        0x2001_0000_0000_0000_0000_0000_0000_0000,
+        23,
+    ),
+    ("documentation", 0x2001_0db8_0000_0000_0000_0000_0000_0000, 32),
+    ("6to4", 0x2002_0000_0000_0000_0000_0000_0000_0000, 16),
+    ("documentation", 0x3fff_0000_0000_0000_0000_0000_0000_0000, 20),
+    ("segment routing SIDs", 0x5f00_0000_0000_0000_0000_0000_0000_0000, 16),
+    ("unique local", 0xfc00_0000_0000_0000_0000_0000_0000_0000, 7),
+    ("site-local (deprecated)", 0xfec0_0000_0000_0000_0000_0000_0000_0000, 10),
+    ("link-local", 0xfe80_0000_0000_0000_0000_0000_0000_0000, 10),
+    ("multicast", 0xff00_0000_0000_0000_0000_0000_0000_0000, 8),
+];
+
+/// The special-purpose block `ip` is in, if any (for errors and tests).
+pub fn special_purpose(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => {
-            let o = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || o[0] == 0
-                || (o[0] == 100 && (o[1] & 0xC0) == 64)
-                || (o[0] == 198 && (o[1] == 18 || o[1] == 19))
-                || o[0] >= 240)
+            let a = u32::from(v4);
+            IPV4_SPECIAL
+                .iter()
+                .find(|(_, net, len)| prefix_match32(a, u32::from_be_bytes(*net), *len))
+                .map(|(name, ..)| *name)
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
+                return special_purpose(IpAddr::V4(v4));
             }
-            let s = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] == 0x2001 && s[1] == 0x0db8))
+            let a = u128::from(v6);
+            IPV6_SPECIAL
+                .iter()
+                .find(|(_, net, len)| prefix_match128(a, *net, *len))
+                .map(|(name, ..)| *name)
+                .or_else(|| (!prefix_match128(a, 0x2000 << 112, 3)).then_some("not global unicast"))
         }
     }
+}
+
+fn prefix_match32(a: u32, net: u32, len: u8) -> bool {
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+    a & mask == net & mask
+}
+
+fn prefix_match128(a: u128, net: u128, len: u8) -> bool {
+    let mask = if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(len))
+    };
+    a & mask == net & mask
+}
+
+/// Whether an address is on the public internet: in no special-purpose block.
+pub fn is_public(ip: IpAddr) -> bool {
+    special_purpose(ip).is_none()
 }
 
 #[cfg(test)]
@@ -135,8 +289,89 @@ mod tests {
     fn grant(base: Option<&str>) -> Grant {
         Grant {
             hosts: vec!["api.x.com".into(), "*.twimg.com".into()],
+            credential_hosts: vec!["api.x.com".into()],
             api_base: base.map(|b| Url::parse(b).unwrap()),
+            local_origins: vec![],
         }
+    }
+
+    #[test]
+    fn every_special_purpose_block_is_refused_at_both_ends_and_its_neighbours_pass() {
+        for (name, net, len) in IPV4_SPECIAL {
+            let first = u32::from_be_bytes(*net);
+            let last = first | (u32::MAX.checked_shr(u32::from(*len)).unwrap_or(0));
+            for a in [first, last] {
+                let ip = IpAddr::V4(std::net::Ipv4Addr::from(a));
+                assert!(!is_public(ip), "{ip} ({name}) must be refused");
+                // The same address written as IPv4-mapped IPv6 is refused too.
+                let mapped = IpAddr::V6(std::net::Ipv4Addr::from(a).to_ipv6_mapped());
+                assert!(!is_public(mapped), "{mapped} ({name}, mapped) must be refused");
+            }
+        }
+        for (name, net, len) in IPV6_SPECIAL {
+            let last = net | u128::MAX.checked_shr(u32::from(*len)).unwrap_or(0);
+            for a in [*net, last] {
+                let ip = IpAddr::V6(std::net::Ipv6Addr::from(a));
+                assert!(!is_public(ip), "{ip} ({name}) must be refused");
+            }
+        }
+        for named in [
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "2002:a00:1::1",
+            "::10.0.0.1",
+            "::ffff:127.0.0.1",
+            "2001:0:4136:e378::1",
+            "100::1",
+            "3fff::1",
+            "fec0::1",
+        ] {
+            assert!(!is_public(named.parse().unwrap()), "{named}");
+        }
+        for public in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "99.255.255.255",
+            "100.128.0.0",
+            "192.0.1.0",
+            "198.20.0.0",
+            "223.255.255.255",
+            "2606:4700:4700::1111",
+            "2a03:2880:f10c::1",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn credentials_go_only_to_the_api_base_and_credential_hosts() {
+        let g = grant(Some("http://127.0.0.1:9000"))
+            .with_local_origins(&[("pbs.twimg.com".into(), Url::parse("http://127.0.0.1:9001").unwrap())])
+            .unwrap();
+        let sends = |u: &str| g.sends_credentials(&Url::parse(u).unwrap());
+        assert!(sends("http://127.0.0.1:9000/2/tweets"));
+        assert!(sends("https://api.x.com/2/tweets"));
+        assert!(!sends("https://pbs.twimg.com/media/1.jpg"), "a CDN gets no token");
+        assert!(
+            !sends("http://127.0.0.1:9001/upload"),
+            "a local stand-in for a CDN gets no token"
+        );
+        assert!(!sends("http://api.x.com/2/tweets"), "never over plain http");
+        assert!(check(&g, "http://127.0.0.1:9001/upload").is_ok());
+        let e = grant(None)
+            .with_local_origins(&[("evil.example".into(), Url::parse("http://127.0.0.1:1").unwrap())])
+            .unwrap_err();
+        assert!(e.contains("does not declare"), "{e}");
+    }
+
+    #[test]
+    fn without_credential_hosts_only_the_default_api_host_gets_the_token() {
+        let mut g = grant(None);
+        g.credential_hosts.clear();
+        g.default_credential_host("https://api.x.com/");
+        assert_eq!(g.credential_hosts, ["api.x.com"]);
+        assert!(!g.sends_credentials(&Url::parse("https://pbs.twimg.com/x").unwrap()));
     }
 
     fn check(g: &Grant, url: &str) -> Result<(), String> {
@@ -162,10 +397,7 @@ mod tests {
             "https://[::1]/",
             "https://[fd00::1]/",
         ] {
-            assert!(
-                check(&g, url).unwrap_err().contains("private, loopback or link-local"),
-                "{url}"
-            );
+            assert!(check(&g, url).unwrap_err().contains("special-purpose block"), "{url}");
         }
     }
 

@@ -23,8 +23,13 @@ pub struct BundledPlugin {
 pub struct PluginSettings {
     /// API base per platform id, overriding the platform's own (sandboxes, local fakes).
     pub api_bases: BTreeMap<String, Url>,
-    /// Hosts the operator allows per plugin id; a plugin declaring others is refused.
+    /// Hosts the operator allows per platform id (like `api_bases`: the operator thinks in
+    /// platforms, and a plugin's id may differ from its platform's); a plugin declaring
+    /// others is refused.
     pub allowed_hosts: BTreeMap<String, Vec<String>>,
+    /// Local stand-ins for declared hosts per platform id (`upload.x.com` → a loopback
+    /// simulator), reachable like the API base.
+    pub local_origins: BTreeMap<String, Vec<(String, Url)>>,
     pub limits: Limits,
     /// Where installed plugins live (`<data_dir>/plugins`).
     pub install_dir: Option<PathBuf>,
@@ -150,16 +155,30 @@ impl PluginRegistry {
     }
 
     async fn load_one(&self, manifest: Manifest, component: &[u8]) -> Result<Arc<Plugin>, LoadError> {
-        let grant = Grant::for_manifest(
-            &manifest,
-            self.settings.allowed_hosts.get(&manifest.id).map(Vec::as_slice),
-            self.settings.api_bases.get(&manifest.platform).cloned(),
-        )?;
+        let grant = self.settings.grant_for(&manifest)?;
         let plugin = self
             .engine
             .load(manifest, component, true, grant, self.settings.limits.clone())
             .await?;
         Ok(Arc::new(plugin))
+    }
+}
+
+impl PluginSettings {
+    /// What the operator grants `manifest`: every setting is looked up by the plugin's
+    /// platform, so two plugins for one platform get the same policy.
+    pub fn grant_for(&self, manifest: &Manifest) -> Result<Grant, ManifestError> {
+        let platform = &manifest.platform;
+        Grant::for_manifest(
+            manifest,
+            self.allowed_hosts.get(platform).map(Vec::as_slice),
+            self.api_bases.get(platform).cloned(),
+        )?
+        .with_local_origins(self.local_origins.get(platform).map_or(&[][..], Vec::as_slice))
+        .map_err(|message| ManifestError::Grant {
+            id: manifest.id.clone(),
+            message,
+        })
     }
 }
 
@@ -174,4 +193,26 @@ fn installed_manifests(dir: &Path) -> Vec<PathBuf> {
         .collect();
     found.sort();
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operators_host_list_binds_a_plugin_whose_id_is_not_its_platform() {
+        let m = Manifest::from_toml(
+            Path::new("plugin.toml"),
+            "id='x-community'\nname='X'\nversion='0.1.0'\napi_version='0.1.0'\nplatform='x'\nauthor='a'\ncomponent='x.wasm'\n[capabilities]\nhttp_hosts=['api.x.com','collector.example']",
+        )
+        .unwrap();
+        let mut settings = PluginSettings::default();
+        settings.allowed_hosts.insert("x".into(), vec!["api.x.com".into()]);
+        let e = settings.grant_for(&m).unwrap_err();
+        assert!(e.to_string().contains("collector.example"), "{e}");
+        settings
+            .allowed_hosts
+            .insert("x".into(), vec!["api.x.com".into(), "collector.example".into()]);
+        assert_eq!(settings.grant_for(&m).unwrap().hosts.len(), 2);
+    }
 }

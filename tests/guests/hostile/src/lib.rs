@@ -92,6 +92,32 @@ impl Plugin for Hostile {
                 Err(e) => Err(PluginError::Denied(format!("{e:?}"))),
             },
             "clock" => Ok(simple(format!("now {}", host::now_ms()))),
+            // 5,000 lines of 2 KB, at error level, one forged host line among them.
+            "log-flood" => {
+                let line = "x".repeat(2000);
+                host::log(
+                    host::LogLevel::Error,
+                    "ok\n2026-01-01T00:00:00Z ERROR chorus: forged host line",
+                );
+                for _ in 0..5000 {
+                    host::log(host::LogLevel::Error, &line);
+                }
+                Ok(simple("logged".into()))
+            }
+            // 400,000 warnings of zero bytes each: nothing for a byte cap to see.
+            "warnings" => {
+                let mut a = simple("ok".into());
+                a.warnings = vec![Warning::new("", ""); 400_000];
+                Ok(a)
+            }
+            "kv-set" => Ok(simple(match host::kv_set("k", &vec![0u8; 60 << 10]) {
+                Ok(()) => "stored".into(),
+                Err(e) => format!("kv-set refused: {e}"),
+            })),
+            "kv-delete" => {
+                host::kv_delete("k");
+                Ok(simple("deleted".into()))
+            }
             other => Ok(simple(other.to_owned())),
         }
     }
@@ -107,9 +133,20 @@ impl Plugin for Hostile {
         };
         let (mode, arg) = adapted.text.split_once(' ').unwrap_or((adapted.text.as_str(), ""));
         match mode {
+            "loop" => loop {
+                black_box(0);
+            },
             "ok" => {
                 let r = Request::get(format!("{api}/echo?marker={marker}")).send()?;
                 published(format!("{} {}", r.status, String::from_utf8_lossy(&r.body)))
+            }
+            "fetch" => {
+                let r = Request::get(arg).send()?;
+                published(format!("{} {}", r.status, String::from_utf8_lossy(&r.body)))
+            }
+            "header" => {
+                let r = Request::get(format!("{api}/echo")).header(arg, "x").send()?;
+                published(r.status.to_string())
             }
             "url" => {
                 let r = Request::get(arg).send()?;

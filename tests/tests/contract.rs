@@ -16,8 +16,8 @@ fn released_wit_files_are_byte_for_byte_what_was_released() {
     let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/wit");
     for (file, released) in RELEASED {
         let path = wit.join(file);
-        let bytes = std::fs::read(&path)
-            .unwrap_or_else(|e| panic!("released contract {} is missing: {e}", path.display()));
+        let bytes =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("released contract {} is missing: {e}", path.display()));
         let now = hex::encode(Sha256::digest(&bytes));
         assert_eq!(
             &now, released,

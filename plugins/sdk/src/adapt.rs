@@ -73,6 +73,15 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
         ));
     }
     let media = select_media(&post.media, rules, &mut warnings);
+    // Nothing to show would reach the platform only to come back as a 400.
+    if post.body.trim().is_empty() && post.link.is_none() && post.hashtags.is_empty() && media.is_empty() {
+        let why = if post.media.is_empty() {
+            "the post has no text and no media; write some text or attach an image or video"
+        } else {
+            "the post has no text and none of its media can be published here; write some text or attach media this platform takes"
+        };
+        return Err(invalid("body", why));
+    }
 
     let mut body = post.body.trim().to_owned();
     if let Some(t) = tone {
@@ -449,6 +458,25 @@ mod tests {
         assert!(a.parts.len() > 1);
         assert_eq!(a.text, a.parts[0]);
         assert!(a.parts.iter().all(|p| p.chars().count() <= 100));
+    }
+
+    #[test]
+    fn a_post_with_no_text_and_no_media_is_refused_naming_the_body() {
+        for body in ["", "  \n\t "] {
+            match adapt_post(&post(body), None, &rules(100, true)) {
+                Err(PluginError::InvalidInput(i)) => {
+                    assert_eq!(i.field, "body");
+                    assert!(i.message.contains("no text and no media"), "{}", i.message);
+                }
+                other => panic!("{body:?}: {other:?}"),
+            }
+        }
+        let mut only_link = post("");
+        only_link.link = Some("https://ex.com/x".into());
+        assert!(
+            adapt_post(&only_link, None, &rules(100, true)).is_ok(),
+            "a link alone is a post"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::text::find_urls;
 use std::collections::HashSet;
+use std::ops::Range;
 
 /// A hashtag without `#` if `raw` is a valid one: letters, digits and `_`, not only digits.
 pub fn normalize_hashtag(raw: &str) -> Option<String> {
@@ -28,22 +29,63 @@ pub fn extract_hashtags(text: &str) -> Vec<String> {
 
 /// Mentions written in `text` (without `@`), such as `chorus` or `chorus@mastodon.social`.
 pub fn extract_mentions(text: &str) -> Vec<String> {
-    sigil_words(text, '@', |c| {
-        c.is_alphanumeric() || c == '_' || c == '.' || c == '@' || c == '-'
-    })
-    .into_iter()
-    .map(|(_, w)| w.trim_end_matches(['.', '-', '@']).to_owned())
-    .filter(|w| !w.is_empty())
-    .collect()
+    sigil_words(text, '@', mention_char)
+        .into_iter()
+        .map(|(_, w)| w.trim_end_matches(['.', '-', '@']).to_owned())
+        .filter(|w| !w.is_empty())
+        .collect()
 }
 
 /// Byte ranges (including the `#`) of the hashtags in `text`.
-pub fn hashtag_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+pub fn hashtag_spans(text: &str) -> Vec<Range<usize>> {
     sigil_words(text, '#', |c| c.is_alphanumeric() || c == '_')
         .into_iter()
         .filter(|(_, w)| normalize_hashtag(w).is_some())
         .map(|(start, w)| start..start + 1 + w.len())
         .collect()
+}
+
+/// Byte ranges (including the `@`) of the mentions in `text`.
+pub fn mention_spans(text: &str) -> Vec<Range<usize>> {
+    sigil_words(text, '@', mention_char)
+        .into_iter()
+        .map(|(start, w)| (start, w.trim_end_matches(['.', '-', '@'])))
+        .filter(|(_, w)| !w.is_empty())
+        .map(|(start, w)| start..start + 1 + w.len())
+        .collect()
+}
+
+/// Byte ranges (including the `$`) of the cashtags in `text`: `$` and 1-6 ASCII letters,
+/// optionally `_` or `.` and 1-2 more letters (`$ACME`, `$BRK.A`), as twitter-text finds them.
+pub fn cashtag_spans(text: &str) -> Vec<Range<usize>> {
+    sigil_words(text, '$', |c| c.is_ascii_alphabetic() || c == '.' || c == '_')
+        .into_iter()
+        .filter_map(|(start, w)| {
+            let w = w.trim_end_matches(['.', '_']);
+            let (ticker, suffix) = w.split_once(['.', '_']).unwrap_or((w, ""));
+            let ok = (1..=6).contains(&ticker.len())
+                && suffix.len() <= 2
+                && suffix.chars().all(|c| c.is_ascii_alphabetic())
+                && !(w.contains(['.', '_']) && suffix.is_empty());
+            ok.then(|| start..start + 1 + w.len())
+        })
+        .collect()
+}
+
+/// Every entity a reader must get whole, in order: URLs, mentions, hashtags and cashtags.
+/// Splitters and truncation never cut inside one of these ranges.
+pub fn entity_spans(text: &str) -> Vec<Range<usize>> {
+    let mut spans = find_urls(text);
+    spans.extend(mention_spans(text));
+    spans.extend(hashtag_spans(text));
+    spans.extend(cashtag_spans(text));
+    spans.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+    spans.dedup_by(|later, earlier| later.start < earlier.end);
+    spans
+}
+
+fn mention_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '.' || c == '@' || c == '-'
 }
 
 /// Words that follow `sigil` at a word start, outside URLs: (byte offset of the sigil, word).

@@ -154,8 +154,9 @@ pub fn truncate(s: &str, max: usize, rule: LengthRule, ellipsis: &str) -> (Strin
     let ends: Vec<usize> = s.grapheme_indices(true).map(|(i, g)| i + g.len()).collect();
     let fitting = ends.partition_point(|&end| measure(&s[..end], rule) <= budget);
     let fit = if fitting == 0 { 0 } else { ends[fitting - 1] };
-    // Never cut inside a URL: a cut link is broken (and X would still count it as 23).
-    let fit = find_urls(s)
+    // Never cut inside a URL (a cut link is broken, and X would still count it as 23), a
+    // mention, a hashtag or a cashtag (a cut one names someone or something else).
+    let fit = crate::tags::entity_spans(s)
         .iter()
         .find(|u| u.start < fit && fit < u.end)
         .map_or(fit, |u| u.start);
@@ -240,6 +241,10 @@ mod tests {
         assert_eq!(t, "ab👨‍👩‍👧‍👦c");
         let (t, _) = truncate("ab👨‍👩‍👧‍👦cd", 3, LengthRule::XWeighted, "");
         assert_eq!(t, "ab", "the family emoji (2) would not fit in 1 more");
+        let (t, _) = truncate("Thanks @anna.berg and #SpringSale", 12, LengthRule::Characters, "");
+        assert_eq!(t, "Thanks", "neither the mention nor the hashtag is cut");
+        let (t, _) = truncate("Buy $ACME now", 7, LengthRule::Characters, "");
+        assert_eq!(t, "Buy");
         let (t, cut) = truncate("short", 10, LengthRule::Characters, "…");
         assert_eq!((t.as_str(), cut), ("short", false));
     }

@@ -1,12 +1,16 @@
 //! Splitting a long text into a numbered thread whose every part fits the limit.
 
-use crate::text::{find_urls, measure, truncate};
+use crate::tags::entity_spans;
+use crate::text::{measure, truncate};
 use crate::types::LengthRule;
+use std::ops::Range;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// Splits `text` into parts of at most `max` by `rule`, breaking at sentence ends when it
 /// can, else at word boundaries, else (a single over-long word) between graphemes. URLs are
-/// never cut. With `numbered`, each part ends with " i/n", counted within the limit.
+/// never cut, nor are mentions, hashtags and cashtags: a sentence end inside one (the `?` of
+/// a query string) is not a place to break. Only a single word longer than a whole part
+/// (which no platform would accept) is cut between graphemes. With `numbered`, each part ends with " i/n", counted within the limit.
 pub fn split_thread(text: &str, max: usize, rule: LengthRule, numbered: bool) -> Vec<String> {
     let text = text.trim();
     if measure(text, rule) <= max {
@@ -59,12 +63,13 @@ fn pack(text: &str, max: usize, rule: LengthRule) -> Vec<String> {
 /// Sentences that fit, else their words, else hard cuts of over-long words.
 fn pieces(text: &str, max: usize, rule: LengthRule) -> Vec<String> {
     let mut out = Vec::new();
-    for sentence in text.split_sentence_bounds() {
+    let entities = entity_spans(text);
+    for sentence in sentences(text, &entities) {
         if measure(sentence.trim(), rule) <= max {
             out.push(sentence.to_owned());
             continue;
         }
-        for word in words_keeping_urls(sentence) {
+        for word in words(sentence) {
             if measure(word.trim(), rule) <= max {
                 out.push(word);
             } else {
@@ -85,15 +90,35 @@ fn pieces(text: &str, max: usize, rule: LengthRule) -> Vec<String> {
     out
 }
 
-/// Splits at whitespace, keeping each URL in one piece with its trailing space.
-fn words_keeping_urls(s: &str) -> Vec<String> {
-    let urls = find_urls(s);
+/// Unicode sentences, except that a boundary inside an entity (a URL, a mention, a hashtag,
+/// a cashtag) joins the sentences on either side: `example.com/sale?utm_source=x` has a
+/// sentence end after `?` by Unicode's rules, and a reader needs the whole link.
+fn sentences<'a>(text: &'a str, entities: &[Range<usize>]) -> Vec<&'a str> {
     let mut out = Vec::new();
     let mut start = 0;
-    for (i, c) in s.char_indices() {
-        if c.is_whitespace() && !urls.iter().any(|u| u.contains(&i)) {
-            out.push(s[start..i + c.len_utf8()].to_owned());
-            start = i + c.len_utf8();
+    for (i, s) in text.split_sentence_bound_indices() {
+        let end = i + s.len();
+        if entities.iter().any(|e| e.start < end && end < e.end) {
+            continue;
+        }
+        out.push(&text[start..end]);
+        start = end;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+/// Splits at whitespace, each word with its trailing space. Entities hold no whitespace, so
+/// they stay whole; a space that a combining mark extends into one grapheme is not a break.
+fn words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, g) in s.grapheme_indices(true) {
+        if g.chars().all(char::is_whitespace) {
+            out.push(s[start..i + g.len()].to_owned());
+            start = i + g.len();
         }
     }
     if start < s.len() {
@@ -167,5 +192,69 @@ mod tests {
         assert!(parts.len() >= 10);
         assert!(parts.last().unwrap().ends_with(&format!("{0}/{0}", parts.len())));
         assert!(parts.iter().all(|p| measure(p, LengthRule::Characters) <= 30));
+    }
+
+    /// The entities of `text` that a reader must get whole: URLs, @mentions, #hashtags,
+    /// $cashtags, found by the SDK's own finders.
+    fn entities(text: &str) -> Vec<String> {
+        crate::tags::entity_spans(text)
+            .into_iter()
+            .map(|r| text[r].to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_url_with_a_query_string_is_never_split_at_its_question_mark() {
+        let text = "Our spring sale starts today and runs all week long with new colours every \
+                    morning. Read more at https://example.com/spring-sale?utm_source=x&utm_campaign=launch \
+                    and tell us what you think. We read everything.";
+        // From 70 up, the 64-character link and a " i/n" fit in one part.
+        for max in 70..140 {
+            let parts = split_thread(text, max, LengthRule::Characters, true);
+            let url = "https://example.com/spring-sale?utm_source=x&utm_campaign=launch";
+            let holding = parts.iter().filter(|p| p.contains(url)).count();
+            assert_eq!(holding, 1, "max {max}: {parts:#?}");
+        }
+    }
+
+    #[test]
+    fn no_url_mention_hashtag_cashtag_or_grapheme_is_broken_across_parts() {
+        let pieces = [
+            "Big news? https://shop.example.com/p?id=42&ref=launch! ",
+            "Thanks @anna.berg and @chorus@mastodon.social. ",
+            "Ticker $ACME is up? Tag #SpringSale2026 now! ",
+            "Family 👨\u{200d}👩\u{200d}👧\u{200d}👦 and coder 🧑🏿\u{200d}💻 say hi. ",
+            "日本語の文です。次の文？ www.example.org/a?b=c. ",
+            "e\u{301}te\u{301} (see example.com/sale?x=1). ",
+        ];
+        let text: String = (0..30).map(|i| pieces[i % pieces.len()]).collect();
+        let wanted = entities(&text);
+        assert!(wanted.len() > 30, "the corpus has entities: {wanted:?}");
+        for rule in [
+            LengthRule::Characters,
+            LengthRule::Utf16,
+            LengthRule::Graphemes,
+            LengthRule::XWeighted,
+        ] {
+            for max in [70, 90, 140, 280] {
+                let parts = split_thread(&text, max, rule, true);
+                let bodies: Vec<&str> = parts.iter().map(|p| p.rsplit_once(' ').unwrap().0).collect();
+                // Every entity of the input is found, whole, in the parts, as often as it was written.
+                let found: Vec<String> = bodies.iter().flat_map(|b| entities(b)).collect();
+                assert_eq!(found, wanted, "{rule:?} max {max}: {parts:#?}");
+                // No grapheme is split: the parts' graphemes are the input's, in order.
+                let g = |s: &str| {
+                    s.graphemes(true)
+                        .filter(|g| !g.trim().is_empty())
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                };
+                let joined: Vec<String> = bodies.iter().flat_map(|b| g(b)).collect();
+                assert_eq!(joined, g(&text), "{rule:?} max {max}");
+                for p in &parts {
+                    assert!(measure(p, rule) <= max, "{rule:?} max {max}: {p}");
+                }
+            }
+        }
     }
 }

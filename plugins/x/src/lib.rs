@@ -1,6 +1,6 @@
 //! X (API v2): 280 by X's weighted count, threads as reply chains, up to 4 images or one
 //! video or GIF through the v2 chunked upload, a hashtag or two inline, no audience
-//! targeting for organic posts (platforms.md §3).
+//! targeting for organic posts. Platform facts and their sources: docs/plugins/x.md.
 
 use chorus_plugin_sdk::host::{Body, FormPart, MediaSlice, Method, PartBody};
 use chorus_plugin_sdk::prelude::*;
@@ -297,24 +297,16 @@ fn data_str(v: &Value, key: &str) -> Result<String, PluginError> {
 /// Keeps the first cashtag (`$ACME`) and turns the others into plain words: self-serve X
 /// accounts may post at most one.
 fn one_cashtag(text: &str) -> (String, usize) {
-    let mut seen = false;
-    let mut dropped = 0;
+    let extra = chorus_plugin_sdk::tags::cashtag_spans(text);
+    let extra = extra.get(1..).unwrap_or_default();
     let mut out = String::with_capacity(text.len());
-    let mut prev_space = true;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && prev_space && chars.peek().is_some_and(|n| n.is_ascii_alphabetic()) {
-            if seen {
-                dropped += 1;
-                prev_space = false;
-                continue;
-            }
-            seen = true;
-        }
-        prev_space = c.is_whitespace();
-        out.push(c);
+    let mut pos = 0;
+    for tag in extra {
+        out.push_str(&text[pos..tag.start]);
+        pos = tag.start + 1; // drop the `$`
     }
-    (out, dropped)
+    out.push_str(&text[pos..]);
+    (out, extra.len())
 }
 
 #[cfg(test)]

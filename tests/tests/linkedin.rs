@@ -219,3 +219,29 @@ async fn a_post_made_before_a_crash_is_found_again_and_its_statistics_read() {
         (Some(900), Some(700), Some(31), Some(12), Some(4), Some(2))
     );
 }
+
+/// LinkedIn does not say which unit its 3,000 counts; its servers are Java, where a string's
+/// length is UTF-16 units. A text of 2,984 characters with 32 emoji outside the BMP is 3,016
+/// units: the plugin must cut it to 3,000 units, and the fake (counting as Java does)
+/// accepts what it sends.
+#[tokio::test]
+async fn commentary_is_counted_in_utf16_units_so_emoji_never_push_it_over_3000() {
+    let s = setup(PERSON, SCOPES).await;
+    let body = format!("{}{}", "🎉".repeat(32), "a".repeat(2952));
+    assert_eq!((body.chars().count(), body.encode_utf16().count()), (2984, 3016));
+    let a = s.adapt_for(&text_post(&body), None).await;
+    assert!(
+        a.text.encode_utf16().count() <= 3000,
+        "{} UTF-16 units",
+        a.text.encode_utf16().count()
+    );
+    assert!(
+        a.warnings.iter().any(|w| w.code == "text-truncated"),
+        "{:?}",
+        a.warnings
+    );
+    s.publish(&a)
+        .await
+        .expect("LinkedIn accepts commentary within 3,000 UTF-16 units");
+    assert_eq!(s.fake.posts().len(), 1);
+}

@@ -1,5 +1,5 @@
-//! LinkedIn (Posts API, platforms.md §4): commentary up to 3,000 characters in a
-//! professional voice, up to 3 hashtags at the end, images through `initializeUpload`, and
+//! LinkedIn (Posts API; facts and sources in docs/plugins/linkedin.md): commentary up to
+//! 3,000 UTF-16 units in a professional voice, up to 3 hashtags at the end, images through `initializeUpload`, and
 //! for organization authors the segment's portable attributes as
 //! `distribution.targetEntities`, which LinkedIn honours only for 300 members or more.
 
@@ -24,8 +24,10 @@ impl Plugin for LinkedIn {
             name: "LinkedIn".into(),
             default_api_base: "https://api.linkedin.com".into(),
             text: TextRules {
+                // LinkedIn does not say which unit its 3,000 counts, and its servers are
+                // Java (string length = UTF-16 units): count the unit that is never smaller.
                 max_length: 3000,
-                length_rule: LengthRule::Characters,
+                length_rule: LengthRule::Utf16,
                 max_hashtags: Some(3),
                 max_mentions: None,
             },

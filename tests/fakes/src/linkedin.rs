@@ -1,4 +1,4 @@
-//! LinkedIn Posts API (platforms.md §4): `POST /rest/posts` with its required headers and
+//! LinkedIn Posts API (docs/plugins/linkedin.md): `POST /rest/posts` with its required headers and
 //! `x-restli-id`, image upload via `initializeUpload`, `distribution.targetEntities` with the
 //! 300-member minimum, the author's posts, share statistics and social actions, daily
 //! throttles, and LinkedIn's `{message, serviceErrorCode, status}` errors.
@@ -235,6 +235,21 @@ fn unescaped_reserved(text: &str) -> Option<char> {
     None
 }
 
+/// The text a reader sees: each backslash escape replaced by the character it escapes.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut escaped = false;
+    for c in text.chars() {
+        if c == '\\' && !escaped {
+            escaped = true;
+            continue;
+        }
+        escaped = false;
+        out.push(c);
+    }
+    out
+}
+
 /// The members a target entity reaches: followers × the share each facet keeps (10 % per
 /// value listed, OR within a facet, AND across facets).
 fn estimate(followers: u64, entity: &serde_json::Map<String, Value>) -> u64 {
@@ -361,13 +376,13 @@ async fn create_post(State(s): Shared, headers: HeaderMap, body: axum::body::Byt
         );
     }
     let commentary = field("commentary").to_owned();
-    if commentary.chars().count() > 3000 {
+    // Counted as a Java server counts a string, in UTF-16 units, on the text the reader
+    // sees (little text's escaping backslashes are markup).
+    let shown = unescape(&commentary).encode_utf16().count();
+    if shown > 3000 {
         return error(
             StatusCode::BAD_REQUEST,
-            &format!(
-                "/commentary :: length {} exceeds the maximum of 3000",
-                commentary.chars().count()
-            ),
+            &format!("/commentary :: length {shown} exceeds the maximum of 3000"),
         );
     }
     if let Some(c) = unescaped_reserved(&commentary) {

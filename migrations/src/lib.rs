@@ -19,6 +19,7 @@ mod m20261122_000003_audit_log;
 mod m20261122_000004_plugin_kv;
 mod m20261122_000005_audiences;
 mod m20261123_000006_audience_scores;
+mod m20261204_000007_sandbox_workspace;
 
 /// Applies Chorus's migrations in order.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_plugin_kv::Migration),
             Box::new(m20261122_000005_audiences::Migration),
             Box::new(m20261123_000006_audience_scores::Migration),
+            Box::new(m20261204_000007_sandbox_workspace::Migration),
         ]
     }
 }

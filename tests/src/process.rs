@@ -101,6 +101,39 @@ pub fn run(bin: &Path, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32,
     )
 }
 
+/// Like [`run`] for a command that must exit by itself: one still running after `limit` is
+/// killed and reported with exit code `None`, so a regression fails the test instead of
+/// hanging the suite.
+pub fn run_within(
+    bin: &Path,
+    cwd: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().expect("a directory for the output");
+    let (out_path, err_path) = (dir.path().join("stdout"), dir.path().join("stderr"));
+    let mut child = command(bin, cwd, args, env)
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .spawn()
+        .expect("run the chorus binary");
+    let deadline = std::time::Instant::now() + limit;
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("wait for the chorus binary") {
+            break Some(status.code().unwrap_or(-1));
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+    (code, read(&out_path), read(&err_path))
+}
+
 /// `bin args...` in `cwd`, with stdin closed, none of the caller's CHORUS_* settings, and
 /// `env` added: every test states the settings it relies on.
 fn command(bin: &Path, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {

@@ -122,20 +122,27 @@ pub struct Seeded {
 /// cut short by a crash is completed on the next start), then lets the sandbox accept the
 /// demo accounts' tokens.
 pub async fn seed(store: &Store, sandbox: &Sandbox) -> anyhow::Result<Seeded> {
-    let (ws, mut created) = match store.workspaces().by_slug(WORKSPACE).await {
-        Ok(ws) => (ws, false),
-        Err(StoreError::NotFound { .. }) => {
-            let ws = store
-                .workspaces()
-                .create(NewWorkspace {
-                    slug: WORKSPACE.into(),
-                    name: "Demo Agency".into(),
-                    kind: WorkspaceKind::Agency,
-                })
-                .await?;
-            (ws, true)
-        }
-        Err(e) => return Err(e.into()),
+    let (ws, mut created) = match store.workspaces().sandbox().await? {
+        Some(ws) => (ws, false),
+        None => match store.workspaces().by_slug(WORKSPACE).await {
+            Ok(_) => anyhow::bail!(
+                "this database already has a workspace {WORKSPACE:?} that `serve --demo` did not \
+                 create, and the demo never touches people's own workspaces; run the demo on \
+                 another database (for example `--database-url sqlite://demo.db`)"
+            ),
+            Err(StoreError::NotFound { .. }) => {
+                let ws = store
+                    .workspaces()
+                    .create_sandbox(NewWorkspace {
+                        slug: WORKSPACE.into(),
+                        name: "Demo Agency".into(),
+                        kind: WorkspaceKind::Agency,
+                    })
+                    .await?;
+                (ws, true)
+            }
+            Err(e) => return Err(e.into()),
+        },
     };
     let tenant = store.tenant(ws.id);
     let mut brands = Vec::new();
@@ -398,7 +405,12 @@ async fn publish(State(s): State<SandboxState>, body: axum::body::Bytes) -> axum
 }
 
 async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<Value> {
-    let ws = s.store.workspaces().by_slug(WORKSPACE).await?;
+    let ws = s
+        .store
+        .workspaces()
+        .sandbox()
+        .await?
+        .context("the demo has not seeded its workspace on this database")?;
     let tenant = s.store.tenant(ws.id);
     let brand = tenant
         .brands()
@@ -421,6 +433,12 @@ async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<V
         .plugins
         .get(&req.platform)
         .with_context(|| format!("no plugin for {:?}", req.platform))?;
+    ensure_simulated(
+        &s.sandbox.api_bases(),
+        &account.platform,
+        &plugin.manifest.platform,
+        &plugin.api_base(),
+    )?;
     let segment = match &req.segment {
         None => None,
         Some(name) => {
@@ -469,4 +487,51 @@ async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<V
                     "warnings": adapted.warnings.iter().map(|w| json!({"code": w.code, "message": w.message})).collect::<Vec<_>>()},
         "published": {"remote_id": published.remote_id, "url": published.url, "extra_ids": published.extra_ids},
     }))
+}
+
+/// The sandbox publishes only to its own simulators: the plugin must be for the account's
+/// platform and send to the simulator this process serves for it, whatever else the
+/// operator or an installed plugin configured.
+fn ensure_simulated(
+    simulators: &BTreeMap<String, url::Url>,
+    account_platform: &str,
+    plugin_platform: &str,
+    plugin_api_base: &str,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        plugin_platform == account_platform,
+        "the plugin is for {plugin_platform:?}, the account is on {account_platform:?}"
+    );
+    let simulator = simulators
+        .get(account_platform)
+        .with_context(|| format!("the demo simulates no {account_platform:?} platform"))?;
+    anyhow::ensure!(
+        plugin_api_base.trim_end_matches('/') == simulator.as_str().trim_end_matches('/'),
+        "the {account_platform} plugin sends to {plugin_api_base}, not to the demo's simulator at \
+         {simulator}; the sandbox publishes only to its own simulators"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plugin_aimed_at_the_demo_simulator_of_its_platform_may_publish() {
+        let sims: BTreeMap<String, url::Url> =
+            [("x".to_owned(), url::Url::parse("http://127.0.0.1:4100").unwrap())].into();
+        assert!(ensure_simulated(&sims, "x", "x", "http://127.0.0.1:4100").is_ok());
+        assert!(ensure_simulated(&sims, "x", "x", "http://127.0.0.1:4100/").is_ok());
+        let real = ensure_simulated(&sims, "x", "x", "https://api.x.com")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            real.contains("https://api.x.com") && real.contains("only to its own simulators"),
+            "{real}"
+        );
+        let other = ensure_simulated(&sims, "x", "mastodon", "http://127.0.0.1:4100").unwrap_err();
+        assert!(other.to_string().contains("\"mastodon\""), "{other}");
+        assert!(ensure_simulated(&sims, "tiktok", "tiktok", "http://127.0.0.1:4100").is_err());
+    }
 }

@@ -1,6 +1,9 @@
 //! `chorus serve --demo`: the offline sandbox as a new user meets it. Seeds once, survives a
 //! restart, and publishes through the real plugins to the sandbox platforms on loopback.
 
+use chorus_core::domain::WorkspaceKind;
+use chorus_core::secrets::SecretKey;
+use chorus_core::store::{NewWorkspace, Store};
 use chorus_tests::TestDatabase;
 use chorus_tests::process::Running;
 use serde_json::{Value, json};
@@ -141,29 +144,30 @@ async fn a_seed_cut_short_is_completed_on_the_next_start() {
     let cwd = tempfile::tempdir().unwrap();
     let db = TestDatabase::new().await;
     let env = [("CHORUS_DATABASE_URL", db.url.as_str())];
-    for args in [
-        &[
-            "workspace",
-            "create",
-            "demo",
-            "--name",
-            "Demo Agency",
-            "--kind",
-            "agency",
-        ][..],
-        &[
-            "brand",
-            "create",
-            "northwind",
-            "--workspace",
-            "demo",
-            "--name",
-            "Northwind",
-        ][..],
-    ] {
-        let (code, out, err) = chorus_tests::process::run(bin(), cwd.path(), args, &env);
-        assert_eq!(code, 0, "{args:?}\nstdout: {out}\nstderr: {err}");
-    }
+    // What the demo's first start wrote before it stopped: its marked workspace...
+    let store = Store::open(&db.url, SecretKey::generate()).await.unwrap();
+    store
+        .workspaces()
+        .create_sandbox(NewWorkspace {
+            slug: "demo".into(),
+            name: "Demo Agency".into(),
+            kind: WorkspaceKind::Agency,
+        })
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    // ...and a bare first brand.
+    let args = [
+        "brand",
+        "create",
+        "northwind",
+        "--workspace",
+        "demo",
+        "--name",
+        "Northwind",
+    ];
+    let (code, out, err) = chorus_tests::process::run(bin(), cwd.path(), &args, &env);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     let args = ["serve", "--demo", "--bind", "127.0.0.1:0", "--log-format", "json"];
     let mut hub = Running::start(bin(), cwd.path(), &args, &env);
     let base = hub.base_url();
@@ -187,4 +191,56 @@ async fn a_seed_cut_short_is_completed_on_the_next_start() {
     .await;
     assert_eq!(status, 200, "{out}");
     hub.terminate(Duration::from_secs(10)).expect("stops on SIGTERM");
+}
+
+/// The sandbox acts only on the workspace the demo itself created (marked in the database),
+/// never on one that merely has its slug: a person's own workspace called `demo`, with a
+/// brand and an account, is refused at start, named, and left as it was.
+#[tokio::test]
+async fn a_persons_own_workspace_called_demo_is_never_used_by_the_sandbox() {
+    let cwd = tempfile::tempdir().unwrap();
+    let db = TestDatabase::new().await;
+    let env = [("CHORUS_DATABASE_URL", db.url.as_str())];
+    for args in [
+        &[
+            "workspace",
+            "create",
+            "demo",
+            "--name",
+            "Our own demo team",
+            "--kind",
+            "company",
+        ][..],
+        &[
+            "brand",
+            "create",
+            "northwind",
+            "--workspace",
+            "demo",
+            "--name",
+            "Northwind",
+        ][..],
+    ] {
+        let (code, out, err) = chorus_tests::process::run(bin(), cwd.path(), args, &env);
+        assert_eq!(code, 0, "{args:?}\nstdout: {out}\nstderr: {err}");
+    }
+    let args = ["serve", "--demo", "--bind", "127.0.0.1:0", "--log-format", "json"];
+    let (code, out, err) = chorus_tests::process::run_within(bin(), cwd.path(), &args, &env, Duration::from_secs(60));
+    assert!(
+        code.is_some_and(|c| c != 0),
+        "the demo must refuse to start on someone's workspace (exit {code:?})\nstdout: {out}\nstderr: {err}"
+    );
+    assert!(
+        err.contains("already has a workspace \"demo\" that `serve --demo` did not create"),
+        "{err}"
+    );
+    let store = Store::open(&db.url, SecretKey::generate()).await.unwrap();
+    assert!(store.workspaces().sandbox().await.unwrap().is_none());
+    let ws = store.workspaces().by_slug("demo").await.unwrap();
+    assert_eq!(ws.name, "Our own demo team");
+    let tenant = store.tenant(ws.id);
+    let brands = tenant.brands().list().await.unwrap();
+    assert_eq!(brands.len(), 1, "no demo brand was added");
+    assert!(tenant.accounts().list_for_brand(brands[0].id).await.unwrap().is_empty());
+    store.close().await.unwrap();
 }

@@ -19,6 +19,24 @@ pub struct NewWorkspace {
 
 impl Workspaces<'_> {
     pub async fn create(&self, new: NewWorkspace) -> Result<workspace::Model, StoreError> {
+        self.insert(new, false).await
+    }
+
+    /// Creates the demo's sandbox workspace, marked as such in the same insert (a crash
+    /// can never leave an unmarked workspace the demo would then refuse as someone's own).
+    pub async fn create_sandbox(&self, new: NewWorkspace) -> Result<workspace::Model, StoreError> {
+        self.insert(new, true).await
+    }
+
+    /// The workspace `serve --demo` seeded, if it has run on this database.
+    pub async fn sandbox(&self) -> Result<Option<workspace::Model>, StoreError> {
+        Ok(workspace::Entity::find()
+            .filter(workspace::Column::Sandbox.eq(true))
+            .one(self.db)
+            .await?)
+    }
+
+    async fn insert(&self, new: NewWorkspace, sandbox: bool) -> Result<workspace::Model, StoreError> {
         let slug = Slug::parse("workspace.slug", &new.slug)?;
         let name = required_name("workspace.name", &new.name)?;
         let at = now();
@@ -27,6 +45,7 @@ impl Workspaces<'_> {
             slug: Set(slug.to_string()),
             name: Set(name),
             kind: Set(new.kind),
+            sandbox: Set(sandbox),
             created_at: Set(at),
             updated_at: Set(at),
         }

@@ -5,6 +5,8 @@ super::entity! {
         pub slug: String,
         pub name: String,
         pub kind: WorkspaceKind,
+        /// Seeded by `chorus serve --demo`: the only workspace its sandbox routes act on.
+        pub sandbox: bool,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -1,4 +1,4 @@
-//! Facebook Pages (Graph API, platforms.md §2): long posts, the link as a link preview,
+//! Facebook Pages (Graph API; facts and sources in docs/plugins/facebook.md): long posts, the link as a link preview,
 //! photos, and the segment as the post's `targeting` (restrict: only they can see it) or
 //! `feed_targeting` (prefer: the feed favours them), with every attribute a Page post
 //! cannot target reported. Errors are read from Meta's codes, not HTTP statuses.

@@ -1,4 +1,4 @@
-//! Facebook Pages on the Graph API (platforms.md §2): `POST /{page}/feed` and `/photos`
+//! Facebook Pages on the Graph API (docs/plugins/facebook.md): `POST /{page}/feed` and `/photos`
 //! with Page tokens, `targeting` / `feed_targeting` validated key by key, the Page's feed,
 //! post fields and insights, Meta's error envelope with its codes, and the
 //! `X-Business-Use-Case-Usage` header with code-32 throttling.

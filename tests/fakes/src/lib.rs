@@ -1,7 +1,8 @@
 //! Loopback fakes of the social platforms' APIs.
 //!
-//! Each fake serves one platform on `127.0.0.1` and enforces the contract written down in
-//! `shared/platforms.md` (§7 lists what each must reject): authentication and scopes,
+//! Each fake serves one platform on `127.0.0.1` and enforces the contract that
+//! `docs/plugins/<platform>.md` writes down from the platform's public documentation:
+//! authentication and scopes,
 //! required headers, field validation and limits with the platform's own error shapes,
 //! duplicate content, media upload state machines, and rate limits with the platform's
 //! headers. It records what it accepted, so tests can assert on the platform's view, and

@@ -1,4 +1,4 @@
-//! X API v2 (platforms.md §3): `POST /2/tweets`, the v2 chunked media upload, the user's
+//! X API v2 (docs/plugins/x.md): `POST /2/tweets`, the v2 chunked media upload, the user's
 //! timeline and post metrics, with OAuth 2 scopes, RFC 7807 problems, weighted length,
 //! duplicate-content and cashtag rules, reply rules and `x-rate-limit-*` headers.
 
@@ -81,7 +81,7 @@ struct Inner {
     next_id: u64,
     /// (user, endpoint) → (remaining, reset epoch seconds).
     budgets: HashMap<(String, &'static str), (u32, u64)>,
-    /// Posts per 15 minutes per user (platforms.md gives 100 and 200; configurable).
+    /// Posts per 15 minutes per user (X documents both 100 and 200; configurable).
     post_limit: u32,
 }
 

@@ -227,6 +227,31 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
         batched,
         "  (6 calls x 5 segments)",
     );
+
+    // Each bundled platform on the same post and segments: what a composer's preview costs
+    // per platform. X's includes its exact count (twitter-text's URL grammar and emoji).
+    for b in chorus_plugins_bundled::BUNDLED {
+        let mut m = Manifest::from_toml(std::path::Path::new("bundled"), b.manifest)?;
+        m.sha256 = Some(b.sha256.to_owned());
+        let p = load(&engine, &m, b.component).await?;
+        let t = timed!(iterations, |i| p
+            .adapt(&post, Some(&segs[i % segs.len()]), &account, &inv)
+            .await?);
+        row(&format!("adapt on {}:", m.id), t, "");
+    }
+    // X's count against plain character counting, natively, on the same post.
+    let chars = timed!(iterations, |_i| std::hint::black_box(
+        chorus_plugin_sdk::text::char_len(std::hint::black_box(POST))
+    ));
+    let x = timed!(iterations, |_i| std::hint::black_box(
+        chorus_plugin_sdk::text::x_weighted_len(std::hint::black_box(POST))
+    ));
+    row("count a post, characters (native):", chars, "");
+    row("count a post, X's twitter-text rule (native):", x, "");
+    println!(
+        "X's count vs characters (p50):              {:.1}x",
+        x.0.as_secs_f64() / chars.0.as_secs_f64().max(1e-9)
+    );
     println!("targets: fan-out p50 <= 1 ms; overhead per call (instantiate + trivial call) <= 50 µs");
     Ok(())
 }

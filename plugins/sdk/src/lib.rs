@@ -29,6 +29,7 @@ pub mod tags;
 pub mod text;
 pub mod thread;
 pub mod tone;
+pub mod twitter_text;
 pub mod vocab;
 
 /// Generated bindings for `chorus:plugin@0.1.0` (from `plugins/wit/since_v0.1.0`).

@@ -2,12 +2,11 @@
 
 use crate::types::LengthRule;
 use std::ops::Range;
-use unicode_normalization::UnicodeNormalization;
 use unicode_properties::UnicodeEmoji;
 use unicode_segmentation::UnicodeSegmentation;
 
 /// What X counts for any URL, whatever its length (twitter-text v3 `transformedURLLength`).
-pub const X_URL_WEIGHT: usize = 23;
+pub const X_URL_WEIGHT: usize = crate::twitter_text::URL_WEIGHT;
 
 /// Unicode scalar values.
 pub fn char_len(s: &str) -> usize {
@@ -24,39 +23,9 @@ pub fn grapheme_len(s: &str) -> usize {
     s.graphemes(true).count()
 }
 
-/// X's weighted length (twitter-text v3): after NFC, each URL counts 23, each emoji
-/// sequence 2, code points in U+0000-10FF, U+2000-200D, U+2010-201F and U+2032-2037 count
-/// 1, everything else (CJK included) 2.
+/// X's weighted length, exactly as twitter-text 3.1.0 counts it (see [`crate::twitter_text`]).
 pub fn x_weighted_len(s: &str) -> usize {
-    let s: String = s.nfc().collect();
-    let urls = find_urls(&s);
-    let mut weight = 0;
-    let mut pos = 0;
-    for url in &urls {
-        weight += weigh_plain(&s[pos..url.start]);
-        weight += X_URL_WEIGHT;
-        pos = url.end;
-    }
-    weight + weigh_plain(&s[pos..])
-}
-
-fn weigh_plain(s: &str) -> usize {
-    s.graphemes(true)
-        .map(|g| {
-            if is_emoji_cluster(g) {
-                2
-            } else {
-                g.chars().map(x_char_weight).sum()
-            }
-        })
-        .sum()
-}
-
-fn x_char_weight(c: char) -> usize {
-    match c as u32 {
-        0x0000..=0x10FF | 0x2000..=0x200D | 0x2010..=0x201F | 0x2032..=0x2037 => 1,
-        _ => 2,
-    }
+    crate::twitter_text::parse(s).weighted_length
 }
 
 /// Whether a grapheme cluster is an emoji (sequence): a pictograph, a flag, a keycap, or a
@@ -80,65 +49,11 @@ pub fn measure(s: &str, rule: LengthRule) -> usize {
     }
 }
 
-/// Generic top-level domains recognised without a scheme (`example.com`). twitter-text
-/// knows every TLD; these are the ones people actually write in posts.
-const GENERIC_TLDS: &[&str] = &[
-    "com", "net", "org", "info", "biz", "edu", "gov", "io", "co", "ai", "app", "dev", "me", "tv", "xyz", "shop",
-    "store", "online", "site", "tech", "blog", "news", "page", "cloud", "link", "live", "media",
-];
-
-/// Byte ranges of the URLs in `s`, without trailing punctuation: `http://` or `https://`
-/// followed by non-space characters, a bare `www.` host, or a bare domain such as
-/// `example.com/path`, which X also counts as a URL. A bare domain needs a generic TLD from
-/// a short list, or a two-letter country TLD followed by a path (`t.co/x`), so that
-/// `readme.md` or `e.g.` stay words.
+/// Byte ranges of the URLs in `s`, as X finds them (twitter-text 3.1.0): with or without a
+/// scheme, on a known top-level domain, without trailing punctuation. The one notion of a
+/// link every plugin shares: the splitter and truncation keep these whole.
 pub fn find_urls(s: &str) -> Vec<Range<usize>> {
-    let mut out: Vec<Range<usize>> = Vec::new();
-    let mut i = 0;
-    while i < s.len() {
-        // Tokens end at whitespace; a URL starts at the token's start or after ( " ' «.
-        let rest = &s[i..];
-        let Some(off) = rest.find(|c: char| !c.is_whitespace()) else {
-            break;
-        };
-        let start = i + off;
-        let end = s[start..].find(char::is_whitespace).map_or(s.len(), |e| start + e);
-        let token = &s[start..end];
-        let lead = token.len() - token.trim_start_matches(['(', '"', '\'', '«', '[']).len();
-        if let Some(len) = url_at(&token[lead..]) {
-            out.push(start + lead..start + lead + len);
-        }
-        i = end;
-    }
-    out
-}
-
-/// The length of the URL that `token` starts with, if it starts with one.
-fn url_at(token: &str) -> Option<usize> {
-    let trimmed = token.trim_end_matches(['.', ',', '!', '?', ';', ':', ')', ']', '"', '\'', '»']);
-    let lower = trimmed.to_ascii_lowercase();
-    if let Some(rest) = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")) {
-        return (!rest.is_empty()).then_some(trimmed.len());
-    }
-    if let Some(rest) = lower.strip_prefix("www.") {
-        return (!rest.is_empty()).then_some(trimmed.len());
-    }
-    // A bare domain: labels of letters, digits and '-', then a known TLD, then / ? # or end.
-    let host_end = lower.find(['/', '?', '#']).unwrap_or(lower.len());
-    let host = &lower[..host_end];
-    let labels: Vec<&str> = host.split('.').collect();
-    if labels.len() < 2
-        || labels
-            .iter()
-            .any(|l| l.is_empty() || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-    {
-        return None;
-    }
-    let tld = labels[labels.len() - 1];
-    let has_path = host_end < lower.len() && lower[host_end..].len() > 1;
-    let known =
-        GENERIC_TLDS.contains(&tld) || (tld.len() == 2 && tld.chars().all(|c| c.is_ascii_lowercase()) && has_path);
-    known.then_some(trimmed.len())
+    crate::twitter_text::url_ranges(s)
 }
 
 /// Cuts `s` so that it plus `ellipsis` fits in `max` by `rule`, at a word boundary when one
@@ -224,12 +139,23 @@ mod tests {
     }
 
     #[test]
-    fn bare_domains_count_as_urls_but_file_names_and_abbreviations_do_not() {
-        let s = "See example.com, shop.acme.io/sale and t.co/x1 (not readme.md, e.g. or 3.14).";
+    fn bare_domains_count_as_urls_on_known_tlds_as_x_finds_them() {
+        let s = "See example.com, shop.acme.io/sale and t.co/x1 (readme.md too, not e.g. or 3.14).";
         let found: Vec<_> = find_urls(s).into_iter().map(|r| &s[r]).collect();
-        assert_eq!(found, ["example.com", "shop.acme.io/sale", "t.co/x1"]);
+        // `.md` is Moldova's country code: X links `readme.md`, so Chorus keeps it whole.
+        assert_eq!(found, ["example.com", "shop.acme.io/sale", "t.co/x1", "readme.md"]);
         // On X each of them weighs 23, whatever its length.
         assert_eq!(x_weighted_len("go to example.com"), 6 + 23);
+    }
+
+    #[test]
+    fn x_counts_an_emoji_twitter_text_does_not_know_as_its_parts() {
+        // twemoji-parser 11 (twitter-text 3.1.0's) predates the technologist: 🧑🏿, a
+        // joiner, 💻 weigh 2 + 1 + 2.
+        assert_eq!(x_weighted_len("🧑🏿\u{200d}💻"), 5);
+        assert_eq!(x_weighted_len("©"), 1, "text-style © is a Latin-1 character");
+        assert_eq!(x_weighted_len("©\u{fe0f}"), 2, "emoji-style © is an emoji");
+        assert_eq!(x_weighted_len("🇦🇦"), 4, "not a flag: two regional indicators");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use chorus_plugin_sdk::host::{Body, FormPart, MediaSlice, Method, PartBody};
 use chorus_plugin_sdk::prelude::*;
+use chorus_plugin_sdk::twitter_text;
 use serde_json::{Value, json};
 
 pub struct X;
@@ -79,9 +80,22 @@ impl Plugin for X {
         rules.max_hashtags = Some(MAX_HASHTAGS as usize);
         rules.default_hashtags = MAX_HASHTAGS as usize;
         rules.default_placement = HashtagPlacement::Inline;
-        let (body, dropped) = one_cashtag(&post.body);
+        // X refuses a post holding U+FFFE, U+FEFF or U+FFFF anywhere; they are invisible.
+        let visible: String = post
+            .body
+            .chars()
+            .filter(|c| !twitter_text::is_invalid_char(*c))
+            .collect();
+        let removed = post.body.len() != visible.len();
+        let (body, dropped) = one_cashtag(&visible);
         let post = Post { body, ..post };
         let mut adapted = adapt_post(&post, segment.as_ref(), &rules)?;
+        if removed {
+            adapted.warnings.push(Warning::new(
+                "invalid-characters-removed",
+                "X refuses U+FEFF, U+FFFE and U+FFFF: they were removed",
+            ));
+        }
         if dropped > 0 {
             adapted.warnings.push(Warning::new(
                 "cashtags-reduced",
@@ -358,5 +372,13 @@ mod tests {
             codes.contains(&"hashtags-dropped") && codes.contains(&"cashtags-reduced"),
             "{codes:?}"
         );
+    }
+
+    #[test]
+    fn characters_x_refuses_are_removed_with_a_warning() {
+        let a = X::adapt(post("Hello\u{feff} world"), None, account()).unwrap();
+        assert_eq!(a.text, "Hello world");
+        assert!(a.warnings.iter().any(|w| w.code == "invalid-characters-removed"));
+        assert!(twitter_text::parse(&a.text).valid);
     }
 }

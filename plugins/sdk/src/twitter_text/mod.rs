@@ -1,0 +1,111 @@
+//! X's weighted length and validity exactly as twitter-text 3.1.0 computes them
+//! (`parseTweet` with its default configuration, version 3), the counting library X
+//! publishes. A test compares this with the library itself on thousands of generated
+//! texts (`tests/tests/twitter_text.rs`).
+//!
+//! The rule: after NFC, every URL counts 23, every emoji (as twemoji-parser 11.0.2 knows
+//! them: a newer ZWJ sequence such as 🧑🏿‍💻 is several emoji and joiners) counts 2, and every
+//! other UTF-16 unit counts 1 in U+0000-10FF, U+2000-200D, U+2010-201F and U+2032-2037, and
+//! 2 elsewhere (a surrogate pair counts once, by its low half: 2). A text is valid when it
+//! weighs 1 to 280 and holds none of U+FFFE, U+FEFF, U+FFFF.
+
+mod emoji;
+mod tables;
+mod urls;
+
+use std::collections::HashMap;
+use std::ops::Range;
+use unicode_normalization::UnicodeNormalization;
+
+/// What one post may weigh.
+pub const MAX_WEIGHTED_LENGTH: usize = 280;
+/// What any URL weighs.
+pub const URL_WEIGHT: usize = 23;
+
+/// `parseTweet`'s verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parsed {
+    pub weighted_length: usize,
+    pub valid: bool,
+}
+
+/// Characters X refuses anywhere in a post.
+pub fn is_invalid_char(c: char) -> bool {
+    matches!(c, '\u{FFFE}' | '\u{FEFF}' | '\u{FFFF}')
+}
+
+/// twitter-text's `parseTweet(text)`.
+pub fn parse(text: &str) -> Parsed {
+    let nfc: String = text.nfc().collect();
+    let chars: Vec<char> = nfc.chars().collect();
+    let units: Vec<u16> = nfc.encode_utf16().collect();
+    // UTF-16 offset of each char, and of each byte that starts a char.
+    let mut utf16_of_char = Vec::with_capacity(chars.len() + 1);
+    let mut utf16_of_byte = vec![0; nfc.len() + 1];
+    let mut at = 0;
+    for (byte, c) in nfc.char_indices() {
+        utf16_of_char.push(at);
+        utf16_of_byte[byte] = at;
+        at += c.len_utf16();
+    }
+    utf16_of_char.push(at);
+    utf16_of_byte[nfc.len()] = at;
+
+    // Keyed by start: a later entity with the same start replaces an earlier one.
+    let url_at: HashMap<usize, usize> = urls::extract(&chars)
+        .into_iter()
+        .map(|u| (utf16_of_char[u.start], u.skip_utf16))
+        .collect();
+    let emoji_at: HashMap<usize, usize> = emoji::find(&nfc)
+        .into_iter()
+        .map(|r| (utf16_of_byte[r.start], utf16_of_byte[r.end] - utf16_of_byte[r.start]))
+        .collect();
+
+    let mut weight = 0usize;
+    let mut valid = true;
+    let mut i = 0;
+    while i < units.len() {
+        if let Some(len) = url_at.get(&i) {
+            weight += URL_WEIGHT * 100;
+            i += len - 1;
+        } else if let Some(len) = emoji_at.get(&i) {
+            weight += 200;
+            i += len - 1;
+        } else {
+            let pair = i + 1 < units.len()
+                && (0xD800..=0xDBFF).contains(&units[i])
+                && (0xDC00..=0xDFFF).contains(&units[i + 1]);
+            if pair {
+                i += 1;
+            }
+            weight += unit_weight(units[i]);
+        }
+        if valid {
+            valid = !matches!(units.get(i), Some(0xFFFE | 0xFEFF | 0xFFFF));
+        }
+        i += 1;
+    }
+    let weighted_length = weight / 100;
+    Parsed {
+        weighted_length,
+        valid: valid && weighted_length > 0 && weighted_length <= MAX_WEIGHTED_LENGTH,
+    }
+}
+
+fn unit_weight(u: u16) -> usize {
+    match u {
+        0..=4351 | 8192..=8205 | 8208..=8223 | 8242..=8247 => 100,
+        _ => 200,
+    }
+}
+
+/// Byte ranges of the URLs in `text` (not normalised), as twitter-text finds them.
+pub fn url_ranges(text: &str) -> Vec<Range<usize>> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut byte_of_char: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+    byte_of_char.push(text.len());
+    urls::extract(&chars)
+        .into_iter()
+        .map(|u| byte_of_char[u.start]..byte_of_char[u.end])
+        .collect()
+}

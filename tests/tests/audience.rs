@@ -992,9 +992,9 @@ async fn a_targeted_delivery_below_the_platform_minimum_is_not_scheduled() {
         targeting: Some(json!({"targetEntities": [{"geoLocations": ["urn:li:geo:105117694"]}]})),
         scheduled_at: Some(Utc::now() + Duration::days(1)),
         timezone: "UTC".into(),
-        targeting_minimum: Some(300),
     };
-    match tenant.deliveries().create(new()).await.unwrap_err() {
+    let create = || chorus_core::delivery::plan::create_delivery(tenant, new(), Some(300));
+    match create().await.unwrap_err() {
         StoreError::Invalid(i) => {
             assert_eq!(i.field, "delivery.targeting");
             assert!(
@@ -1007,7 +1007,7 @@ async fn a_targeted_delivery_below_the_platform_minimum_is_not_scheduled() {
     // The platform audience estimate (followers matching) is what the platform counts.
     a.redefine("Swedish managers", &def(Some(5_000))).await.unwrap();
     let snap = a.snapshot("Swedish managers").await.unwrap();
-    let d = tenant.deliveries().create(new()).await.unwrap();
+    let d = create().await.unwrap();
     assert_eq!(
         d.segment_snapshot_id,
         Some(snap.id),

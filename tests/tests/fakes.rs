@@ -2,9 +2,9 @@
 //! refused with the platform's status and error shape. The plugin tests cover what a
 //! correct plugin sends; these cover what a wrong one would.
 
-use chorus_fakes::facebook::FacebookFake;
-use chorus_fakes::linkedin::LinkedInFake;
-use chorus_fakes::x::{ALL_SCOPES, XFake};
+use chorus_simulators::facebook::FacebookFake;
+use chorus_simulators::linkedin::LinkedInFake;
+use chorus_simulators::x::{ALL_SCOPES, XFake};
 use chorus_tests::http_client;
 use serde_json::{Value, json};
 

@@ -7,8 +7,8 @@ use chorus_core::plugins::types::{
     Audience, EmojiUse, Formality, HashtagPlacement, MediaKind, MediaRef, PluginError, Segment, Tone,
 };
 use chorus_core::plugins::{Limits, MemoryMedia};
-use chorus_fakes::Fault;
-use chorus_fakes::linkedin::{LinkedInFake, ShareStatistics};
+use chorus_simulators::Fault;
+use chorus_simulators::linkedin::{LinkedInFake, ShareStatistics};
 use chorus_tests::plugins::{Harness, text_post};
 use serde_json::json;
 use std::sync::Arc;

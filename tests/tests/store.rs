@@ -390,7 +390,6 @@ async fn deliveries_are_unique_per_account_and_segment_and_finish_once() {
         targeting: Some(serde_json::json!({"geo": ["SE"]})),
         scheduled_at: Some(at),
         timezone: "Europe/Stockholm".into(),
-        targeting_minimum: None,
     };
     let d1 = tenant.deliveries().create(new(Some(seg.id))).await.unwrap();
     let d2 = tenant.deliveries().create(new(None)).await.unwrap();
@@ -479,7 +478,6 @@ async fn delivery_refuses_an_account_of_another_brand() {
             targeting: None,
             scheduled_at: None,
             timezone: "UTC".into(),
-            targeting_minimum: None,
         })
         .await
         .unwrap_err();

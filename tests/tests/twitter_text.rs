@@ -409,3 +409,22 @@ fn every_thread_part_and_truncation_made_for_x_is_valid_by_twitter_text() {
         invalid.iter().take(5).cloned().collect::<Vec<_>>().join("\n")
     );
 }
+
+/// The tables the port reads are what the generator writes from the installed library:
+/// nobody edited them by hand, and they match the pinned version.
+#[test]
+fn the_generated_tables_are_what_the_library_gives() {
+    oracle(&[]);
+    let out = Command::new("node")
+        .arg(oracle_dir().join("generate.js"))
+        .output()
+        .expect("run node");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tables = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/text/src/twitter_text/tables.rs");
+    let stored = std::fs::read_to_string(&tables).unwrap();
+    assert!(
+        stored == String::from_utf8(out.stdout).unwrap(),
+        "{} differs from what tests/oracles/twitter-text/generate.js writes; regenerate it",
+        tables.display()
+    );
+}

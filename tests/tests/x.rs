@@ -4,8 +4,8 @@
 
 use chorus_core::plugins::types::{MediaKind, MediaRef, PluginError};
 use chorus_core::plugins::{Limits, MemoryMedia};
-use chorus_fakes::x::{ALL_SCOPES, TweetMetrics, XFake};
-use chorus_fakes::{Fault, Faults};
+use chorus_simulators::x::{ALL_SCOPES, TweetMetrics, XFake};
+use chorus_simulators::{Fault, Faults};
 use chorus_tests::plugins::{Harness, text_post};
 use std::sync::Arc;
 use std::time::Duration;

@@ -272,7 +272,12 @@ fn native_rules(p: &Plugin) -> chorus_plugin_sdk::adapt::AdaptRules {
         default_api_base: d.default_api_base.clone(),
         text: t::TextRules {
             max_length: d.text.max_length,
-            length_rule: chorus_core::plugins::convert::sdk_rule(d.text.length_rule),
+            length_rule: match d.text.length_rule {
+                chorus_core::plugins::types::LengthRule::Characters => t::LengthRule::Characters,
+                chorus_core::plugins::types::LengthRule::Utf16 => t::LengthRule::Utf16,
+                chorus_core::plugins::types::LengthRule::Graphemes => t::LengthRule::Graphemes,
+                chorus_core::plugins::types::LengthRule::XWeighted => t::LengthRule::XWeighted,
+            },
             max_hashtags: d.text.max_hashtags,
             max_mentions: d.text.max_mentions,
         },

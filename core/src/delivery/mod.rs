@@ -5,6 +5,8 @@
 //! asked. The delivery engine (leases, fenced acks, retries, cron slots) replaces the body
 //! of [`Worker::tick`].
 
+pub mod plan;
+
 use crate::store::Store;
 use std::time::Duration;
 use tokio::sync::watch;

@@ -50,19 +50,19 @@ pub const GENDERS: Vocabulary = Vocabulary {
 /// in the SDK, so plugins read the values the core accepts).
 pub const COMPANY_SIZES: Vocabulary = Vocabulary {
     name: "company size",
-    values: chorus_plugin_sdk::vocab::COMPANY_SIZES,
+    values: chorus_text::vocab::COMPANY_SIZES,
 };
 
 /// Seniority levels, LinkedIn's ten (`urn:li:seniority:1..10` in this order).
 pub const SENIORITIES: Vocabulary = Vocabulary {
     name: "seniority",
-    values: chorus_plugin_sdk::vocab::SENIORITIES,
+    values: chorus_text::vocab::SENIORITIES,
 };
 
 /// Job functions, LinkedIn's twenty-six (`urn:li:function:1..26` in this order).
 pub const JOB_FUNCTIONS: Vocabulary = Vocabulary {
     name: "job function",
-    values: chorus_plugin_sdk::vocab::JOB_FUNCTIONS,
+    values: chorus_text::vocab::JOB_FUNCTIONS,
 };
 
 /// What a contact did. Purchases carry money; engagement names its platform.

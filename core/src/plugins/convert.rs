@@ -89,19 +89,20 @@ impl From<&PortableAudience> for types::Audience {
     }
 }
 
-/// The contract's length rule as the SDK's (the host measures with the same code the
+/// The contract's length rule as `chorus-text`'s (the host measures with the same code the
 /// plugins use, so "fits" means the same thing on both sides).
-pub fn sdk_rule(rule: types::LengthRule) -> chorus_plugin_sdk::types::LengthRule {
-    use chorus_plugin_sdk::types::LengthRule as L;
-    match rule {
-        types::LengthRule::Characters => L::Characters,
-        types::LengthRule::Utf16 => L::Utf16,
-        types::LengthRule::Graphemes => L::Graphemes,
-        types::LengthRule::XWeighted => L::XWeighted,
+impl From<types::LengthRule> for chorus_text::text::LengthRule {
+    fn from(rule: types::LengthRule) -> Self {
+        match rule {
+            types::LengthRule::Characters => Self::Characters,
+            types::LengthRule::Utf16 => Self::Utf16,
+            types::LengthRule::Graphemes => Self::Graphemes,
+            types::LengthRule::XWeighted => Self::XWeighted,
+        }
     }
 }
 
 /// `text`'s length by the platform's rule.
 pub fn measure(text: &str, rule: types::LengthRule) -> usize {
-    chorus_plugin_sdk::text::measure(text, sdk_rule(rule))
+    chorus_text::text::measure(text, rule)
 }

@@ -24,9 +24,6 @@ pub struct NewDelivery {
     pub scheduled_at: Option<DateTime<Utc>>,
     /// The IANA zone the person planned the instant in.
     pub timezone: String,
-    /// The platform's smallest audience for native targeting (its plugin's
-    /// `min-targeting-audience`); a scheduled, targeted delivery to a smaller segment is refused.
-    pub targeting_minimum: Option<u32>,
 }
 
 /// What happened when a delivery was attempted.
@@ -42,33 +39,9 @@ pub enum DeliveryOutcome {
 }
 
 impl Deliveries<'_> {
-    /// Refuses native targeting of a segment smaller than the platform accepts, before the
-    /// delivery is scheduled rather than when the platform rejects it.
-    async fn check_targeting_minimum(
-        &self,
-        segment: &super::entity::audience_segment::Model,
-        platform: &str,
-        min: u32,
-    ) -> Result<(), StoreError> {
-        let audience = crate::audience::Audience::new(self.t, segment.brand_id)
-            .await
-            .map_err(audience_error)?;
-        let size = audience.targeting_size(segment).await.map_err(audience_error)?;
-        if size < u64::from(min) {
-            return Err(Invalid::new(
-                "delivery.targeting",
-                format!(
-                    "segment {:?} reaches {size} people; {platform} needs at least {min} for native targeting. \
-                     Widen the segment, or schedule without targeting",
-                    segment.name
-                ),
-            )
-            .into());
-        }
-        Ok(())
-    }
-
-    /// Creates one delivery; the (post, account, segment) triple is unique.
+    /// Stores one delivery; the (post, account, segment) triple is unique. Checks that need
+    /// the audience (a segment too small for native targeting) are the caller's:
+    /// [`crate::delivery::plan::create_delivery`].
     pub async fn create(&self, new: NewDelivery) -> Result<delivery::Model, StoreError> {
         let zone = Zone::parse("delivery.timezone", &new.timezone)?;
         let post = self.t.posts().get(new.post_id).await?;
@@ -89,9 +62,6 @@ impl Deliveries<'_> {
                     "the segment belongs to another brand than the post",
                 )
                 .into());
-            }
-            if let (Some(min), Some(_), Some(_)) = (new.targeting_minimum, &new.targeting, new.scheduled_at) {
-                self.check_targeting_minimum(&segment, &account.platform, min).await?;
             }
             snapshot_id = self.t.segments().latest_snapshot(s).await?.map(|snap| snap.id);
         }
@@ -201,12 +171,5 @@ impl Deliveries<'_> {
             });
         }
         self.get(id).await
-    }
-}
-
-fn audience_error(e: crate::audience::AudienceError) -> StoreError {
-    match e {
-        crate::audience::AudienceError::Invalid(i) => StoreError::Invalid(i),
-        crate::audience::AudienceError::Store(s) => s,
     }
 }

@@ -25,12 +25,22 @@
 
 pub mod adapt;
 pub mod http;
-pub mod tags;
-pub mod text;
 pub mod thread;
 pub mod tone;
-pub mod twitter_text;
-pub mod vocab;
+
+/// Lengths, entities and vocabularies, shared with the host (the `chorus-text` crate).
+pub use chorus_text::{tags, text, twitter_text, vocab};
+
+impl From<types::LengthRule> for text::LengthRule {
+    fn from(rule: types::LengthRule) -> Self {
+        match rule {
+            types::LengthRule::Characters => Self::Characters,
+            types::LengthRule::Utf16 => Self::Utf16,
+            types::LengthRule::Graphemes => Self::Graphemes,
+            types::LengthRule::XWeighted => Self::XWeighted,
+        }
+    }
+}
 
 /// Generated bindings for `chorus:plugin@0.1.0` (from `plugins/wit/since_v0.1.0`).
 pub mod bindings {

@@ -1,7 +1,8 @@
-// Generates plugins/sdk/src/twitter_text/tables.rs from the data X's own libraries carry:
+// Generates plugins/text/src/twitter_text/tables.rs from the data X's own libraries carry:
 // the top-level domains of twitter-text 3.1.0 and the emoji pattern of twemoji-parser
 // 11.0.2, the version twitter-text 3.1.0 depends on. Run after `npm ci` here:
-//   node tests/oracles/twitter-text/generate.js > plugins/sdk/src/twitter_text/tables.rs
+//   node tests/oracles/twitter-text/generate.js > plugins/text/src/twitter_text/tables.rs
+// (tests/tests/twitter_text.rs checks the committed file is exactly this output).
 const { regexen } = require('twitter-text');
 const gtld = regexen.validGTLD;
 const cctld = regexen.validCCTLD;

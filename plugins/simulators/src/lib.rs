@@ -1,6 +1,7 @@
-//! Loopback fakes of the social platforms' APIs.
+//! Loopback simulators of the social platforms' APIs: the platforms of `chorus serve --demo`
+//! (the offline sandbox, so they ship with the product) and of the end-to-end tests.
 //!
-//! Each fake serves one platform on `127.0.0.1` and enforces the contract that
+//! Each simulator serves one platform on `127.0.0.1` and enforces the contract that
 //! `docs/plugins/<platform>.md` writes down from the platform's public documentation:
 //! authentication and scopes,
 //! required headers, field validation and limits with the platform's own error shapes,

@@ -1,9 +1,22 @@
 //! Measuring and cutting text the way each platform counts it.
 
-use crate::types::LengthRule;
 use std::ops::Range;
 use unicode_properties::UnicodeEmoji;
 use unicode_segmentation::UnicodeSegmentation;
+
+/// How a platform counts the length of a text. The plugin contract has its own copy of this
+/// enum (`length-rule` in the WIT); both sides convert into this one to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LengthRule {
+    /// Unicode scalar values.
+    Characters,
+    /// UTF-16 code units, as JavaScript and Java count.
+    Utf16,
+    /// User-perceived characters (extended grapheme clusters).
+    Graphemes,
+    /// X's weighted count (twitter-text 3.1.0).
+    XWeighted,
+}
 
 /// What X counts for any URL, whatever its length (twitter-text v3 `transformedURLLength`).
 pub const X_URL_WEIGHT: usize = crate::twitter_text::URL_WEIGHT;
@@ -40,8 +53,8 @@ pub fn is_emoji_cluster(g: &str) -> bool {
 }
 
 /// The length of `s` by `rule`.
-pub fn measure(s: &str, rule: LengthRule) -> usize {
-    match rule {
+pub fn measure(s: &str, rule: impl Into<LengthRule>) -> usize {
+    match rule.into() {
         LengthRule::Characters => char_len(s),
         LengthRule::Utf16 => utf16_len(s),
         LengthRule::Graphemes => grapheme_len(s),
@@ -59,7 +72,8 @@ pub fn find_urls(s: &str) -> Vec<Range<usize>> {
 /// Cuts `s` so that it plus `ellipsis` fits in `max` by `rule`, at a word boundary when one
 /// is near, never inside a grapheme cluster (an emoji or an accented letter stays whole).
 /// Returns the text and whether it was cut.
-pub fn truncate(s: &str, max: usize, rule: LengthRule, ellipsis: &str) -> (String, bool) {
+pub fn truncate(s: &str, max: usize, rule: impl Into<LengthRule>, ellipsis: &str) -> (String, bool) {
+    let rule = rule.into();
     if measure(s, rule) <= max {
         return (s.to_owned(), false);
     }

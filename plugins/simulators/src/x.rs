@@ -12,9 +12,6 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
-use unicode_normalization::UnicodeNormalization;
-use unicode_properties::UnicodeEmoji;
-use unicode_segmentation::UnicodeSegmentation;
 
 /// Scopes a full Chorus connection asks for.
 pub const ALL_SCOPES: &[&str] = &[
@@ -290,64 +287,11 @@ fn with_rate(mut r: Response, rate: (u32, u32, u64)) -> Response {
     r
 }
 
-/// X's weighted length (twitter-text v3), written apart from the SDK's so the fake checks
-/// the plugin rather than agreeing with it: URLs 23, emoji 2, listed ranges 1, else 2.
+/// X's weighted length, by `chorus-text`'s port of twitter-text 3.1.0, which a test checks
+/// against X's own library (`tests/tests/twitter_text.rs`): the simulator enforces X's real
+/// rule, not a second guess at it.
 pub fn weighted_length(text: &str) -> usize {
-    let text: String = text.nfc().collect();
-    let mut total = 0;
-    for token in text.split_inclusive(char::is_whitespace) {
-        let word = token.trim_end();
-        let core = word
-            .trim_start_matches(['(', '"', '\''])
-            .trim_end_matches(['.', ',', '!', '?', ';', ':', ')', '"', '\'']);
-        if is_url(core) {
-            let lead = word.len() - word.trim_start_matches(['(', '"', '\'']).len();
-            total += weigh(&word[..lead]) + 23 + weigh(&word[lead + core.len()..]) + weigh(&token[word.len()..]);
-        } else {
-            total += weigh(token);
-        }
-    }
-    total
-}
-
-fn is_url(w: &str) -> bool {
-    let l = w.to_ascii_lowercase();
-    if l.starts_with("http://") || l.starts_with("https://") {
-        return l.len() > 8;
-    }
-    let host = l.split(['/', '?', '#']).next().unwrap_or("");
-    let labels: Vec<&str> = host.split('.').collect();
-    labels.len() >= 2
-        && labels
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        && ([
-            "com", "net", "org", "io", "co", "ai", "app", "dev", "me", "info", "tv", "xyz", "shop", "news", "blog",
-            "online", "site", "store", "tech", "page", "cloud", "link", "live", "media", "biz", "edu", "gov",
-        ]
-        .contains(labels.last().unwrap())
-            || (labels.last().unwrap().len() == 2 && host.len() < l.len() && l.len() > host.len() + 1))
-}
-
-fn weigh(s: &str) -> usize {
-    s.graphemes(true)
-        .map(|g| {
-            let emoji = g.contains('\u{20E3}')
-                || g.chars()
-                    .any(|c| c as u32 > 0xFF && c.is_emoji_char() && !c.is_emoji_component())
-                || g.chars().filter(|c| ('\u{1F1E6}'..='\u{1F1FF}').contains(c)).count() == 2;
-            if emoji {
-                2
-            } else {
-                g.chars()
-                    .map(|c| match c as u32 {
-                        0..=4351 | 8192..=8205 | 8208..=8223 | 8242..=8247 => 1,
-                        _ => 2,
-                    })
-                    .sum()
-            }
-        })
-        .sum()
+    chorus_text::twitter_text::parse(text).weighted_length
 }
 
 const TWEET_KEYS: &[&str] = &[
@@ -419,6 +363,9 @@ async fn create_tweet(State(s): Shared, headers: HeaderMap, body: axum::body::By
     }
     if weighted_length(&text) > 280 {
         return reject(invalid_request("Your Tweet text is too long.", "text"));
+    }
+    if text.contains(chorus_text::twitter_text::is_invalid_char) {
+        return reject(invalid_request("The Tweet text contains an invalid character.", "text"));
     }
     let cashtags = text
         .split_whitespace()
@@ -835,5 +782,10 @@ mod tests {
         assert_eq!(weighted_length("go to example.com."), 6 + 23 + 1);
         assert_eq!(weighted_length("日本"), 4);
         assert_eq!(weighted_length("👨‍👩‍👧‍👦!"), 3);
+        assert_eq!(
+            weighted_length("🧑🏿\u{200d}💻"),
+            5,
+            "newer than twemoji 11: parts and joiner"
+        );
     }
 }

@@ -212,6 +212,16 @@ impl<F> Harness<F> {
     }
 }
 
+/// The account the sandbox tests publish as.
+pub fn test_account() -> chorus_core::plugins::types::Account {
+    chorus_core::plugins::types::Account {
+        id: "a".into(),
+        handle: "acme".into(),
+        remote_id: "1".into(),
+        timezone: "UTC".into(),
+    }
+}
+
 /// A post with only text.
 pub fn text_post(body: &str) -> chorus_core::plugins::types::Post {
     chorus_core::plugins::types::Post {

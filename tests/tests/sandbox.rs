@@ -6,33 +6,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use chorus_core::plugins::types::{Account, Adapted, PluginError, Post};
+use chorus_core::plugins::types::{Adapted, PluginError};
 use chorus_core::plugins::{CallErrorKind, Grant, Invocation, Limits, MemoryMedia, Plugin};
-use chorus_tests::plugins::{engine, guest, hostile, serve};
+use chorus_tests::plugins::{engine, guest, hostile, serve, test_account as account, text_post as a_post};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-fn a_post(body: &str) -> Post {
-    Post {
-        id: "p".into(),
-        body: body.into(),
-        link: None,
-        hashtags: vec![],
-        locale: "en".into(),
-        media: vec![],
-    }
-}
-
-fn account() -> Account {
-    Account {
-        id: "a".into(),
-        handle: "acme".into(),
-        remote_id: "1".into(),
-        timezone: "UTC".into(),
-    }
-}
 
 fn adapted(text: &str) -> Adapted {
     Adapted {

@@ -3,32 +3,12 @@
 //! multi-thread runtime with 2 workers, the shape of `chorus serve` on a 2-core machine.
 
 use chorus::server::{AppState, router};
-use chorus_core::plugins::types::{Account, Adapted, Post};
+use chorus_core::plugins::types::Adapted;
 use chorus_core::plugins::{CallErrorKind, Invocation, Limits, Plugin};
 use chorus_tests::TestStore;
-use chorus_tests::plugins::{engine, hostile, load_bundled, serve};
+use chorus_tests::plugins::{engine, hostile, load_bundled, serve, test_account as account, text_post as post};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn post(body: &str) -> Post {
-    Post {
-        id: "p".into(),
-        body: body.into(),
-        link: None,
-        hashtags: vec![],
-        locale: "en".into(),
-        media: vec![],
-    }
-}
-
-fn account() -> Account {
-    Account {
-        id: "a".into(),
-        handle: "acme".into(),
-        remote_id: "1".into(),
-        timezone: "UTC".into(),
-    }
-}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();

@@ -90,6 +90,9 @@ fn mention_char(c: char) -> bool {
 
 /// Words that follow `sigil` at a word start, outside URLs: (byte offset of the sigil, word).
 fn sigil_words(text: &str, sigil: char, word_char: impl Fn(char) -> bool) -> Vec<(usize, &str)> {
+    if !text.contains(sigil) {
+        return Vec::new();
+    }
     let urls = find_urls(text);
     let mut out = Vec::new();
     for (i, c) in text.char_indices() {

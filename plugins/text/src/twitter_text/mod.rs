@@ -13,9 +13,9 @@ mod emoji;
 mod tables;
 mod urls;
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::ops::Range;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 /// What one post may weigh.
 pub const MAX_WEIGHTED_LENGTH: usize = 280;
@@ -36,7 +36,12 @@ pub fn is_invalid_char(c: char) -> bool {
 
 /// twitter-text's `parseTweet(text)`.
 pub fn parse(text: &str) -> Parsed {
-    let nfc: String = text.nfc().collect();
+    // Most posts are already NFC; the quick check spares a copy of the text.
+    let nfc: Cow<str> = match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(text),
+        _ => Cow::Owned(text.nfc().collect()),
+    };
+    let nfc: &str = &nfc;
     let chars: Vec<char> = nfc.chars().collect();
     let units: Vec<u16> = nfc.encode_utf16().collect();
     // UTF-16 offset of each char, and of each byte that starts a char.
@@ -51,26 +56,26 @@ pub fn parse(text: &str) -> Parsed {
     utf16_of_char.push(at);
     utf16_of_byte[nfc.len()] = at;
 
-    // Keyed by start: a later entity with the same start replaces an earlier one.
-    let url_at: HashMap<usize, usize> = urls::extract(&chars)
-        .into_iter()
-        .map(|u| (utf16_of_char[u.start], u.skip_utf16))
-        .collect();
-    let emoji_at: HashMap<usize, usize> = emoji::find(&nfc)
-        .into_iter()
-        .map(|r| (utf16_of_byte[r.start], utf16_of_byte[r.end] - utf16_of_byte[r.start]))
-        .collect();
+    // By start (in UTF-16 units): a later entity with the same start replaces an earlier one.
+    let mut url_at = vec![0usize; units.len() + 1];
+    for u in urls::extract(&chars) {
+        url_at[utf16_of_char[u.start]] = u.skip_utf16;
+    }
+    let mut emoji_at = vec![0usize; units.len() + 1];
+    for r in emoji::find(nfc) {
+        emoji_at[utf16_of_byte[r.start]] = utf16_of_byte[r.end] - utf16_of_byte[r.start];
+    }
 
     let mut weight = 0usize;
     let mut valid = true;
     let mut i = 0;
     while i < units.len() {
-        if let Some(len) = url_at.get(&i) {
+        if url_at[i] > 0 {
             weight += URL_WEIGHT * 100;
-            i += len - 1;
-        } else if let Some(len) = emoji_at.get(&i) {
+            i += url_at[i] - 1;
+        } else if emoji_at[i] > 0 {
             weight += 200;
-            i += len - 1;
+            i += emoji_at[i] - 1;
         } else {
             let pair = i + 1 < units.len()
                 && (0xD800..=0xDBFF).contains(&units[i])
@@ -108,4 +113,21 @@ pub fn url_ranges(text: &str) -> Vec<Range<usize>> {
         .into_iter()
         .map(|u| byte_of_char[u.start]..byte_of_char[u.end])
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls(s: &str) -> Vec<&str> {
+        url_ranges(s).into_iter().map(|r| &s[r]).collect()
+    }
+
+    #[test]
+    fn a_path_ends_on_an_ending_character_or_balanced_groups_right_after_one() {
+        assert_eq!(urls("https://ex.com/a(b)x"), ["https://ex.com/a(b)x"]);
+        assert_eq!(urls("https://ex.com/(a(b)c)"), ["https://ex.com/(a(b)c)"]);
+        assert_eq!(urls("https://ex.com/a...($BRK.A)❤"), ["https://ex.com/a"]);
+        assert_eq!(urls("https://ex.com/a...($BRK.A)x"), ["https://ex.com/a...($BRK.A)x"]);
+    }
 }

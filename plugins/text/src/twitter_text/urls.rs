@@ -87,13 +87,19 @@ fn tld_may_end_before(next: Option<&char>) -> bool {
     next.is_none_or(|c| !(c.is_ascii_alphanumeric() || matches!(c, '@' | '+' | '-')))
 }
 
+/// Whether `text` starts with `word` (lower case), ignoring case as the regex's `i` does.
 fn same_letters(text: &[char], word: &str) -> bool {
     let mut i = 0;
     for w in word.chars() {
-        match text.get(i) {
-            Some(c) if c.to_lowercase().eq(w.to_lowercase()) => i += 1,
-            _ => return false,
+        let same = match text.get(i) {
+            Some(c) if w.is_ascii() => c.to_ascii_lowercase() == w,
+            Some(c) => c.to_lowercase().eq(w.to_lowercase()),
+            None => false,
+        };
+        if !same {
+            return false;
         }
+        i += 1;
     }
     true
 }
@@ -108,8 +114,17 @@ fn tld_at(text: &[char], limit: usize) -> Option<usize> {
         if tld_may_end_before(text.get(run)) && ASCII_TLDS.binary_search(&word.as_str()).is_ok() {
             return Some(run);
         }
-    } else {
+    }
+    // The others hold a non-ASCII letter (two start with ASCII: `vermögensberatung`).
+    if let Some(first) = text
+        .first()
+        .filter(|c| !c.is_ascii() || text.get(run).is_some_and(|c| !c.is_ascii()))
+    {
+        let first = first.to_lowercase().next();
         for tld in IDN_TLDS {
+            if tld.chars().next() != first {
+                continue;
+            }
             let n = tld.chars().count();
             if n <= text.len() && same_letters(text, tld) && tld_may_end_before(text.get(n)) {
                 return Some(n);
@@ -202,18 +217,25 @@ fn balanced_parens_at(text: &[char], at: usize) -> Option<usize> {
     None
 }
 
-/// The path after `/` at `at`: the longest run of path characters and balanced groups
-/// that ends on a path-ending character or a balanced group. Returns its end.
+/// The path after `/` at `at`. In twitter-text's regex each repetition of the path is
+/// either path characters and balanced groups ending on a path-ending *character*, or one
+/// balanced group alone (the ending's `|` is not grouped, so it splits the alternatives).
+/// So the path ends at the last ending character, or after balanced groups that follow it
+/// directly: `/a(b)` is whole, `/a...(b)` stops after `a`. Returns its end.
 fn path_end(text: &[char], at: usize) -> usize {
     let mut pos = at;
     let mut end = at;
+    // Whether only balanced groups came since the last ending character (or the start).
+    let mut clean = true;
     while pos < text.len() {
         let c = text[pos];
         if c == '(' {
             match balanced_parens_at(text, pos) {
                 Some(n) => {
                     pos += n;
-                    end = pos;
+                    if clean {
+                        end = pos;
+                    }
                 }
                 None => break,
             }
@@ -221,6 +243,9 @@ fn path_end(text: &[char], at: usize) -> usize {
             pos += 1;
             if is_path_ending(c) {
                 end = pos;
+                clean = true;
+            } else {
+                clean = false;
             }
         } else {
             break;
@@ -252,6 +277,9 @@ struct Candidate {
 }
 
 fn protocol_len(text: &[char], at: usize) -> usize {
+    if !matches!(text.get(at), Some('h' | 'H')) {
+        return 0;
+    }
     for p in ["https://", "http://"] {
         let n = p.len();
         if text.len() >= at + n && same_letters(&text[at..], p) {

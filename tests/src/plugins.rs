@@ -212,6 +212,20 @@ impl<F> Harness<F> {
     }
 }
 
+/// What a plugin's `adapt` would return for `text` alone: the input the hostile guest's
+/// `publish` reads its instructions from.
+pub fn adapted(text: &str) -> chorus_core::plugins::types::Adapted {
+    chorus_core::plugins::types::Adapted {
+        text: text.into(),
+        parts: vec![],
+        hashtags: vec![],
+        media: vec![],
+        targeting: None,
+        length: 0,
+        warnings: vec![],
+    }
+}
+
 /// The account the sandbox tests publish as.
 pub fn test_account() -> chorus_core::plugins::types::Account {
     chorus_core::plugins::types::Account {

@@ -2,9 +2,8 @@
 //! host names itself, past the host's private-address filter, and would see the account's
 //! token. This is its own test binary because it sets process-wide environment variables.
 
-use chorus_core::plugins::types::Adapted;
 use chorus_core::plugins::{Invocation, Limits};
-use chorus_tests::plugins::{engine, hostile, test_account};
+use chorus_tests::plugins::{adapted, engine, hostile, test_account};
 use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::time::Duration;
@@ -32,15 +31,7 @@ async fn proxy_environment_variables_do_not_route_a_plugins_requests() {
         ..Limits::default()
     };
     let p = hostile(&e, None, limits).await;
-    let adapted = Adapted {
-        text: "fetch https://api.hostile.test/echo".into(),
-        parts: vec![],
-        hashtags: vec![],
-        media: vec![],
-        targeting: None,
-        length: 0,
-        warnings: vec![],
-    };
+    let adapted = adapted("fetch https://api.hostile.test/echo");
     let inv = Invocation {
         token: Some("tok-123".into()),
         ..Invocation::default()

@@ -8,23 +8,11 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use chorus_core::plugins::types::{Adapted, PluginError};
 use chorus_core::plugins::{CallErrorKind, Grant, Invocation, Limits, MemoryMedia, Plugin};
-use chorus_tests::plugins::{engine, guest, hostile, serve, test_account as account, text_post as a_post};
+use chorus_tests::plugins::{adapted, engine, guest, hostile, serve, test_account as account, text_post as a_post};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-fn adapted(text: &str) -> Adapted {
-    Adapted {
-        text: text.into(),
-        parts: vec![],
-        hashtags: vec![],
-        media: vec![],
-        targeting: None,
-        length: 0,
-        warnings: vec![],
-    }
-}
 
 fn inv() -> Invocation {
     Invocation {

@@ -10,7 +10,8 @@ use unicode_segmentation::UnicodeSegmentation;
 /// can, else at word boundaries, else (a single over-long word) between graphemes. URLs are
 /// never cut, nor are mentions, hashtags and cashtags: a sentence end inside one (the `?` of
 /// a query string) is not a place to break. Only a single word longer than a whole part
-/// (which no platform would accept) is cut between graphemes. With `numbered`, each part ends with " i/n", counted within the limit.
+/// (which no platform would accept) is cut between graphemes. With `numbered`, each part
+/// ends with " i/n", counted within the limit.
 pub fn split_thread(text: &str, max: usize, rule: LengthRule, numbered: bool) -> Vec<String> {
     let text = text.trim();
     if measure(text, rule) <= max {

@@ -9,6 +9,7 @@
 
 pub mod plugins;
 pub mod process;
+pub mod queue;
 
 use chorus_core::domain::WorkspaceKind;
 use chorus_core::secrets::SecretKey;

@@ -992,6 +992,7 @@ async fn a_targeted_delivery_below_the_platform_minimum_is_not_scheduled() {
         targeting: Some(json!({"targetEntities": [{"geoLocations": ["urn:li:geo:105117694"]}]})),
         scheduled_at: Some(Utc::now() + Duration::days(1)),
         timezone: "UTC".into(),
+        plugin: None,
     };
     let create = || chorus_core::delivery::plan::create_delivery(tenant, new(), Some(300));
     match create().await.unwrap_err() {

@@ -18,7 +18,7 @@ pub use audience::{
     AudienceScale, Basis, COMPANY_SIZES, ENGAGEMENT_KINDS, EVENT_KINDS, GENDERS, JOB_FUNCTIONS, RELATIONS, SENIORITIES,
     TagFacet, Vocabulary, country_code, currency_exponent, language_code, money_minor, tag,
 };
-pub use delivery::{DeliveryStatus, idempotency_key};
+pub use delivery::{DeliveryStatus, FailureKind, idempotency_key};
 pub use media::MediaKind;
 pub use names::{PlatformId, Slug};
 pub use post::{PostDraft, PostStatus, normalize_hashtag};

@@ -3,17 +3,18 @@
 use super::entity::delivery;
 use super::{Tenant, map_db_err, now};
 use crate::domain::{DeliveryStatus, Zone, idempotency_key, new_id};
+use sea_orm::sea_query::SimpleExpr;
 use crate::{Invalid, StoreError};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
 use uuid::Uuid;
 
 pub struct Deliveries<'a> {
     pub(crate) t: Tenant<'a>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewDelivery {
     pub post_id: Uuid,
     pub account_id: Uuid,
@@ -24,18 +25,18 @@ pub struct NewDelivery {
     pub scheduled_at: Option<DateTime<Utc>>,
     /// The IANA zone the person planned the instant in.
     pub timezone: String,
+    /// Lineage: the plugin (id, version) whose adaptation this is.
+    pub plugin: Option<(String, String)>,
 }
 
-/// What happened when a delivery was attempted.
+/// A new adaptation for a delivery that has not gone out (the post was edited).
 #[derive(Debug, Clone)]
-pub enum DeliveryOutcome {
-    Published {
-        remote_id: String,
-        remote_url: Option<String>,
-        at: DateTime<Utc>,
-    },
-    /// Failed for good; `error` says why, for the person who will fix it.
-    Failed { error: String },
+pub struct Readaptation {
+    pub adapted_text: Option<String>,
+    pub adaptation: Option<serde_json::Value>,
+    pub targeting: Option<serde_json::Value>,
+    pub post_revision: i32,
+    pub plugin: Option<(String, String)>,
 }
 
 impl Deliveries<'_> {
@@ -89,12 +90,108 @@ impl Deliveries<'_> {
             last_error: Set(None),
             idempotency_key: Set(idempotency_key(new.post_id, new.account_id, new.segment_id)),
             published_at: Set(None),
+            run_at: Set(new.scheduled_at),
+            lease_token: Set(None),
+            lease_expires_at: Set(None),
+            claimed_by: Set(None),
+            lookup_first: Set(false),
+            error_kind: Set(None),
+            extra_ids: Set(None),
+            post_revision: Set(post.revision),
+            plugin_id: Set(new.plugin.as_ref().map(|p| p.0.clone())),
+            plugin_version: Set(new.plugin.map(|p| p.1)),
             created_at: Set(at),
             updated_at: Set(at),
         }
         .insert(self.t.db())
         .await
         .map_err(|e| map_db_err("delivery", e))
+    }
+
+    /// Stores many deliveries at once (a calendar import, a benchmark), with the checks of
+    /// [`Self::create`] made once per post and account; all or none are stored.
+    pub async fn create_many(&self, rows: Vec<NewDelivery>) -> Result<u64, StoreError> {
+        use std::collections::HashMap;
+        let mut posts: HashMap<Uuid, (Uuid, i32)> = HashMap::new();
+        let mut accounts: HashMap<Uuid, Uuid> = HashMap::new();
+        let at = now();
+        let mut models = Vec::with_capacity(rows.len());
+        for new in rows {
+            if new.segment_id.is_some() {
+                return Err(Invalid::new(
+                    "delivery.segment_id",
+                    "deliveries to a segment are created one by one (their snapshot is recorded)",
+                )
+                .into());
+            }
+            let zone = Zone::parse("delivery.timezone", &new.timezone)?;
+            let (brand, revision) = match posts.get(&new.post_id) {
+                Some(p) => *p,
+                None => {
+                    let p = self.t.posts().get(new.post_id).await?;
+                    *posts.entry(new.post_id).or_insert((p.brand_id, p.revision))
+                }
+            };
+            let account_brand = match accounts.get(&new.account_id) {
+                Some(b) => *b,
+                None => {
+                    let a = self.t.accounts().get(new.account_id).await?;
+                    *accounts.entry(new.account_id).or_insert(a.brand_id)
+                }
+            };
+            if account_brand != brand {
+                return Err(Invalid::new("delivery.account_id", "the account belongs to another brand than the post").into());
+            }
+            models.push(delivery::ActiveModel {
+                id: Set(new_id()),
+                workspace_id: Set(self.t.workspace_id),
+                post_id: Set(new.post_id),
+                social_account_id: Set(new.account_id),
+                segment_id: Set(None),
+                segment_snapshot_id: Set(None),
+                status: Set(if new.scheduled_at.is_some() {
+                    DeliveryStatus::Scheduled
+                } else {
+                    DeliveryStatus::Pending
+                }),
+                adapted_text: Set(new.adapted_text),
+                adaptation: Set(new.adaptation),
+                targeting: Set(new.targeting),
+                scheduled_at: Set(new.scheduled_at),
+                timezone: Set(zone.to_string()),
+                remote_id: Set(None),
+                remote_url: Set(None),
+                attempts: Set(0),
+                last_error: Set(None),
+                idempotency_key: Set(idempotency_key(new.post_id, new.account_id, None)),
+                published_at: Set(None),
+                run_at: Set(new.scheduled_at),
+                lease_token: Set(None),
+                lease_expires_at: Set(None),
+                claimed_by: Set(None),
+                lookup_first: Set(false),
+                error_kind: Set(None),
+                extra_ids: Set(None),
+                post_revision: Set(revision),
+                plugin_id: Set(new.plugin.as_ref().map(|p| p.0.clone())),
+                plugin_version: Set(new.plugin.map(|p| p.1)),
+                created_at: Set(at),
+                updated_at: Set(at),
+            });
+        }
+        let n = models.len() as u64;
+        let txn = self.t.db().begin().await?;
+        // Bounded statements: SQLite allows 32,766 bound values, PostgreSQL 65,535.
+        let mut rest = models;
+        while !rest.is_empty() {
+            let chunk: Vec<_> = rest.drain(..rest.len().min(500)).collect();
+            delivery::Entity::insert_many(chunk)
+                .exec(&txn)
+                .await
+                .map_err(|e| map_db_err("delivery", e))?;
+        }
+        txn.commit().await?;
+        Ok(n)
     }
 
     pub async fn get(&self, id: Uuid) -> Result<delivery::Model, StoreError> {
@@ -111,31 +208,101 @@ impl Deliveries<'_> {
             .await?)
     }
 
-    /// Records an attempt's outcome. Fenced on `publishing`: only the holder of an attempt
-    /// can finish it, and a finished delivery cannot be finished twice.
-    pub async fn record_outcome(&self, id: Uuid, outcome: DeliveryOutcome) -> Result<delivery::Model, StoreError> {
+
+    /// Deliveries of this workspace, newest first, optionally in some states.
+    pub async fn list(&self, states: &[DeliveryStatus], limit: u64) -> Result<Vec<delivery::Model>, StoreError> {
+        let mut q = self.t.select::<delivery::Entity>();
+        if !states.is_empty() {
+            q = q.filter(delivery::Column::Status.is_in(states.iter().copied()));
+        }
+        Ok(q.order_by_desc(delivery::Column::Id)
+            .limit(limit)
+            .all(self.t.db())
+            .await?)
+    }
+
+    /// Gives a pending or scheduled delivery its instant (planned in `timezone`).
+    pub async fn schedule(&self, id: Uuid, at: DateTime<Utc>, timezone: &str) -> Result<delivery::Model, StoreError> {
+        let zone = Zone::parse("delivery.timezone", timezone)?;
+        self.move_to(
+            id,
+            DeliveryStatus::Scheduled,
+            &[DeliveryStatus::Pending, DeliveryStatus::Scheduled],
+            vec![
+                (delivery::Column::ScheduledAt, Expr::value(at)),
+                (delivery::Column::RunAt, Expr::value(at)),
+                (delivery::Column::Timezone, Expr::value(zone.to_string())),
+            ],
+        )
+        .await
+    }
+
+    /// Cancels a delivery that is not on its way to the platform.
+    pub async fn cancel(&self, id: Uuid) -> Result<delivery::Model, StoreError> {
+        self.move_to(
+            id,
+            DeliveryStatus::Cancelled,
+            DeliveryStatus::CANCELLABLE,
+            vec![(delivery::Column::RunAt, Expr::value(Option::<DateTime<Utc>>::None))],
+        )
+        .await
+    }
+
+    /// A person retries a failed, dead or cancelled delivery: it is due now, with a fresh
+    /// attempt count. A lookup owed by an earlier attempt stays owed.
+    pub async fn retry(&self, id: Uuid, at: DateTime<Utc>) -> Result<delivery::Model, StoreError> {
+        self.move_to(
+            id,
+            DeliveryStatus::Scheduled,
+            DeliveryStatus::RETRYABLE_BY_PERSON,
+            vec![
+                (delivery::Column::RunAt, Expr::value(at)),
+                (delivery::Column::Attempts, Expr::value(0)),
+                (delivery::Column::ErrorKind, Expr::value(Option::<String>::None)),
+            ],
+        )
+        .await
+    }
+
+    /// Replaces the adaptation of a delivery that has not gone out; a delivery that is
+    /// publishing or published keeps what it sent.
+    pub async fn readapt(&self, id: Uuid, r: Readaptation) -> Result<delivery::Model, StoreError> {
+        let current = self.get(id).await?;
+        self.move_to(
+            id,
+            current.status,
+            DeliveryStatus::EDITABLE,
+            vec![
+                (delivery::Column::AdaptedText, Expr::value(r.adapted_text)),
+                (delivery::Column::Adaptation, Expr::value(r.adaptation)),
+                (delivery::Column::Targeting, Expr::value(r.targeting)),
+                (delivery::Column::PostRevision, Expr::value(r.post_revision)),
+                (delivery::Column::PluginId, Expr::value(r.plugin.as_ref().map(|p| p.0.clone()))),
+                (delivery::Column::PluginVersion, Expr::value(r.plugin.map(|p| p.1))),
+            ],
+        )
+        .await
+    }
+
+    /// One conditional UPDATE: the move happens only from `from`, so a worker's claim and a
+    /// person's edit never both win.
+    async fn move_to(
+        &self,
+        id: Uuid,
+        to: DeliveryStatus,
+        from: &[DeliveryStatus],
+        sets: Vec<(delivery::Column, SimpleExpr)>,
+    ) -> Result<delivery::Model, StoreError> {
         let mut q = delivery::Entity::update_many()
-            .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).add(1))
+            .col_expr(delivery::Column::Status, Expr::value(to))
             .col_expr(delivery::Column::UpdatedAt, Expr::value(now()));
-        q = match outcome {
-            DeliveryOutcome::Published {
-                remote_id,
-                remote_url,
-                at,
-            } => q
-                .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Published))
-                .col_expr(delivery::Column::RemoteId, Expr::value(remote_id))
-                .col_expr(delivery::Column::RemoteUrl, Expr::value(remote_url))
-                .col_expr(delivery::Column::PublishedAt, Expr::value(at))
-                .col_expr(delivery::Column::LastError, Expr::value(Option::<String>::None)),
-            DeliveryOutcome::Failed { error } => q
-                .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Failed))
-                .col_expr(delivery::Column::LastError, Expr::value(error)),
-        };
+        for (c, v) in sets {
+            q = q.col_expr(c, v);
+        }
         let res = q
             .filter(delivery::Column::WorkspaceId.eq(self.t.workspace_id))
             .filter(delivery::Column::Id.eq(id))
-            .filter(delivery::Column::Status.eq(DeliveryStatus::Publishing))
+            .filter(delivery::Column::Status.is_in(from.iter().copied()))
             .exec(self.t.db())
             .await?;
         if res.rows_affected == 0 {
@@ -143,31 +310,8 @@ impl Deliveries<'_> {
             return Err(StoreError::Stale {
                 kind: "delivery",
                 id,
-                expected: "publishing".into(),
-                found: format!("{:?}", found.status).to_lowercase(),
-            });
-        }
-        self.get(id).await
-    }
-
-    /// Marks a scheduled delivery as being published (the delivery engine replaces this
-    /// with leased claims).
-    pub async fn start_publishing(&self, id: Uuid) -> Result<delivery::Model, StoreError> {
-        let res = delivery::Entity::update_many()
-            .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Publishing))
-            .col_expr(delivery::Column::UpdatedAt, Expr::value(now()))
-            .filter(delivery::Column::WorkspaceId.eq(self.t.workspace_id))
-            .filter(delivery::Column::Id.eq(id))
-            .filter(delivery::Column::Status.is_in([DeliveryStatus::Scheduled, DeliveryStatus::Pending]))
-            .exec(self.t.db())
-            .await?;
-        if res.rows_affected == 0 {
-            let found = self.get(id).await?;
-            return Err(StoreError::Stale {
-                kind: "delivery",
-                id,
-                expected: "scheduled or pending".into(),
-                found: format!("{:?}", found.status).to_lowercase(),
+                expected: from.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or "),
+                found: found.status.to_string(),
             });
         }
         self.get(id).await

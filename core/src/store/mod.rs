@@ -13,6 +13,7 @@ pub mod entity;
 mod media;
 mod people;
 mod posts;
+pub mod queue;
 mod schedules;
 mod segments;
 mod tenant;
@@ -22,7 +23,8 @@ pub use accounts::NewAccount;
 pub use audit::AuditEntry;
 pub use brands::NewBrand;
 pub use connect::{ConnectError, DatabaseKind, redact_url};
-pub use deliveries::{DeliveryOutcome, NewDelivery};
+pub use deliveries::{NewDelivery, Readaptation};
+pub use queue::{AttemptFailure, Claim, PublishedPost, Queue, Rescued};
 pub use media::NewMediaAsset;
 pub use people::NewUser;
 pub use segments::{NewPersona, NewSegment};
@@ -50,6 +52,11 @@ impl Store {
     /// People exist across workspaces; their roles do not (see [`Tenant::memberships`]).
     pub fn users(&self) -> people::Users<'_> {
         people::Users { db: &self.db }
+    }
+
+    /// The delivery queue across workspaces, for workers.
+    pub fn queue(&self) -> queue::Queue<'_> {
+        queue::Queue { store: self }
     }
 
     /// Everything that belongs to one workspace.

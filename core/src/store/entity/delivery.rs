@@ -28,6 +28,23 @@ super::entity! {
         #[sea_orm(unique)]
         pub idempotency_key: String,
         pub published_at: Option<DateTimeUtc>,
+        /// When the delivery may next be claimed: its instant, or a retry's backoff.
+        pub run_at: Option<DateTimeUtc>,
+        /// The current attempt's fence; a worker's writes name it.
+        pub lease_token: Option<Uuid>,
+        pub lease_expires_at: Option<DateTimeUtc>,
+        pub claimed_by: Option<String>,
+        /// A publish may have reached the platform: look it up before publishing again.
+        pub lookup_first: bool,
+        /// Why the last attempt did not publish (`FailureKind`).
+        pub error_kind: Option<String>,
+        /// Further remote ids of a published delivery (thread replies, first comment).
+        #[sea_orm(column_type = "JsonBinary", nullable)]
+        pub extra_ids: Option<Json>,
+        /// Lineage: the post revision, and the plugin that adapted it.
+        pub post_revision: i32,
+        pub plugin_id: Option<String>,
+        pub plugin_version: Option<String>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -1,0 +1,313 @@
+//! The delivery queue: claims, leases, fenced outcomes and the rescue of lost attempts.
+//!
+//! Workers serve every workspace, so these queries are not tenant-scoped; what a worker
+//! then reads about a delivery (its account, its credentials) goes through
+//! [`super::Tenant`] with the delivery's own `workspace_id`.
+//!
+//! - A claim is one `UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED])
+//!   RETURNING *`: on PostgreSQL concurrent workers skip each other's rows, on SQLite the
+//!   single writer makes it atomic. There is no read-then-write window on either.
+//! - Every claim gets a fresh lease token. Every later write of that attempt is filtered by
+//!   the token and the states it may come from (`DeliveryStatus::allowed_next`), so a
+//!   worker whose lease was rescued cannot overwrite what the next attempt did.
+//! - The rescuer frees attempts whose lease expired: a `claimed` one goes back to
+//!   `retrying` (nothing was sent), a `publishing` one to `outcome_unknown` (the post may
+//!   exist: the next attempt looks it up first).
+
+use super::entity::delivery;
+use super::{Store, map_db_err, now};
+use crate::StoreError;
+use crate::domain::{DeliveryStatus, FailureKind};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
+use sea_orm::{
+    ColumnTrait, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
+};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The queue as workers see it.
+pub struct Queue<'a> {
+    pub(crate) store: &'a Store,
+}
+
+/// A delivery a worker holds: its row as claimed, and the token that fences its writes.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub delivery: delivery::Model,
+    pub token: Uuid,
+}
+
+/// What a published delivery records.
+#[derive(Debug, Clone)]
+pub struct PublishedPost {
+    pub remote_id: String,
+    pub remote_url: Option<String>,
+    pub extra_ids: Vec<String>,
+}
+
+/// How an attempt that did not publish ends.
+#[derive(Debug, Clone)]
+pub struct AttemptFailure {
+    pub kind: FailureKind,
+    pub error: String,
+    /// Where the delivery goes: `Retrying`, `OutcomeUnknown`, `Failed` or `Dead`.
+    pub next: DeliveryStatus,
+    /// When it may be claimed again (for `Retrying` and `OutcomeUnknown`).
+    pub run_at: Option<DateTime<Utc>>,
+    /// Whether the platform may have the post (the next attempt looks it up first).
+    pub maybe_published: bool,
+}
+
+/// What the rescuer did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rescued {
+    /// Claimed but never sent: back to `retrying`.
+    pub claimed: u64,
+    /// Publishing when the lease ran out: now `outcome_unknown`.
+    pub publishing: u64,
+}
+
+/// How many deliveries are in one state, and how late the oldest due one is.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StateCount {
+    pub status: DeliveryStatus,
+    pub count: u64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct CountRow {
+    status: String,
+    n: i64,
+}
+
+impl Queue<'_> {
+    fn db(&self) -> &sea_orm::DatabaseConnection {
+        &self.store.db
+    }
+
+    /// Claims up to `limit` deliveries due at `at`, oldest first, under a lease of `lease`.
+    pub async fn claim(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease: Duration,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Claim>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let token = Uuid::now_v7();
+        let due = Query::select()
+            .column(delivery::Column::Id)
+            .from(delivery::Entity)
+            .and_where(delivery::Column::Status.is_in(DeliveryStatus::CLAIMABLE.iter().copied()))
+            .and_where(delivery::Column::RunAt.lte(at))
+            .order_by(delivery::Column::RunAt, Order::Asc)
+            .limit(u64::from(limit))
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .to_owned();
+        let claimed = delivery::Entity::update_many()
+            .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Claimed))
+            .col_expr(delivery::Column::LeaseToken, Expr::value(token))
+            .col_expr(delivery::Column::LeaseExpiresAt, Expr::value(at + lease))
+            .col_expr(delivery::Column::ClaimedBy, Expr::value(worker))
+            .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).add(1))
+            .col_expr(delivery::Column::UpdatedAt, Expr::value(at))
+            .filter(delivery::Column::Id.in_subquery(due))
+            // Checked again on the row itself: a row another claim moved is not taken.
+            .filter(delivery::Column::Status.is_in(DeliveryStatus::CLAIMABLE.iter().copied()))
+            .exec_with_returning(self.db())
+            .await?;
+        // One token per claim statement: the rows of one batch share it, and each write
+        // names its row too, so two attempts never share a (row, token) pair.
+        Ok(claimed.into_iter().map(|delivery| Claim { delivery, token }).collect())
+    }
+
+    /// Extends the leases of the attempts a worker still holds; returns how many it holds.
+    pub async fn heartbeat(&self, tokens: &[Uuid], lease: Duration) -> Result<u64, StoreError> {
+        if tokens.is_empty() {
+            return Ok(0);
+        }
+        let res = delivery::Entity::update_many()
+            .col_expr(delivery::Column::LeaseExpiresAt, Expr::value(now() + lease))
+            .filter(delivery::Column::LeaseToken.is_in(tokens.iter().copied()))
+            .filter(delivery::Column::Status.is_in(DeliveryStatus::LEASED.iter().copied()))
+            .exec(self.db())
+            .await?;
+        Ok(res.rows_affected)
+    }
+
+    /// Records the intent to publish: from now on a lost attempt is `outcome_unknown`.
+    pub async fn start_publishing(&self, claim: &Claim) -> Result<(), StoreError> {
+        self.fenced(
+            claim,
+            DeliveryStatus::Publishing,
+            delivery::Entity::update_many()
+                .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Publishing))
+                .col_expr(delivery::Column::LookupFirst, Expr::value(true)),
+        )
+        .await
+    }
+
+    /// The post is on the platform (published now, or found by `find-published`).
+    pub async fn complete(&self, claim: &Claim, post: PublishedPost) -> Result<(), StoreError> {
+        let at = now();
+        let extra = (!post.extra_ids.is_empty()).then(|| serde_json::json!(post.extra_ids));
+        self.fenced(
+            claim,
+            DeliveryStatus::Published,
+            delivery::Entity::update_many()
+                .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Published))
+                .col_expr(delivery::Column::RemoteId, Expr::value(post.remote_id))
+                .col_expr(delivery::Column::RemoteUrl, Expr::value(post.remote_url))
+                .col_expr(delivery::Column::ExtraIds, Expr::value(extra))
+                .col_expr(delivery::Column::PublishedAt, Expr::value(at))
+                .col_expr(delivery::Column::LastError, Expr::value(Option::<String>::None))
+                .col_expr(delivery::Column::ErrorKind, Expr::value(Option::<String>::None))
+                .col_expr(delivery::Column::LookupFirst, Expr::value(false))
+                .col_expr(delivery::Column::RunAt, Expr::value(Option::<DateTime<Utc>>::None)),
+        )
+        .await
+    }
+
+    /// Ends an attempt that did not publish.
+    pub async fn fail(&self, claim: &Claim, f: AttemptFailure) -> Result<(), StoreError> {
+        let mut q = delivery::Entity::update_many()
+            .col_expr(delivery::Column::Status, Expr::value(f.next))
+            .col_expr(delivery::Column::ErrorKind, Expr::value(f.kind.as_str()))
+            .col_expr(delivery::Column::LastError, Expr::value(f.error))
+            .col_expr(delivery::Column::RunAt, Expr::value(f.run_at));
+        if f.maybe_published {
+            // Only ever set here: a lookup that is owed stays owed until the post is found
+            // or published.
+            q = q.col_expr(delivery::Column::LookupFirst, Expr::value(true));
+        }
+        self.fenced(claim, f.next, q).await
+    }
+
+    /// Gives a claimed delivery back without counting an attempt (over the account's
+    /// budget, a token refresh in progress): it waits until `run_at`.
+    pub async fn postpone(&self, claim: &Claim, run_at: DateTime<Utc>, reason: &str) -> Result<(), StoreError> {
+        self.fenced(
+            claim,
+            DeliveryStatus::Scheduled,
+            delivery::Entity::update_many()
+                .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Scheduled))
+                .col_expr(delivery::Column::RunAt, Expr::value(run_at))
+                .col_expr(delivery::Column::LastError, Expr::value(reason))
+                .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).sub(1)),
+        )
+        .await
+    }
+
+    /// Applies `update` only if the attempt still holds its lease and the move is allowed.
+    async fn fenced(
+        &self,
+        claim: &Claim,
+        next: DeliveryStatus,
+        update: sea_orm::UpdateMany<delivery::Entity>,
+    ) -> Result<(), StoreError> {
+        let from: Vec<DeliveryStatus> = DeliveryStatus::LEASED
+            .iter()
+            .copied()
+            .filter(|s| s.can_move_to(next))
+            .collect();
+        let mut update = update
+            .col_expr(delivery::Column::UpdatedAt, Expr::value(now()))
+            .filter(delivery::Column::Id.eq(claim.delivery.id))
+            .filter(delivery::Column::LeaseToken.eq(claim.token))
+            .filter(delivery::Column::Status.is_in(from));
+        if next != DeliveryStatus::Publishing {
+            update = update
+                .col_expr(delivery::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
+                .col_expr(delivery::Column::LeaseExpiresAt, Expr::value(Option::<DateTime<Utc>>::None));
+        }
+        let res = update.exec(self.db()).await.map_err(|e| map_db_err("delivery", e))?;
+        if res.rows_affected == 1 {
+            return Ok(());
+        }
+        let found = delivery::Entity::find_by_id(claim.delivery.id).one(self.db()).await?;
+        Err(StoreError::Stale {
+            kind: "delivery",
+            id: claim.delivery.id,
+            expected: format!("the lease {} of this attempt, moving to {next}", claim.token),
+            found: match found {
+                Some(d) if d.lease_token == Some(claim.token) => format!("{}, which cannot move to {next}", d.status),
+                Some(d) => format!("{} under another lease (this attempt was rescued)", d.status),
+                None => "no such delivery".into(),
+            },
+        })
+    }
+
+    /// Frees every attempt whose lease expired before `at`.
+    pub async fn rescue(&self, at: DateTime<Utc>) -> Result<Rescued, StoreError> {
+        let freed = |from: DeliveryStatus, to: DeliveryStatus| {
+            debug_assert!(from.can_move_to(to));
+            delivery::Entity::update_many()
+                .col_expr(delivery::Column::Status, Expr::value(to))
+                .col_expr(delivery::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
+                .col_expr(delivery::Column::LeaseExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(delivery::Column::RunAt, Expr::value(at))
+                .col_expr(delivery::Column::LastError, Expr::value("the worker's lease expired (it stopped or lost the database)"))
+                .col_expr(delivery::Column::UpdatedAt, Expr::value(at))
+                .filter(delivery::Column::Status.eq(from))
+                .filter(delivery::Column::LeaseExpiresAt.lt(at))
+        };
+        let claimed = freed(DeliveryStatus::Claimed, DeliveryStatus::Retrying)
+            .exec(self.db())
+            .await?
+            .rows_affected;
+        let publishing = freed(DeliveryStatus::Publishing, DeliveryStatus::OutcomeUnknown)
+            .col_expr(delivery::Column::LookupFirst, Expr::value(true))
+            .exec(self.db())
+            .await?
+            .rows_affected;
+        Ok(Rescued { claimed, publishing })
+    }
+
+    /// Deliveries per state, across workspaces (for `chorus queue` and `/metrics`).
+    pub async fn depth(&self) -> Result<Vec<StateCount>, StoreError> {
+        let backend = self.db().get_database_backend();
+        let rows = CountRow::find_by_statement(Statement::from_string(
+            backend,
+            "SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status",
+        ))
+        .all(self.db())
+        .await?;
+        Ok(DeliveryStatus::all()
+            .map(|status| StateCount {
+                status,
+                count: rows
+                    .iter()
+                    .find(|r| r.status == status.as_str())
+                    .map_or(0, |r| u64::try_from(r.n).unwrap_or(0)),
+            })
+            .collect())
+    }
+
+    /// When the next claimable delivery is due (to sleep until then).
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(delivery::Entity::find()
+            .select_only()
+            .column(delivery::Column::RunAt)
+            .filter(delivery::Column::Status.is_in(DeliveryStatus::CLAIMABLE.iter().copied()))
+            .filter(delivery::Column::RunAt.is_not_null())
+            .order_by_asc(delivery::Column::RunAt)
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .one(self.db())
+            .await?
+            .flatten())
+    }
+
+    /// Deliveries in `status`, oldest first (for `chorus queue`: dead ones with reasons).
+    pub async fn in_state(&self, status: DeliveryStatus, limit: u64) -> Result<Vec<delivery::Model>, StoreError> {
+        Ok(delivery::Entity::find()
+            .filter(delivery::Column::Status.eq(status))
+            .order_by_asc(delivery::Column::UpdatedAt)
+            .limit(limit)
+            .all(self.db())
+            .await?)
+    }
+}

@@ -1,0 +1,207 @@
+//! The delivery queue on a real database (SQLite, or PostgreSQL with
+//! `CHORUS_TEST_DATABASE_URL`): claims never overlap, leases fence every write, the rescuer
+//! frees lost attempts by state and lease age.
+
+use chorus_core::StoreError;
+use chorus_core::domain::{DeliveryStatus, FailureKind};
+use chorus_core::store::{AttemptFailure, PublishedPost, Rescued};
+use chorus_tests::TestStore;
+use chorus_tests::queue::seed_due;
+use chrono::{Duration as Days, Utc};
+use std::collections::HashSet;
+use std::time::Duration;
+
+const LEASE: Duration = Duration::from_secs(30);
+
+fn published(id: &str) -> PublishedPost {
+    PublishedPost {
+        remote_id: id.into(),
+        remote_url: None,
+        extra_ids: vec![],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_never_hand_one_delivery_to_two_workers() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("claims").await;
+    let now = Utc::now();
+    seed_due(&t.store, ws, brand, "x", (40, 15), now - Days::seconds(1), "claim").await;
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let store = t.store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = store.queue().claim(&format!("w{w}"), 7, LEASE, now).await.unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(batch.into_iter().map(|c| c.delivery.id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let distinct: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 600, "every delivery claimed");
+    assert_eq!(distinct.len(), 600, "no delivery claimed twice");
+}
+
+#[tokio::test]
+async fn only_due_deliveries_are_claimed_and_each_claim_counts_an_attempt() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("due").await;
+    let now = Utc::now();
+    seed_due(&t.store, ws, brand, "x", (2, 1), now - Days::minutes(5), "past").await;
+    seed_due(&t.store, ws, brand, "x", (3, 1), now + Days::minutes(5), "future").await;
+    let q = t.store.queue();
+    let claimed = q.claim("w", 10, LEASE, now).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    for c in &claimed {
+        assert_eq!(c.delivery.status, DeliveryStatus::Claimed);
+        assert_eq!(c.delivery.attempts, 1);
+        assert_eq!(c.delivery.lease_token, Some(c.token));
+        assert!(c.delivery.adapted_text.as_deref().unwrap().starts_with("past"));
+    }
+    assert!(q.claim("w", 10, LEASE, now).await.unwrap().is_empty());
+    assert_eq!(q.next_due().await.unwrap(), Some(claimed_due(&t, now).await));
+}
+
+async fn claimed_due(t: &TestStore, now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    let future = t.store.queue().claim("peek", 10, LEASE, now + Days::minutes(10)).await.unwrap();
+    future[0].delivery.run_at.unwrap()
+}
+
+#[tokio::test]
+async fn a_zombie_attempt_cannot_overwrite_the_next_one() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("zombie").await;
+    let now = Utc::now();
+    seed_due(&t.store, ws, brand, "x", (1, 1), now, "z").await;
+    let q = t.store.queue();
+    let zombie = q.claim("old", 1, LEASE, now).await.unwrap().remove(0);
+    // The old worker stalls past its lease; the rescuer frees the delivery.
+    let later = now + Days::seconds(31);
+    assert_eq!(q.rescue(later).await.unwrap(), Rescued { claimed: 1, publishing: 0 });
+    let fresh = q.claim("new", 1, LEASE, later).await.unwrap().remove(0);
+    assert_eq!(fresh.delivery.id, zombie.delivery.id);
+    assert_ne!(fresh.token, zombie.token);
+    assert_eq!(fresh.delivery.attempts, 2);
+    // The zombie wakes up and tries to record its result: refused, and it says why.
+    match q.complete(&zombie, published("zombie")).await.unwrap_err() {
+        StoreError::Stale { found, .. } => assert!(found.contains("another lease"), "{found}"),
+        other => panic!("{other}"),
+    }
+    assert!(q.start_publishing(&zombie).await.is_err());
+    q.start_publishing(&fresh).await.unwrap();
+    q.complete(&fresh, published("fresh")).await.unwrap();
+    let d = t.store.tenant(ws).deliveries().get(fresh.delivery.id).await.unwrap();
+    assert_eq!((d.status, d.remote_id.as_deref()), (DeliveryStatus::Published, Some("fresh")));
+    assert_eq!((d.lease_token, d.lookup_first), (None, false));
+    // Finished once: a second outcome by the same attempt is refused too.
+    assert!(q.complete(&fresh, published("again")).await.is_err());
+}
+
+#[tokio::test]
+async fn a_publish_lost_with_its_worker_becomes_outcome_unknown_and_is_looked_up_first() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("lost").await;
+    let now = Utc::now();
+    seed_due(&t.store, ws, brand, "x", (1, 2), now, "l").await;
+    let q = t.store.queue();
+    let mut claims = q.claim("dies", 2, LEASE, now).await.unwrap();
+    q.start_publishing(&claims[0]).await.unwrap();
+    // The worker dies here. A heartbeat from another worker's tokens does not save it.
+    assert_eq!(q.heartbeat(&[uuid::Uuid::now_v7()], LEASE).await.unwrap(), 0);
+    let later = now + Days::minutes(1);
+    assert_eq!(q.rescue(later).await.unwrap(), Rescued { claimed: 1, publishing: 1 });
+    let d0 = t.store.tenant(ws).deliveries().get(claims.remove(0).delivery.id).await.unwrap();
+    let d1 = t.store.tenant(ws).deliveries().get(claims.remove(0).delivery.id).await.unwrap();
+    assert_eq!((d0.status, d0.lookup_first), (DeliveryStatus::OutcomeUnknown, true));
+    assert_eq!((d1.status, d1.lookup_first), (DeliveryStatus::Retrying, false));
+    // Both are claimable again; the one that may exist says so.
+    let again = q.claim("next", 5, LEASE, later).await.unwrap();
+    assert_eq!(again.len(), 2);
+    let owed = again.iter().find(|c| c.delivery.id == d0.id).unwrap();
+    assert!(owed.delivery.lookup_first);
+}
+
+#[tokio::test]
+async fn heartbeats_keep_a_slow_attempt_from_being_rescued() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("beat").await;
+    seed_due(&t.store, ws, brand, "x", (1, 1), Utc::now(), "h").await;
+    let q = t.store.queue();
+    let c = q.claim("slow", 1, Duration::from_secs(2), Utc::now()).await.unwrap().remove(0);
+    q.start_publishing(&c).await.unwrap();
+    assert_eq!(q.heartbeat(&[c.token], Duration::from_secs(600)).await.unwrap(), 1);
+    assert_eq!(q.rescue(Utc::now() + Days::seconds(60)).await.unwrap(), Rescued::default());
+    q.complete(&c, published("ok")).await.unwrap();
+}
+
+#[tokio::test]
+async fn failures_follow_their_kind_and_a_person_can_retry_what_did_not_publish() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("fail").await;
+    // PostgreSQL keeps microseconds.
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
+    seed_due(&t.store, ws, brand, "x", (1, 3), now, "f").await;
+    let q = t.store.queue();
+    let tenant = t.store.tenant(ws);
+    let c = q.claim("w", 3, LEASE, now).await.unwrap();
+    q.start_publishing(&c[0]).await.unwrap();
+    q.fail(
+        &c[0],
+        AttemptFailure {
+            kind: FailureKind::Transient,
+            error: "503 from the platform".into(),
+            next: DeliveryStatus::Retrying,
+            run_at: Some(now + Days::seconds(5)),
+            maybe_published: true,
+        },
+    )
+    .await
+    .unwrap();
+    q.fail(
+        &c[1],
+        AttemptFailure {
+            kind: FailureKind::InvalidInput,
+            error: "text: too long".into(),
+            next: DeliveryStatus::Failed,
+            run_at: None,
+            maybe_published: false,
+        },
+    )
+    .await
+    .unwrap();
+    q.postpone(&c[2], now + Days::minutes(10), "over the account's budget").await.unwrap();
+    let retrying = tenant.deliveries().get(c[0].delivery.id).await.unwrap();
+    assert_eq!(
+        (retrying.status, retrying.error_kind.as_deref(), retrying.lookup_first),
+        (DeliveryStatus::Retrying, Some("transient"), true)
+    );
+    assert!(q.claim("w", 3, LEASE, now).await.unwrap().is_empty(), "backoff and budget delays hold");
+    let postponed = tenant.deliveries().get(c[2].delivery.id).await.unwrap();
+    assert_eq!((postponed.status, postponed.attempts), (DeliveryStatus::Scheduled, 0));
+    // A person retries the failed one: due now, attempts start again. A published one
+    // cannot be retried or cancelled.
+    let failed = c[1].delivery.id;
+    assert!(tenant.deliveries().cancel(failed).await.is_err());
+    let again = tenant.deliveries().retry(failed, now).await.unwrap();
+    assert_eq!((again.status, again.attempts, again.run_at), (DeliveryStatus::Scheduled, 0, Some(now)));
+    let c = q.claim("w", 3, LEASE, now).await.unwrap().remove(0);
+    q.complete(&c, published("p")).await.unwrap();
+    assert!(tenant.deliveries().retry(failed, now).await.is_err());
+    assert!(tenant.deliveries().cancel(failed).await.is_err());
+    // Depth counts every state.
+    let depth = q.depth().await.unwrap();
+    let n = |s| depth.iter().find(|d| d.status == s).unwrap().count;
+    assert_eq!(
+        (n(DeliveryStatus::Published), n(DeliveryStatus::Retrying), n(DeliveryStatus::Scheduled)),
+        (1, 1, 1)
+    );
+}

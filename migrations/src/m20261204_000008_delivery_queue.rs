@@ -70,13 +70,21 @@ impl MigrationTrait for Migration {
              WHERE status IN ('claimed', 'publishing')",
         )
         .await?;
+        // Publish budgets count an account's recent posts.
+        db.execute_unprepared(
+            "CREATE INDEX ix_deliveries_account_published ON deliveries (social_account_id, published_at)",
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         let db = m.get_connection();
         db.execute_unprepared("DROP INDEX IF EXISTS ix_deliveries_due").await?;
-        db.execute_unprepared("DROP INDEX IF EXISTS ix_deliveries_leased").await?;
+        db.execute_unprepared("DROP INDEX IF EXISTS ix_deliveries_leased")
+            .await?;
+        db.execute_unprepared("DROP INDEX IF EXISTS ix_deliveries_account_published")
+            .await?;
         for column in [
             Deliveries::RunAt,
             Deliveries::LeaseToken,

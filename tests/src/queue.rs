@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 /// `posts × accounts` deliveries of one brand, all due at `at`, each with a one-part
 /// adaptation whose text is unique (`"{label} {post} for {account}"`), for `platform`.
-/// Returns the account ids.
+/// Returns the accounts, whose X-style numeric remote ids and tokens a fake can grant.
 pub async fn seed_due(
     store: &Store,
     workspace: Uuid,
@@ -16,22 +16,29 @@ pub async fn seed_due(
     (posts, accounts): (usize, usize),
     at: DateTime<Utc>,
     label: &str,
-) -> Vec<Uuid> {
+) -> Vec<SeededAccount> {
     let tenant = store.tenant(workspace);
     let mut account_ids = Vec::with_capacity(accounts);
+    let mut seeded = Vec::with_capacity(accounts);
+    let base = 1_000_000
+        * label
+            .bytes()
+            .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)) % 1_000_000);
     for a in 0..accounts {
+        let remote_id = (base + a as u64).to_string();
+        let token = format!("token-{label}-{a}");
         let acc = tenant
             .accounts()
             .connect(NewAccount {
                 brand_id: brand,
                 platform: platform.into(),
                 handle: format!("acct{a}"),
-                remote_id: format!("{label}-{a}"),
+                remote_id: remote_id.clone(),
                 display_name: None,
                 timezone: "UTC".into(),
                 scopes: vec![],
                 credentials: Credentials {
-                    access_token: format!("token-{a}"),
+                    access_token: token.clone(),
                     refresh_token: None,
                     expires_at: None,
                 },
@@ -39,6 +46,12 @@ pub async fn seed_due(
             .await
             .expect("connect account");
         account_ids.push(acc.id);
+        seeded.push(SeededAccount {
+            id: acc.id,
+            handle: format!("acct{a}"),
+            remote_id,
+            token,
+        });
     }
     let mut rows = Vec::with_capacity(posts * accounts);
     for p in 0..posts {
@@ -61,8 +74,10 @@ pub async fn seed_due(
                 post_id: post.id,
                 account_id: account,
                 adapted_text: Some(text.clone()),
-                adaptation: Some(serde_json::json!({"text": text, "parts": [], "hashtags": [], "media": [],
-                                                    "targeting": null, "length": text.chars().count(), "warnings": []})),
+                adaptation: Some(
+                    serde_json::json!({"text": text, "parts": [], "hashtags": [], "media": [],
+                                                    "targeting": null, "length": text.chars().count(), "warnings": []}),
+                ),
                 scheduled_at: Some(at),
                 timezone: "UTC".into(),
                 plugin: Some((platform.into(), "test".into())),
@@ -71,5 +86,82 @@ pub async fn seed_due(
         }
     }
     tenant.deliveries().create_many(rows).await.expect("store deliveries");
-    account_ids
+    seeded
+}
+
+/// An account [`seed_due`] connected.
+#[derive(Debug, Clone)]
+pub struct SeededAccount {
+    pub id: Uuid,
+    pub handle: String,
+    pub remote_id: String,
+    pub token: String,
+}
+
+/// The bundled plugins, with `platform`'s API base pointed at a fake, keeping their
+/// key-value data in `store` (as `chorus serve` does, so a publish's progress survives).
+pub async fn registry(
+    store: &Store,
+    platform: &str,
+    api_base: &str,
+    limits: chorus_core::plugins::Limits,
+) -> std::sync::Arc<chorus_core::plugins::PluginRegistry> {
+    use chorus_core::plugins::{EngineSettings, PluginEngine, PluginRegistry, PluginSettings};
+    let engine = PluginEngine::new(EngineSettings {
+        cache_dir: None,
+        kv: std::sync::Arc::new(store.plugin_kv()),
+    })
+    .expect("plugin engine");
+    let mut settings = PluginSettings {
+        limits,
+        ..PluginSettings::default()
+    };
+    settings
+        .api_bases
+        .insert(platform.into(), url::Url::parse(api_base).expect("fake URL"));
+    let (reg, problems) = PluginRegistry::load(engine, settings, chorus_plugins_bundled::BUNDLED)
+        .await
+        .expect("load the bundled plugins");
+    assert!(problems.is_empty(), "{problems:?}");
+    std::sync::Arc::new(reg)
+}
+
+/// Runs an engine until every delivery of the database is in a final state (published,
+/// failed, dead, cancelled) or `within` passes; returns the engine's figures.
+pub async fn run_until_settled(
+    store: &Store,
+    plugins: std::sync::Arc<chorus_core::plugins::PluginRegistry>,
+    settings: chorus_core::delivery::EngineSettings,
+    within: std::time::Duration,
+) -> std::sync::Arc<chorus_core::delivery::Stats> {
+    let engine = chorus_core::delivery::Engine::new(store.clone(), plugins, settings);
+    let stats = engine.stats();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(engine.run(rx));
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let depth = store.queue().depth().await.expect("queue depth");
+        let open: u64 = depth.iter().filter(|d| !d.status.is_terminal()).map(|d| d.count).sum();
+        if open == 0 {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = stop.send(true);
+            let _ = task.await;
+            let mut open = Vec::new();
+            for s in chorus_core::domain::DeliveryStatus::all().filter(|s| !s.is_terminal()) {
+                for d in store.queue().in_state(s, 5).await.expect("open deliveries") {
+                    open.push(format!(
+                        "{} {} run_at {:?}: {:?}",
+                        d.id, d.status, d.run_at, d.last_error
+                    ));
+                }
+            }
+            panic!("deliveries still open after {within:?}: {depth:?}\n{}", open.join("\n"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(true);
+    task.await.expect("engine task");
+    stats
 }

@@ -72,7 +72,12 @@ async fn only_due_deliveries_are_claimed_and_each_claim_counts_an_attempt() {
 }
 
 async fn claimed_due(t: &TestStore, now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
-    let future = t.store.queue().claim("peek", 10, LEASE, now + Days::minutes(10)).await.unwrap();
+    let future = t
+        .store
+        .queue()
+        .claim("peek", 10, LEASE, now + Days::minutes(10))
+        .await
+        .unwrap();
     future[0].delivery.run_at.unwrap()
 }
 
@@ -86,7 +91,13 @@ async fn a_zombie_attempt_cannot_overwrite_the_next_one() {
     let zombie = q.claim("old", 1, LEASE, now).await.unwrap().remove(0);
     // The old worker stalls past its lease; the rescuer frees the delivery.
     let later = now + Days::seconds(31);
-    assert_eq!(q.rescue(later).await.unwrap(), Rescued { claimed: 1, publishing: 0 });
+    assert_eq!(
+        q.rescue(later).await.unwrap(),
+        Rescued {
+            claimed: 1,
+            publishing: 0
+        }
+    );
     let fresh = q.claim("new", 1, LEASE, later).await.unwrap().remove(0);
     assert_eq!(fresh.delivery.id, zombie.delivery.id);
     assert_ne!(fresh.token, zombie.token);
@@ -100,7 +111,10 @@ async fn a_zombie_attempt_cannot_overwrite_the_next_one() {
     q.start_publishing(&fresh).await.unwrap();
     q.complete(&fresh, published("fresh")).await.unwrap();
     let d = t.store.tenant(ws).deliveries().get(fresh.delivery.id).await.unwrap();
-    assert_eq!((d.status, d.remote_id.as_deref()), (DeliveryStatus::Published, Some("fresh")));
+    assert_eq!(
+        (d.status, d.remote_id.as_deref()),
+        (DeliveryStatus::Published, Some("fresh"))
+    );
     assert_eq!((d.lease_token, d.lookup_first), (None, false));
     // Finished once: a second outcome by the same attempt is refused too.
     assert!(q.complete(&fresh, published("again")).await.is_err());
@@ -118,9 +132,27 @@ async fn a_publish_lost_with_its_worker_becomes_outcome_unknown_and_is_looked_up
     // The worker dies here. A heartbeat from another worker's tokens does not save it.
     assert_eq!(q.heartbeat(&[uuid::Uuid::now_v7()], LEASE).await.unwrap(), 0);
     let later = now + Days::minutes(1);
-    assert_eq!(q.rescue(later).await.unwrap(), Rescued { claimed: 1, publishing: 1 });
-    let d0 = t.store.tenant(ws).deliveries().get(claims.remove(0).delivery.id).await.unwrap();
-    let d1 = t.store.tenant(ws).deliveries().get(claims.remove(0).delivery.id).await.unwrap();
+    assert_eq!(
+        q.rescue(later).await.unwrap(),
+        Rescued {
+            claimed: 1,
+            publishing: 1
+        }
+    );
+    let d0 = t
+        .store
+        .tenant(ws)
+        .deliveries()
+        .get(claims.remove(0).delivery.id)
+        .await
+        .unwrap();
+    let d1 = t
+        .store
+        .tenant(ws)
+        .deliveries()
+        .get(claims.remove(0).delivery.id)
+        .await
+        .unwrap();
     assert_eq!((d0.status, d0.lookup_first), (DeliveryStatus::OutcomeUnknown, true));
     assert_eq!((d1.status, d1.lookup_first), (DeliveryStatus::Retrying, false));
     // Both are claimable again; the one that may exist says so.
@@ -136,10 +168,17 @@ async fn heartbeats_keep_a_slow_attempt_from_being_rescued() {
     let (ws, brand) = t.workspace_with_brand("beat").await;
     seed_due(&t.store, ws, brand, "x", (1, 1), Utc::now(), "h").await;
     let q = t.store.queue();
-    let c = q.claim("slow", 1, Duration::from_secs(2), Utc::now()).await.unwrap().remove(0);
+    let c = q
+        .claim("slow", 1, Duration::from_secs(2), Utc::now())
+        .await
+        .unwrap()
+        .remove(0);
     q.start_publishing(&c).await.unwrap();
     assert_eq!(q.heartbeat(&[c.token], Duration::from_secs(600)).await.unwrap(), 1);
-    assert_eq!(q.rescue(Utc::now() + Days::seconds(60)).await.unwrap(), Rescued::default());
+    assert_eq!(
+        q.rescue(Utc::now() + Days::seconds(60)).await.unwrap(),
+        Rescued::default()
+    );
     q.complete(&c, published("ok")).await.unwrap();
 }
 
@@ -178,13 +217,18 @@ async fn failures_follow_their_kind_and_a_person_can_retry_what_did_not_publish(
     )
     .await
     .unwrap();
-    q.postpone(&c[2], now + Days::minutes(10), "over the account's budget").await.unwrap();
+    q.postpone(&c[2], now + Days::minutes(10), "over the account's budget")
+        .await
+        .unwrap();
     let retrying = tenant.deliveries().get(c[0].delivery.id).await.unwrap();
     assert_eq!(
         (retrying.status, retrying.error_kind.as_deref(), retrying.lookup_first),
         (DeliveryStatus::Retrying, Some("transient"), true)
     );
-    assert!(q.claim("w", 3, LEASE, now).await.unwrap().is_empty(), "backoff and budget delays hold");
+    assert!(
+        q.claim("w", 3, LEASE, now).await.unwrap().is_empty(),
+        "backoff and budget delays hold"
+    );
     let postponed = tenant.deliveries().get(c[2].delivery.id).await.unwrap();
     assert_eq!((postponed.status, postponed.attempts), (DeliveryStatus::Scheduled, 0));
     // A person retries the failed one: due now, attempts start again. A published one
@@ -192,7 +236,10 @@ async fn failures_follow_their_kind_and_a_person_can_retry_what_did_not_publish(
     let failed = c[1].delivery.id;
     assert!(tenant.deliveries().cancel(failed).await.is_err());
     let again = tenant.deliveries().retry(failed, now).await.unwrap();
-    assert_eq!((again.status, again.attempts, again.run_at), (DeliveryStatus::Scheduled, 0, Some(now)));
+    assert_eq!(
+        (again.status, again.attempts, again.run_at),
+        (DeliveryStatus::Scheduled, 0, Some(now))
+    );
     let c = q.claim("w", 3, LEASE, now).await.unwrap().remove(0);
     q.complete(&c, published("p")).await.unwrap();
     assert!(tenant.deliveries().retry(failed, now).await.is_err());
@@ -201,7 +248,11 @@ async fn failures_follow_their_kind_and_a_person_can_retry_what_did_not_publish(
     let depth = q.depth().await.unwrap();
     let n = |s| depth.iter().find(|d| d.status == s).unwrap().count;
     assert_eq!(
-        (n(DeliveryStatus::Published), n(DeliveryStatus::Retrying), n(DeliveryStatus::Scheduled)),
+        (
+            n(DeliveryStatus::Published),
+            n(DeliveryStatus::Retrying),
+            n(DeliveryStatus::Scheduled)
+        ),
         (1, 1, 1)
     );
 }

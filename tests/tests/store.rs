@@ -4,9 +4,7 @@
 use chorus_core::StoreError;
 use chorus_core::domain::{AccountStatus, DeliveryStatus, MediaKind, PostDraft, PostStatus, Role, WorkspaceKind};
 use chorus_core::secrets::Credentials;
-use chorus_core::store::{
-    NewAccount, NewBrand, NewDelivery, NewMediaAsset, NewSegment, NewUser, NewWorkspace, Store,
-};
+use chorus_core::store::{NewAccount, NewBrand, NewDelivery, NewMediaAsset, NewSegment, NewUser, NewWorkspace, Store};
 use chorus_tests::TestStore;
 use chrono::{TimeZone, Utc};
 use sea_orm::{ConnectionTrait, Database, Statement};
@@ -394,7 +392,10 @@ async fn deliveries_are_unique_per_account_and_segment_and_finish_once() {
     };
     let d1 = tenant.deliveries().create(new(Some(seg.id))).await.unwrap();
     let d2 = tenant.deliveries().create(new(None)).await.unwrap();
-    assert_eq!((d1.status, d2.status), (DeliveryStatus::Scheduled, DeliveryStatus::Scheduled));
+    assert_eq!(
+        (d1.status, d2.status),
+        (DeliveryStatus::Scheduled, DeliveryStatus::Scheduled)
+    );
     assert_ne!(d1.idempotency_key, d2.idempotency_key);
     assert_eq!(d1.scheduled_at, Some(at));
     assert_eq!(d1.timezone, "Europe/Stockholm");

@@ -3,7 +3,7 @@
 use crate::config::{ConfigError, LogFormat, Overrides, Settings};
 use crate::server::{AppState, router};
 use anyhow::{Context, bail};
-use chorus_core::delivery::Worker;
+use chorus_core::delivery::{Engine, EngineSettings};
 use chorus_core::store::{Store, redact_url};
 use clap::{Args, Parser, Subcommand};
 use std::future::Future;
@@ -596,7 +596,8 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     tracing::info!(plugins = %ids.join(", "), "platform plugins loaded");
     let stop = stop_on_signal()?;
 
-    let worker = tokio::spawn(Worker::new(store.clone(), settings.worker_tick).run(stop.clone()));
+    let engine = Engine::new(store.clone(), plugins.clone(), engine_settings(&settings));
+    let worker = tokio::spawn(engine.run(stop.clone()));
     let mut app = router(AppState {
         store: store.clone(),
         plugins: plugins.clone(),
@@ -626,7 +627,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     run_until_stopped(std::future::IntoFuture::into_future(server), stop)
         .await
         .context("the HTTP server failed")?;
-    let _ = tokio::time::timeout(Duration::from_millis(500), worker).await;
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, worker).await;
     let _ = tokio::time::timeout(Duration::from_millis(300), store.close()).await;
     tracing::info!("Chorus stopped");
     Ok(())
@@ -643,12 +644,23 @@ async fn worker(settings: &Settings) -> anyhow::Result<()> {
             pending.join(", ")
         );
     }
+    let plugins = std::sync::Arc::new(
+        crate::plugin_cmd::registry_with_kv(settings, std::sync::Arc::new(store.plugin_kv())).await?,
+    );
     let stop = stop_on_signal()?;
     tracing::info!("Chorus worker started");
-    let work = Worker::new(store.clone(), settings.worker_tick).run(stop.clone());
+    let work = Engine::new(store.clone(), plugins, engine_settings(settings)).run(stop.clone());
     run_until_stopped(async { Ok::<_, std::io::Error>(work.await) }, stop).await?;
     let _ = tokio::time::timeout(Duration::from_millis(300), store.close()).await;
     Ok(())
+}
+
+/// The engine as the operator configured it.
+fn engine_settings(settings: &Settings) -> EngineSettings {
+    EngineSettings {
+        rescue_every: settings.worker_tick,
+        ..EngineSettings::default()
+    }
 }
 
 /// Runs `task` to completion, but no longer than [`SHUTDOWN_GRACE`] once a stop is asked.

@@ -1,51 +1,20 @@
-//! The background loop that will turn scheduled deliveries into published posts.
+//! The delivery engine: posts become deliveries ([`plan`]), deliveries wait in the queue
+//! (states in `crate::domain::DeliveryStatus`, queries in `crate::store::queue`), and
+//! engines publish them through the plugins.
 //!
-//! For now it only proves the plumbing: it runs beside the web server (`chorus serve`) or
-//! alone (`chorus worker`), checks the database on every tick, and stops promptly when
-//! asked. The delivery engine (leases, fenced acks, retries, cron slots) replaces the body
-//! of [`Worker::tick`].
+//! - [`engine`]: the claim loop, the heartbeat and the drain on shutdown;
+//! - [`attempt`]: one attempt, from a claim to an outcome under its lease;
+//! - [`rescuer`]: frees the leases of attempts that died;
+//! - [`backoff`]: when a failed attempt is tried again;
+//! - [`stats`]: what happened, for `chorus queue`, `/metrics` and the benchmark.
 
+mod attempt;
+pub mod backoff;
+pub mod engine;
 pub mod plan;
+pub mod rescuer;
+pub mod stats;
 
-use crate::store::Store;
-use std::time::Duration;
-use tokio::sync::watch;
-
-/// Runs periodic background work until shut down.
-pub struct Worker {
-    store: Store,
-    interval: Duration,
-}
-
-impl Worker {
-    pub fn new(store: Store, interval: Duration) -> Self {
-        Self { store, interval }
-    }
-
-    /// Runs until `shutdown` turns true; returns the number of ticks done.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> u64 {
-        let mut ticks = 0;
-        let mut timer = tokio::time::interval(self.interval);
-        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = timer.tick() => {
-                    self.tick().await;
-                    ticks += 1;
-                }
-                changed = shutdown.changed() => {
-                    if changed.is_err() || *shutdown.borrow() {
-                        tracing::info!(ticks, "worker stopped");
-                        return ticks;
-                    }
-                }
-            }
-        }
-    }
-
-    async fn tick(&self) {
-        if let Err(e) = self.store.ping().await {
-            tracing::warn!(error = %e, "worker: database did not answer; will retry next tick");
-        }
-    }
-}
+pub use backoff::Backoff;
+pub use engine::{Engine, EngineSettings};
+pub use stats::Stats;

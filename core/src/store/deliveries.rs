@@ -3,11 +3,13 @@
 use super::entity::delivery;
 use super::{Tenant, map_db_err, now};
 use crate::domain::{DeliveryStatus, Zone, idempotency_key, new_id};
-use sea_orm::sea_query::SimpleExpr;
 use crate::{Invalid, StoreError};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait};
+use sea_orm::sea_query::SimpleExpr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
 use uuid::Uuid;
 
 pub struct Deliveries<'a> {
@@ -140,7 +142,11 @@ impl Deliveries<'_> {
                 }
             };
             if account_brand != brand {
-                return Err(Invalid::new("delivery.account_id", "the account belongs to another brand than the post").into());
+                return Err(Invalid::new(
+                    "delivery.account_id",
+                    "the account belongs to another brand than the post",
+                )
+                .into());
             }
             models.push(delivery::ActiveModel {
                 id: Set(new_id()),
@@ -207,7 +213,6 @@ impl Deliveries<'_> {
             .all(self.t.db())
             .await?)
     }
-
 
     /// Deliveries of this workspace, newest first, optionally in some states.
     pub async fn list(&self, states: &[DeliveryStatus], limit: u64) -> Result<Vec<delivery::Model>, StoreError> {
@@ -277,7 +282,10 @@ impl Deliveries<'_> {
                 (delivery::Column::Adaptation, Expr::value(r.adaptation)),
                 (delivery::Column::Targeting, Expr::value(r.targeting)),
                 (delivery::Column::PostRevision, Expr::value(r.post_revision)),
-                (delivery::Column::PluginId, Expr::value(r.plugin.as_ref().map(|p| p.0.clone()))),
+                (
+                    delivery::Column::PluginId,
+                    Expr::value(r.plugin.as_ref().map(|p| p.0.clone())),
+                ),
                 (delivery::Column::PluginVersion, Expr::value(r.plugin.map(|p| p.1))),
             ],
         )

@@ -21,8 +21,7 @@ use crate::domain::{DeliveryStatus, FailureKind};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
-    ColumnTrait, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
+    ColumnTrait, EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -222,7 +221,10 @@ impl Queue<'_> {
         if next != DeliveryStatus::Publishing {
             update = update
                 .col_expr(delivery::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
-                .col_expr(delivery::Column::LeaseExpiresAt, Expr::value(Option::<DateTime<Utc>>::None));
+                .col_expr(
+                    delivery::Column::LeaseExpiresAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                );
         }
         let res = update.exec(self.db()).await.map_err(|e| map_db_err("delivery", e))?;
         if res.rows_affected == 1 {
@@ -248,9 +250,15 @@ impl Queue<'_> {
             delivery::Entity::update_many()
                 .col_expr(delivery::Column::Status, Expr::value(to))
                 .col_expr(delivery::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
-                .col_expr(delivery::Column::LeaseExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(
+                    delivery::Column::LeaseExpiresAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                )
                 .col_expr(delivery::Column::RunAt, Expr::value(at))
-                .col_expr(delivery::Column::LastError, Expr::value("the worker's lease expired (it stopped or lost the database)"))
+                .col_expr(
+                    delivery::Column::LastError,
+                    Expr::value("the worker's lease expired (it stopped or lost the database)"),
+                )
                 .col_expr(delivery::Column::UpdatedAt, Expr::value(at))
                 .filter(delivery::Column::Status.eq(from))
                 .filter(delivery::Column::LeaseExpiresAt.lt(at))
@@ -265,6 +273,34 @@ impl Queue<'_> {
             .await?
             .rows_affected;
         Ok(Rescued { claimed, publishing })
+    }
+
+    /// How many posts an account published since `since` (counting those publishing now),
+    /// and when the oldest of them went out: what a platform's publish budget counts.
+    pub async fn published_in_window(
+        &self,
+        account: Uuid,
+        since: DateTime<Utc>,
+    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
+        let published = delivery::Entity::find()
+            .filter(delivery::Column::SocialAccountId.eq(account))
+            .filter(delivery::Column::Status.eq(DeliveryStatus::Published))
+            .filter(delivery::Column::PublishedAt.gte(since));
+        let count = published.clone().count(self.db()).await?;
+        let oldest = published
+            .select_only()
+            .column(delivery::Column::PublishedAt)
+            .order_by_asc(delivery::Column::PublishedAt)
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .one(self.db())
+            .await?
+            .flatten();
+        let in_flight = delivery::Entity::find()
+            .filter(delivery::Column::SocialAccountId.eq(account))
+            .filter(delivery::Column::Status.eq(DeliveryStatus::Publishing))
+            .count(self.db())
+            .await?;
+        Ok((count + in_flight, oldest))
     }
 
     /// Deliveries per state, across workspaces (for `chorus queue` and `/metrics`).

@@ -163,8 +163,9 @@ pub fn retry_after(resp: &Response) -> u32 {
         .header("x-rate-limit-reset")
         .or_else(|| resp.header("x-ratelimit-reset"));
     if let Some(epoch) = reset.and_then(|v| v.trim().parse::<u64>().ok()) {
-        let now = host::now_ms() / 1000;
-        return epoch.saturating_sub(now).clamp(1, 86_400) as u32;
+        // Rounded up: waiting a fraction of a second too long is harmless, too short is not.
+        let wait_ms = epoch.saturating_mul(1000).saturating_sub(host::now_ms());
+        return wait_ms.div_ceil(1000).clamp(1, 86_400) as u32;
     }
     60
 }

@@ -25,6 +25,7 @@
 
 pub mod adapt;
 pub mod http;
+pub mod progress;
 pub mod thread;
 pub mod tone;
 
@@ -89,6 +90,7 @@ pub mod prelude {
     pub use crate::Plugin;
     pub use crate::adapt::{AdaptRules, adapt_post, keep_images, media_rule, same_text, targeting_unsupported};
     pub use crate::http::{Request, Response, error_from_status};
+    pub use crate::progress::Progress;
     pub use crate::types::*;
     pub use crate::{invalid, transient};
 }

@@ -17,7 +17,7 @@ pub mod fault;
 pub mod linkedin;
 pub mod x;
 
-pub use fault::{Fault, Faults};
+pub use fault::{Fault, FaultMix, Faults};
 
 /// Serves `router` on a free loopback port; returns its base URL (`http://127.0.0.1:PORT`).
 pub async fn serve(router: axum::Router) -> std::io::Result<String> {

@@ -109,7 +109,8 @@ impl FaultShapes for Shapes {
             "Too Many Requests",
             "Too Many Requests",
         );
-        set_rate_headers(r.headers_mut(), 100, 0, now_secs() + u64::from(retry_after));
+        // The window ends no sooner than `retry_after` seconds from now (rounded up).
+        set_rate_headers(r.headers_mut(), 100, 0, now_secs() + u64::from(retry_after) + 1);
         r
     }
 }

@@ -106,33 +106,48 @@ impl Plugin for X {
         Ok(adapted)
     }
 
-    fn publish(adapted: Adapted, _marker: String, ctx: CallContext) -> Result<Published, PluginError> {
-        let media_ids = adapted
-            .media
-            .iter()
-            .map(|id| upload(&ctx, id))
-            .collect::<Result<Vec<_>, _>>()?;
+    /// Posts the text (or the thread, each part a reply to the one before). Progress is
+    /// kept under the marker: a retry after part 3 of 5 failed posts parts 3-5 only, as
+    /// replies under part 2, and a part whose answer was lost is looked for first.
+    fn publish(adapted: Adapted, marker: String, ctx: CallContext) -> Result<Published, PluginError> {
         let parts = if adapted.parts.is_empty() {
             vec![adapted.text.clone()]
         } else {
             adapted.parts.clone()
         };
-        let mut ids: Vec<String> = Vec::new();
-        for (i, text) in parts.iter().enumerate() {
+        let mut progress = Progress::load(&marker);
+        if let Some(i) = progress.pending() {
+            match parts.get(i).map(|text| find_recent(&ctx, text)).transpose()?.flatten() {
+                Some(id) => progress.posted(id)?,
+                None => progress.forget_pending()?,
+            }
+        }
+        let media_ids = if progress.done() == 0 {
+            adapted
+                .media
+                .iter()
+                .map(|id| upload(&ctx, id))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            Vec::new()
+        };
+        for (i, text) in parts.iter().enumerate().skip(progress.done()) {
             let mut body = json!({ "text": text });
             if i == 0 && !media_ids.is_empty() {
                 body["media"] = json!({ "media_ids": media_ids });
             }
-            if let Some(prev) = ids.last() {
+            if let Some(prev) = progress.last() {
                 body["reply"] = json!({ "in_reply_to_tweet_id": prev });
             }
+            progress.begin(i)?;
             let created = Request::post(format!("{}/2/tweets", ctx.api_base))
                 .json(&body)
                 .send()?
                 .ok()?
                 .json()?;
-            ids.push(data_str(&created, "id")?);
+            progress.posted(data_str(&created, "id")?)?;
         }
+        let mut ids = progress.finish();
         let first = ids.remove(0);
         Ok(Published {
             url: Some(format!("https://x.com/{}/status/{first}", ctx.account.handle)),
@@ -142,40 +157,23 @@ impl Plugin for X {
     }
 
     /// X stores no marker of ours: the post is found by its text among the account's
-    /// latest posts (X refuses duplicate text, so a match is the post).
+    /// latest posts (X refuses duplicate text, so a match is the post). A thread counts as
+    /// published only when every part is there; a partial one is finished by `publish`.
     fn find_published(_marker: String, adapted: Adapted, ctx: CallContext) -> Result<Option<Published>, PluginError> {
-        let me = Request::get(format!("{}/2/users/me", ctx.api_base))
-            .send()?
-            .ok()?
-            .json()?;
-        let user = data_str(&me, "id")?;
-        let recent = Request::get(format!("{}/2/users/{user}/tweets?max_results=100", ctx.api_base))
-            .send()?
-            .ok()?
-            .json()?;
-        let posts: Vec<&Value> = recent["data"]
-            .as_array()
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
-        let Some(head) = posts
-            .iter()
-            .find(|t| same_text(t["text"].as_str().unwrap_or(""), &adapted.text))
-        else {
+        let posts = recent(&ctx)?;
+        let find = |text: &str| {
+            posts
+                .iter()
+                .find(|t| same_text(t["text"].as_str().unwrap_or(""), text))
+                .and_then(|t| t["id"].as_str().map(str::to_owned))
+        };
+        let Some(id) = find(&adapted.text) else {
             return Ok(None);
         };
-        let id = head["id"].as_str().unwrap_or_default().to_owned();
-        // The thread's later parts, if they were posted before the crash.
-        let extra_ids = adapted
-            .parts
-            .iter()
-            .skip(1)
-            .map_while(|p| {
-                posts
-                    .iter()
-                    .find(|t| same_text(t["text"].as_str().unwrap_or(""), p))
-                    .and_then(|t| t["id"].as_str().map(str::to_owned))
-            })
-            .collect();
+        let extra_ids: Vec<String> = adapted.parts.iter().skip(1).map_while(|p| find(p)).collect();
+        if extra_ids.len() + 1 < adapted.parts.len() {
+            return Ok(None);
+        }
         Ok(Some(Published {
             url: Some(format!("https://x.com/{}/status/{id}", ctx.account.handle)),
             remote_id: id,
@@ -299,6 +297,34 @@ fn upload(ctx: &CallContext, media_id: &str) -> Result<String, PluginError> {
     Err(transient(format!(
         "media {media_id} was still processing on X after 60 checks"
     )))
+}
+
+/// The account's latest posts (up to 100), newest first. The account's remote id is its
+/// X user id; only an account connected without one costs a `users/me` call.
+fn recent(ctx: &CallContext) -> Result<Vec<Value>, PluginError> {
+    let known = &ctx.account.remote_id;
+    let user = if !known.is_empty() && known.bytes().all(|b| b.is_ascii_digit()) {
+        known.clone()
+    } else {
+        let me = Request::get(format!("{}/2/users/me", ctx.api_base))
+            .send()?
+            .ok()?
+            .json()?;
+        data_str(&me, "id")?
+    };
+    let recent = Request::get(format!("{}/2/users/{user}/tweets?max_results=100", ctx.api_base))
+        .send()?
+        .ok()?
+        .json()?;
+    Ok(recent["data"].as_array().cloned().unwrap_or_default())
+}
+
+/// The id of the account's recent post with this text, if there is one.
+fn find_recent(ctx: &CallContext, text: &str) -> Result<Option<String>, PluginError> {
+    Ok(recent(ctx)?
+        .iter()
+        .find(|t| same_text(t["text"].as_str().unwrap_or(""), text))
+        .and_then(|t| t["id"].as_str().map(str::to_owned)))
 }
 
 fn data_str(v: &Value, key: &str) -> Result<String, PluginError> {

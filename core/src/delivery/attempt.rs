@@ -1,0 +1,389 @@
+//! One attempt at one delivery: from a claim to an outcome recorded under its lease.
+//!
+//! The order is what makes a publish happen once:
+//! 1. an attempt that may follow a publish whose answer was lost (`lookup_first`) asks the
+//!    plugin's `find-published` with the delivery's marker, and ends as published if the
+//!    platform has the post;
+//! 2. the intent is recorded (`publishing`) before the plugin's `publish` runs, so a worker
+//!    that dies during the call leaves an `outcome_unknown` delivery, never a `scheduled`
+//!    one that would be published again blindly;
+//! 3. the outcome is written under the attempt's lease token.
+
+use super::backoff::Backoff;
+use super::stats::Stats;
+use crate::domain::{AccountStatus, DeliveryStatus, FailureKind};
+use crate::plugins::types::{self, PluginError};
+use crate::plugins::{CallError, CallErrorKind, Invocation, Plugin, PluginRegistry};
+use crate::store::entity::social_account;
+use crate::store::{AttemptFailure, Claim, PublishedPost, Store};
+use crate::{StoreError, plugins::error::describe_plugin_error};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// What attempts share: the store, the plugins, the policy, and what was learnt about
+/// accounts (a 429 pauses that account, not the queue).
+pub(crate) struct Attempts {
+    pub store: Store,
+    pub plugins: Arc<PluginRegistry>,
+    pub backoff: Backoff,
+    pub max_attempts: i32,
+    pub stats: Arc<Stats>,
+    /// Accounts the platform told to wait, until when.
+    pub paused: Mutex<HashMap<Uuid, DateTime<Utc>>>,
+    /// One attempt per account talks to the platform at a time, so a 429 is heard before
+    /// the account's next request is sent.
+    pub account_turns: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// How long a delivery of an account that needs a person waits before it is looked at again.
+const HOLD: Duration = Duration::from_secs(15 * 60);
+
+impl Attempts {
+    /// Runs one attempt; a lost lease (the attempt was rescued) is logged and dropped: the
+    /// next attempt owns the delivery.
+    pub async fn run(&self, claim: Claim) {
+        let id = claim.delivery.id;
+        if let Err(e) = self.attempt(&claim).await {
+            match e {
+                StoreError::Stale { .. } => {
+                    tracing::warn!(delivery = %id, error = %e, "attempt lost its lease; the next attempt owns it")
+                }
+                e => {
+                    tracing::warn!(delivery = %id, error = %e, "attempt could not record its outcome; the lease will expire and it is retried")
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, claim: &Claim) -> Result<(), StoreError> {
+        let d = &claim.delivery;
+        let queue = self.store.queue();
+        let tenant = self.store.tenant(d.workspace_id);
+        let account = tenant.accounts().get(d.social_account_id).await?;
+        let now = Utc::now();
+        if account.status != AccountStatus::Connected {
+            self.stats.held();
+            let why = format!(
+                "held: the {} account {} is {}; reconnect it and the delivery goes out",
+                account.platform,
+                account.handle,
+                match account.status {
+                    AccountStatus::NeedsReauth => "waiting to be reconnected (its token was refused)",
+                    _ => "disconnected",
+                }
+            );
+            return queue.postpone(claim, now + HOLD, &why).await;
+        }
+        let turn = self.turn(account.id);
+        let _turn = turn.lock().await;
+        let now = Utc::now();
+        if let Some(until) = self.paused_until(account.id, now) {
+            self.stats.budget_delayed();
+            return queue
+                .postpone(
+                    claim,
+                    until,
+                    "waiting: the platform asked this account to slow down (429)",
+                )
+                .await;
+        }
+        let Some(plugin) = self.plugin_for(&account, d.plugin_id.as_deref()) else {
+            return self
+                .end(
+                    claim,
+                    FailureKind::Plugin,
+                    format!("no plugin for platform {:?} is installed", account.platform),
+                    false,
+                )
+                .await;
+        };
+        if let Some(until) = self.over_budget(&plugin, &account, now).await? {
+            self.stats.budget_delayed();
+            return queue
+                .postpone(
+                    claim,
+                    until,
+                    &format!(
+                        "waiting: {} allows no more posts for this account until then",
+                        plugin.description.name
+                    ),
+                )
+                .await;
+        }
+        let adapted: types::Adapted = match d.adaptation.clone().map(serde_json::from_value) {
+            Some(Ok(a)) => a,
+            Some(Err(e)) => {
+                return self
+                    .end(
+                        claim,
+                        FailureKind::InvalidInput,
+                        format!("the stored adaptation cannot be read: {e}"),
+                        false,
+                    )
+                    .await;
+            }
+            None => {
+                return self
+                    .end(
+                        claim,
+                        FailureKind::InvalidInput,
+                        "the delivery has no adaptation; edit the post to re-adapt it".into(),
+                        false,
+                    )
+                    .await;
+            }
+        };
+        let creds = tenant.accounts().credentials(account.id).await?;
+        let inv = Invocation {
+            workspace: d.workspace_id,
+            token: Some(creds.access_token),
+            ..Invocation::default()
+        };
+        let acc = types::Account {
+            id: account.id.to_string(),
+            handle: account.handle.clone(),
+            remote_id: account.remote_id.clone(),
+            timezone: account.timezone.clone(),
+        };
+        let marker = &d.idempotency_key;
+        if d.lookup_first {
+            self.stats.lookup();
+            match plugin.find_published(marker, &adapted, &acc, &inv).await {
+                Ok(Some(found)) => {
+                    self.stats.recovered();
+                    return self.published(claim, found).await;
+                }
+                Ok(None) => {}
+                Err(e) => return self.failed(claim, &account, e, true).await,
+            }
+        }
+        queue.start_publishing(claim).await?;
+        match plugin.publish(&adapted, marker, &acc, &inv).await {
+            Ok(p) => self.published(claim, p).await,
+            Err(e) => self.failed(claim, &account, e, true).await,
+        }
+    }
+
+    async fn published(&self, claim: &Claim, p: types::Published) -> Result<(), StoreError> {
+        self.store
+            .queue()
+            .complete(
+                claim,
+                PublishedPost {
+                    remote_id: p.remote_id,
+                    remote_url: p.url,
+                    extra_ids: p.extra_ids,
+                },
+            )
+            .await?;
+        self.stats.published(claim.delivery.scheduled_at);
+        Ok(())
+    }
+
+    /// Decides what a failed call means for the delivery.
+    async fn failed(
+        &self,
+        claim: &Claim,
+        account: &social_account::Model,
+        e: CallError,
+        maybe_published: bool,
+    ) -> Result<(), StoreError> {
+        let message = e.to_string();
+        match &e.kind {
+            CallErrorKind::Plugin(PluginError::InvalidInput(_)) => {
+                self.end(claim, FailureKind::InvalidInput, message, maybe_published)
+                    .await
+            }
+            CallErrorKind::Plugin(PluginError::Denied(_)) | CallErrorKind::Forbidden(_) => {
+                let message = format!("refused by the host's policy (an operator's setting, not the post): {message}");
+                self.end(claim, FailureKind::Denied, message, maybe_published).await
+            }
+            CallErrorKind::Plugin(PluginError::AuthExpired(m)) => {
+                // Held, not failed: the account waits for a person (or a refresh) and its
+                // deliveries go out once it is connected again.
+                self.store
+                    .tenant(account.workspace_id)
+                    .accounts()
+                    .set_status(account.id, AccountStatus::NeedsReauth)
+                    .await?;
+                self.stats.retried();
+                self.retry(
+                    claim,
+                    FailureKind::Auth,
+                    describe_plugin_error(&PluginError::AuthExpired(m.clone())),
+                    HOLD,
+                    maybe_published,
+                    DeliveryStatus::Retrying,
+                )
+                .await
+            }
+            CallErrorKind::Plugin(PluginError::RateLimited(r)) => {
+                let wait = Duration::from_secs(u64::from(r.retry_after_seconds));
+                let delay = self.backoff.delay(1, Some(wait), &mut rand::rng());
+                self.pause(account.id, Utc::now() + delay);
+                self.stats.retried();
+                self.retry(
+                    claim,
+                    FailureKind::RateLimited,
+                    message,
+                    delay,
+                    maybe_published,
+                    DeliveryStatus::Retrying,
+                )
+                .await
+            }
+            CallErrorKind::Plugin(PluginError::Transient(_))
+            | CallErrorKind::Timeout(_)
+            | CallErrorKind::Instantiate(_) => {
+                let attempts = claim.delivery.attempts;
+                if attempts >= self.max_attempts {
+                    let message = format!("gave up after {attempts} attempts; the last: {message}");
+                    return self
+                        .end_as(
+                            claim,
+                            FailureKind::Transient,
+                            message,
+                            maybe_published,
+                            DeliveryStatus::Dead,
+                        )
+                        .await;
+                }
+                let next = if matches!(e.kind, CallErrorKind::Timeout(_)) && maybe_published {
+                    DeliveryStatus::OutcomeUnknown
+                } else {
+                    DeliveryStatus::Retrying
+                };
+                let delay = self.backoff.delay(attempts.max(1) as u32, None, &mut rand::rng());
+                self.stats.retried();
+                self.retry(claim, FailureKind::Transient, message, delay, maybe_published, next)
+                    .await
+            }
+            // A crash, a limit, an oversized answer: the plugin's own fault, and the same
+            // input would fail the same way.
+            _ => self.end(claim, FailureKind::Plugin, message, maybe_published).await,
+        }
+    }
+
+    async fn retry(
+        &self,
+        claim: &Claim,
+        kind: FailureKind,
+        error: String,
+        delay: Duration,
+        maybe_published: bool,
+        next: DeliveryStatus,
+    ) -> Result<(), StoreError> {
+        self.store
+            .queue()
+            .fail(
+                claim,
+                AttemptFailure {
+                    kind,
+                    error,
+                    next,
+                    run_at: Some(Utc::now() + delay),
+                    maybe_published,
+                },
+            )
+            .await
+    }
+
+    async fn end(
+        &self,
+        claim: &Claim,
+        kind: FailureKind,
+        error: String,
+        maybe_published: bool,
+    ) -> Result<(), StoreError> {
+        self.end_as(claim, kind, error, maybe_published, DeliveryStatus::Failed)
+            .await
+    }
+
+    async fn end_as(
+        &self,
+        claim: &Claim,
+        kind: FailureKind,
+        error: String,
+        maybe_published: bool,
+        next: DeliveryStatus,
+    ) -> Result<(), StoreError> {
+        tracing::warn!(delivery = %claim.delivery.id, status = %next, kind = kind.as_str(), %error, "delivery did not publish");
+        self.stats.ended(next);
+        self.store
+            .queue()
+            .fail(
+                claim,
+                AttemptFailure {
+                    kind,
+                    error,
+                    next,
+                    run_at: None,
+                    maybe_published,
+                },
+            )
+            .await
+    }
+
+    fn plugin_for(&self, account: &social_account::Model, preferred: Option<&str>) -> Option<Arc<Plugin>> {
+        if let Some(p) = preferred.and_then(|id| self.plugins.get(id))
+            && p.manifest.platform == account.platform
+        {
+            return Some(p);
+        }
+        self.plugins
+            .list()
+            .find(|p| p.manifest.platform == account.platform)
+            .cloned()
+    }
+
+    /// When the account may publish again under the platform's publish budgets, if it is
+    /// over one now. Deliveries publishing right now count, so concurrent attempts of one
+    /// worker do not overshoot.
+    async fn over_budget(
+        &self,
+        plugin: &Plugin,
+        account: &social_account::Model,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut until = None;
+        for b in &plugin.description.publish_budgets {
+            let window = chrono::Duration::seconds(i64::from(b.window_seconds));
+            let (used, oldest) = self.store.queue().published_in_window(account.id, now - window).await?;
+            if used >= u64::from(b.max_posts) {
+                let free = oldest.unwrap_or(now) + window;
+                until = Some(until.map_or(free, |u: DateTime<Utc>| u.max(free)));
+            }
+        }
+        Ok(until)
+    }
+
+    fn turn(&self, account: Uuid) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self.account_turns.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget accounts nobody is waiting for, so the map stays as small as the work.
+        if turns.len() > 4096 {
+            turns.retain(|_, t| Arc::strong_count(t) > 1);
+        }
+        turns.entry(account).or_default().clone()
+    }
+
+    fn paused_until(&self, account: Uuid, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        match paused.get(&account) {
+            Some(&until) if until > now => Some(until),
+            Some(_) => {
+                paused.remove(&account);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn pause(&self, account: Uuid, until: DateTime<Utc>) {
+        let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = paused.entry(account).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+}

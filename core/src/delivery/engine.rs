@@ -1,0 +1,204 @@
+//! The delivery engine: claims due deliveries in batches and runs their attempts, with a
+//! heartbeat that keeps the leases of running attempts and a rescuer that frees the leases
+//! of attempts that died (in this process or another).
+//!
+//! Any number of engines may share one database: claims never overlap (see
+//! [`crate::store::queue`]), and each maintenance task is safe to run everywhere at once.
+
+use super::attempt::Attempts;
+use super::backoff::Backoff;
+use super::stats::Stats;
+use crate::plugins::PluginRegistry;
+use crate::store::Store;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore, watch};
+use uuid::Uuid;
+
+/// How an engine works; the defaults suit one process on a small machine.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Names this engine in leases (`claimed_by`), for operators reading the queue.
+    pub worker_id: String,
+    /// Attempts running at once.
+    pub concurrency: usize,
+    /// Most deliveries claimed by one statement.
+    pub batch: u32,
+    /// How long a claim holds without a heartbeat. Heartbeats run every third of it.
+    pub lease: Duration,
+    /// Longest sleep between looks at the queue when nothing wakes the engine: due
+    /// deliveries start within this of their instant.
+    pub poll: Duration,
+    /// How often expired leases are looked for.
+    pub rescue_every: Duration,
+    /// Attempts after which a temporary failure becomes `dead`.
+    pub max_attempts: i32,
+    pub backoff: Backoff,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            worker_id: format!("{}-{}", hostname(), std::process::id()),
+            concurrency: 64,
+            batch: 64,
+            lease: Duration::from_secs(30),
+            poll: Duration::from_millis(250),
+            rescue_every: Duration::from_secs(5),
+            max_attempts: 8,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "chorus".into())
+}
+
+/// Publishes due deliveries until asked to stop.
+pub struct Engine {
+    attempts: Arc<Attempts>,
+    settings: EngineSettings,
+    wake: Arc<Notify>,
+}
+
+impl Engine {
+    pub fn new(store: Store, plugins: Arc<PluginRegistry>, settings: EngineSettings) -> Self {
+        Self {
+            attempts: Arc::new(Attempts {
+                store,
+                plugins,
+                backoff: settings.backoff,
+                max_attempts: settings.max_attempts,
+                stats: Arc::new(Stats::default()),
+                paused: Mutex::new(HashMap::new()),
+                account_turns: Mutex::new(HashMap::new()),
+            }),
+            settings,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn stats(&self) -> Arc<Stats> {
+        self.attempts.stats.clone()
+    }
+
+    /// Wakes the engine now (something was enqueued for "now" in this process).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Runs until `shutdown` turns true, then stops claiming and lets running attempts
+    /// finish within one lease (what is left is rescued by another engine, or this one
+    /// after a restart).
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let s = &self.settings;
+        let store = self.attempts.store.clone();
+        let slots = Arc::new(Semaphore::new(s.concurrency));
+        let held: Arc<Mutex<HashMap<Uuid, usize>>> = Arc::default();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let heartbeat = tokio::spawn(heartbeat(store.clone(), held.clone(), s.lease, stop_rx.clone()));
+        let rescuer = tokio::spawn(super::rescuer::run(
+            store.clone(),
+            s.rescue_every,
+            self.attempts.stats.clone(),
+            stop_rx,
+        ));
+        tracing::info!(worker = %s.worker_id, concurrency = s.concurrency, "delivery engine started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let free = slots.available_permits().min(s.batch as usize) as u32;
+            if free == 0 {
+                tokio::select! {
+                    p = slots.clone().acquire_owned() => drop(p),
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            let claims = match store
+                .queue()
+                .claim(&s.worker_id, free, s.lease, chrono::Utc::now())
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming deliveries failed; trying again shortly");
+                    Vec::new()
+                }
+            };
+            let full = claims.len() as u32 == free;
+            for claim in claims {
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    break;
+                };
+                let token = claim.token;
+                *held.lock().unwrap_or_else(|e| e.into_inner()).entry(token).or_default() += 1;
+                let (attempts, held) = (self.attempts.clone(), held.clone());
+                tokio::spawn(async move {
+                    attempts.run(claim).await;
+                    let mut h = held.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(n) = h.get_mut(&token) {
+                        *n -= 1;
+                        if *n == 0 {
+                            h.remove(&token);
+                        }
+                    }
+                    drop(permit);
+                });
+            }
+            if full {
+                continue;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(s.poll) => {}
+                _ = self.wake.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        // Drain: no new claims; running attempts finish within a lease.
+        let running = s.concurrency - slots.available_permits();
+        if running > 0 {
+            tracing::info!(running, "finishing in-flight deliveries before stopping");
+        }
+        let all = slots.acquire_many(s.concurrency as u32);
+        if tokio::time::timeout(s.lease, all).await.is_err() {
+            tracing::warn!("in-flight deliveries did not finish within the lease; they will be rescued");
+        }
+        let _ = stop_tx.send(true);
+        let _ = heartbeat.await;
+        let _ = rescuer.await;
+        let st = &self.attempts.stats;
+        tracing::info!(
+            published = st.published.load(Relaxed),
+            retries = st.retries.load(Relaxed),
+            "delivery engine stopped"
+        );
+    }
+}
+
+/// Extends the leases this engine holds, every third of a lease.
+async fn heartbeat(
+    store: Store,
+    held: Arc<Mutex<HashMap<Uuid, usize>>>,
+    lease: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(lease / 3) => {}
+            _ = stop.changed() => return,
+        }
+        let tokens: Vec<Uuid> = held.lock().unwrap_or_else(|e| e.into_inner()).keys().copied().collect();
+        if let Err(e) = store.queue().heartbeat(&tokens, lease).await {
+            tracing::warn!(error = %e, "heartbeat failed; leases may expire and be rescued");
+        }
+    }
+}

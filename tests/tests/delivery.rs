@@ -1,0 +1,169 @@
+//! The delivery engine end to end: a real database, the bundled X plugin in the real
+//! sandbox, and the X fake on loopback, whose own records are the proof.
+
+use chorus_core::delivery::{Backoff, EngineSettings};
+use chorus_core::domain::DeliveryStatus;
+use chorus_core::plugins::Limits;
+use chorus_simulators::x::XFake;
+use chorus_simulators::{Fault, FaultMix};
+use chorus_tests::TestStore;
+use chorus_tests::queue::{SeededAccount, registry, run_until_settled, seed_due};
+use chrono::Utc;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+const SCOPES: &[&str] = &[
+    "tweet.read",
+    "tweet.write",
+    "users.read",
+    "offline.access",
+    "media.write",
+];
+
+fn quick() -> EngineSettings {
+    EngineSettings {
+        poll: Duration::from_millis(50),
+        rescue_every: Duration::from_millis(200),
+        max_attempts: 60,
+        backoff: Backoff {
+            base: Duration::from_millis(40),
+            cap: Duration::from_millis(400),
+        },
+        ..EngineSettings::default()
+    }
+}
+
+fn grant_all(x: &XFake, accounts: &[SeededAccount]) {
+    for a in accounts {
+        x.grant(&a.token, &a.remote_id, &a.handle, SCOPES);
+    }
+}
+
+/// Every delivery is published, and the fake holds exactly one post per delivery, with
+/// the delivery's text and id.
+async fn assert_exactly_once(t: &TestStore, ws: uuid::Uuid, x: &XFake, expected: usize) {
+    let tweets = x.tweets();
+    let by_id: HashMap<&str, &str> = tweets.iter().map(|t| (t.id.as_str(), t.text.as_str())).collect();
+    let texts: HashSet<&str> = tweets.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(texts.len(), tweets.len(), "a text was posted twice");
+    let all = t.store.tenant(ws).deliveries().list(&[], 1_000_000).await.unwrap();
+    assert_eq!(all.len(), expected);
+    for d in &all {
+        assert_eq!(d.status, DeliveryStatus::Published, "{:?}: {:?}", d.id, d.last_error);
+        let remote = d.remote_id.as_deref().unwrap();
+        assert_eq!(
+            by_id.get(remote).copied(),
+            d.adapted_text.as_deref(),
+            "delivery {} points at its post",
+            d.id
+        );
+    }
+    assert_eq!(tweets.len(), expected, "one post per delivery on the platform");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_deliveries_are_published_once_on_time() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("ontime").await;
+    let x = XFake::start().await.unwrap();
+    let accounts = seed_due(&t.store, ws, brand, "x", (30, 10), Utc::now(), "ontime").await;
+    grant_all(&x, &accounts);
+    let plugins = registry(&t.store, "x", &x.base_url, Limits::default()).await;
+    let stats = run_until_settled(&t.store, plugins, quick(), Duration::from_secs(60)).await;
+    assert_exactly_once(&t, ws, &x, 300).await;
+    assert_eq!(stats.published.load(Relaxed), 300);
+    assert_eq!(stats.retries.load(Relaxed), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_that_failed_at_its_third_part_resumes_with_parts_three_to_five_under_part_two() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("thread").await;
+    let x = XFake::start().await.unwrap();
+    let accounts = seed_due(&t.store, ws, brand, "x", (1, 1), Utc::now(), "thread").await;
+    grant_all(&x, &accounts);
+    let tenant = t.store.tenant(ws);
+    let d = tenant.deliveries().list(&[], 10).await.unwrap().remove(0);
+    let parts: Vec<String> = (1..=5)
+        .map(|i| format!("Part {i} of the launch story 🧵 {i}/5"))
+        .collect();
+    let adaptation = serde_json::json!({"text": parts[0], "parts": parts, "hashtags": [], "media": [],
+                                        "targeting": null, "length": 30, "warnings": []});
+    tenant
+        .deliveries()
+        .readapt(
+            d.id,
+            chorus_core::store::Readaptation {
+                adapted_text: Some(parts[0].clone()),
+                adaptation: Some(adaptation),
+                targeting: None,
+                post_revision: 1,
+                plugin: None,
+            },
+        )
+        .await
+        .unwrap();
+    // Parts 1 and 2 go through; the third reply fails with a 503.
+    x.faults.push(Fault::Pass);
+    x.faults.push(Fault::Pass);
+    x.faults.push(Fault::ServerError(503));
+    let plugins = registry(&t.store, "x", &x.base_url, Limits::default()).await;
+    let stats = run_until_settled(&t.store, plugins, quick(), Duration::from_secs(60)).await;
+    let tweets = x.tweets();
+    let texts: Vec<&str> = tweets.iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        parts.iter().map(String::as_str).collect::<Vec<_>>(),
+        "each part once, in order"
+    );
+    for pair in tweets.windows(2) {
+        assert_eq!(
+            pair[1].in_reply_to.as_deref(),
+            Some(pair[0].id.as_str()),
+            "a reply chain"
+        );
+    }
+    let d = tenant.deliveries().get(d.id).await.unwrap();
+    assert_eq!(d.status, DeliveryStatus::Published);
+    assert_eq!(d.remote_id.as_deref(), Some(tweets[0].id.as_str()));
+    assert_eq!(d.attempts, 2);
+    assert_eq!(stats.retries.load(Relaxed), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_5xx_429_timeouts_and_answers_lost_after_creation_every_delivery_publishes_once() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("faults").await;
+    let x = XFake::start().await.unwrap();
+    let accounts = seed_due(&t.store, ws, brand, "x", (5, 40), Utc::now(), "faulty").await;
+    grant_all(&x, &accounts);
+    x.faults.randomly(
+        FaultMix {
+            server_errors: 0.20,
+            rate_limited: 0.10,
+            retry_after: 1,
+            timeouts: 0.05,
+            slow: Duration::from_millis(1300),
+            dropped_after: 0.05,
+        },
+        7,
+    );
+    let limits = Limits {
+        http_timeout: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let plugins = registry(&t.store, "x", &x.base_url, limits).await;
+    let stats = run_until_settled(&t.store, plugins, quick(), Duration::from_secs(150)).await;
+    assert_exactly_once(&t, ws, &x, 200).await;
+    assert_eq!(
+        x.faults.retry_after_violations(),
+        0,
+        "a request came before its Retry-After"
+    );
+    assert!(stats.retries.load(Relaxed) > 50, "the faults were met: {stats:?}");
+    assert!(
+        stats.recovered.load(Relaxed) > 0,
+        "some lost answers were found by lookup: {stats:?}"
+    );
+}

@@ -82,6 +82,15 @@ pub enum Command {
     /// Personas: named representatives of segments.
     #[command(subcommand)]
     Persona(PersonaCommand),
+    /// The delivery queue: deliveries per state, how late the due ones are, and the ones
+    /// that failed or died with their reasons (docs/operations.md).
+    Queue {
+        /// Failed and dead deliveries listed, oldest first.
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -404,6 +413,7 @@ pub fn main() -> ExitCode {
             Command::Audience(c) => audience(&settings, AudienceCli::Audience(c)).await,
             Command::Segment(c) => audience(&settings, AudienceCli::Segment(c)).await,
             Command::Persona(c) => audience(&settings, AudienceCli::Persona(c)).await,
+            Command::Queue { limit, json } => crate::queue_cmd::show(&settings, limit, json).await,
             Command::Preview(a) => {
                 let args = crate::plugin_cmd::PreviewArgs {
                     platform: &a.platform,
@@ -542,7 +552,7 @@ async fn audience(settings: &Settings, cmd: AudienceCli) -> anyhow::Result<()> {
     result
 }
 
-async fn open_store(settings: &Settings, migrate: bool) -> anyhow::Result<Store> {
+pub(crate) async fn open_store(settings: &Settings, migrate: bool) -> anyhow::Result<Store> {
     settings.prepare_data_dir()?;
     let key = settings.secret_key()?;
     let store = if migrate {

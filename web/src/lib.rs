@@ -9,5 +9,6 @@ pub mod config;
 pub mod demo;
 pub mod logging;
 pub mod plugin_cmd;
+pub mod queue_cmd;
 pub mod scaffold;
 pub mod server;

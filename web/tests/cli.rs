@@ -222,3 +222,44 @@ fn version_and_help_describe_the_commands() {
         assert!(out.contains(cmd), "{out}");
     }
 }
+
+#[tokio::test]
+async fn queue_shows_depth_per_state_and_the_dead_with_their_reasons() {
+    use chorus_core::domain::{DeliveryStatus, FailureKind};
+    use chorus_core::store::AttemptFailure;
+    let cwd = tempfile::tempdir().unwrap();
+    let t = chorus_tests::TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("q").await;
+    let now = chrono::Utc::now();
+    chorus_tests::queue::seed_due(&t.store, ws, brand, "x", (3, 1), now, "q").await;
+    let c = t
+        .store
+        .queue()
+        .claim("w", 1, Duration::from_secs(30), now)
+        .await
+        .unwrap()
+        .remove(0);
+    t.store
+        .queue()
+        .fail(
+            &c,
+            AttemptFailure {
+                kind: FailureKind::Transient,
+                error: "gave up after 8 attempts; the last: 503".into(),
+                next: DeliveryStatus::Dead,
+                run_at: None,
+                maybe_published: false,
+            },
+        )
+        .await
+        .unwrap();
+    let (code, out, err) = run(bin(), cwd.path(), &["queue", "--json", "--database-url", &t.db.url], &[]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((v["states"]["dead"].as_u64(), v["states"]["scheduled"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(v["not_published"][0]["reason"], "gave up after 8 attempts; the last: 503");
+    assert_eq!(v["not_published"][0]["error_kind"], "transient");
+    let (code, text, _) = run(bin(), cwd.path(), &["queue", "--database-url", &t.db.url], &[]);
+    assert_eq!(code, 0);
+    assert!(text.contains("dead") && text.contains("gave up after 8 attempts"), "{text}");
+}

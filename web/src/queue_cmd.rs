@@ -1,0 +1,71 @@
+//! `chorus queue`: what the delivery queue holds, for the person on call.
+
+use crate::config::Settings;
+use chorus_core::domain::DeliveryStatus;
+use serde_json::json;
+
+pub async fn show(settings: &Settings, limit: u64, json_out: bool) -> anyhow::Result<()> {
+    let store = crate::cli::open_store(settings, false).await?;
+    let q = store.queue();
+    let depth = q.depth().await?;
+    let now = chrono::Utc::now();
+    let next_due = q.next_due().await?;
+    // How late the most overdue claimable delivery is (0 when nothing is overdue).
+    let lateness_s = next_due.map_or(0, |d| (now - d).num_seconds().max(0));
+    let mut stuck = Vec::new();
+    for status in [DeliveryStatus::Dead, DeliveryStatus::Failed] {
+        for d in q.in_state(status, limit).await? {
+            stuck.push(d);
+        }
+    }
+    if json_out {
+        let states: serde_json::Map<String, serde_json::Value> =
+            depth.iter().map(|d| (d.status.to_string(), json!(d.count))).collect();
+        let out = json!({
+            "states": states,
+            "next_due": next_due,
+            "oldest_due_late_seconds": lateness_s,
+            "not_published": stuck.iter().map(|d| json!({
+                "id": d.id, "workspace_id": d.workspace_id, "post_id": d.post_id, "status": d.status,
+                "error_kind": d.error_kind, "reason": d.last_error, "attempts": d.attempts,
+                "scheduled_at": d.scheduled_at, "updated_at": d.updated_at,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    let widest = depth.iter().map(|d| d.count).max().unwrap_or(0).max(1);
+    println!("deliveries by state");
+    for d in &depth {
+        // A bar per state: the chart people read at a glance.
+        let bar = "█".repeat(((d.count * 40).div_ceil(widest)) as usize);
+        println!("  {:<16} {:>8}  {bar}", d.status.to_string(), d.count);
+    }
+    let in_flight: u64 = depth
+        .iter()
+        .filter(|d| DeliveryStatus::LEASED.contains(&d.status))
+        .map(|d| d.count)
+        .sum();
+    println!("in flight: {in_flight}");
+    match next_due {
+        Some(at) if at <= now => println!("oldest due delivery is {lateness_s} s late (due {at})"),
+        Some(at) => println!("next delivery due at {at}"),
+        None => println!("nothing waiting"),
+    }
+    if !stuck.is_empty() {
+        println!("not published (retry with the post's retry once the reason is fixed):");
+        for d in &stuck {
+            let kind = d.error_kind.as_deref().unwrap_or("-");
+            let hint = if kind == "denied" { " [a policy setting of the operator]" } else { "" };
+            println!(
+                "  {} {} after {} attempt(s), {kind}{hint}: {}",
+                d.id,
+                d.status,
+                d.attempts,
+                d.last_error.as_deref().unwrap_or("(no reason recorded)")
+            );
+        }
+    }
+    store.close().await?;
+    Ok(())
+}

@@ -101,8 +101,14 @@ pub struct TestStore {
 
 impl TestStore {
     pub async fn new() -> Self {
+        Self::with_key(SecretKey::generate()).await
+    }
+
+    /// A store whose credentials are sealed with `key` (to share it with a `chorus` process,
+    /// given as `CHORUS_SECRET_KEY`).
+    pub async fn with_key(key: SecretKey) -> Self {
         let db = TestDatabase::new().await;
-        let store = Store::open(&db.url, SecretKey::generate())
+        let store = Store::open(&db.url, key)
             .await
             .expect("open and migrate the test database");
         Self { store, db }

@@ -135,7 +135,10 @@ async fn rate_limits_and_faults_map_to_retryable_errors() {
     let faults: &Faults = &s.fake.faults;
     faults.push(Fault::RateLimited(30));
     match s.publish(&s.adapt(&text_post("third")).await).await {
-        Err(PluginError::RateLimited(r)) => assert!((30..=31).contains(&r.retry_after_seconds), "never less than the Retry-After, rounded up: {r:?}"),
+        Err(PluginError::RateLimited(r)) => assert!(
+            (30..=31).contains(&r.retry_after_seconds),
+            "never less than the Retry-After, rounded up: {r:?}"
+        ),
         other => panic!("{other:?}"),
     }
     faults.push(Fault::ServerError(503));

@@ -56,7 +56,11 @@ pub async fn show(settings: &Settings, limit: u64, json_out: bool) -> anyhow::Re
         println!("not published (retry with the post's retry once the reason is fixed):");
         for d in &stuck {
             let kind = d.error_kind.as_deref().unwrap_or("-");
-            let hint = if kind == "denied" { " [a policy setting of the operator]" } else { "" };
+            let hint = if kind == "denied" {
+                " [a policy setting of the operator]"
+            } else {
+                ""
+            };
             println!(
                 "  {} {} after {} attempt(s), {kind}{hint}: {}",
                 d.id,

@@ -253,13 +253,27 @@ async fn queue_shows_depth_per_state_and_the_dead_with_their_reasons() {
         )
         .await
         .unwrap();
-    let (code, out, err) = run(bin(), cwd.path(), &["queue", "--json", "--database-url", &t.db.url], &[]);
+    let (code, out, err) = run(
+        bin(),
+        cwd.path(),
+        &["queue", "--json", "--database-url", &t.db.url],
+        &[],
+    );
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((v["states"]["dead"].as_u64(), v["states"]["scheduled"].as_u64()), (Some(1), Some(2)));
-    assert_eq!(v["not_published"][0]["reason"], "gave up after 8 attempts; the last: 503");
+    assert_eq!(
+        (v["states"]["dead"].as_u64(), v["states"]["scheduled"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(
+        v["not_published"][0]["reason"],
+        "gave up after 8 attempts; the last: 503"
+    );
     assert_eq!(v["not_published"][0]["error_kind"], "transient");
     let (code, text, _) = run(bin(), cwd.path(), &["queue", "--database-url", &t.db.url], &[]);
     assert_eq!(code, 0);
-    assert!(text.contains("dead") && text.contains("gave up after 8 attempts"), "{text}");
+    assert!(
+        text.contains("dead") && text.contains("gave up after 8 attempts"),
+        "{text}"
+    );
 }

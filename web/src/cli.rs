@@ -278,6 +278,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2000)]
         iterations: usize,
     },
+    /// Delivery engine: deliveries/s end to end (claim, plugin publish, HTTP to the X
+    /// simulator, ack), lateness, and the ratio to a bare claim/ack loop on the same database.
+    Dispatch {
+        #[arg(long, default_value_t = 10_000)]
+        deliveries: usize,
+        #[arg(long, default_value_t = 100)]
+        accounts: usize,
+        /// Added to every answer of the simulated platform, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        platform_latency: u64,
+        /// Benchmark this database (default: a new SQLite file in a temporary directory).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Audiences: import, 5-rule segment size and 5-segment overlap on a synthetic audience.
     Audience {
         /// Contacts to generate.
@@ -405,6 +419,20 @@ pub fn main() -> ExitCode {
             Command::Migrate => migrate(&settings).await,
             Command::Plugin(cmd) => plugin(&settings, cmd).await,
             Command::Bench(BenchCommand::Plugins { iterations }) => crate::bench::plugins(iterations.max(10)).await,
+            Command::Bench(BenchCommand::Dispatch {
+                deliveries,
+                accounts,
+                platform_latency,
+                database_url,
+            }) => {
+                crate::bench_dispatch::run(crate::bench_dispatch::DispatchArgs {
+                    deliveries,
+                    accounts,
+                    platform_latency: Duration::from_millis(platform_latency),
+                    database_url,
+                })
+                .await
+            }
             Command::Bench(BenchCommand::Audience { contacts, keep }) => {
                 crate::bench_audience::run(contacts.max(1000), keep).await
             }

@@ -4,6 +4,7 @@
 pub mod audience_cmd;
 pub mod bench;
 pub mod bench_audience;
+pub mod bench_dispatch;
 pub mod cli;
 pub mod config;
 pub mod demo;

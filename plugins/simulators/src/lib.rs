@@ -15,6 +15,7 @@
 pub mod facebook;
 pub mod fault;
 pub mod linkedin;
+pub mod oauth;
 pub mod x;
 
 pub use fault::{Fault, FaultMix, Faults};

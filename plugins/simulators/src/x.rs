@@ -1,8 +1,12 @@
 //! X API v2 (docs/plugins/x.md): `POST /2/tweets`, the v2 chunked media upload, the user's
 //! timeline and post metrics, with OAuth 2 scopes, RFC 7807 problems, weighted length,
-//! duplicate-content and cashtag rules, reply rules and `x-rate-limit-*` headers.
+//! duplicate-content and cashtag rules, reply rules and `x-rate-limit-*` headers; and the
+//! OAuth 2 token endpoint's refresh grant (`POST /2/oauth2/token`, [`crate::oauth`]) with
+//! X's single-use, rotating refresh tokens.
 
 use crate::fault::{self, FaultShapes, Faults};
+pub use crate::oauth::TokenRequest;
+use crate::oauth::{self, TokenEndpoint};
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +15,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Scopes a full Chorus connection asks for.
 pub const ALL_SCOPES: &[&str] = &[
@@ -49,7 +53,20 @@ struct User {
     id: String,
     username: String,
     scopes: Vec<String>,
+    /// Tokens minted by the token endpoint expire; tokens from [`XFake::grant`] do not.
+    expires: Option<Instant>,
 }
+
+/// X's token endpoint: refresh tokens are single-use and rotate, and a bad one gets
+/// `invalid_request` (not RFC 6749's `invalid_grant`) with this description.
+const TOKEN_ENDPOINT: oauth::Config = oauth::Config {
+    path: "/2/oauth2/token",
+    rotate_refresh_tokens: true,
+    bad_token_error: "invalid_request",
+    bad_token_description: "Value passed for the token was invalid.",
+    access_token_prefix: "x-at-",
+    refresh_token_prefix: "x-rt-",
+};
 
 #[derive(Debug)]
 enum MediaState {
@@ -88,6 +105,7 @@ pub struct XFake {
     pub base_url: String,
     pub faults: Faults,
     inner: Arc<Mutex<Inner>>,
+    oauth: TokenEndpoint,
 }
 
 #[derive(Clone)]
@@ -133,12 +151,75 @@ impl XFake {
             .route("/2/media/upload/{id}/finalize", post(media_finalize))
             .route("/2/media/upload", get(media_status))
             .with_state(inner.clone());
+        let minted = inner.clone();
+        let oauth = TokenEndpoint::new(
+            TOKEN_ENDPOINT,
+            Arc::new(move |token: &str, grant: &oauth::Grant, expires_in: u64| {
+                let mut g = minted.lock().expect("x fake lock");
+                if g.tokens.contains_key(token) {
+                    return false;
+                }
+                let user = User {
+                    id: grant.user_id.clone(),
+                    username: grant.username.clone(),
+                    scopes: grant.scopes.clone(),
+                    expires: Some(Instant::now() + Duration::from_secs(expires_in)),
+                };
+                g.tokens.insert(token.to_owned(), user);
+                true
+            }),
+        );
+        // Merged before the fault layer: injected faults reach the token route too.
+        let router = router.merge(oauth.router());
         let (base_url, faults) = fault::launch(router, Shapes).await?;
         Ok(Self {
             base_url,
             faults,
             inner,
+            oauth,
         })
+    }
+
+    /// Registers the app's OAuth 2 client (replacing any); until then every token request
+    /// gets 401 `invalid_client`. `client_secret: None` is a public (PKCE) client.
+    pub fn register_client(&self, client_id: &str, client_secret: Option<&str>) {
+        self.oauth.register_client(client_id, client_secret);
+    }
+
+    /// Issues `refresh_token` for the user with `scopes`; the token endpoint accepts it
+    /// once (it rotates), minting an access token with the same user and scopes.
+    pub fn grant_refresh(&self, refresh_token: &str, user_id: &str, username: &str, scopes: &[&str]) {
+        self.oauth.grant_refresh(refresh_token, user_id, username, scopes);
+    }
+
+    /// Every request the token endpoint answered, in arrival order (those answered by
+    /// [`XFake::faults`] never reach it and are not listed).
+    pub fn token_requests(&self) -> Vec<TokenRequest> {
+        self.oauth.requests()
+    }
+
+    /// The next `n` token requests answer `status` with a problem body, spending no
+    /// refresh token: a transient failure.
+    pub fn fail_next_token_requests(&self, n: u32, status: u16) {
+        self.oauth.fail_next(n, status);
+    }
+
+    /// The token endpoint waits this long before each answer (its decision is made on
+    /// arrival), so two racing refreshes overlap.
+    pub fn set_token_latency(&self, d: Duration) {
+        self.oauth.set_latency(d);
+    }
+
+    /// `expires_in` (seconds) of access tokens minted from now on (default 7200); they stop
+    /// working after it.
+    pub fn set_access_token_lifetime(&self, secs: u64) {
+        self.oauth.set_access_token_lifetime(secs);
+    }
+
+    /// The `error` for a bad or spent refresh token (default X's `invalid_request`; set
+    /// `invalid_grant`, the RFC's, to check the host refuses on both).
+    pub fn set_bad_refresh_token_error(&self, error: &str) {
+        self.oauth.set_bad_token_error(error);
     }
 
     /// Issues `token` for the user `username` (id `user_id`) with `scopes`.
@@ -149,6 +230,7 @@ impl XFake {
                 id: user_id.to_owned(),
                 username: username.to_owned(),
                 scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                expires: None,
             },
         );
     }
@@ -205,7 +287,8 @@ impl Inner {
         endpoint: &'static str,
         limit: u32,
     ) -> Result<(User, (u32, u32, u64)), Response> {
-        let Some(user) = crate::bearer(headers).and_then(|t| self.tokens.get(&t).cloned()) else {
+        let live = |u: &&User| u.expires.is_none_or(|e| Instant::now() < e);
+        let Some(user) = crate::bearer(headers).and_then(|t| self.tokens.get(&t).filter(live).cloned()) else {
             return Err(problem(
                 StatusCode::UNAUTHORIZED,
                 "about:blank",

@@ -21,6 +21,7 @@ mod m20261122_000005_audiences;
 mod m20261123_000006_audience_scores;
 mod m20261204_000007_sandbox_workspace;
 mod m20261204_000008_delivery_queue;
+mod m20261206_000009_planning;
 
 /// Applies Chorus's migrations in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_audience_scores::Migration),
             Box::new(m20261204_000007_sandbox_workspace::Migration),
             Box::new(m20261204_000008_delivery_queue::Migration),
+            Box::new(m20261206_000009_planning::Migration),
         ]
     }
 }

@@ -993,9 +993,10 @@ async fn a_targeted_delivery_below_the_platform_minimum_is_not_scheduled() {
         scheduled_at: Some(Utc::now() + Duration::days(1)),
         timezone: "UTC".into(),
         plugin: None,
+        occurrence: None,
     };
-    let create = || chorus_core::delivery::plan::create_delivery(tenant, new(), Some(300));
-    match create().await.unwrap_err() {
+    let reach = || chorus_core::delivery::plan::ensure_targeting_reach(tenant, seg.id, "linkedin", 300);
+    match reach().await.unwrap_err() {
         StoreError::Invalid(i) => {
             assert_eq!(i.field, "delivery.targeting");
             assert!(
@@ -1008,7 +1009,8 @@ async fn a_targeted_delivery_below_the_platform_minimum_is_not_scheduled() {
     // The platform audience estimate (followers matching) is what the platform counts.
     a.redefine("Swedish managers", &def(Some(5_000))).await.unwrap();
     let snap = a.snapshot("Swedish managers").await.unwrap();
-    let d = create().await.unwrap();
+    reach().await.unwrap();
+    let d = tenant.deliveries().create(new()).await.unwrap();
     assert_eq!(
         d.segment_snapshot_id,
         Some(snap.id),

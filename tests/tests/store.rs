@@ -236,12 +236,12 @@ async fn editing_checks_the_revision_and_reopens_an_approved_post() {
         .await
         .unwrap();
 
-    let edited = posts.edit(p.id, 1, None, draft("v2")).await.unwrap();
+    let edited = posts.edit(p.id, 1, None, draft("v2"), false).await.unwrap();
     assert_eq!(
         (edited.body.as_str(), edited.revision, edited.status),
         ("v2", 2, PostStatus::Draft)
     );
-    match posts.edit(p.id, 1, None, draft("lost update")).await {
+    match posts.edit(p.id, 1, None, draft("lost update"), false).await {
         Err(StoreError::Stale { expected, found, .. }) => {
             assert_eq!(expected, "revision 1");
             assert!(found.starts_with("revision 2"), "{found}");
@@ -389,6 +389,7 @@ async fn deliveries_are_unique_per_account_and_segment_and_finish_once() {
         scheduled_at: Some(at),
         timezone: "Europe/Stockholm".into(),
         plugin: None,
+        occurrence: None,
     };
     let d1 = tenant.deliveries().create(new(Some(seg.id))).await.unwrap();
     let d2 = tenant.deliveries().create(new(None)).await.unwrap();
@@ -437,6 +438,7 @@ async fn delivery_refuses_an_account_of_another_brand() {
             scheduled_at: None,
             timezone: "UTC".into(),
             plugin: None,
+            occurrence: None,
         })
         .await
         .unwrap_err();

@@ -70,6 +70,7 @@ pub async fn create_brand(
     name: &str,
     timezone: &str,
     scale: Option<&str>,
+    requires_approval: bool,
 ) -> anyhow::Result<()> {
     let ws = store.workspaces().by_slug(workspace).await.map_err(|_| {
         anyhow!("no workspace {workspace:?}; create it with `chorus workspace create {workspace} --name NAME`")
@@ -89,7 +90,19 @@ pub async fn create_brand(
             .set_audience_scale(brand.id, AudienceScale::parse("--audience-scale", scale)?)
             .await?;
     }
-    println!("created brand {} in workspace {}", brand.slug, ws.slug);
+    if requires_approval {
+        tenant.brands().set_requires_approval(brand.id, true).await?;
+    }
+    println!(
+        "created brand {} in workspace {}{}",
+        brand.slug,
+        ws.slug,
+        if requires_approval {
+            " (posts wait for approval)"
+        } else {
+            ""
+        }
+    );
     Ok(())
 }
 

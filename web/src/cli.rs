@@ -82,12 +82,208 @@ pub enum Command {
     /// Personas: named representatives of segments.
     #[command(subcommand)]
     Persona(PersonaCommand),
+    /// Compose, schedule, approve, edit, cancel and retry posts (docs/operations.md).
+    #[command(subcommand)]
+    Post(PostCommand),
+    /// Posting slots: the times "add to queue" (`post create --queue`) picks from.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// The delivery queue: deliveries per state, how late the due ones are, and the ones
     /// that failed or died with their reasons (docs/operations.md).
     Queue {
         /// Failed and dead deliveries listed, oldest first.
         #[arg(long, default_value_t = 20)]
         limit: u64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What a post says.
+#[derive(Debug, Args, Default)]
+pub struct ContentArgs {
+    /// The post's text.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// A JSON post: {"body", "link"?, "hashtags"?, "locale"?, "media"?: [asset ids]}.
+    #[arg(long, value_name = "POST.json")]
+    pub file: Option<PathBuf>,
+    /// An absolute http(s) link; "" removes it.
+    #[arg(long)]
+    pub link: Option<String>,
+    /// A hashtag (without #), once per tag.
+    #[arg(long = "hashtag", value_name = "TAG")]
+    pub hashtags: Vec<String>,
+    /// BCP 47 language tag, e.g. en, sv-SE.
+    #[arg(long)]
+    pub locale: Option<String>,
+}
+
+impl ContentArgs {
+    fn r(&self) -> crate::post_cmd::Content<'_> {
+        crate::post_cmd::Content {
+            text: self.text.as_deref(),
+            file: self.file.as_deref(),
+            link: self.link.as_deref(),
+            hashtags: &self.hashtags,
+            locale: self.locale.as_deref(),
+        }
+    }
+}
+
+/// When a post goes out (one of --at, --now, --queue, --every).
+#[derive(Debug, Args, Default)]
+#[group(multiple = false, id = "when_group")]
+pub struct WhenFlags {
+    /// A wall-clock time in --zone (default: the brand's), e.g. "2026-12-24 09:00", or an
+    /// instant with its offset.
+    #[arg(long, group = "when_group")]
+    pub at: Option<String>,
+    /// As soon as possible.
+    #[arg(long, group = "when_group")]
+    pub now: bool,
+    /// Each account's next free posting slot (see `chorus schedule`).
+    #[arg(long, group = "when_group")]
+    pub queue: bool,
+    /// Recur on a cron schedule (5 fields, POSIX days: 0 and 7 = Sunday), e.g. "0 9 * * 1-5".
+    #[arg(long, value_name = "CRON", group = "when_group")]
+    pub every: Option<String>,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ZoneFlags {
+    /// IANA zone for --at, --every and --until [default: the brand's zone].
+    #[arg(long)]
+    pub zone: Option<String>,
+    /// With --every: the last instant an occurrence may have.
+    #[arg(long, requires = "every")]
+    pub until: Option<String>,
+}
+
+fn when_args<'a>(w: &'a WhenFlags, z: &'a ZoneFlags) -> crate::post_cmd::WhenArgs<'a> {
+    crate::post_cmd::WhenArgs {
+        at: w.at.as_deref(),
+        zone: z.zone.as_deref(),
+        now: w.now,
+        queue: w.queue,
+        every: w.every.as_deref(),
+        until: z.until.as_deref(),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PostCommand {
+    /// Compose a post for accounts × segments; with --at, --now, --queue or --every it is
+    /// scheduled too (held for approval when the brand requires it), else it stays a draft.
+    Create {
+        #[command(flatten)]
+        at: BrandArg,
+        #[command(flatten)]
+        content: ContentArgs,
+        /// PLATFORM, PLATFORM:HANDLE or an account id; once per account.
+        #[arg(long = "account", value_name = "ACCOUNT", required = true)]
+        accounts: Vec<String>,
+        /// A segment name (or "everyone"); once per segment [default: everyone].
+        #[arg(long = "segment", value_name = "SEGMENT")]
+        segments: Vec<String>,
+        #[command(flatten)]
+        when: WhenFlags,
+        #[command(flatten)]
+        zone: ZoneFlags,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Schedule (or reschedule) a post's deliveries that have not gone out.
+    Schedule {
+        id: uuid::Uuid,
+        #[command(flatten)]
+        when: WhenFlags,
+        #[command(flatten)]
+        zone: ZoneFlags,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A brand's posts, newest first, with their deliveries' states.
+    List {
+        #[command(flatten)]
+        at: BrandArg,
+        /// Only posts in this state (draft, in_review, scheduled, published, ...).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A post and each delivery: where, for whom, when, state, text, warnings, reasons.
+    Show {
+        id: uuid::Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a post's content; deliveries that have not gone out are adapted again.
+    Edit {
+        id: uuid::Uuid,
+        #[command(flatten)]
+        content: ContentArgs,
+        /// The revision you last saw (refused if someone changed it since) [default: the current].
+        #[arg(long)]
+        revision: Option<i32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a post in review: its held deliveries are scheduled.
+    Approve {
+        id: uuid::Uuid,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a post in review back to draft with a comment.
+    Reject {
+        id: uuid::Uuid,
+        #[arg(long)]
+        comment: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel every delivery not yet on its way (and the recurrence).
+    Cancel {
+        id: uuid::Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Retry the deliveries that failed, died or were cancelled; published ones are never resent.
+    Retry {
+        id: uuid::Uuid,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Add posting slots for a brand (or one account): a cron rule in a zone.
+    Add {
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long)]
+        name: String,
+        /// 5 fields, POSIX days (0 and 7 = Sunday), e.g. "0 9,17 * * 1-5".
+        #[arg(long)]
+        cron: String,
+        /// IANA zone [default: the brand's].
+        #[arg(long)]
+        zone: Option<String>,
+        /// Only for this account (PLATFORM or PLATFORM:HANDLE) [default: every account of the brand].
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// The brand's posting slots and their next times.
+    List {
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long, default_value_t = 5)]
+        next: usize,
         #[arg(long)]
         json: bool,
     },
@@ -124,6 +320,9 @@ pub enum BrandCommand {
         /// small (segments from 1,000 people), medium (10,000) or large (100,000).
         #[arg(long)]
         audience_scale: Option<String>,
+        /// Hold the brand's posts until they are approved (an agency's client signs off).
+        #[arg(long)]
+        requires_approval: bool,
     },
 }
 
@@ -395,6 +594,8 @@ pub fn main() -> ExitCode {
                     | Command::Audience(_)
                     | Command::Segment(_)
                     | Command::Persona(_)
+                    | Command::Post(_)
+                    | Command::Schedule(_)
                     | Command::Bench(_)
             )
             .then(|| "warn".to_owned())
@@ -442,6 +643,8 @@ pub fn main() -> ExitCode {
             Command::Segment(c) => audience(&settings, AudienceCli::Segment(c)).await,
             Command::Persona(c) => audience(&settings, AudienceCli::Persona(c)).await,
             Command::Queue { limit, json } => crate::queue_cmd::show(&settings, limit, json).await,
+            Command::Post(c) => post(&settings, c).await,
+            Command::Schedule(c) => schedule(&settings, c).await,
             Command::Preview(a) => {
                 let args = crate::plugin_cmd::PreviewArgs {
                     platform: &a.platform,
@@ -526,7 +729,19 @@ async fn audience(settings: &Settings, cmd: AudienceCli) -> anyhow::Result<()> {
             name,
             timezone,
             audience_scale,
-        }) => a::create_brand(&store, &slug, &workspace, &name, &timezone, audience_scale.as_deref()).await,
+            requires_approval,
+        }) => {
+            a::create_brand(
+                &store,
+                &slug,
+                &workspace,
+                &name,
+                &timezone,
+                audience_scale.as_deref(),
+                requires_approval,
+            )
+            .await
+        }
         AudienceCli::Audience(AudienceCommand::Import {
             file,
             at,
@@ -575,6 +790,71 @@ async fn audience(settings: &Settings, cmd: AudienceCli) -> anyhow::Result<()> {
             PersonaCommand::List { at, json } => a::list_personas(&store, &at.r(), json).await,
             PersonaCommand::Show { name, at } => a::show_persona(&store, &at.r(), &name).await,
         },
+    };
+    let _ = store.close().await;
+    result
+}
+
+async fn post(settings: &Settings, cmd: PostCommand) -> anyhow::Result<()> {
+    use crate::post_cmd as p;
+    let store = open_store(settings, true).await?;
+    let plugins = crate::plugin_cmd::registry_with_kv(settings, std::sync::Arc::new(store.plugin_kv())).await?;
+    let result = match cmd {
+        PostCommand::Create {
+            at,
+            content,
+            accounts,
+            segments,
+            when,
+            zone,
+            json,
+        } => {
+            let args = p::CreateArgs {
+                at: at.r(),
+                content: content.r(),
+                accounts: &accounts,
+                segments: &segments,
+                when: when_args(&when, &zone),
+                json,
+            };
+            p::create(&store, &plugins, args).await
+        }
+        PostCommand::Schedule { id, when, zone, json } => {
+            p::schedule(&store, &plugins, id, when_args(&when, &zone), json).await
+        }
+        PostCommand::List { at, status, json } => p::list(&store, &at.r(), status.as_deref(), json).await,
+        PostCommand::Show { id, json } => p::show(&store, id, json).await,
+        PostCommand::Edit {
+            id,
+            content,
+            revision,
+            json,
+        } => p::edit(&store, &plugins, id, content.r(), revision, json).await,
+        PostCommand::Approve { id, note, json } => {
+            p::decide(&store, &plugins, id, p::Decision::Approve(note.as_deref()), json).await
+        }
+        PostCommand::Reject { id, comment, json } => {
+            p::decide(&store, &plugins, id, p::Decision::Reject(&comment), json).await
+        }
+        PostCommand::Cancel { id, json } => p::cancel(&store, &plugins, id, json).await,
+        PostCommand::Retry { id, json } => p::retry(&store, &plugins, id, json).await,
+    };
+    let _ = store.close().await;
+    result
+}
+
+async fn schedule(settings: &Settings, cmd: ScheduleCommand) -> anyhow::Result<()> {
+    use crate::post_cmd as p;
+    let store = open_store(settings, true).await?;
+    let result = match cmd {
+        ScheduleCommand::Add {
+            at,
+            name,
+            cron,
+            zone,
+            account,
+        } => p::add_schedule(&store, &at.r(), &name, &cron, zone.as_deref(), account.as_deref()).await,
+        ScheduleCommand::List { at, next, json } => p::list_schedules(&store, &at.r(), next.max(1), json).await,
     };
     let _ = store.close().await;
     result

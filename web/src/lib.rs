@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod logging;
 pub mod plugin_cmd;
+pub mod post_cmd;
 pub mod queue_cmd;
 pub mod scaffold;
 pub mod server;

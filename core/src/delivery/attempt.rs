@@ -328,15 +328,7 @@ impl Attempts {
     }
 
     fn plugin_for(&self, account: &social_account::Model, preferred: Option<&str>) -> Option<Arc<Plugin>> {
-        if let Some(p) = preferred.and_then(|id| self.plugins.get(id))
-            && p.manifest.platform == account.platform
-        {
-            return Some(p);
-        }
-        self.plugins
-            .list()
-            .find(|p| p.manifest.platform == account.platform)
-            .cloned()
+        self.plugins.for_platform(&account.platform, preferred)
     }
 
     /// When the account may publish again under the platform's publish budgets, if it is

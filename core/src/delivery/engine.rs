@@ -108,6 +108,13 @@ impl Engine {
             store.clone(),
             s.rescue_every,
             self.attempts.stats.clone(),
+            stop_rx.clone(),
+        ));
+        let leader = tokio::spawn(super::leader::run(
+            store.clone(),
+            s.worker_id.clone(),
+            s.rescue_every,
+            self.wake.clone(),
             stop_rx,
         ));
         tracing::info!(worker = %s.worker_id, concurrency = s.concurrency, "delivery engine started");
@@ -175,6 +182,7 @@ impl Engine {
         let _ = stop_tx.send(true);
         let _ = heartbeat.await;
         let _ = rescuer.await;
+        let _ = leader.await;
         let st = &self.attempts.stats;
         tracing::info!(
             published = st.published.load(Relaxed),

@@ -5,14 +5,19 @@
 //! - [`engine`]: the claim loop, the heartbeat and the drain on shutdown;
 //! - [`attempt`]: one attempt, from a claim to an outcome under its lease;
 //! - [`rescuer`]: frees the leases of attempts that died;
+//! - [`leader`]: one node at a time materialises recurring posts ([`recurrence`]) and
+//!   settles finished posts ([`settler`]);
 //! - [`backoff`]: when a failed attempt is tried again;
 //! - [`stats`]: what happened, for `chorus queue`, `/metrics` and the benchmark.
 
 mod attempt;
 pub mod backoff;
 pub mod engine;
+pub mod leader;
 pub mod plan;
+pub mod recurrence;
 pub mod rescuer;
+pub mod settler;
 pub mod stats;
 
 pub use backoff::Backoff;

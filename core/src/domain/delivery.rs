@@ -12,6 +12,7 @@
 //!                 └── retry by a person (failed, dead, cancelled)
 //! ```
 
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::StringLen;
 use sea_orm::{DeriveActiveEnum, EnumIter};
 use serde::{Deserialize, Serialize};
@@ -54,8 +55,15 @@ impl DeliveryStatus {
     pub const RETRYABLE_BY_PERSON: &'static [DeliveryStatus] = &[Self::Failed, Self::Dead, Self::Cancelled];
     /// States a person may cancel (nothing is on its way to the platform yet).
     pub const CANCELLABLE: &'static [DeliveryStatus] = &[Self::Pending, Self::Scheduled, Self::Retrying];
-    /// States whose adaptation may still be replaced when the post is edited.
-    pub const EDITABLE: &'static [DeliveryStatus] = &[Self::Pending, Self::Scheduled];
+    /// States whose adaptation may still be replaced when the post is edited (unless a
+    /// lookup is owed: then the platform may have what was sent).
+    pub const EDITABLE: &'static [DeliveryStatus] = &[
+        Self::Pending,
+        Self::Scheduled,
+        Self::Failed,
+        Self::Dead,
+        Self::Cancelled,
+    ];
 
     /// The states a delivery may move to from this one.
     pub fn allowed_next(self) -> &'static [DeliveryStatus] {
@@ -141,13 +149,18 @@ impl FailureKind {
     }
 }
 
-/// The key that makes a delivery unique per (post, account, segment), and the marker a
-/// plugin can look for on the platform to recover a post it made before a crash.
-pub fn idempotency_key(post: Uuid, account: Uuid, segment: Option<Uuid>) -> String {
+/// The key that makes a delivery unique per (post, account, segment[, occurrence]), and the
+/// marker a plugin can look for on the platform to recover a post it made before a crash.
+/// A recurring post's occurrence adds its fire instant, so the unique index on this key
+/// makes materialising one occurrence twice impossible.
+pub fn idempotency_key(post: Uuid, account: Uuid, segment: Option<Uuid>, occurrence: Option<DateTime<Utc>>) -> String {
     let segment = segment
         .map(|s| s.simple().to_string())
         .unwrap_or_else(|| "all".to_owned());
-    format!("{}.{}.{}", post.simple(), account.simple(), segment)
+    match occurrence {
+        None => format!("{}.{}.{}", post.simple(), account.simple(), segment),
+        Some(at) => format!("{}.{}.{}.{}", post.simple(), account.simple(), segment, at.timestamp()),
+    }
 }
 
 #[cfg(test)]
@@ -157,9 +170,16 @@ mod tests {
     #[test]
     fn key_differs_per_segment_and_fits_the_column() {
         let (p, a, s) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-        let with = idempotency_key(p, a, Some(s));
-        assert_ne!(with, idempotency_key(p, a, None));
-        assert!(with.len() <= 120);
+        let with = idempotency_key(p, a, Some(s), None);
+        assert_ne!(with, idempotency_key(p, a, None, None));
+        let at = Utc::now();
+        let occurrence = idempotency_key(p, a, Some(s), Some(at));
+        assert_ne!(occurrence, with);
+        assert_ne!(
+            occurrence,
+            idempotency_key(p, a, Some(s), Some(at + chrono::Duration::minutes(1)))
+        );
+        assert!(occurrence.len() <= 120);
     }
 
     #[test]

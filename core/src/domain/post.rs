@@ -35,7 +35,8 @@ impl PostStatus {
             InReview => &[Approved, Draft, Cancelled],
             // Editing an approved post reopens it.
             Approved => &[Scheduled, Draft, Cancelled],
-            Scheduled => &[Publishing, Approved, Cancelled],
+            // Editing a scheduled post of a brand that requires approval reopens it.
+            Scheduled => &[Publishing, Approved, Draft, Cancelled],
             Publishing => &[Published, PartiallyPublished, Failed],
             // Retrying the deliveries that failed.
             PartiallyPublished | Failed => &[Scheduled, Cancelled],
@@ -48,9 +49,13 @@ impl PostStatus {
         self.allowed_next().contains(&next)
     }
 
-    /// Whether the post's content may still be edited.
+    /// Whether the post's content may still be edited (a scheduled post's deliveries that
+    /// have not gone out are adapted again; those that went out keep what they sent).
     pub fn is_editable(self) -> bool {
-        matches!(self, PostStatus::Draft | PostStatus::InReview | PostStatus::Approved)
+        matches!(
+            self,
+            PostStatus::Draft | PostStatus::InReview | PostStatus::Approved | PostStatus::Scheduled
+        )
     }
 
     pub fn as_str(self) -> &'static str {

@@ -106,3 +106,24 @@ impl From<types::LengthRule> for chorus_text::text::LengthRule {
 pub fn measure(text: &str, rule: types::LengthRule) -> usize {
     chorus_text::text::measure(text, rule)
 }
+
+/// A media asset as plugins see it.
+impl From<&crate::store::entity::media_asset::Model> for types::MediaRef {
+    fn from(m: &crate::store::entity::media_asset::Model) -> Self {
+        types::MediaRef {
+            id: m.id.to_string(),
+            kind: match m.kind {
+                domain::MediaKind::Image => types::MediaKind::Image,
+                domain::MediaKind::Video => types::MediaKind::Video,
+                domain::MediaKind::Gif => types::MediaKind::Gif,
+                domain::MediaKind::Document => types::MediaKind::Document,
+            },
+            mime_type: m.mime_type.clone(),
+            byte_size: u64::try_from(m.byte_size).unwrap_or(0),
+            width: m.width.and_then(|w| u32::try_from(w).ok()),
+            height: m.height.and_then(|h| u32::try_from(h).ok()),
+            duration_ms: m.duration_ms.and_then(|d| u32::try_from(d).ok()),
+            alt_text: m.alt_text.clone(),
+        }
+    }
+}

@@ -106,6 +106,17 @@ impl PluginRegistry {
         self.plugins.values()
     }
 
+    /// The plugin that serves `platform`: `preferred` (the one a delivery was adapted by)
+    /// when it is installed and for that platform, else the first for the platform.
+    pub fn for_platform(&self, platform: &str, preferred: Option<&str>) -> Option<Arc<Plugin>> {
+        if let Some(p) = preferred.and_then(|id| self.get(id))
+            && p.manifest.platform == platform
+        {
+            return Some(p);
+        }
+        self.list().find(|p| p.manifest.platform == platform).cloned()
+    }
+
     pub fn is_bundled(&self, id: &str) -> bool {
         self.bundled_ids.iter().any(|b| b == id)
     }

@@ -31,6 +31,7 @@ impl Brands<'_> {
             timezone: Set(zone.to_string()),
             audience_scale: Set(crate::domain::AudienceScale::default().as_str().to_owned()),
             audience_version: Set(0),
+            requires_approval: Set(false),
             created_at: Set(at),
             updated_at: Set(at),
         }
@@ -50,6 +51,14 @@ impl Brands<'_> {
             .one(self.t.db())
             .await?
             .ok_or_else(|| StoreError::not_found("brand", slug))
+    }
+
+    /// Whether the brand's posts wait for approval before they are scheduled.
+    pub async fn set_requires_approval(&self, id: Uuid, required: bool) -> Result<brand::Model, StoreError> {
+        let mut row: brand::ActiveModel = self.get(id).await?.into();
+        row.requires_approval = Set(required);
+        row.updated_at = Set(now());
+        Ok(row.update(self.t.db()).await?)
     }
 
     /// How big the brand's audience is, which sets the smallest useful segment.

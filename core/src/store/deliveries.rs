@@ -29,6 +29,61 @@ pub struct NewDelivery {
     pub timezone: String,
     /// Lineage: the plugin (id, version) whose adaptation this is.
     pub plugin: Option<(String, String)>,
+    /// The fire instant, for an occurrence of a recurring post.
+    pub occurrence: Option<DateTime<Utc>>,
+}
+
+/// The row for `new`: scheduled when it has an instant, pending otherwise.
+fn model(
+    workspace_id: Uuid,
+    new: NewDelivery,
+    snapshot_id: Option<Uuid>,
+    post_revision: i32,
+    at: DateTime<Utc>,
+) -> delivery::ActiveModel {
+    let status = if new.scheduled_at.is_some() {
+        DeliveryStatus::Scheduled
+    } else {
+        DeliveryStatus::Pending
+    };
+    delivery::ActiveModel {
+        id: Set(new_id()),
+        workspace_id: Set(workspace_id),
+        post_id: Set(new.post_id),
+        social_account_id: Set(new.account_id),
+        segment_id: Set(new.segment_id),
+        segment_snapshot_id: Set(snapshot_id),
+        status: Set(status),
+        adapted_text: Set(new.adapted_text),
+        adaptation: Set(new.adaptation),
+        targeting: Set(new.targeting),
+        scheduled_at: Set(new.scheduled_at),
+        timezone: Set(new.timezone),
+        remote_id: Set(None),
+        remote_url: Set(None),
+        attempts: Set(0),
+        last_error: Set(None),
+        idempotency_key: Set(idempotency_key(
+            new.post_id,
+            new.account_id,
+            new.segment_id,
+            new.occurrence,
+        )),
+        published_at: Set(None),
+        run_at: Set(new.scheduled_at),
+        lease_token: Set(None),
+        lease_expires_at: Set(None),
+        claimed_by: Set(None),
+        lookup_first: Set(false),
+        error_kind: Set(None),
+        extra_ids: Set(None),
+        post_revision: Set(post_revision),
+        plugin_id: Set(new.plugin.as_ref().map(|p| p.0.clone())),
+        plugin_version: Set(new.plugin.map(|p| p.1)),
+        occurrence: Set(new.occurrence),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
 }
 
 /// A new adaptation for a delivery that has not gone out (the post was edited).
@@ -44,9 +99,9 @@ pub struct Readaptation {
 impl Deliveries<'_> {
     /// Stores one delivery; the (post, account, segment) triple is unique. Checks that need
     /// the audience (a segment too small for native targeting) are the caller's:
-    /// [`crate::delivery::plan::create_delivery`].
-    pub async fn create(&self, new: NewDelivery) -> Result<delivery::Model, StoreError> {
-        let zone = Zone::parse("delivery.timezone", &new.timezone)?;
+    /// [`crate::delivery::plan`].
+    pub async fn create(&self, mut new: NewDelivery) -> Result<delivery::Model, StoreError> {
+        new.timezone = Zone::parse("delivery.timezone", &new.timezone)?.to_string();
         let post = self.t.posts().get(new.post_id).await?;
         let account = self.t.accounts().get(new.account_id).await?;
         if account.brand_id != post.brand_id {
@@ -68,46 +123,10 @@ impl Deliveries<'_> {
             }
             snapshot_id = self.t.segments().latest_snapshot(s).await?.map(|snap| snap.id);
         }
-        let at = now();
-        delivery::ActiveModel {
-            id: Set(new_id()),
-            workspace_id: Set(self.t.workspace_id),
-            post_id: Set(new.post_id),
-            social_account_id: Set(new.account_id),
-            segment_id: Set(new.segment_id),
-            segment_snapshot_id: Set(snapshot_id),
-            status: Set(if new.scheduled_at.is_some() {
-                DeliveryStatus::Scheduled
-            } else {
-                DeliveryStatus::Pending
-            }),
-            adapted_text: Set(new.adapted_text),
-            adaptation: Set(new.adaptation),
-            targeting: Set(new.targeting),
-            scheduled_at: Set(new.scheduled_at),
-            timezone: Set(zone.to_string()),
-            remote_id: Set(None),
-            remote_url: Set(None),
-            attempts: Set(0),
-            last_error: Set(None),
-            idempotency_key: Set(idempotency_key(new.post_id, new.account_id, new.segment_id)),
-            published_at: Set(None),
-            run_at: Set(new.scheduled_at),
-            lease_token: Set(None),
-            lease_expires_at: Set(None),
-            claimed_by: Set(None),
-            lookup_first: Set(false),
-            error_kind: Set(None),
-            extra_ids: Set(None),
-            post_revision: Set(post.revision),
-            plugin_id: Set(new.plugin.as_ref().map(|p| p.0.clone())),
-            plugin_version: Set(new.plugin.map(|p| p.1)),
-            created_at: Set(at),
-            updated_at: Set(at),
-        }
-        .insert(self.t.db())
-        .await
-        .map_err(|e| map_db_err("delivery", e))
+        model(self.t.workspace_id, new, snapshot_id, post.revision, now())
+            .insert(self.t.db())
+            .await
+            .map_err(|e| map_db_err("delivery", e))
     }
 
     /// Stores many deliveries at once (a calendar import, a benchmark), with the checks of
@@ -118,7 +137,7 @@ impl Deliveries<'_> {
         let mut accounts: HashMap<Uuid, Uuid> = HashMap::new();
         let at = now();
         let mut models = Vec::with_capacity(rows.len());
-        for new in rows {
+        for mut new in rows {
             if new.segment_id.is_some() {
                 return Err(Invalid::new(
                     "delivery.segment_id",
@@ -126,7 +145,7 @@ impl Deliveries<'_> {
                 )
                 .into());
             }
-            let zone = Zone::parse("delivery.timezone", &new.timezone)?;
+            new.timezone = Zone::parse("delivery.timezone", &new.timezone)?.to_string();
             let (brand, revision) = match posts.get(&new.post_id) {
                 Some(p) => *p,
                 None => {
@@ -148,42 +167,7 @@ impl Deliveries<'_> {
                 )
                 .into());
             }
-            models.push(delivery::ActiveModel {
-                id: Set(new_id()),
-                workspace_id: Set(self.t.workspace_id),
-                post_id: Set(new.post_id),
-                social_account_id: Set(new.account_id),
-                segment_id: Set(None),
-                segment_snapshot_id: Set(None),
-                status: Set(if new.scheduled_at.is_some() {
-                    DeliveryStatus::Scheduled
-                } else {
-                    DeliveryStatus::Pending
-                }),
-                adapted_text: Set(new.adapted_text),
-                adaptation: Set(new.adaptation),
-                targeting: Set(new.targeting),
-                scheduled_at: Set(new.scheduled_at),
-                timezone: Set(zone.to_string()),
-                remote_id: Set(None),
-                remote_url: Set(None),
-                attempts: Set(0),
-                last_error: Set(None),
-                idempotency_key: Set(idempotency_key(new.post_id, new.account_id, None)),
-                published_at: Set(None),
-                run_at: Set(new.scheduled_at),
-                lease_token: Set(None),
-                lease_expires_at: Set(None),
-                claimed_by: Set(None),
-                lookup_first: Set(false),
-                error_kind: Set(None),
-                extra_ids: Set(None),
-                post_revision: Set(revision),
-                plugin_id: Set(new.plugin.as_ref().map(|p| p.0.clone())),
-                plugin_version: Set(new.plugin.map(|p| p.1)),
-                created_at: Set(at),
-                updated_at: Set(at),
-            });
+            models.push(model(self.t.workspace_id, new, None, revision, at));
         }
         let n = models.len() as u64;
         let txn = self.t.db().begin().await?;
@@ -242,6 +226,35 @@ impl Deliveries<'_> {
         .await
     }
 
+    /// Records the instant a held delivery is planned for (its post awaits approval): it
+    /// stays `pending` and no worker claims it until it is scheduled.
+    pub async fn plan(&self, id: Uuid, at: DateTime<Utc>, timezone: &str) -> Result<delivery::Model, StoreError> {
+        let zone = Zone::parse("delivery.timezone", timezone)?;
+        self.move_to(
+            id,
+            DeliveryStatus::Pending,
+            &[DeliveryStatus::Pending, DeliveryStatus::Scheduled],
+            vec![
+                (delivery::Column::ScheduledAt, Expr::value(at)),
+                (delivery::Column::RunAt, Expr::value(Option::<DateTime<Utc>>::None)),
+                (delivery::Column::Timezone, Expr::value(zone.to_string())),
+            ],
+        )
+        .await
+    }
+
+    /// Takes a scheduled delivery out of the queue, keeping its planned instant (its post
+    /// went back to review).
+    pub async fn hold(&self, id: Uuid) -> Result<delivery::Model, StoreError> {
+        self.move_to(
+            id,
+            DeliveryStatus::Pending,
+            &[DeliveryStatus::Scheduled],
+            vec![(delivery::Column::RunAt, Expr::value(Option::<DateTime<Utc>>::None))],
+        )
+        .await
+    }
+
     /// Cancels a delivery that is not on its way to the platform.
     pub async fn cancel(&self, id: Uuid) -> Result<delivery::Model, StoreError> {
         self.move_to(
@@ -270,14 +283,23 @@ impl Deliveries<'_> {
     }
 
     /// Replaces the adaptation of a delivery that has not gone out; a delivery that is
-    /// publishing or published keeps what it sent.
+    /// publishing or published, or whose post the platform may have, keeps what it sent.
     pub async fn readapt(&self, id: Uuid, r: Readaptation) -> Result<delivery::Model, StoreError> {
         let current = self.get(id).await?;
+        if current.lookup_first {
+            return Err(StoreError::Stale {
+                kind: "delivery",
+                id,
+                expected: "a delivery the platform cannot have".into(),
+                found: format!("{} with a lookup owed (the platform may have the post)", current.status),
+            });
+        }
         self.move_to(
             id,
             current.status,
             DeliveryStatus::EDITABLE,
             vec![
+                (delivery::Column::LookupFirst, Expr::value(false)),
                 (delivery::Column::AdaptedText, Expr::value(r.adapted_text)),
                 (delivery::Column::Adaptation, Expr::value(r.adaptation)),
                 (delivery::Column::Targeting, Expr::value(r.targeting)),

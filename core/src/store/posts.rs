@@ -2,7 +2,7 @@
 
 use super::audit::{AuditEntry, append};
 use super::entity::{StringList, campaign, media_asset, post, post_media};
-use super::{Tenant, map_db_err, now};
+use super::{Store, Tenant, map_db_err, now};
 use crate::domain::{PostDraft, PostStatus, new_id};
 use crate::{Invalid, StoreError};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -25,11 +25,22 @@ impl Posts<'_> {
         author: Option<Uuid>,
         draft: PostDraft,
     ) -> Result<post::Model, StoreError> {
+        self.create_with_id(new_id(), brand_id, author, draft).await
+    }
+
+    /// [`Self::create`] with an id chosen beforehand (the planner adapts the post under its
+    /// id before storing it, so a post the plugins refuse is never stored).
+    pub async fn create_with_id(
+        &self,
+        id: Uuid,
+        brand_id: Uuid,
+        author: Option<Uuid>,
+        draft: PostDraft,
+    ) -> Result<post::Model, StoreError> {
         let draft = draft.validated()?;
         self.t.brands().get(brand_id).await?;
         self.check_references(brand_id, &draft).await?;
         let at = now();
-        let id = new_id();
         let txn = self.t.db().begin().await?;
         let row = post::ActiveModel {
             id: Set(id),
@@ -91,13 +102,15 @@ impl Posts<'_> {
 
     /// Replaces the content of a post the caller last saw at `revision`. Editing a post that
     /// was in review or approved sends it back to draft: what was approved is not what
-    /// would be published any more.
+    /// would be published any more. A scheduled post stays scheduled unless its brand
+    /// requires approval (`reapprove`), in which case it goes back to draft too.
     pub async fn edit(
         &self,
         id: Uuid,
         revision: i32,
         actor: Option<Uuid>,
         draft: PostDraft,
+        reapprove: bool,
     ) -> Result<post::Model, StoreError> {
         let draft = draft.validated()?;
         let current = self.get(id).await?;
@@ -105,12 +118,17 @@ impl Posts<'_> {
             return Err(Invalid::new(
                 "post.status",
                 format!(
-                    "a {} post cannot be edited; only draft, in_review or approved posts can",
+                    "a {} post cannot be edited; only draft, in_review, approved or scheduled posts can",
                     current.status
                 ),
             )
             .into());
         }
+        let next = if current.status == PostStatus::Scheduled && !reapprove {
+            PostStatus::Scheduled
+        } else {
+            PostStatus::Draft
+        };
         self.check_references(current.brand_id, &draft).await?;
         let at = now();
         let txn = self.t.db().begin().await?;
@@ -120,13 +138,13 @@ impl Posts<'_> {
             .col_expr(post::Column::Hashtags, Expr::value(StringList(draft.hashtags)))
             .col_expr(post::Column::Locale, Expr::value(draft.locale))
             .col_expr(post::Column::CampaignId, Expr::value(draft.campaign_id))
-            .col_expr(post::Column::Status, Expr::value(PostStatus::Draft))
+            .col_expr(post::Column::Status, Expr::value(next))
             .col_expr(post::Column::Revision, Expr::col(post::Column::Revision).add(1))
             .col_expr(post::Column::UpdatedAt, Expr::value(at))
             .filter(post::Column::WorkspaceId.eq(self.t.workspace_id))
             .filter(post::Column::Id.eq(id))
             .filter(post::Column::Revision.eq(revision))
-            .filter(post::Column::Status.is_in([PostStatus::Draft, PostStatus::InReview, PostStatus::Approved]))
+            .filter(post::Column::Status.eq(current.status))
             .exec(&txn)
             .await?;
         if updated.rows_affected == 0 {
@@ -139,7 +157,7 @@ impl Posts<'_> {
                 found: format!("revision {} ({})", found.revision, found.status),
             });
         }
-        if current.status != PostStatus::Draft {
+        if current.status != next {
             post::Entity::update_many()
                 .col_expr(post::Column::StatusChangedAt, Expr::value(at))
                 .filter(post::Column::Id.eq(id))
@@ -278,5 +296,71 @@ fn entry(actor: Option<Uuid>, action: &'static str, id: Uuid, detail: serde_json
         subject_kind: "post",
         subject_id: Some(id),
         detail,
+    }
+}
+
+/// A scheduled post whose deliveries have all ended: what it ends as.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct Settlement {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub total: i64,
+    pub published: i64,
+    pub cancelled: i64,
+}
+
+impl Settlement {
+    /// Published when every delivery went out, partially published when some did, cancelled
+    /// when every one was cancelled, failed otherwise.
+    pub fn outcome(&self) -> PostStatus {
+        if self.published == self.total {
+            PostStatus::Published
+        } else if self.published > 0 {
+            PostStatus::PartiallyPublished
+        } else if self.cancelled == self.total {
+            PostStatus::Cancelled
+        } else {
+            PostStatus::Failed
+        }
+    }
+}
+
+impl Store {
+    /// The workspace a post belongs to (for the operator's command line, which acts on any
+    /// workspace; everything after this goes through that workspace's [`Tenant`]).
+    pub async fn locate_post(&self, id: Uuid) -> Result<Uuid, StoreError> {
+        use sea_orm::QuerySelect;
+        post::Entity::find_by_id(id)
+            .select_only()
+            .column(post::Column::WorkspaceId)
+            .into_tuple::<Uuid>()
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::not_found("post", id))
+    }
+
+    /// Scheduled posts, across workspaces, none of whose deliveries is still waiting or on
+    /// its way: the settler moves them to their final state.
+    pub async fn posts_to_settle(&self, limit: u64) -> Result<Vec<Settlement>, StoreError> {
+        use sea_orm::{FromQueryResult, Statement};
+        let open = crate::domain::DeliveryStatus::all()
+            .filter(|s| !s.is_terminal())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT p.id AS id, p.workspace_id AS workspace_id, COUNT(*) AS total, \
+               SUM(CASE WHEN d.status = 'published' THEN 1 ELSE 0 END) AS published, \
+               SUM(CASE WHEN d.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled \
+             FROM posts p JOIN deliveries d ON d.post_id = p.id \
+             WHERE p.status = 'scheduled' \
+             GROUP BY p.id, p.workspace_id \
+             HAVING SUM(CASE WHEN d.status IN ({open}) THEN 1 ELSE 0 END) = 0 \
+             LIMIT {limit}"
+        );
+        let backend = self.db.get_database_backend();
+        Ok(Settlement::find_by_statement(Statement::from_string(backend, sql))
+            .all(&self.db)
+            .await?)
     }
 }

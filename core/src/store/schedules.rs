@@ -1,11 +1,11 @@
 //! Posting schedules: named recurring slots in a zone.
 
-use super::entity::posting_schedule;
+use super::entity::{delivery, posting_schedule, social_account};
 use super::{Tenant, map_db_err, now, workspaces::required_name};
-use crate::domain::{CronSchedule, Zone, new_id};
+use crate::domain::{CronSchedule, DeliveryStatus, Zone, new_id};
 use crate::{Invalid, StoreError};
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
 pub struct Schedules<'a> {
@@ -63,5 +63,87 @@ impl Schedules<'_> {
         let s = self.t.get::<posting_schedule::Entity>(id).await?;
         let cron = CronSchedule::parse(&s.cron)?;
         Ok(cron.next_slots(Zone::parse("schedule.timezone", &s.timezone)?, after, n))
+    }
+
+    /// The posting schedules that apply to an account: its own, else its brand's shared ones.
+    pub async fn for_account(
+        &self,
+        account: &social_account::Model,
+    ) -> Result<Vec<posting_schedule::Model>, StoreError> {
+        let all: Vec<_> = self
+            .list_for_brand(account.brand_id)
+            .await?
+            .into_iter()
+            .filter(|s| s.enabled)
+            .collect();
+        let own: Vec<_> = all
+            .iter()
+            .filter(|s| s.social_account_id == Some(account.id))
+            .cloned()
+            .collect();
+        Ok(if own.is_empty() {
+            all.into_iter().filter(|s| s.social_account_id.is_none()).collect()
+        } else {
+            own
+        })
+    }
+
+    /// "Add to queue": the account's next posting slot after `after` that no delivery of
+    /// that account holds (and that is not in `busy`), with the zone it is planned in.
+    pub async fn next_free_slot(
+        &self,
+        account: &social_account::Model,
+        after: DateTime<Utc>,
+        busy: &[DateTime<Utc>],
+    ) -> Result<(DateTime<Utc>, Zone), StoreError> {
+        /// Slots looked at before giving up (a year of hourly slots is far beyond this).
+        const HORIZON: usize = 2_000;
+        let schedules = self.for_account(account).await?;
+        if schedules.is_empty() {
+            return Err(Invalid::new(
+                "when",
+                format!(
+                    "the {} account @{} has no posting slots; add some with \
+                     `chorus schedule add --brand BRAND --name NAME --cron \"0 9 * * 1-5\"`",
+                    account.platform, account.handle
+                ),
+            )
+            .into());
+        }
+        let mut candidates: Vec<(DateTime<Utc>, Zone)> = Vec::new();
+        for s in &schedules {
+            let zone = Zone::parse("schedule.timezone", &s.timezone)?;
+            let cron = CronSchedule::parse(&s.cron)?;
+            candidates.extend(cron.slots_after(zone, after).take(HORIZON).map(|t| (t, zone)));
+        }
+        candidates.sort_by_key(|(t, _)| *t);
+        candidates.dedup_by_key(|(t, _)| *t);
+        candidates.truncate(HORIZON);
+        let last = candidates.last().map(|(t, _)| *t).unwrap_or(after);
+        let taken: std::collections::HashSet<DateTime<Utc>> = delivery::Entity::find()
+            .select_only()
+            .column(delivery::Column::ScheduledAt)
+            .filter(delivery::Column::WorkspaceId.eq(self.t.workspace_id))
+            .filter(delivery::Column::SocialAccountId.eq(account.id))
+            .filter(delivery::Column::Status.ne(DeliveryStatus::Cancelled))
+            .filter(delivery::Column::ScheduledAt.gt(after))
+            .filter(delivery::Column::ScheduledAt.lte(last))
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .all(self.t.db())
+            .await?
+            .into_iter()
+            .flatten()
+            .chain(busy.iter().copied())
+            .collect();
+        candidates.into_iter().find(|(t, _)| !taken.contains(t)).ok_or_else(|| {
+            Invalid::new(
+                "when",
+                format!(
+                    "the next {HORIZON} posting slots of @{} are all taken; add slots or pick a time",
+                    account.handle
+                ),
+            )
+            .into()
+        })
     }
 }

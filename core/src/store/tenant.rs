@@ -46,6 +46,7 @@ tenant_owned!(
     post => "post",
     delivery => "delivery",
     posting_schedule => "posting schedule",
+    recurrence => "recurrence",
     audit_log => "audit entry",
 );
 
@@ -96,6 +97,9 @@ impl<'a> Tenant<'a> {
     }
     pub fn deliveries(&self) -> super::deliveries::Deliveries<'a> {
         super::deliveries::Deliveries { t: *self }
+    }
+    pub fn recurrences(&self) -> super::recurrences::Recurrences<'a> {
+        super::recurrences::Recurrences { t: *self }
     }
     pub fn schedules(&self) -> super::schedules::Schedules<'a> {
         super::schedules::Schedules { t: *self }

@@ -30,6 +30,9 @@ pub struct AdaptRules {
     /// Whether images and videos may share a post. When not, the first item's kind wins,
     /// and a video or GIF goes alone (X, Mastodon: 4 images, or 1 video, or 1 GIF).
     pub mixed_media: bool,
+    /// The kinds of media the platform takes (one `media-rule` each in `describe`); media
+    /// of another kind is dropped with a warning. Empty: any kind.
+    pub media_kinds: Vec<crate::types::MediaKind>,
     pub media_required: bool,
     /// Append the post's link to the text if it is not there (platforms without link cards).
     pub append_link: bool,
@@ -47,6 +50,7 @@ impl AdaptRules {
             threads: d.features.threads,
             max_media: d.media.max_count as usize,
             mixed_media: d.media.mixed_kinds,
+            media_kinds: d.media.rules.iter().map(|r| r.kind).collect(),
             media_required: d.media.required,
             append_link: true,
         }
@@ -285,20 +289,39 @@ pub fn same_text(a: &str, b: &str) -> bool {
 /// The media ids the platform can take together, in order, each drop explained.
 fn select_media(all: &[crate::types::MediaRef], rules: &AdaptRules, warnings: &mut Vec<Warning>) -> Vec<String> {
     use crate::types::MediaKind;
-    let mut kept: Vec<&crate::types::MediaRef> = all.iter().collect();
+    let takes = |k: MediaKind| rules.media_kinds.is_empty() || rules.media_kinds.contains(&k);
+    let all: Vec<&crate::types::MediaRef> = all.iter().collect();
+    let (usable, refused): (Vec<_>, Vec<_>) = all.iter().copied().partition(|m| takes(m.kind));
+    if !refused.is_empty() {
+        warnings.push(warn(
+            "media-dropped",
+            format!(
+                "left out {} media item(s) of a kind this platform does not take ({}); it takes {}",
+                refused.len(),
+                refused.iter().map(|m| kind_name(m.kind)).collect::<Vec<_>>().join(", "),
+                rules
+                    .media_kinds
+                    .iter()
+                    .map(|k| kind_name(*k))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let mut kept: Vec<&crate::types::MediaRef> = usable.clone();
     if !rules.mixed_media {
-        if let Some(first) = all.first() {
+        if let Some(first) = usable.first() {
             let alone = matches!(first.kind, MediaKind::Video | MediaKind::Gif);
-            let same: Vec<_> = all.iter().filter(|m| m.kind == first.kind).collect();
+            let same: Vec<_> = usable.iter().copied().filter(|m| m.kind == first.kind).collect();
             let cap = if alone { 1 } else { same.len() };
             kept = same.into_iter().take(cap).collect();
-            if kept.len() < all.len() {
+            if kept.len() < usable.len() {
                 warnings.push(warn(
                     "media-dropped",
                     format!(
                         "kept {} of {} media items: this platform does not mix kinds in one post{}",
                         kept.len(),
-                        all.len(),
+                        usable.len(),
                         if alone { ", and a video or GIF goes alone" } else { "" }
                     ),
                 ));
@@ -318,6 +341,16 @@ fn select_media(all: &[crate::types::MediaRef], rules: &AdaptRules, warnings: &m
         kept.truncate(rules.max_media);
     }
     kept.into_iter().map(|m| m.id.clone()).collect()
+}
+
+fn kind_name(k: crate::types::MediaKind) -> &'static str {
+    use crate::types::MediaKind;
+    match k {
+        MediaKind::Image => "image",
+        MediaKind::Video => "video",
+        MediaKind::Gif => "GIF",
+        MediaKind::Document => "document",
+    }
 }
 
 /// A listed hashtag in the segment's words and spelling, when that is still one word.
@@ -369,6 +402,7 @@ mod tests {
             threads,
             max_media: 1,
             mixed_media: true,
+            media_kinds: vec![],
             media_required: false,
             append_link: true,
         }

@@ -11,6 +11,8 @@ super::entity! {
         pub audience_scale: String,
         /// Bumped by every write to the brand's contacts or events (derived data checks it).
         pub audience_version: i64,
+        /// Posts are held until approved (an agency's client signs off first).
+        pub requires_approval: bool,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -45,6 +45,9 @@ super::entity! {
         pub post_revision: i32,
         pub plugin_id: Option<String>,
         pub plugin_version: Option<String>,
+        /// The fire instant of a recurring post's delivery; NULL for a one-off delivery and
+        /// for a recurring post's templates (which are never claimed).
+        pub occurrence: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -1,0 +1,52 @@
+//! The leader: the maintenance that one node at a time does, under the `maintenance`
+//! lease (`crate::store::Store::lead`): materialising recurring posts ahead
+//! ([`super::recurrence`]) and settling finished posts ([`super::settler`]). Every node
+//! runs this loop; the one holding the lease works, the others wait to take over.
+
+use super::recurrence;
+use crate::store::Store;
+use chrono::Utc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+
+pub const LEASE: &str = "maintenance";
+
+/// One pass, if `holder` leads: returns (occurrences materialised, posts settled), or
+/// `None` when another node leads.
+pub async fn pass(store: &Store, holder: &str, ttl: Duration) -> Result<Option<(u64, u64)>, crate::StoreError> {
+    let now = Utc::now();
+    if !store.lead(LEASE, holder, ttl, now).await? {
+        return Ok(None);
+    }
+    let mut made = 0;
+    // Recurrences whose horizon is less than half the look-ahead away are topped up.
+    for r in store.recurrences_due(now + recurrence::AHEAD / 2, 200).await? {
+        match recurrence::materialize(store.tenant(r.workspace_id), &r, now).await {
+            Ok(n) => made += n,
+            Err(e) => tracing::warn!(post = %r.post_id, error = %e, "a recurring post could not be materialised"),
+        }
+    }
+    let settled = super::settler::settle(store, 500).await?;
+    Ok(Some((made, settled)))
+}
+
+/// Runs [`pass`] every `every` until stopped; wakes the engine when occurrences were made.
+pub async fn run(store: Store, holder: String, every: Duration, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    let ttl = every * 3;
+    loop {
+        match pass(&store, &holder, ttl).await {
+            Ok(Some((made, _))) if made > 0 => {
+                tracing::info!(occurrences = made, "materialised recurring posts");
+                wake.notify_one();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "maintenance pass failed; trying again"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => break,
+        }
+    }
+    let _ = store.resign(LEASE, &holder).await;
+}

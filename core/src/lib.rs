@@ -13,6 +13,7 @@ pub mod audience;
 pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod oauth;
 pub mod plugins;
 pub mod secrets;
 pub mod store;

@@ -9,8 +9,11 @@
 //!   occurrence twice impossible on every database.
 //! - `recurrences`: a post's cron schedule on a zone's wall clock and how far ahead it has
 //!   been materialised.
-//! - `leader_leases`: named leases a node holds for a while (`recurrences` is one), taken
+//! - `leader_leases`: named leases a node holds for a while (`maintenance` is one), taken
 //!   with one conditional UPDATE so two nodes never both hold one.
+//! - `social_accounts.refresh_holder`, `refresh_until`: the worker refreshing the account's
+//!   token, and until when its lock holds, so one refresh runs per account across workers
+//!   (single-use refresh tokens would otherwise be spent twice).
 
 use crate::cols;
 use sea_orm_migration::prelude::*;
@@ -23,6 +26,13 @@ pub struct Migration;
 enum Brands {
     Table,
     RequiresApproval,
+}
+
+#[derive(DeriveIden)]
+enum SocialAccounts {
+    Table,
+    RefreshHolder,
+    RefreshUntil,
 }
 
 #[derive(DeriveIden)]
@@ -67,6 +77,18 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        for column in [
+            string_len_null(SocialAccounts::RefreshHolder, 120),
+            timestamp_with_time_zone_null(SocialAccounts::RefreshUntil),
+        ] {
+            m.alter_table(
+                Table::alter()
+                    .table(SocialAccounts::Table)
+                    .add_column(column)
+                    .to_owned(),
+            )
+            .await?;
+        }
         m.create_table(
             Table::create()
                 .table(Recurrences::Table)
@@ -111,6 +133,15 @@ impl MigrationTrait for Migration {
         m.drop_table(Table::drop().table(LeaderLeases::Table).to_owned())
             .await?;
         m.drop_table(Table::drop().table(Recurrences::Table).to_owned()).await?;
+        for column in [SocialAccounts::RefreshHolder, SocialAccounts::RefreshUntil] {
+            m.alter_table(
+                Table::alter()
+                    .table(SocialAccounts::Table)
+                    .drop_column(column)
+                    .to_owned(),
+            )
+            .await?;
+        }
         m.alter_table(
             Table::alter()
                 .table(Deliveries::Table)

@@ -12,7 +12,7 @@ use chorus_core::{StoreError, domain::FailureKind};
 use chorus_simulators::x::XFake;
 use chorus_tests::TestStore;
 use chorus_tests::queue::{SeededAccount, registry, run_until_settled, seed_due};
-use chrono::{Duration, TimeZone, Timelike, Utc};
+use chrono::{Duration, SubsecRound, TimeZone, Timelike, Utc};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -227,7 +227,7 @@ async fn editing_a_scheduled_post_readapts_what_has_not_gone_out_and_never_what_
         .compose(w.brand, None, draft("Version one"), &w.targets(&[None]))
         .await
         .unwrap();
-    let at = Utc::now() + Duration::hours(1);
+    let at = (Utc::now() + Duration::hours(1)).trunc_subsecs(0);
     let zone = Zone::parse("zone", "Europe/Stockholm").unwrap();
     w.planner().schedule(p.post.id, When::At(at, zone), None).await.unwrap();
     // One delivery goes out (a worker claims it after its instant and publishes it).
@@ -287,7 +287,7 @@ async fn a_brand_that_requires_approval_holds_its_posts_until_approved_and_again
         .compose(w.brand, None, draft("Needs a yes"), &w.targets(&[None]))
         .await
         .unwrap();
-    let at = Utc::now() + Duration::hours(2);
+    let at = (Utc::now() + Duration::hours(2)).trunc_subsecs(0);
     let zone = Zone::parse("zone", "America/New_York").unwrap();
     let held = w.planner().schedule(p.post.id, When::At(at, zone), None).await.unwrap();
     assert!(held.held_for_approval);

@@ -603,6 +603,7 @@ pub fn main() -> ExitCode {
         // Secrets are read from the environment only, never from flags (which `ps` shows).
         secret_key: std::env::var("CHORUS_SECRET_KEY").ok().filter(|k| !k.trim().is_empty()),
         platform_api_bases: Overrides::platform_api_bases_from_env(),
+        platform_oauth: Overrides::platform_oauth_from_env(),
     };
     let settings = match Settings::resolve(overrides) {
         Ok(s) => s,
@@ -977,6 +978,7 @@ async fn worker(settings: &Settings) -> anyhow::Result<()> {
 fn engine_settings(settings: &Settings) -> EngineSettings {
     EngineSettings {
         rescue_every: settings.worker_tick,
+        oauth: settings.oauth.clone(),
         ..EngineSettings::default()
     }
 }

@@ -50,6 +50,12 @@ pub struct PlatformFileConfig {
     /// Local stand-ins for declared hosts: `{ "upload.x.com" = "http://127.0.0.1:9001" }`.
     #[serde(default)]
     pub local_origins: BTreeMap<String, String>,
+    /// The operator's OAuth app on this platform (for refreshing tokens); the secret may
+    /// also come from `CHORUS_PLATFORM_<ID>_CLIENT_SECRET`.
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// Overrides the plugin's token endpoint (a sandbox, a local fake).
+    pub token_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +85,16 @@ pub struct Overrides {
     pub secret_key: Option<String>,
     /// `CHORUS_PLATFORM_<ID>_API_BASE` values, by platform id.
     pub platform_api_bases: BTreeMap<String, String>,
+    /// `CHORUS_PLATFORM_<ID>_CLIENT_ID`, `_CLIENT_SECRET`, `_TOKEN_URL`, by platform id.
+    pub platform_oauth: BTreeMap<String, OAuthOverride>,
+}
+
+/// OAuth app settings of one platform from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct OAuthOverride {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub token_url: Option<String>,
 }
 
 impl Overrides {
@@ -90,6 +106,28 @@ impl Overrides {
                 Some((id.to_ascii_lowercase().replace('_', "-"), v))
             })
             .collect()
+    }
+
+    /// Reads `CHORUS_PLATFORM_<ID>_CLIENT_ID`, `_CLIENT_SECRET` and `_TOKEN_URL`.
+    pub fn platform_oauth_from_env() -> BTreeMap<String, OAuthOverride> {
+        let mut out: BTreeMap<String, OAuthOverride> = BTreeMap::new();
+        for (k, v) in std::env::vars() {
+            let Some(rest) = k.strip_prefix("CHORUS_PLATFORM_") else {
+                continue;
+            };
+            for (suffix, field) in [("_CLIENT_ID", 0), ("_CLIENT_SECRET", 1), ("_TOKEN_URL", 2)] {
+                if let Some(id) = rest.strip_suffix(suffix) {
+                    let o = out.entry(id.to_ascii_lowercase().replace('_', "-")).or_default();
+                    let slot = match field {
+                        0 => &mut o.client_id,
+                        1 => &mut o.client_secret,
+                        _ => &mut o.token_url,
+                    };
+                    *slot = Some(v.clone()).filter(|v| !v.trim().is_empty());
+                }
+            }
+        }
+        out
     }
 }
 
@@ -106,6 +144,8 @@ pub struct Settings {
     pub worker_tick: Duration,
     /// API bases, host allow-lists and limits for plugins.
     pub plugins: PluginSettings,
+    /// The operator's OAuth apps, by platform (token refresh).
+    pub oauth: chorus_core::oauth::OAuthClients,
 }
 
 /// A setting that cannot be used, with where it came from and what is allowed.
@@ -131,6 +171,9 @@ pub enum ConfigError {
         "log_level {value:?} is not a level or filter; use error, warn, info, debug, trace, or a filter such as \"info,chorus=debug\""
     )]
     LogLevel { value: String },
+
+    #[error("platforms.{platform} OAuth app: {message}")]
+    OAuth { platform: String, message: String },
 
     #[error("worker.tick_seconds must be between 1 and 3600, got {value}")]
     WorkerTick { value: u64 },
@@ -185,8 +228,10 @@ impl Settings {
             return Err(ConfigError::WorkerTick { value: tick });
         }
         let plugins = plugin_settings(&data_dir, &file.platforms, &file.plugins, &o.platform_api_bases)?;
+        let oauth = oauth_clients(&file.platforms, &o.platform_oauth)?;
         Ok(Settings {
             plugins,
+            oauth,
             data_dir,
             database_url,
             bind,
@@ -216,6 +261,49 @@ impl Settings {
             None => SecretKey::load_or_create(&self.data_dir.join("secret.key"))?,
         })
     }
+}
+
+/// OAuth apps from `[platforms.ID]` and the environment (which wins, field by field).
+fn oauth_clients(
+    platforms: &BTreeMap<String, PlatformFileConfig>,
+    env: &BTreeMap<String, OAuthOverride>,
+) -> Result<chorus_core::oauth::OAuthClients, ConfigError> {
+    let mut out = chorus_core::oauth::OAuthClients::new();
+    let ids: std::collections::BTreeSet<&String> = platforms.keys().chain(env.keys()).collect();
+    for id in ids {
+        let file = platforms.get(id);
+        let e = env.get(id).cloned().unwrap_or_default();
+        let pick = |env: Option<String>, file: Option<&String>| env.or_else(|| file.cloned());
+        let client_id = pick(e.client_id, file.and_then(|f| f.client_id.as_ref()));
+        let secret = pick(e.client_secret, file.and_then(|f| f.client_secret.as_ref()));
+        let token_url = pick(e.token_url, file.and_then(|f| f.token_url.as_ref()));
+        let Some(client_id) = client_id else {
+            if secret.is_some() || token_url.is_some() {
+                return Err(ConfigError::OAuth {
+                    platform: id.clone(),
+                    message: "a client secret or token URL is set but no client id; set platforms.ID.client_id \
+                              or CHORUS_PLATFORM_<ID>_CLIENT_ID"
+                        .into(),
+                });
+            }
+            continue;
+        };
+        let token_url = token_url
+            .map(|u| {
+                let setting = format!("platforms.{id}.token_url");
+                parse_api_base(&setting, &u)
+            })
+            .transpose()?;
+        out.insert(
+            id.clone(),
+            chorus_core::oauth::OAuthClient {
+                client_id,
+                client_secret: secret,
+                token_url,
+            },
+        );
+    }
+    Ok(out)
 }
 
 fn plugin_settings(
@@ -399,6 +487,51 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.to_string().contains("worker.tick_seconds"), "{e}");
+    }
+
+    #[test]
+    fn oauth_apps_come_from_file_and_env_and_a_secret_without_an_id_is_refused() {
+        let (_d, path) =
+            file("[platforms.x]\nclient_id = \"file-id\"\ntoken_url = \"http://127.0.0.1:9/2/oauth2/token\"\n");
+        let mut env = BTreeMap::new();
+        env.insert(
+            "x".to_owned(),
+            OAuthOverride {
+                client_secret: Some("env-secret".into()),
+                ..Default::default()
+            },
+        );
+        let s = Settings::resolve(Overrides {
+            config: Some(path.clone()),
+            platform_oauth: env,
+            ..Default::default()
+        })
+        .unwrap();
+        let x = &s.oauth["x"];
+        assert_eq!(x.client_id, "file-id");
+        assert_eq!(x.client_secret.as_deref(), Some("env-secret"));
+        assert_eq!(
+            x.token_url.as_ref().unwrap().as_str(),
+            "http://127.0.0.1:9/2/oauth2/token"
+        );
+        assert!(!format!("{x:?}").contains("env-secret"), "the secret is never printed");
+        let mut env = BTreeMap::new();
+        env.insert(
+            "linkedin".to_owned(),
+            OAuthOverride {
+                client_secret: Some("s".into()),
+                ..Default::default()
+            },
+        );
+        let e = Settings::resolve(Overrides {
+            platform_oauth: env,
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("platforms.linkedin") && e.to_string().contains("client id"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub async fn show(settings: &Settings, limit: u64, json_out: bool) -> anyhow::Re
     let next_due = q.next_due().await?;
     // How late the most overdue claimable delivery is (0 when nothing is overdue).
     let lateness_s = next_due.map_or(0, |d| (now - d).num_seconds().max(0));
+    let held = q.held(limit).await?;
     let mut stuck = Vec::new();
     for status in [DeliveryStatus::Dead, DeliveryStatus::Failed] {
         for d in q.in_state(status, limit).await? {
@@ -25,6 +26,10 @@ pub async fn show(settings: &Settings, limit: u64, json_out: bool) -> anyhow::Re
             "states": states,
             "next_due": next_due,
             "oldest_due_late_seconds": lateness_s,
+            "held": held.iter().map(|d| json!({
+                "id": d.id, "workspace_id": d.workspace_id, "post_id": d.post_id,
+                "account_id": d.social_account_id, "reason": d.last_error, "next_look": d.run_at,
+            })).collect::<Vec<_>>(),
             "not_published": stuck.iter().map(|d| json!({
                 "id": d.id, "workspace_id": d.workspace_id, "post_id": d.post_id, "status": d.status,
                 "error_kind": d.error_kind, "reason": d.last_error, "attempts": d.attempts,
@@ -51,6 +56,12 @@ pub async fn show(settings: &Settings, limit: u64, json_out: bool) -> anyhow::Re
         Some(at) if at <= now => println!("oldest due delivery is {lateness_s} s late (due {at})"),
         Some(at) => println!("next delivery due at {at}"),
         None => println!("nothing waiting"),
+    }
+    if !held.is_empty() {
+        println!("held until a person acts (they wait; they do not fail):");
+        for d in &held {
+            println!("  {} {}", d.id, d.last_error.as_deref().unwrap_or_default());
+        }
     }
     if !stuck.is_empty() {
         println!("not published (retry with the post's retry once the reason is fixed):");

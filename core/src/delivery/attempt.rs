@@ -12,9 +12,11 @@
 use super::backoff::Backoff;
 use super::stats::Stats;
 use crate::domain::{AccountStatus, DeliveryStatus, FailureKind};
+use crate::oauth::refresh::{Fresh, Refresher};
 use crate::plugins::types::{self, PluginError};
 use crate::plugins::{CallError, CallErrorKind, Invocation, Plugin, PluginRegistry};
 use crate::store::entity::social_account;
+use crate::store::queue::HELD;
 use crate::store::{AttemptFailure, Claim, PublishedPost, Store};
 use crate::{StoreError, plugins::error::describe_plugin_error};
 use chrono::{DateTime, Utc};
@@ -30,6 +32,9 @@ pub(crate) struct Attempts {
     pub plugins: Arc<PluginRegistry>,
     pub backoff: Backoff,
     pub max_attempts: i32,
+    /// This engine's name, for the refresh lock.
+    pub worker: String,
+    pub refresher: Refresher,
     pub stats: Arc<Stats>,
     /// Accounts the platform told to wait, until when.
     pub paused: Mutex<HashMap<Uuid, DateTime<Utc>>>,
@@ -40,6 +45,8 @@ pub(crate) struct Attempts {
 
 /// How long a delivery of an account that needs a person waits before it is looked at again.
 const HOLD: Duration = Duration::from_secs(15 * 60);
+/// How long a delivery waits while another worker refreshes its account's token.
+const REFRESH_WAIT: Duration = Duration::from_secs(2);
 
 impl Attempts {
     /// Runs one attempt; a lost lease (the attempt was rescued) is logged and dropped: the
@@ -67,7 +74,7 @@ impl Attempts {
         if account.status != AccountStatus::Connected {
             self.stats.held();
             let why = format!(
-                "held: the {} account {} is {}; reconnect it and the delivery goes out",
+                "{HELD} the {} account {} is {}; reconnect it and the delivery goes out",
                 account.platform,
                 account.handle,
                 match account.status {
@@ -136,7 +143,40 @@ impl Attempts {
                     .await;
             }
         };
-        let creds = tenant.accounts().credentials(account.id).await?;
+        let token_url = plugin.description.oauth.as_ref().map(|o| o.token_url.as_str());
+        let creds = match self
+            .refresher
+            .fresh(&self.store, &account, token_url, &self.worker)
+            .await?
+        {
+            Fresh::Ready { credentials, refreshed } => {
+                if refreshed {
+                    self.stats.refreshed();
+                }
+                credentials
+            }
+            Fresh::Busy => {
+                return queue
+                    .postpone(
+                        claim,
+                        Utc::now() + REFRESH_WAIT,
+                        "waiting: another worker is refreshing this account's token",
+                    )
+                    .await;
+            }
+            Fresh::Refused(why) => {
+                self.stats.refresh_failed();
+                self.stats.held();
+                return queue.postpone(claim, Utc::now() + HOLD, &format!("{HELD} {why}")).await;
+            }
+            Fresh::Transient(why) => {
+                self.stats.refresh_failed();
+                let delay = self.backoff.delay(2, None, &mut rand::rng());
+                return queue
+                    .postpone(claim, Utc::now() + delay, &format!("waiting: {why}; trying again"))
+                    .await;
+            }
+        };
         let inv = Invocation {
             workspace: d.workspace_id,
             token: Some(creds.access_token),
@@ -202,13 +242,29 @@ impl Attempts {
                 self.end(claim, FailureKind::Denied, message, maybe_published).await
             }
             CallErrorKind::Plugin(PluginError::AuthExpired(m)) => {
-                // Held, not failed: the account waits for a person (or a refresh) and its
-                // deliveries go out once it is connected again.
-                self.store
-                    .tenant(account.workspace_id)
-                    .accounts()
-                    .set_status(account.id, AccountStatus::NeedsReauth)
-                    .await?;
+                // Held, not failed. A token the platform refused early is refreshed on the
+                // next attempt (unless it was refreshed just now); else the account waits
+                // for a person and its deliveries go out once it is connected again.
+                let accounts = self.store.tenant(account.workspace_id).accounts();
+                let creds = accounts.credentials(account.id).await?;
+                let just_refreshed = (Utc::now() - account.updated_at) < chrono::Duration::minutes(2)
+                    && creds.expires_at.is_some_and(|e| e > Utc::now());
+                if creds.refresh_token.is_some() && !just_refreshed {
+                    accounts.expire_token(account.id).await?;
+                    self.stats.retried();
+                    let delay = self.backoff.delay(1, None, &mut rand::rng());
+                    return self
+                        .retry(
+                            claim,
+                            FailureKind::Auth,
+                            describe_plugin_error(&PluginError::AuthExpired(m.clone())),
+                            delay,
+                            maybe_published,
+                            DeliveryStatus::Retrying,
+                        )
+                        .await;
+                }
+                accounts.set_status(account.id, AccountStatus::NeedsReauth).await?;
                 self.stats.retried();
                 self.retry(
                     claim,

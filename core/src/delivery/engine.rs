@@ -36,6 +36,8 @@ pub struct EngineSettings {
     /// Attempts after which a temporary failure becomes `dead`.
     pub max_attempts: i32,
     pub backoff: Backoff,
+    /// The operator's app registrations, for refreshing expiring tokens.
+    pub oauth: crate::oauth::OAuthClients,
 }
 
 impl Default for EngineSettings {
@@ -49,6 +51,7 @@ impl Default for EngineSettings {
             rescue_every: Duration::from_secs(5),
             max_attempts: 8,
             backoff: Backoff::default(),
+            oauth: Default::default(),
         }
     }
 }
@@ -76,6 +79,8 @@ impl Engine {
                 plugins,
                 backoff: settings.backoff,
                 max_attempts: settings.max_attempts,
+                worker: settings.worker_id.clone(),
+                refresher: crate::oauth::refresh::Refresher::new(settings.oauth.clone()),
                 stats: Arc::new(Stats::default()),
                 paused: Mutex::new(HashMap::new()),
                 account_turns: Mutex::new(HashMap::new()),

@@ -22,6 +22,10 @@ pub struct Stats {
     pub budget_delays: AtomicU64,
     /// Attempts given back because the account needs a person.
     pub held: AtomicU64,
+    /// Access tokens refreshed before publishing.
+    pub refreshes: AtomicU64,
+    /// Refreshes refused or failed.
+    pub refresh_failures: AtomicU64,
     lateness_ms: Mutex<Vec<u64>>,
 }
 
@@ -53,6 +57,12 @@ impl Stats {
     }
     pub(crate) fn held(&self) {
         self.held.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn refreshed(&self) {
+        self.refreshes.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn refresh_failed(&self) {
+        self.refresh_failures.fetch_add(1, Relaxed);
     }
 
     /// Lateness percentiles in milliseconds (`q` in 0..=1) over the published deliveries.

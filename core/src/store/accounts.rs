@@ -5,7 +5,9 @@ use super::{Tenant, map_db_err, now};
 use crate::domain::{AccountStatus, PlatformId, Zone, new_id};
 use crate::secrets::Credentials;
 use crate::{Invalid, StoreError};
-use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, Set};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 pub struct Accounts<'a> {
@@ -51,6 +53,8 @@ impl Accounts<'_> {
             credentials: Set(Some(sealed)),
             credentials_expire_at: Set(new.credentials.expires_at),
             scopes: Set(StringList(new.scopes)),
+            refresh_holder: Set(None),
+            refresh_until: Set(None),
             created_at: Set(at),
             updated_at: Set(at),
         }
@@ -95,6 +99,87 @@ impl Accounts<'_> {
         am.credentials = Set(Some(self.seal(id, creds)?));
         am.credentials_expire_at = Set(creds.expires_at);
         am.status = Set(AccountStatus::Connected);
+        am.updated_at = Set(now());
+        am.update(self.t.db()).await?;
+        Ok(())
+    }
+
+    /// Takes the account's refresh lock for `holder` until `until`: one conditional UPDATE,
+    /// so across every worker one refresh runs at a time. False when another holds it.
+    pub async fn begin_refresh(&self, id: Uuid, holder: &str, until: DateTime<Utc>) -> Result<bool, StoreError> {
+        let at = now();
+        let res = social_account::Entity::update_many()
+            .col_expr(social_account::Column::RefreshHolder, Expr::value(holder))
+            .col_expr(social_account::Column::RefreshUntil, Expr::value(until))
+            .filter(social_account::Column::WorkspaceId.eq(self.t.workspace_id))
+            .filter(social_account::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(social_account::Column::RefreshUntil.is_null())
+                    .add(social_account::Column::RefreshUntil.lt(at)),
+            )
+            .exec(self.t.db())
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// Stores refreshed credentials and releases the lock, in one statement. Stored even if
+    /// the lock ran out meanwhile: these tokens are the newest the platform issued.
+    pub async fn finish_refresh(&self, id: Uuid, creds: &Credentials) -> Result<(), StoreError> {
+        let sealed = self.seal(id, creds)?;
+        let res = social_account::Entity::update_many()
+            .col_expr(social_account::Column::Credentials, Expr::value(sealed))
+            .col_expr(
+                social_account::Column::CredentialsExpireAt,
+                Expr::value(creds.expires_at),
+            )
+            .col_expr(social_account::Column::Status, Expr::value(AccountStatus::Connected))
+            .col_expr(
+                social_account::Column::RefreshHolder,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                social_account::Column::RefreshUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(social_account::Column::UpdatedAt, Expr::value(now()))
+            .filter(social_account::Column::WorkspaceId.eq(self.t.workspace_id))
+            .filter(social_account::Column::Id.eq(id))
+            .exec(self.t.db())
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(StoreError::not_found("social account", id));
+        }
+        Ok(())
+    }
+
+    /// Releases the refresh lock `holder` took (the refresh failed or was not needed).
+    pub async fn end_refresh(&self, id: Uuid, holder: &str) -> Result<(), StoreError> {
+        social_account::Entity::update_many()
+            .col_expr(
+                social_account::Column::RefreshHolder,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                social_account::Column::RefreshUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(social_account::Column::WorkspaceId.eq(self.t.workspace_id))
+            .filter(social_account::Column::Id.eq(id))
+            .filter(social_account::Column::RefreshHolder.eq(holder))
+            .exec(self.t.db())
+            .await?;
+        Ok(())
+    }
+
+    /// Marks the access token expired (the platform refused it while a refresh token is
+    /// held): the next attempt refreshes it first.
+    pub async fn expire_token(&self, id: Uuid) -> Result<(), StoreError> {
+        let mut creds = self.credentials(id).await?;
+        creds.expires_at = Some(now() - chrono::Duration::seconds(1));
+        let mut am: social_account::ActiveModel = self.get(id).await?.into();
+        am.credentials = Set(Some(self.seal(id, &creds)?));
+        am.credentials_expire_at = Set(creds.expires_at);
         am.updated_at = Set(now());
         am.update(self.t.db()).await?;
         Ok(())

@@ -26,6 +26,9 @@ use sea_orm::{
 use std::time::Duration;
 use uuid::Uuid;
 
+/// How the reason of a delivery held for a person starts (`Queue::held`).
+pub const HELD: &str = "held:";
+
 /// The queue as workers see it.
 pub struct Queue<'a> {
     pub(crate) store: &'a Store,
@@ -335,6 +338,18 @@ impl Queue<'_> {
             .one(self.db())
             .await?
             .flatten())
+    }
+
+    /// Scheduled deliveries held for a person (their account needs reconnecting), oldest
+    /// first: they wait, they do not fail, and `chorus queue` lists them apart.
+    pub async fn held(&self, limit: u64) -> Result<Vec<delivery::Model>, StoreError> {
+        Ok(delivery::Entity::find()
+            .filter(delivery::Column::Status.eq(DeliveryStatus::Scheduled))
+            .filter(delivery::Column::LastError.starts_with(HELD))
+            .order_by_asc(delivery::Column::RunAt)
+            .limit(limit)
+            .all(self.db())
+            .await?)
     }
 
     /// Deliveries in `status`, oldest first (for `chorus queue`: dead ones with reasons).

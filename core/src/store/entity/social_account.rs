@@ -17,6 +17,9 @@ super::entity! {
         pub credentials_expire_at: Option<DateTimeUtc>,
         #[sea_orm(column_type = "JsonBinary")]
         pub scopes: super::StringList,
+        /// The worker refreshing the token now, and until when its lock holds.
+        pub refresh_holder: Option<String>,
+        pub refresh_until: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -1,0 +1,269 @@
+//! Refreshing an account's access token before it expires, with the `oauth2` crate.
+//!
+//! The order is what keeps a connection alive when refresh tokens are single-use (X's
+//! rotate: the old one dies the moment the new one is issued):
+//! 1. one worker at a time takes the account's refresh lock (one conditional UPDATE, so
+//!    two workers on two machines never both refresh); the others wait and re-read;
+//! 2. the holder reads the credentials again (someone may have refreshed meanwhile);
+//! 3. it asks the token endpoint, and stores the new tokens before anything uses them;
+//! 4. a refusal (`invalid_grant`, and X's `invalid_request`) means the grant is gone: the
+//!    account needs a person to reconnect, and its deliveries wait. A failure to reach the
+//!    endpoint (a timeout, a 5xx, a 429, an answer that is not OAuth) is transient and is
+//!    retried; it is never mistaken for a dead token.
+
+use super::{OAuthClient, OAuthClients};
+use crate::StoreError;
+use crate::domain::AccountStatus;
+use crate::secrets::Credentials;
+use crate::store::Store;
+use crate::store::entity::social_account;
+use chrono::{DateTime, Utc};
+use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::{ClientId, ClientSecret, RefreshToken, RequestTokenError, TokenResponse, TokenUrl};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long before expiry a token is refreshed.
+pub const MARGIN: Duration = Duration::from_secs(5 * 60);
+/// How long a worker may hold an account's refresh lock (well above the request timeout).
+pub const LOCK: Duration = Duration::from_secs(120);
+/// The token endpoint's request timeout.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the worker may do with the account now.
+#[derive(Debug)]
+pub enum Fresh {
+    /// Credentials good to use (refreshed now if they were about to expire).
+    Ready { credentials: Credentials, refreshed: bool },
+    /// Another worker is refreshing this account's token: wait and look again.
+    Busy,
+    /// The platform refused the refresh: the account now needs a person to reconnect.
+    Refused(String),
+    /// The token endpoint failed or could not be reached: try again later.
+    Transient(String),
+}
+
+/// Refreshes tokens with the operator's app registrations.
+pub struct Refresher {
+    clients: OAuthClients,
+    http: reqwest::Client,
+}
+
+impl Refresher {
+    pub fn new(clients: OAuthClients) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .no_proxy()
+            // A token endpoint that redirects is refused (RFC 6749 §3.2 wants no redirects).
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Self { clients, http }
+    }
+
+    /// The account's credentials, refreshed first when they expire within [`MARGIN`] and a
+    /// refresh is possible (a refresh token, an app registration, a token URL).
+    /// `spec_token_url` is the plugin's `oauth-spec.token-url`.
+    pub async fn fresh(
+        &self,
+        store: &Store,
+        account: &social_account::Model,
+        spec_token_url: Option<&str>,
+        holder: &str,
+    ) -> Result<Fresh, StoreError> {
+        let accounts = store.tenant(account.workspace_id).accounts();
+        let creds = accounts.credentials(account.id).await?;
+        let now = Utc::now();
+        if !due(&creds, now) {
+            return Ok(Fresh::Ready {
+                credentials: creds,
+                refreshed: false,
+            });
+        }
+        let Some((client, token_url)) = self.client(&account.platform, spec_token_url) else {
+            return Ok(unrefreshable(
+                &creds,
+                now,
+                &account.platform,
+                "no app registration for it is configured",
+            ));
+        };
+        if creds.refresh_token.is_none() {
+            return Ok(unrefreshable(
+                &creds,
+                now,
+                &account.platform,
+                "the account has no refresh token",
+            ));
+        }
+        if !accounts.begin_refresh(account.id, holder, now + LOCK).await? {
+            return Ok(Fresh::Busy);
+        }
+        let outcome = self.refresh_locked(store, account, client, &token_url, holder).await;
+        if !matches!(outcome, Ok(Fresh::Ready { .. })) {
+            let _ = accounts.end_refresh(account.id, holder).await;
+        }
+        outcome
+    }
+
+    async fn refresh_locked(
+        &self,
+        store: &Store,
+        account: &social_account::Model,
+        client: &OAuthClient,
+        token_url: &str,
+        holder: &str,
+    ) -> Result<Fresh, StoreError> {
+        let accounts = store.tenant(account.workspace_id).accounts();
+        // Another worker may have refreshed between our read and our lock.
+        let creds = accounts.credentials(account.id).await?;
+        let now = Utc::now();
+        if !due(&creds, now) {
+            accounts.end_refresh(account.id, holder).await?;
+            return Ok(Fresh::Ready {
+                credentials: creds,
+                refreshed: false,
+            });
+        }
+        let Some(refresh_token) = creds.refresh_token.clone() else {
+            return Ok(unrefreshable(
+                &creds,
+                now,
+                &account.platform,
+                "the account has no refresh token",
+            ));
+        };
+        let url = match TokenUrl::new(token_url.to_owned()) {
+            Ok(u) => u,
+            Err(e) => {
+                return Ok(Fresh::Transient(format!(
+                    "the token URL {token_url:?} is not a URL: {e}"
+                )));
+            }
+        };
+        let mut oauth = BasicClient::new(ClientId::new(client.client_id.clone())).set_token_uri(url);
+        if let Some(secret) = &client.client_secret {
+            oauth = oauth.set_client_secret(ClientSecret::new(secret.clone()));
+        }
+        // The HTTP status of the answer: a 5xx or 429 is transient whatever its body says.
+        let status: Arc<Mutex<Option<u16>>> = Arc::default();
+        let http = |req: oauth2::HttpRequest| {
+            let (http, status) = (self.http.clone(), status.clone());
+            async move {
+                let (parts, body) = req.into_parts();
+                let mut r = http.request(parts.method, parts.uri.to_string()).body(body);
+                for (name, value) in &parts.headers {
+                    r = r.header(name, value);
+                }
+                let resp = r.send().await?;
+                *status.lock().unwrap_or_else(|e| e.into_inner()) = Some(resp.status().as_u16());
+                let mut out = oauth2::http::Response::builder().status(resp.status().as_u16());
+                for (name, value) in resp.headers() {
+                    out = out.header(name, value);
+                }
+                let bytes = resp.bytes().await?;
+                Ok::<_, reqwest::Error>(out.body(bytes.to_vec()).unwrap_or_default())
+            }
+        };
+        let answer = oauth
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.clone()))
+            .request_async(&http)
+            .await;
+        let code = *status.lock().unwrap_or_else(|e| e.into_inner());
+        match answer {
+            Ok(t) => {
+                let fresh = Credentials {
+                    access_token: t.access_token().secret().clone(),
+                    // A platform that does not rotate answers no new refresh token.
+                    refresh_token: Some(t.refresh_token().map(|r| r.secret().clone()).unwrap_or(refresh_token)),
+                    expires_at: t
+                        .expires_in()
+                        .and_then(|d| chrono::Duration::from_std(d).ok())
+                        .map(|d| Utc::now() + d),
+                };
+                // Stored before it is used: a crash now loses nothing.
+                accounts.finish_refresh(account.id, &fresh).await?;
+                Ok(Fresh::Ready {
+                    credentials: fresh,
+                    refreshed: true,
+                })
+            }
+            Err(RequestTokenError::ServerResponse(e)) if !transient_status(code) && refused(e.error()) => {
+                let why = format!(
+                    "{} refused the refresh token ({}{}); reconnect the account",
+                    account.platform,
+                    e.error().as_ref(),
+                    e.error_description().map(|d| format!(": {d}")).unwrap_or_default()
+                );
+                accounts.set_status(account.id, AccountStatus::NeedsReauth).await?;
+                Ok(Fresh::Refused(why))
+            }
+            Err(e) => Ok(Fresh::Transient(format!(
+                "refreshing the {} token failed{}: {}",
+                account.platform,
+                code.map(|c| format!(" (HTTP {c})")).unwrap_or_default(),
+                describe(&e)
+            ))),
+        }
+    }
+
+    fn client(&self, platform: &str, spec_token_url: Option<&str>) -> Option<(&OAuthClient, String)> {
+        let client = self.clients.get(platform)?;
+        let url = client
+            .token_url
+            .as_ref()
+            .map(|u| u.to_string())
+            .or_else(|| spec_token_url.map(str::to_owned))?;
+        Some((client, url))
+    }
+}
+
+/// Whether the token should be refreshed now.
+fn due(creds: &Credentials, now: DateTime<Utc>) -> bool {
+    creds
+        .expires_at
+        .is_some_and(|at| at - now < chrono::Duration::from_std(MARGIN).unwrap_or_default())
+}
+
+/// A token that cannot be refreshed: used while it lasts, refused once it has expired.
+fn unrefreshable(creds: &Credentials, now: DateTime<Utc>, platform: &str, why: &str) -> Fresh {
+    match creds.expires_at {
+        Some(at) if at <= now => Fresh::Refused(format!(
+            "the {platform} access token expired and cannot be refreshed ({why}); reconnect the account"
+        )),
+        _ => Fresh::Ready {
+            credentials: creds.clone(),
+            refreshed: false,
+        },
+    }
+}
+
+/// Errors that mean the grant itself is gone (RFC 6749 §5.2). X answers `invalid_request`
+/// for a spent or revoked refresh token, so it counts too; `invalid_client` means the
+/// operator's app registration is wrong, which a person must fix as well.
+fn refused(e: &BasicErrorResponseType) -> bool {
+    matches!(
+        e,
+        BasicErrorResponseType::InvalidGrant
+            | BasicErrorResponseType::InvalidRequest
+            | BasicErrorResponseType::InvalidClient
+            | BasicErrorResponseType::UnauthorizedClient
+            | BasicErrorResponseType::InvalidScope
+            | BasicErrorResponseType::UnsupportedGrantType
+    )
+}
+
+fn transient_status(code: Option<u16>) -> bool {
+    code.is_some_and(|c| c >= 500 || c == 429 || c == 408)
+}
+
+fn describe<E: std::error::Error>(e: &E) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

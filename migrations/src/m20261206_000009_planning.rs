@@ -14,6 +14,8 @@
 //! - `social_accounts.refresh_holder`, `refresh_until`: the worker refreshing the account's
 //!   token, and until when its lock holds, so one refresh runs per account across workers
 //!   (single-use refresh tokens would otherwise be spent twice).
+//! - `social_accounts.paused_until`: the platform answered 429; every worker leaves the
+//!   account alone until then (a 429 slows that account down, not the queue).
 
 use crate::cols;
 use sea_orm_migration::prelude::*;
@@ -33,6 +35,7 @@ enum SocialAccounts {
     Table,
     RefreshHolder,
     RefreshUntil,
+    PausedUntil,
 }
 
 #[derive(DeriveIden)]
@@ -80,6 +83,7 @@ impl MigrationTrait for Migration {
         for column in [
             string_len_null(SocialAccounts::RefreshHolder, 120),
             timestamp_with_time_zone_null(SocialAccounts::RefreshUntil),
+            timestamp_with_time_zone_null(SocialAccounts::PausedUntil),
         ] {
             m.alter_table(
                 Table::alter()
@@ -133,7 +137,11 @@ impl MigrationTrait for Migration {
         m.drop_table(Table::drop().table(LeaderLeases::Table).to_owned())
             .await?;
         m.drop_table(Table::drop().table(Recurrences::Table).to_owned()).await?;
-        for column in [SocialAccounts::RefreshHolder, SocialAccounts::RefreshUntil] {
+        for column in [
+            SocialAccounts::RefreshHolder,
+            SocialAccounts::RefreshUntil,
+            SocialAccounts::PausedUntil,
+        ] {
             m.alter_table(
                 Table::alter()
                     .table(SocialAccounts::Table)

@@ -167,3 +167,43 @@ async fn under_5xx_429_timeouts_and_answers_lost_after_creation_every_delivery_p
         "some lost answers were found by lookup: {stats:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_heard_by_one_worker_pauses_the_account_for_every_worker() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("shared429").await;
+    let x = XFake::start().await.unwrap();
+    let accounts = seed_due(&t.store, ws, brand, "x", (12, 1), Utc::now(), "shared429").await;
+    grant_all(&x, &accounts);
+    // The first request is told to wait 2 s. Whichever worker hears it, neither may send
+    // for this account before then (one worker per account at a time; a pause is shared).
+    x.faults.push(Fault::RateLimited(2));
+    let plugins = registry(&t.store, "x", &x.base_url, Limits::default()).await;
+    let small = |w: &str| EngineSettings {
+        worker_id: w.into(),
+        batch: 3,
+        concurrency: 3,
+        ..quick()
+    };
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let a = chorus_core::delivery::Engine::new(t.store.clone(), plugins.clone(), small("a"));
+    let b = chorus_core::delivery::Engine::new(t.store.clone(), plugins.clone(), small("b"));
+    let (ta, tb) = (tokio::spawn(a.run(rx.clone())), tokio::spawn(b.run(rx)));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while x.tweets().len() < 12 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} published",
+            x.tweets().len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(true);
+    let _ = tokio::join!(ta, tb);
+    assert_eq!(
+        x.faults.retry_after_violations(),
+        0,
+        "no worker came back before Retry-After"
+    );
+    assert_exactly_once(&t, ws, &x, 12).await;
+}

@@ -87,7 +87,16 @@ impl Attempts {
         let turn = self.turn(account.id);
         let _turn = turn.lock().await;
         let now = Utc::now();
-        if let Some(until) = self.paused_until(account.id, now) {
+        // This worker's memory (a 429 it heard while waiting for its turn), and what any
+        // worker recorded on the account.
+        let paused = [
+            self.paused_until(account.id, now),
+            account.paused_until.filter(|u| *u > now),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        if let Some(until) = paused {
             self.stats.budget_delayed();
             return queue
                 .postpone(
@@ -280,6 +289,11 @@ impl Attempts {
                 let wait = Duration::from_secs(u64::from(r.retry_after_seconds));
                 let delay = self.backoff.delay(1, Some(wait), &mut rand::rng());
                 self.pause(account.id, Utc::now() + delay);
+                self.store
+                    .tenant(account.workspace_id)
+                    .accounts()
+                    .pause(account.id, Utc::now() + delay)
+                    .await?;
                 self.stats.retried();
                 self.retry(
                     claim,

@@ -51,6 +51,8 @@ pub struct Refresher {
 
 impl Refresher {
     pub fn new(clients: OAuthClients) -> Self {
+        // rustls is built without a default provider (ring is shared with sqlx).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .no_proxy()

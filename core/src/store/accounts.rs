@@ -55,6 +55,7 @@ impl Accounts<'_> {
             scopes: Set(StringList(new.scopes)),
             refresh_holder: Set(None),
             refresh_until: Set(None),
+            paused_until: Set(None),
             created_at: Set(at),
             updated_at: Set(at),
         }
@@ -182,6 +183,23 @@ impl Accounts<'_> {
         am.credentials_expire_at = Set(creds.expires_at);
         am.updated_at = Set(now());
         am.update(self.t.db()).await?;
+        Ok(())
+    }
+
+    /// Leaves the account alone until `until` (the platform answered 429), for every
+    /// worker; an earlier pause never shortens a later one.
+    pub async fn pause(&self, id: Uuid, until: DateTime<Utc>) -> Result<(), StoreError> {
+        social_account::Entity::update_many()
+            .col_expr(social_account::Column::PausedUntil, Expr::value(until))
+            .filter(social_account::Column::WorkspaceId.eq(self.t.workspace_id))
+            .filter(social_account::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(social_account::Column::PausedUntil.is_null())
+                    .add(social_account::Column::PausedUntil.lt(until)),
+            )
+            .exec(self.t.db())
+            .await?;
         Ok(())
     }
 

@@ -10,18 +10,23 @@
 //! - Every claim gets a fresh lease token. Every later write of that attempt is filtered by
 //!   the token and the states it may come from (`DeliveryStatus::allowed_next`), so a
 //!   worker whose lease was rescued cannot overwrite what the next attempt did.
+//! - One worker at a time works on an account: a claim skips the accounts another worker
+//!   has deliveries in flight for, and the accounts a platform paused (429), so a
+//!   Retry-After heard by one worker holds for all. On PostgreSQL claims take a
+//!   transaction-scoped advisory lock, so two claims never both pick a free account.
 //! - The rescuer frees attempts whose lease expired: a `claimed` one goes back to
 //!   `retrying` (nothing was sent), a `publishing` one to `outcome_unknown` (the post may
 //!   exist: the next attempt looks it up first).
 
-use super::entity::delivery;
+use super::entity::{delivery, social_account};
 use super::{Store, map_db_err, now};
 use crate::StoreError;
 use crate::domain::{DeliveryStatus, FailureKind};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
-    ColumnTrait, EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, TransactionTrait,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -101,15 +106,34 @@ impl Queue<'_> {
             return Ok(Vec::new());
         }
         let token = Uuid::now_v7();
+        // Accounts another worker is publishing for, and accounts the platform paused.
+        let busy_elsewhere = Query::select()
+            .column(delivery::Column::SocialAccountId)
+            .from(delivery::Entity)
+            .and_where(delivery::Column::Status.is_in(DeliveryStatus::LEASED.iter().copied()))
+            .and_where(delivery::Column::ClaimedBy.ne(worker))
+            .to_owned();
+        let paused = Query::select()
+            .column(social_account::Column::Id)
+            .from(social_account::Entity)
+            .and_where(social_account::Column::PausedUntil.gt(at))
+            .to_owned();
         let due = Query::select()
             .column(delivery::Column::Id)
             .from(delivery::Entity)
             .and_where(delivery::Column::Status.is_in(DeliveryStatus::CLAIMABLE.iter().copied()))
             .and_where(delivery::Column::RunAt.lte(at))
+            .and_where(delivery::Column::SocialAccountId.not_in_subquery(busy_elsewhere))
+            .and_where(delivery::Column::SocialAccountId.not_in_subquery(paused))
             .order_by(delivery::Column::RunAt, Order::Asc)
             .limit(u64::from(limit))
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .to_owned();
+        let txn = self.db().begin().await?;
+        if self.db().get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            // Claims one after another: each sees the accounts the previous one took.
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(730112)").await?;
+        }
         let claimed = delivery::Entity::update_many()
             .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Claimed))
             .col_expr(delivery::Column::LeaseToken, Expr::value(token))
@@ -120,8 +144,9 @@ impl Queue<'_> {
             .filter(delivery::Column::Id.in_subquery(due))
             // Checked again on the row itself: a row another claim moved is not taken.
             .filter(delivery::Column::Status.is_in(DeliveryStatus::CLAIMABLE.iter().copied()))
-            .exec_with_returning(self.db())
+            .exec_with_returning(&txn)
             .await?;
+        txn.commit().await?;
         // One token per claim statement: the rows of one batch share it, and each write
         // names its row too, so two attempts never share a (row, token) pair.
         Ok(claimed.into_iter().map(|delivery| Claim { delivery, token }).collect())

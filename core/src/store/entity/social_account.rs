@@ -20,6 +20,8 @@ super::entity! {
         /// The worker refreshing the token now, and until when its lock holds.
         pub refresh_holder: Option<String>,
         pub refresh_until: Option<DateTimeUtc>,
+        /// The platform asked this account to slow down (429) until then.
+        pub paused_until: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

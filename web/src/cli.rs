@@ -56,7 +56,11 @@ pub enum Command {
     /// Run the web server and the background worker (the default command).
     Serve(ServeArgs),
     /// Run only the background worker; start several against one PostgreSQL to scale out.
-    Worker,
+    Worker {
+        /// Also serve /healthz, /readyz and /metrics here, e.g. 127.0.0.1:9101.
+        #[arg(long, env = "CHORUS_METRICS_BIND", value_name = "IP:PORT")]
+        metrics_bind: Option<std::net::SocketAddr>,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// List, inspect, install, scaffold and test platform plugins.
@@ -617,7 +621,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match command {
             Command::Serve(a) => serve(&settings, a.demo).await,
-            Command::Worker => worker(&settings).await,
+            Command::Worker { metrics_bind } => worker(&settings, metrics_bind).await,
             Command::Migrate => migrate(&settings).await,
             Command::Plugin(cmd) => plugin(&settings, cmd).await,
             Command::Bench(BenchCommand::Plugins { iterations }) => crate::bench::plugins(iterations.max(10)).await,
@@ -916,11 +920,13 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     let stop = stop_on_signal()?;
 
     let engine = Engine::new(store.clone(), plugins.clone(), engine_settings(&settings));
+    let stats = engine.stats();
     let worker = tokio::spawn(engine.run(stop.clone()));
     let mut app = router(AppState {
         store: store.clone(),
         plugins: plugins.clone(),
         started: Instant::now(),
+        stats: Some(stats),
     });
     if let Some(sandbox) = sandbox {
         let seeded = crate::demo::seed(&store, &sandbox)
@@ -952,7 +958,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn worker(settings: &Settings) -> anyhow::Result<()> {
+async fn worker(settings: &Settings, metrics_bind: Option<std::net::SocketAddr>) -> anyhow::Result<()> {
     let store = open_store(settings, false).await?;
     let pending = store.pending_migrations(&settings.database_url).await?;
     if !pending.is_empty() {
@@ -967,8 +973,26 @@ async fn worker(settings: &Settings) -> anyhow::Result<()> {
         crate::plugin_cmd::registry_with_kv(settings, std::sync::Arc::new(store.plugin_kv())).await?,
     );
     let stop = stop_on_signal()?;
+    let engine = Engine::new(store.clone(), plugins.clone(), engine_settings(settings));
+    if let Some(addr) = metrics_bind {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("--metrics-bind {addr}"))?;
+        let app = router(AppState {
+            store: store.clone(),
+            plugins,
+            started: Instant::now(),
+            stats: Some(engine.stats()),
+        });
+        tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
+        tokio::spawn(
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stopped(stop.clone()))
+                .into_future(),
+        );
+    }
     tracing::info!("Chorus worker started");
-    let work = Engine::new(store.clone(), plugins, engine_settings(settings)).run(stop.clone());
+    let work = engine.run(stop.clone());
     run_until_stopped(async { Ok::<_, std::io::Error>(work.await) }, stop).await?;
     let _ = tokio::time::timeout(Duration::from_millis(300), store.close()).await;
     Ok(())

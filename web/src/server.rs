@@ -1,4 +1,5 @@
-//! The HTTP server: health and readiness for now; the REST API and the web UI mount here.
+//! The HTTP server: health, readiness and metrics for now; the REST API and the web UI
+//! mount here.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,12 +16,15 @@ pub struct AppState {
     pub store: Store,
     pub plugins: std::sync::Arc<chorus_core::plugins::PluginRegistry>,
     pub started: Instant,
+    /// The in-process engine's figures, for `/metrics` (none when this process runs no engine).
+    pub stats: Option<std::sync::Arc<chorus_core::delivery::Stats>>,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
@@ -42,5 +46,18 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "unavailable", "database": "unreachable", "error": e.to_string() })),
         ),
+    }
+}
+
+/// Prometheus scrape: queue depth per state, engine counters, outcomes, lateness.
+async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    match crate::metrics::render(&s.store, s.stats.as_deref()).await {
+        Ok(text) => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+            text,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("metrics unavailable: {e}\n")).into_response(),
     }
 }

@@ -228,7 +228,7 @@ impl Attempts {
                 },
             )
             .await?;
-        self.stats.published(claim.delivery.scheduled_at);
+        self.stats.published(platform_of(claim), claim.delivery.scheduled_at);
         Ok(())
     }
 
@@ -260,7 +260,7 @@ impl Attempts {
                     && creds.expires_at.is_some_and(|e| e > Utc::now());
                 if creds.refresh_token.is_some() && !just_refreshed {
                     accounts.expire_token(account.id).await?;
-                    self.stats.retried();
+                    self.stats.retried(platform_of(claim));
                     let delay = self.backoff.delay(1, None, &mut rand::rng());
                     return self
                         .retry(
@@ -274,7 +274,7 @@ impl Attempts {
                         .await;
                 }
                 accounts.set_status(account.id, AccountStatus::NeedsReauth).await?;
-                self.stats.retried();
+                self.stats.retried(platform_of(claim));
                 self.retry(
                     claim,
                     FailureKind::Auth,
@@ -294,7 +294,7 @@ impl Attempts {
                     .accounts()
                     .pause(account.id, Utc::now() + delay)
                     .await?;
-                self.stats.retried();
+                self.stats.retried(platform_of(claim));
                 self.retry(
                     claim,
                     FailureKind::RateLimited,
@@ -327,7 +327,7 @@ impl Attempts {
                     DeliveryStatus::Retrying
                 };
                 let delay = self.backoff.delay(attempts.max(1) as u32, None, &mut rand::rng());
-                self.stats.retried();
+                self.stats.retried(platform_of(claim));
                 self.retry(claim, FailureKind::Transient, message, delay, maybe_published, next)
                     .await
             }
@@ -381,7 +381,7 @@ impl Attempts {
         next: DeliveryStatus,
     ) -> Result<(), StoreError> {
         tracing::warn!(delivery = %claim.delivery.id, status = %next, kind = kind.as_str(), %error, "delivery did not publish");
-        self.stats.ended(next);
+        self.stats.ended(platform_of(claim), next);
         self.store
             .queue()
             .fail(
@@ -448,4 +448,9 @@ impl Attempts {
         let entry = paused.entry(account).or_insert(until);
         *entry = (*entry).max(until);
     }
+}
+
+/// The platform label of a delivery's figures: the plugin that adapted it.
+fn platform_of(claim: &Claim) -> &str {
+    claim.delivery.plugin_id.as_deref().unwrap_or("unknown")
 }

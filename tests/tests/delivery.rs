@@ -207,3 +207,61 @@ async fn a_429_heard_by_one_worker_pauses_the_account_for_every_worker() {
     );
     assert_exactly_once(&t, ws, &x, 12).await;
 }
+
+/// LISTEN/NOTIFY is PostgreSQL's; on SQLite the engine runs in the process that schedules
+/// (`chorus serve`) and polls, so there the test checks that no listener is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_scheduled_now_wakes_an_idle_engine_at_once_through_notify() {
+    let t = TestStore::new().await;
+    if !t.db.is_postgres() {
+        assert!(t.store.listen_due().await.unwrap().is_none());
+        return;
+    }
+    let (ws, brand) = t.workspace_with_brand("notify").await;
+    let x = XFake::start().await.unwrap();
+    let accounts = seed_due(&t.store, ws, brand, "x", (0, 1), Utc::now(), "notify").await;
+    grant_all(&x, &accounts);
+    let plugins = registry(&t.store, "x", &x.base_url, Limits::default()).await;
+    // Polls every 30 s: only a notification can start the delivery sooner.
+    let idle = EngineSettings {
+        poll: Duration::from_secs(30),
+        ..quick()
+    };
+    let engine = chorus_core::delivery::Engine::new(t.store.clone(), plugins.clone(), idle);
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(engine.run(rx));
+    tokio::time::sleep(Duration::from_millis(500)).await; // it has looked once and sleeps
+    let tenant = t.store.tenant(ws);
+    let planner = chorus_core::delivery::plan::Planner::new(tenant, &plugins);
+    let post = planner
+        .compose(
+            brand,
+            None,
+            chorus_core::domain::PostDraft {
+                body: "Right now".into(),
+                locale: "en".into(),
+                ..Default::default()
+            },
+            &[chorus_core::delivery::plan::Target {
+                account_id: accounts[0].id,
+                segment_id: None,
+            }],
+        )
+        .await
+        .unwrap();
+    let scheduled = std::time::Instant::now();
+    planner
+        .schedule(post.post.id, chorus_core::delivery::plan::When::Now, None)
+        .await
+        .unwrap();
+    while x.tweets().is_empty() {
+        assert!(
+            scheduled.elapsed() < Duration::from_secs(10),
+            "the engine was not woken"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop.send(true);
+    let _ = task.await;
+    assert!(scheduled.elapsed() < Duration::from_secs(10));
+}

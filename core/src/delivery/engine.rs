@@ -120,8 +120,9 @@ impl Engine {
             s.worker_id.clone(),
             s.rescue_every,
             self.wake.clone(),
-            stop_rx,
+            stop_rx.clone(),
         ));
+        let listener = tokio::spawn(listen(store.clone(), self.wake.clone(), stop_rx));
         tracing::info!(worker = %s.worker_id, concurrency = s.concurrency, "delivery engine started");
         loop {
             if *shutdown.borrow() {
@@ -188,12 +189,44 @@ impl Engine {
         let _ = heartbeat.await;
         let _ = rescuer.await;
         let _ = leader.await;
+        let _ = listener.await;
         let st = &self.attempts.stats;
         tracing::info!(
             published = st.published.load(Relaxed),
             retries = st.retries.load(Relaxed),
             "delivery engine stopped"
         );
+    }
+}
+
+/// Wakes the claim loop on every PostgreSQL notification that deliveries are due
+/// ([`crate::store::Store::notify_due`]); reconnects after a lost connection. On SQLite
+/// there is nothing to listen to and polling does the work.
+async fn listen(store: Store, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let mut listener = match store.listen_due().await {
+            Ok(Some(l)) => l,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN failed; polling until it works again");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => continue,
+                    _ = stop.changed() => return,
+                }
+            }
+        };
+        loop {
+            tokio::select! {
+                n = listener.recv() => match n {
+                    Ok(_) => wake.notify_one(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the LISTEN connection failed; reconnecting");
+                        break;
+                    }
+                },
+                _ = stop.changed() => return,
+            }
+        }
     }
 }
 

@@ -39,6 +39,7 @@ pub async fn run(store: Store, holder: String, every: Duration, wake: Arc<Notify
             Ok(Some((made, _))) if made > 0 => {
                 tracing::info!(occurrences = made, "materialised recurring posts");
                 wake.notify_one();
+                store.notify_due().await;
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "maintenance pass failed; trying again"),

@@ -221,6 +221,9 @@ impl<'a> Planner<'a> {
         if matches!(when, When::Every { .. }) && !held {
             recurrence::materialize_post(self.tenant, post_id, now).await?;
         }
+        if !held {
+            self.tenant.notify_due().await;
+        }
         Ok(Planned {
             post,
             deliveries: out,
@@ -274,6 +277,7 @@ impl<'a> Planner<'a> {
             self.tenant.recurrences().enable(post_id, true).await?;
             recurrence::materialize_post(self.tenant, post_id, now).await?;
         }
+        self.tenant.notify_due().await;
         Ok(Planned {
             post,
             deliveries: out,
@@ -433,6 +437,7 @@ impl<'a> Planner<'a> {
         if out.is_empty() {
             return Err(Invalid::new("post", "no delivery of this post failed, died or was cancelled").into());
         }
+        self.tenant.notify_due().await;
         let post = if matches!(post.status, PostStatus::Failed | PostStatus::PartiallyPublished) {
             self.tenant
                 .posts()

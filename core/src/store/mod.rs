@@ -12,6 +12,7 @@ mod deliveries;
 pub mod entity;
 mod leases;
 mod media;
+mod notify;
 mod people;
 mod posts;
 pub mod queue;

@@ -932,14 +932,18 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
         let seeded = crate::demo::seed(&store, &sandbox)
             .await
             .context("seeding the demo workspace")?;
+        let tour = crate::demo::schedule_tour(&store, &plugins)
+            .await
+            .context("scheduling the demo's posts")?;
         tracing::info!(
             workspace = crate::demo::WORKSPACE,
             brands = %seeded.brands.join(", "),
             created = seeded.created,
+            scheduled_posts = tour,
             x = %sandbox.x.base_url,
             linkedin = %sandbox.linkedin.base_url,
             facebook = %sandbox.facebook.base_url,
-            "demo: sandbox platforms on loopback; see GET /sandbox, publish with POST /sandbox/publish"
+            "demo: sandbox platforms on loopback; posts scheduled over the next minutes (`chorus post list --brand northwind`); see GET /sandbox, publish now with POST /sandbox/publish"
         );
         app = app.merge(crate::demo::routes(crate::demo::SandboxState {
             store: store.clone(),

@@ -14,10 +14,9 @@ use axum::{Json, Router};
 use chorus_core::StoreError;
 use chorus_core::audience::import::{Format, ImportOptions, Mapping, Records, import};
 use chorus_core::audience::{Audience, PersonaDefinition, SegmentDefinition};
-use chorus_core::domain::WorkspaceKind;
-use chorus_core::plugins::convert::SegmentView;
-use chorus_core::plugins::types;
-use chorus_core::plugins::{Invocation, PluginRegistry};
+use chorus_core::delivery::plan::{Planner, Target, When};
+use chorus_core::domain::{PostDraft, PostStatus, WorkspaceKind};
+use chorus_core::plugins::PluginRegistry;
 use chorus_core::secrets::Credentials;
 use chorus_core::store::entity::brand;
 use chorus_core::store::{NewAccount, NewBrand, NewWorkspace, Store, Tenant};
@@ -350,8 +349,9 @@ pub struct SandboxState {
     pub sandbox: Sandbox,
 }
 
-/// `GET /sandbox` (what is where) and `POST /sandbox/publish` (adapt and publish one post
-/// through the real plugin and the sandbox platform), until the REST API replaces them.
+/// `GET /sandbox` (what is where) and `POST /sandbox/publish` (compose one post, schedule
+/// it for now and wait for the engine to publish it to the sandbox platform), until the
+/// REST API replaces them.
 pub fn routes(state: SandboxState) -> Router {
     Router::new()
         .route("/sandbox", get(overview))
@@ -360,6 +360,10 @@ pub fn routes(state: SandboxState) -> Router {
 }
 
 async fn overview(State(s): State<SandboxState>) -> impl IntoResponse {
+    let queue: serde_json::Map<String, Value> = match s.store.queue().depth().await {
+        Ok(depth) => depth.iter().map(|d| (d.status.to_string(), json!(d.count))).collect(),
+        Err(_) => Default::default(),
+    };
     Json(json!({
         "workspace": WORKSPACE,
         "brands": BRANDS.iter().map(|b| json!({"slug": b.slug, "name": b.name,
@@ -370,6 +374,7 @@ async fn overview(State(s): State<SandboxState>) -> impl IntoResponse {
             "linkedin": {"api_base": s.sandbox.linkedin.base_url, "posts": s.sandbox.linkedin.posts().len()},
             "facebook": {"api_base": s.sandbox.facebook.base_url, "posts": s.sandbox.facebook.posts().len()},
         },
+        "queue": queue,
     }))
 }
 
@@ -431,7 +436,7 @@ async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<V
         })?;
     let plugin = s
         .plugins
-        .get(&req.platform)
+        .for_platform(&req.platform, None)
         .with_context(|| format!("no plugin for {:?}", req.platform))?;
     ensure_simulated(
         &s.sandbox.api_bases(),
@@ -439,54 +444,128 @@ async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<V
         &plugin.manifest.platform,
         &plugin.api_base(),
     )?;
-    let segment = match &req.segment {
+    let segment_id = match &req.segment {
         None => None,
-        Some(name) => {
-            let audience = Audience::new(tenant, brand.id).await?;
-            let seg = audience.segment(name).await?;
-            let mut portable = chorus_core::audience::segments::portable_audience(&seg)?;
-            if portable.estimated_size.is_none() {
-                portable.estimated_size = Some(audience.size_of(&seg).await?.size);
-            }
-            let view = SegmentView {
-                id: seg.id.to_string(),
-                name: seg.name.clone(),
-                tone: chorus_core::audience::segments::tone_profile(&seg)?,
-                audience: portable,
-            };
-            Some(types::Segment::from(&view))
-        }
+        Some(name) => Some(
+            tenant
+                .segments()
+                .by_name(brand.id, name)
+                .await
+                .with_context(|| format!("segment {name:?}: no such segment in {}", brand.slug))?
+                .id,
+        ),
     };
-    let acc = types::Account {
-        id: account.id.to_string(),
-        handle: account.handle.clone(),
-        remote_id: account.remote_id.clone(),
-        timezone: account.timezone.clone(),
-    };
-    let inv = Invocation {
-        workspace: ws.id,
-        token: Some(tenant.accounts().credentials(account.id).await?.access_token),
-        ..Invocation::default()
-    };
-    let post = types::Post {
-        id: uuid::Uuid::now_v7().to_string(),
+    // Through the engine, like any post: composed, scheduled for now, published by a worker.
+    let planner = Planner::new(tenant, &s.plugins);
+    let draft = PostDraft {
         body: req.text.clone(),
-        link: None,
-        hashtags: vec![],
         locale: "en".into(),
-        media: vec![],
+        ..PostDraft::default()
     };
-    let adapted = plugin.adapt(&post, segment.as_ref(), &acc, &inv).await?;
-    let published = plugin
-        .publish(&adapted, &post.id, &acc, &inv)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let target = Target {
+        account_id: account.id,
+        segment_id,
+    };
+    let planned = planner.compose(brand.id, None, draft, &[target]).await?;
+    planner.schedule(planned.post.id, When::Now, None).await?;
+    let id = planned.deliveries[0].id;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let d = loop {
+        let d = tenant.deliveries().get(id).await?;
+        if d.status.is_terminal() || std::time::Instant::now() > deadline {
+            break d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let adapted = d.adaptation.clone().unwrap_or(Value::Null);
+    let targeting = adapted["targeting"]
+        .as_str()
+        .and_then(|t| serde_json::from_str::<Value>(t).ok());
+    anyhow::ensure!(
+        d.status == chorus_core::domain::DeliveryStatus::Published,
+        "delivery {} of post {} is {}: {}",
+        d.id,
+        d.post_id,
+        d.status,
+        d.last_error
+            .as_deref()
+            .unwrap_or("still waiting after 60 s; see `chorus queue`")
+    );
     Ok(json!({
-        "adapted": {"text": adapted.text, "parts": adapted.parts, "hashtags": adapted.hashtags,
-                    "targeting": adapted.targeting.as_deref().and_then(|t| serde_json::from_str::<Value>(t).ok()),
-                    "warnings": adapted.warnings.iter().map(|w| json!({"code": w.code, "message": w.message})).collect::<Vec<_>>()},
-        "published": {"remote_id": published.remote_id, "url": published.url, "extra_ids": published.extra_ids},
+        "post": d.post_id,
+        "delivery": {"id": d.id, "status": d.status, "attempts": d.attempts},
+        "adapted": {"text": adapted["text"], "parts": adapted["parts"], "hashtags": adapted["hashtags"],
+                    "targeting": targeting, "warnings": adapted["warnings"]},
+        "published": {"remote_id": d.remote_id, "url": d.remote_url,
+                      "extra_ids": d.extra_ids.clone().unwrap_or(json!([]))},
     }))
+}
+
+/// The tour: a few posts per demo brand over the next minutes, for every account and some
+/// segments, so a newcomer watches deliveries move from scheduled to published (`chorus post
+/// list --brand northwind`, `chorus queue`). A brand that still has posts waiting gets none.
+pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry) -> anyhow::Result<usize> {
+    let Some(ws) = store.workspaces().sandbox().await? else {
+        return Ok(0);
+    };
+    let tenant = store.tenant(ws.id);
+    let mut made = 0;
+    for (n, b) in BRANDS.iter().enumerate() {
+        let brand = tenant.brands().by_slug(b.slug).await?;
+        if tenant.posts().count(brand.id, PostStatus::Scheduled).await? > 0 {
+            continue;
+        }
+        let accounts = tenant.accounts().list_for_brand(brand.id).await?;
+        let on = |platform: &str| accounts.iter().find(|a| a.platform == platform).map(|a| a.id);
+        let segment = |name: String| async move { tenant.segments().by_name(brand.id, &name).await.ok().map(|s| s.id) };
+        let interest = b.interests[0];
+        let tour: Vec<(i64, String, Vec<(Option<uuid::Uuid>, Option<uuid::Uuid>)>)> = vec![
+            (
+                30,
+                format!(
+                    "Welcome to {}: this post was scheduled by the Chorus demo and published by its engine.",
+                    b.name
+                ),
+                vec![(on("x"), None), (on("linkedin"), None), (on("facebook"), None)],
+            ),
+            (
+                90,
+                "Teams that order together save time: one invoice, one delivery. Ask us how.".to_owned(),
+                vec![(on("linkedin"), segment("Decision makers".into()).await)],
+            ),
+            (
+                180,
+                format!("New season, new {interest} routes. Which one is your favourite? #{interest}"),
+                vec![
+                    (on("facebook"), segment(format!("Nordic {interest} fans")).await),
+                    (on("x"), None),
+                ],
+            ),
+        ];
+        let planner = Planner::new(tenant, plugins);
+        let zone = chorus_core::domain::Zone::parse("timezone", &brand.timezone)?;
+        for (secs, text, targets) in tour {
+            let targets: Vec<Target> = targets
+                .into_iter()
+                .filter_map(|(a, s)| {
+                    a.map(|account_id| Target {
+                        account_id,
+                        segment_id: s,
+                    })
+                })
+                .collect();
+            let draft = PostDraft {
+                body: text,
+                locale: "en".into(),
+                ..PostDraft::default()
+            };
+            let p = planner.compose(brand.id, None, draft, &targets).await?;
+            let at = chrono::Utc::now() + chrono::Duration::seconds(secs + 15 * n as i64);
+            planner.schedule(p.post.id, When::At(at, zone), None).await?;
+            made += 1;
+        }
+    }
+    Ok(made)
 }
 
 /// The sandbox publishes only to its own simulators: the plugin must be for the account's

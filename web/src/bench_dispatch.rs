@@ -22,6 +22,9 @@ pub struct DispatchArgs {
     pub accounts: usize,
     pub platform_latency: Duration,
     pub database_url: Option<String>,
+    /// Deliveries due per second, spread from a few seconds after the start (0: all due at
+    /// once), to measure lateness under a steady load.
+    pub rate: u32,
 }
 
 pub async fn run(a: DispatchArgs) -> anyhow::Result<()> {
@@ -49,7 +52,9 @@ async fn measure(a: &DispatchArgs, url: &str) -> anyhow::Result<()> {
     );
 
     // The baseline: the queue alone, claiming and acknowledging without a plugin.
-    seed(&store, "baseline", posts, accounts, None).await?;
+    seed(&store, "baseline", posts, accounts, None, Utc::now(), 0).await?;
+    // What the leader does every few minutes on a running server.
+    store.queue().refresh_statistics().await?;
     let started = Instant::now();
     let mut done = 0;
     while done < n {
@@ -85,7 +90,10 @@ async fn measure(a: &DispatchArgs, url: &str) -> anyhow::Result<()> {
             1,
         );
     }
-    seed(&store, "dispatch", posts, accounts, Some(&x)).await?;
+    // With a rate, the first delivery is due a few seconds from now (after the plugins load).
+    let first_due = Utc::now() + chrono::Duration::seconds(if a.rate > 0 { 5 } else { 0 });
+    seed(&store, "dispatch", posts, accounts, Some(&x), first_due, a.rate).await?;
+    store.queue().refresh_statistics().await?;
     let plugins = registry(&store, &x.base_url).await?;
     let engine = Engine::new(store.clone(), plugins, EngineSettings::default());
     let stats = engine.stats();
@@ -116,8 +124,13 @@ async fn measure(a: &DispatchArgs, url: &str) -> anyhow::Result<()> {
         e2e / bare,
         elapsed.as_secs_f64()
     );
+    let load = if a.rate > 0 {
+        format!("{} due per second", a.rate)
+    } else {
+        "all due at the start".to_owned()
+    };
     println!(
-        "  lateness                p50 {} ms, p99 {} ms, max {} ms (all due at the start)",
+        "  lateness                p50 {} ms, p99 {} ms, max {} ms ({load})",
         p(0.5),
         p(0.99),
         p(1.0)
@@ -153,6 +166,8 @@ async fn seed(
     posts: usize,
     accounts: usize,
     x: Option<&XFake>,
+    first_due: chrono::DateTime<Utc>,
+    rate: u32,
 ) -> anyhow::Result<(uuid::Uuid, Vec<String>)> {
     let ws = store
         .workspaces()
@@ -204,7 +219,11 @@ async fn seed(
         ids.push(acc.id);
         tokens.push(token);
     }
-    let at = Utc::now();
+    // Delivery i is due at first_due + i / rate (all at first_due without a rate).
+    let due = |i: usize| match rate {
+        0 => first_due,
+        r => first_due + chrono::Duration::microseconds((i as i64 * 1_000_000) / i64::from(r)),
+    };
     let mut rows = Vec::with_capacity(posts * accounts);
     for p in 0..posts {
         let post = tenant
@@ -229,7 +248,7 @@ async fn seed(
                                                     "targeting": null, "length": text.len(), "warnings": []}),
                 ),
                 adapted_text: Some(text),
-                scheduled_at: Some(at),
+                scheduled_at: Some(due(p * accounts + a)),
                 timezone: "UTC".into(),
                 ..Default::default()
             });

@@ -494,6 +494,10 @@ pub enum BenchCommand {
         /// Benchmark this database (default: a new SQLite file in a temporary directory).
         #[arg(long)]
         database_url: Option<String>,
+        /// Deliveries due per second, spread over the run (default: all due at the start),
+        /// to measure lateness under a steady load.
+        #[arg(long, default_value_t = 0)]
+        rate: u32,
     },
     /// Audiences: import, 5-rule segment size and 5-segment overlap on a synthetic audience.
     Audience {
@@ -630,12 +634,14 @@ pub fn main() -> ExitCode {
                 accounts,
                 platform_latency,
                 database_url,
+                rate,
             }) => {
                 crate::bench_dispatch::run(crate::bench_dispatch::DispatchArgs {
                     deliveries,
                     accounts,
                     platform_latency: Duration::from_millis(platform_latency),
                     database_url,
+                    rate,
                 })
                 .await
             }

@@ -10,14 +10,16 @@
 //! 3. the outcome is written under the attempt's lease token.
 
 use super::backoff::Backoff;
+use super::budget::BudgetBook;
 use super::stats::Stats;
+use super::writer::Writer;
 use crate::domain::{AccountStatus, DeliveryStatus, FailureKind};
 use crate::oauth::refresh::{Fresh, Refresher};
 use crate::plugins::types::{self, PluginError};
 use crate::plugins::{CallError, CallErrorKind, Invocation, Plugin, PluginRegistry};
 use crate::store::entity::social_account;
 use crate::store::queue::HELD;
-use crate::store::{AttemptFailure, Claim, PublishedPost, Store};
+use crate::store::{AttemptFailure, Claim, PublishedPost, Store, Write};
 use crate::{StoreError, plugins::error::describe_plugin_error};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -34,13 +36,24 @@ pub(crate) struct Attempts {
     pub max_attempts: i32,
     /// This engine's name, for the refresh lock.
     pub worker: String,
+    /// Where attempts' fenced writes go (group commit).
+    pub writer: Writer,
     pub refresher: Refresher,
     pub stats: Arc<Stats>,
+    pub budgets: BudgetBook,
+    /// When this engine last wrote to an account (see [`Attempts::account_for`]).
+    pub touched: Mutex<HashMap<Uuid, std::time::Instant>>,
     /// Accounts the platform told to wait, until when.
     pub paused: Mutex<HashMap<Uuid, DateTime<Utc>>>,
     /// One attempt per account talks to the platform at a time, so a 429 is heard before
     /// the account's next request is sent.
     pub account_turns: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// What a claim statement brought: its accounts, read in one query.
+pub(crate) struct Batch {
+    pub accounts: HashMap<Uuid, social_account::Model>,
+    pub loaded: std::time::Instant,
 }
 
 /// How long a delivery of an account that needs a person waits before it is looked at again.
@@ -51,9 +64,9 @@ const REFRESH_WAIT: Duration = Duration::from_secs(2);
 impl Attempts {
     /// Runs one attempt; a lost lease (the attempt was rescued) is logged and dropped: the
     /// next attempt owns the delivery.
-    pub async fn run(&self, claim: Claim) {
+    pub async fn run(&self, claim: Claim, batch: Option<Arc<Batch>>) {
         let id = claim.delivery.id;
-        if let Err(e) = self.attempt(&claim).await {
+        if let Err(e) = self.attempt(&claim, batch.as_deref()).await {
             match e {
                 StoreError::Stale { .. } => {
                     tracing::warn!(delivery = %id, error = %e, "attempt lost its lease; the next attempt owns it")
@@ -65,11 +78,10 @@ impl Attempts {
         }
     }
 
-    async fn attempt(&self, claim: &Claim) -> Result<(), StoreError> {
+    async fn attempt(&self, claim: &Claim, batch: Option<&Batch>) -> Result<(), StoreError> {
         let d = &claim.delivery;
-        let queue = self.store.queue();
-        let tenant = self.store.tenant(d.workspace_id);
-        let account = tenant.accounts().get(d.social_account_id).await?;
+        let queue = &self.writer;
+        let account = self.account_for(d, batch).await?;
         let now = Utc::now();
         if account.status != AccountStatus::Connected {
             self.stats.held();
@@ -161,6 +173,7 @@ impl Attempts {
             Fresh::Ready { credentials, refreshed } => {
                 if refreshed {
                     self.stats.refreshed();
+                    self.touch(account.id);
                 }
                 credentials
             }
@@ -174,6 +187,7 @@ impl Attempts {
                     .await;
             }
             Fresh::Refused(why) => {
+                self.touch(account.id);
                 self.stats.refresh_failed();
                 self.stats.held();
                 return queue.postpone(claim, Utc::now() + HOLD, &format!("{HELD} {why}")).await;
@@ -209,7 +223,7 @@ impl Attempts {
                 Err(e) => return self.failed(claim, &account, e, true).await,
             }
         }
-        queue.start_publishing(claim).await?;
+        queue.write(claim, Write::Start).await?;
         match plugin.publish(&adapted, marker, &acc, &inv).await {
             Ok(p) => self.published(claim, p).await,
             Err(e) => self.failed(claim, &account, e, true).await,
@@ -217,8 +231,7 @@ impl Attempts {
     }
 
     async fn published(&self, claim: &Claim, p: types::Published) -> Result<(), StoreError> {
-        self.store
-            .queue()
+        self.writer
             .complete(
                 claim,
                 PublishedPost {
@@ -229,6 +242,7 @@ impl Attempts {
             )
             .await?;
         self.stats.published(platform_of(claim), claim.delivery.scheduled_at);
+        self.budgets.sent(claim.delivery.social_account_id, Utc::now());
         Ok(())
     }
 
@@ -260,6 +274,7 @@ impl Attempts {
                     && creds.expires_at.is_some_and(|e| e > Utc::now());
                 if creds.refresh_token.is_some() && !just_refreshed {
                     accounts.expire_token(account.id).await?;
+                    self.touch(account.id);
                     self.stats.retried(platform_of(claim));
                     let delay = self.backoff.delay(1, None, &mut rand::rng());
                     return self
@@ -274,6 +289,7 @@ impl Attempts {
                         .await;
                 }
                 accounts.set_status(account.id, AccountStatus::NeedsReauth).await?;
+                self.touch(account.id);
                 self.stats.retried(platform_of(claim));
                 self.retry(
                     claim,
@@ -289,6 +305,7 @@ impl Attempts {
                 let wait = Duration::from_secs(u64::from(r.retry_after_seconds));
                 let delay = self.backoff.delay(1, Some(wait), &mut rand::rng());
                 self.pause(account.id, Utc::now() + delay);
+                self.touch(account.id);
                 self.store
                     .tenant(account.workspace_id)
                     .accounts()
@@ -346,8 +363,7 @@ impl Attempts {
         maybe_published: bool,
         next: DeliveryStatus,
     ) -> Result<(), StoreError> {
-        self.store
-            .queue()
+        self.writer
             .fail(
                 claim,
                 AttemptFailure {
@@ -382,8 +398,7 @@ impl Attempts {
     ) -> Result<(), StoreError> {
         tracing::warn!(delivery = %claim.delivery.id, status = %next, kind = kind.as_str(), %error, "delivery did not publish");
         self.stats.ended(platform_of(claim), next);
-        self.store
-            .queue()
+        self.writer
             .fail(
                 claim,
                 AttemptFailure {
@@ -410,16 +425,45 @@ impl Attempts {
         account: &social_account::Model,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let mut until = None;
-        for b in &plugin.description.publish_budgets {
-            let window = chrono::Duration::seconds(i64::from(b.window_seconds));
-            let (used, oldest) = self.store.queue().published_in_window(account.id, now - window).await?;
-            if used >= u64::from(b.max_posts) {
-                let free = oldest.unwrap_or(now) + window;
-                until = Some(until.map_or(free, |u: DateTime<Utc>| u.max(free)));
+        self.budgets
+            .over(&self.store, account.id, &plugin.description.publish_budgets, now)
+            .await
+    }
+
+    /// This engine wrote to the account (a pause, a refresh, a status): attempts of the
+    /// same batch read it again instead of using the batch's copy.
+    fn touch(&self, account: Uuid) {
+        self.touched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(account, std::time::Instant::now());
+    }
+
+    /// The account row: the batch's copy, unless this engine changed the account since.
+    async fn account_for(
+        &self,
+        d: &crate::store::entity::delivery::Model,
+        batch: Option<&Batch>,
+    ) -> Result<social_account::Model, StoreError> {
+        if let Some(b) = batch
+            && let Some(a) = b.accounts.get(&d.social_account_id)
+            && a.workspace_id == d.workspace_id
+        {
+            let touched = self
+                .touched
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&a.id)
+                .is_some_and(|t| *t >= b.loaded);
+            if !touched {
+                return Ok(a.clone());
             }
         }
-        Ok(until)
+        self.store
+            .tenant(d.workspace_id)
+            .accounts()
+            .get(d.social_account_id)
+            .await
     }
 
     fn turn(&self, account: Uuid) -> Arc<tokio::sync::Mutex<()>> {

@@ -75,14 +75,17 @@ impl Engine {
     pub fn new(store: Store, plugins: Arc<PluginRegistry>, settings: EngineSettings) -> Self {
         Self {
             attempts: Arc::new(Attempts {
-                store,
+                store: store.clone(),
                 plugins,
                 backoff: settings.backoff,
                 max_attempts: settings.max_attempts,
                 worker: settings.worker_id.clone(),
+                writer: super::writer::Writer::start(store.clone()).0,
                 refresher: crate::oauth::refresh::Refresher::new(settings.oauth.clone()),
                 stats: Arc::new(Stats::default()),
                 paused: Mutex::new(HashMap::new()),
+                budgets: Default::default(),
+                touched: Mutex::new(HashMap::new()),
                 account_turns: Mutex::new(HashMap::new()),
             }),
             settings,
@@ -148,15 +151,26 @@ impl Engine {
                 }
             };
             let full = claims.len() as u32 == free;
+            // The batch's accounts in one query; attempts fall back to their own read.
+            let batch = match store.queue().accounts_of(&claims).await {
+                Ok(accounts) => Some(Arc::new(super::attempt::Batch {
+                    accounts,
+                    loaded: std::time::Instant::now(),
+                })),
+                Err(e) => {
+                    tracing::debug!(error = %e, "reading the batch's accounts failed; each attempt reads its own");
+                    None
+                }
+            };
             for claim in claims {
                 let Ok(permit) = slots.clone().acquire_owned().await else {
                     break;
                 };
                 let token = claim.token;
                 *held.lock().unwrap_or_else(|e| e.into_inner()).entry(token).or_default() += 1;
-                let (attempts, held) = (self.attempts.clone(), held.clone());
+                let (attempts, held, batch) = (self.attempts.clone(), held.clone(), batch.clone());
                 tokio::spawn(async move {
-                    attempts.run(claim).await;
+                    attempts.run(claim, batch).await;
                     let mut h = held.lock().unwrap_or_else(|e| e.into_inner());
                     if let Some(n) = h.get_mut(&token) {
                         *n -= 1;

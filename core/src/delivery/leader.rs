@@ -31,10 +31,20 @@ pub async fn pass(store: &Store, holder: &str, ttl: Duration) -> Result<Option<(
     Ok(Some((made, settled)))
 }
 
+/// How often the leader refreshes the queue's planner statistics (SQLite).
+const STATISTICS_EVERY: Duration = Duration::from_secs(300);
+
 /// Runs [`pass`] every `every` until stopped; wakes the engine when occurrences were made.
 pub async fn run(store: Store, holder: String, every: Duration, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     let ttl = every * 3;
+    let mut statistics_at: Option<std::time::Instant> = None;
     loop {
+        if statistics_at.is_none_or(|t| t.elapsed() >= STATISTICS_EVERY) {
+            if let Err(e) = store.queue().refresh_statistics().await {
+                tracing::warn!(error = %e, "refreshing the queue's planner statistics failed");
+            }
+            statistics_at = Some(std::time::Instant::now());
+        }
         match pass(&store, &holder, ttl).await {
             Ok(Some((made, _))) if made > 0 => {
                 tracing::info!(occurrences = made, "materialised recurring posts");

@@ -8,10 +8,13 @@
 //! - [`leader`]: one node at a time materialises recurring posts ([`recurrence`]) and
 //!   settles finished posts ([`settler`]);
 //! - [`backoff`]: when a failed attempt is tried again;
+//! - [`budget`]: each account's recent posts, for the platforms' publish budgets;
+//! - [`writer`]: group commit of the attempts' fenced writes;
 //! - [`stats`]: what happened, for `chorus queue`, `/metrics` and the benchmark.
 
 mod attempt;
 pub mod backoff;
+pub mod budget;
 pub mod engine;
 pub mod leader;
 pub mod plan;
@@ -19,6 +22,7 @@ pub mod recurrence;
 pub mod rescuer;
 pub mod settler;
 pub mod stats;
+pub mod writer;
 
 pub use backoff::Backoff;
 pub use engine::{Engine, EngineSettings};

@@ -74,7 +74,7 @@ impl Refresher {
         holder: &str,
     ) -> Result<Fresh, StoreError> {
         let accounts = store.tenant(account.workspace_id).accounts();
-        let creds = accounts.credentials(account.id).await?;
+        let creds = accounts.open(account)?;
         let now = Utc::now();
         if !due(&creds, now) {
             return Ok(Fresh::Ready {

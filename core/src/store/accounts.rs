@@ -80,12 +80,17 @@ impl Accounts<'_> {
 
     /// Opens the account's credentials: for the host's HTTP layer only.
     pub async fn credentials(&self, id: Uuid) -> Result<Credentials, StoreError> {
-        let account = self.get(id).await?;
-        let blob = account.credentials.ok_or_else(|| StoreError::Crypto {
+        self.open(&self.get(id).await?)
+    }
+
+    /// Opens the credentials of an account row already read (no second query).
+    pub fn open(&self, account: &social_account::Model) -> Result<Credentials, StoreError> {
+        let id = account.id;
+        let blob = account.credentials.as_ref().ok_or_else(|| StoreError::Crypto {
             action: "opened",
             reason: format!("account {id} has no stored credentials; reconnect it"),
         })?;
-        let plain = self.t.store.key.open(id, &blob)?;
+        let plain = self.t.store.key.open(id, blob)?;
         serde_json::from_slice(&plain).map_err(|e| StoreError::Crypto {
             action: "opened",
             reason: e.to_string(),

@@ -30,7 +30,7 @@ pub use deliveries::{NewDelivery, Readaptation};
 pub use media::NewMediaAsset;
 pub use people::NewUser;
 pub use posts::Settlement;
-pub use queue::{AttemptFailure, Claim, PublishedPost, Queue, Rescued};
+pub use queue::{AttemptFailure, Claim, PublishedPost, Queue, Rescued, Write};
 pub use segments::{NewPersona, NewSegment};
 pub use tenant::Tenant;
 pub use workspaces::NewWorkspace;

@@ -25,8 +25,8 @@ use crate::domain::{DeliveryStatus, FailureKind};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Statement,
+    TransactionTrait,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -52,6 +52,107 @@ pub struct PublishedPost {
     pub remote_id: String,
     pub remote_url: Option<String>,
     pub extra_ids: Vec<String>,
+}
+
+/// One write of an attempt, fenced by its lease token ([`Queue::write`],
+/// [`Queue::write_all`]).
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// The intent to publish (`publishing`, a lookup owed from now on).
+    Start,
+    /// Published, now or found by `find-published`.
+    Complete(PublishedPost),
+    /// Did not publish.
+    Fail(AttemptFailure),
+    /// Given back without counting an attempt; waits until `run_at`.
+    Postpone { run_at: DateTime<Utc>, reason: String },
+}
+
+impl Write {
+    /// The state the delivery moves to, and the columns that change.
+    fn update(self) -> (DeliveryStatus, sea_orm::UpdateMany<delivery::Entity>) {
+        let q = delivery::Entity::update_many();
+        match self {
+            Write::Start => (
+                DeliveryStatus::Publishing,
+                q.col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Publishing))
+                    .col_expr(delivery::Column::LookupFirst, Expr::value(true)),
+            ),
+            Write::Complete(post) => {
+                let extra = (!post.extra_ids.is_empty()).then(|| serde_json::json!(post.extra_ids));
+                (
+                    DeliveryStatus::Published,
+                    q.col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Published))
+                        .col_expr(delivery::Column::RemoteId, Expr::value(post.remote_id))
+                        .col_expr(delivery::Column::RemoteUrl, Expr::value(post.remote_url))
+                        .col_expr(delivery::Column::ExtraIds, Expr::value(extra))
+                        .col_expr(delivery::Column::PublishedAt, Expr::value(now()))
+                        .col_expr(delivery::Column::LastError, Expr::value(Option::<String>::None))
+                        .col_expr(delivery::Column::ErrorKind, Expr::value(Option::<String>::None))
+                        .col_expr(delivery::Column::LookupFirst, Expr::value(false))
+                        .col_expr(delivery::Column::RunAt, Expr::value(Option::<DateTime<Utc>>::None)),
+                )
+            }
+            Write::Fail(f) => {
+                let mut q = q
+                    .col_expr(delivery::Column::Status, Expr::value(f.next))
+                    .col_expr(delivery::Column::ErrorKind, Expr::value(f.kind.as_str()))
+                    .col_expr(delivery::Column::LastError, Expr::value(f.error))
+                    .col_expr(delivery::Column::RunAt, Expr::value(f.run_at));
+                if f.maybe_published {
+                    // Only ever set here: a lookup that is owed stays owed until the post is
+                    // found or published.
+                    q = q.col_expr(delivery::Column::LookupFirst, Expr::value(true));
+                }
+                (f.next, q)
+            }
+            Write::Postpone { run_at, reason } => (
+                DeliveryStatus::Scheduled,
+                q.col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Scheduled))
+                    .col_expr(delivery::Column::RunAt, Expr::value(run_at))
+                    .col_expr(delivery::Column::LastError, Expr::value(reason))
+                    .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).sub(1)),
+            ),
+        }
+    }
+}
+
+/// Applies `w` only if the attempt still holds its lease and the move is allowed.
+async fn fenced(db: &impl ConnectionTrait, claim: &Claim, w: Write) -> Result<(), StoreError> {
+    let (next, update) = w.update();
+    let from: Vec<DeliveryStatus> = DeliveryStatus::LEASED
+        .iter()
+        .copied()
+        .filter(|s| s.can_move_to(next))
+        .collect();
+    let mut update = update
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(now()))
+        .filter(delivery::Column::Id.eq(claim.delivery.id))
+        .filter(delivery::Column::LeaseToken.eq(claim.token))
+        .filter(delivery::Column::Status.is_in(from));
+    if next != DeliveryStatus::Publishing {
+        update = update
+            .col_expr(delivery::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
+            .col_expr(
+                delivery::Column::LeaseExpiresAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            );
+    }
+    let res = update.exec(db).await.map_err(|e| map_db_err("delivery", e))?;
+    if res.rows_affected == 1 {
+        return Ok(());
+    }
+    let found = delivery::Entity::find_by_id(claim.delivery.id).one(db).await?;
+    Err(StoreError::Stale {
+        kind: "delivery",
+        id: claim.delivery.id,
+        expected: format!("the lease {} of this attempt, moving to {next}", claim.token),
+        found: match found {
+            Some(d) if d.lease_token == Some(claim.token) => format!("{}, which cannot move to {next}", d.status),
+            Some(d) => format!("{} under another lease (this attempt was rescued)", d.status),
+            None => "no such delivery".into(),
+        },
+    })
 }
 
 /// How an attempt that did not publish ends.
@@ -168,107 +269,50 @@ impl Queue<'_> {
 
     /// Records the intent to publish: from now on a lost attempt is `outcome_unknown`.
     pub async fn start_publishing(&self, claim: &Claim) -> Result<(), StoreError> {
-        self.fenced(
-            claim,
-            DeliveryStatus::Publishing,
-            delivery::Entity::update_many()
-                .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Publishing))
-                .col_expr(delivery::Column::LookupFirst, Expr::value(true)),
-        )
-        .await
+        self.write(claim, Write::Start).await
     }
 
     /// The post is on the platform (published now, or found by `find-published`).
     pub async fn complete(&self, claim: &Claim, post: PublishedPost) -> Result<(), StoreError> {
-        let at = now();
-        let extra = (!post.extra_ids.is_empty()).then(|| serde_json::json!(post.extra_ids));
-        self.fenced(
-            claim,
-            DeliveryStatus::Published,
-            delivery::Entity::update_many()
-                .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Published))
-                .col_expr(delivery::Column::RemoteId, Expr::value(post.remote_id))
-                .col_expr(delivery::Column::RemoteUrl, Expr::value(post.remote_url))
-                .col_expr(delivery::Column::ExtraIds, Expr::value(extra))
-                .col_expr(delivery::Column::PublishedAt, Expr::value(at))
-                .col_expr(delivery::Column::LastError, Expr::value(Option::<String>::None))
-                .col_expr(delivery::Column::ErrorKind, Expr::value(Option::<String>::None))
-                .col_expr(delivery::Column::LookupFirst, Expr::value(false))
-                .col_expr(delivery::Column::RunAt, Expr::value(Option::<DateTime<Utc>>::None)),
-        )
-        .await
+        self.write(claim, Write::Complete(post)).await
     }
 
     /// Ends an attempt that did not publish.
     pub async fn fail(&self, claim: &Claim, f: AttemptFailure) -> Result<(), StoreError> {
-        let mut q = delivery::Entity::update_many()
-            .col_expr(delivery::Column::Status, Expr::value(f.next))
-            .col_expr(delivery::Column::ErrorKind, Expr::value(f.kind.as_str()))
-            .col_expr(delivery::Column::LastError, Expr::value(f.error))
-            .col_expr(delivery::Column::RunAt, Expr::value(f.run_at));
-        if f.maybe_published {
-            // Only ever set here: a lookup that is owed stays owed until the post is found
-            // or published.
-            q = q.col_expr(delivery::Column::LookupFirst, Expr::value(true));
-        }
-        self.fenced(claim, f.next, q).await
+        self.write(claim, Write::Fail(f)).await
     }
 
     /// Gives a claimed delivery back without counting an attempt (over the account's
     /// budget, a token refresh in progress): it waits until `run_at`.
     pub async fn postpone(&self, claim: &Claim, run_at: DateTime<Utc>, reason: &str) -> Result<(), StoreError> {
-        self.fenced(
+        self.write(
             claim,
-            DeliveryStatus::Scheduled,
-            delivery::Entity::update_many()
-                .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Scheduled))
-                .col_expr(delivery::Column::RunAt, Expr::value(run_at))
-                .col_expr(delivery::Column::LastError, Expr::value(reason))
-                .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).sub(1)),
+            Write::Postpone {
+                run_at,
+                reason: reason.to_owned(),
+            },
         )
         .await
     }
 
-    /// Applies `update` only if the attempt still holds its lease and the move is allowed.
-    async fn fenced(
-        &self,
-        claim: &Claim,
-        next: DeliveryStatus,
-        update: sea_orm::UpdateMany<delivery::Entity>,
-    ) -> Result<(), StoreError> {
-        let from: Vec<DeliveryStatus> = DeliveryStatus::LEASED
-            .iter()
-            .copied()
-            .filter(|s| s.can_move_to(next))
-            .collect();
-        let mut update = update
-            .col_expr(delivery::Column::UpdatedAt, Expr::value(now()))
-            .filter(delivery::Column::Id.eq(claim.delivery.id))
-            .filter(delivery::Column::LeaseToken.eq(claim.token))
-            .filter(delivery::Column::Status.is_in(from));
-        if next != DeliveryStatus::Publishing {
-            update = update
-                .col_expr(delivery::Column::LeaseToken, Expr::value(Option::<Uuid>::None))
-                .col_expr(
-                    delivery::Column::LeaseExpiresAt,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                );
+    /// Applies one attempt's write, fenced by its lease.
+    pub async fn write(&self, claim: &Claim, w: Write) -> Result<(), StoreError> {
+        fenced(self.db(), claim, w).await
+    }
+
+    /// Applies many attempts' writes in one transaction (group commit): each is fenced on
+    /// its own and answers on its own; only a database failure fails them all.
+    pub async fn write_all(&self, writes: Vec<(Claim, Write)>) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let txn = self.db().begin().await?;
+        let mut out = Vec::with_capacity(writes.len());
+        for (claim, w) in writes {
+            match fenced(&txn, &claim, w).await {
+                Err(StoreError::Database(e)) => return Err(StoreError::Database(e)),
+                r => out.push(r),
+            }
         }
-        let res = update.exec(self.db()).await.map_err(|e| map_db_err("delivery", e))?;
-        if res.rows_affected == 1 {
-            return Ok(());
-        }
-        let found = delivery::Entity::find_by_id(claim.delivery.id).one(self.db()).await?;
-        Err(StoreError::Stale {
-            kind: "delivery",
-            id: claim.delivery.id,
-            expected: format!("the lease {} of this attempt, moving to {next}", claim.token),
-            found: match found {
-                Some(d) if d.lease_token == Some(claim.token) => format!("{}, which cannot move to {next}", d.status),
-                Some(d) => format!("{} under another lease (this attempt was rescued)", d.status),
-                None => "no such delivery".into(),
-            },
-        })
+        txn.commit().await?;
+        Ok(out)
     }
 
     /// Frees every attempt whose lease expired before `at`.
@@ -303,32 +347,54 @@ impl Queue<'_> {
         Ok(Rescued { claimed, publishing })
     }
 
-    /// How many posts an account published since `since` (counting those publishing now),
-    /// and when the oldest of them went out: what a platform's publish budget counts.
-    pub async fn published_in_window(
-        &self,
-        account: Uuid,
-        since: DateTime<Utc>,
-    ) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
-        let published = delivery::Entity::find()
-            .filter(delivery::Column::SocialAccountId.eq(account))
-            .filter(delivery::Column::Status.eq(DeliveryStatus::Published))
-            .filter(delivery::Column::PublishedAt.gte(since));
-        let count = published.clone().count(self.db()).await?;
-        let oldest = published
+    /// When the account's posts since `since` went out, oldest first (for the budgets).
+    pub async fn published_since(&self, account: Uuid, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        Ok(delivery::Entity::find()
             .select_only()
             .column(delivery::Column::PublishedAt)
+            .filter(delivery::Column::SocialAccountId.eq(account))
+            .filter(delivery::Column::PublishedAt.gte(since))
+            .filter(delivery::Column::Status.eq(DeliveryStatus::Published))
             .order_by_asc(delivery::Column::PublishedAt)
             .into_tuple::<Option<DateTime<Utc>>>()
-            .one(self.db())
+            .all(self.db())
             .await?
-            .flatten();
-        let in_flight = delivery::Entity::find()
-            .filter(delivery::Column::SocialAccountId.eq(account))
-            .filter(delivery::Column::Status.eq(DeliveryStatus::Publishing))
-            .count(self.db())
-            .await?;
-        Ok((count + in_flight, oldest))
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// The accounts of a batch of claims, in one query (each attempt checks its own
+    /// delivery's workspace against the row).
+    pub async fn accounts_of(
+        &self,
+        claims: &[Claim],
+    ) -> Result<std::collections::HashMap<Uuid, social_account::Model>, StoreError> {
+        let ids: std::collections::BTreeSet<Uuid> = claims.iter().map(|c| c.delivery.social_account_id).collect();
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        Ok(social_account::Entity::find()
+            .filter(social_account::Column::Id.is_in(ids))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect())
+    }
+
+    /// Refreshes the query planner's statistics of the queue's tables. Without them SQLite
+    /// picks the `status` index for a claim and sorts every due row on each claim (a claim
+    /// grows with the queue); with them it walks the due index in `run_at` order and stops
+    /// after the batch. Sampled (`analysis_limit`), so it takes milliseconds. PostgreSQL's
+    /// autovacuum keeps its own.
+    pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        if self.db().get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+            self.db()
+                .execute_unprepared("PRAGMA analysis_limit = 1000; ANALYZE deliveries; ANALYZE social_accounts;")
+                .await?;
+        }
+        Ok(())
     }
 
     /// Deliveries per state, across workspaces (for `chorus queue` and `/metrics`).

@@ -6,7 +6,7 @@
 //! looks for it on the platform before posting it.
 //!
 //! ```text
-//! let mut progress = Progress::load(&marker);
+//! let mut progress = Progress::load_for(&marker, parts.len());
 //! if let Some(i) = progress.pending() {
 //!     match find_on_platform(&parts[i])? { Some(id) => progress.posted(id)?, None => progress.forget_pending()? }
 //! }
@@ -28,10 +28,32 @@ pub struct Progress {
     key: String,
     ids: Vec<String>,
     pending: Option<usize>,
+    /// Whether anything is (or was) kept in the store: a one-part publish keeps nothing,
+    /// since the host's own intent record and `find-published` already recover it.
+    persist: bool,
+    stored: bool,
 }
 
 impl Progress {
-    /// The progress an earlier attempt with this marker left, or a fresh start.
+    /// The progress of a publish of `parts` requests. A one-part publish neither reads nor
+    /// writes the key-value store (four round trips fewer per post): the host records its
+    /// intent before `publish` and asks `find-published` after a lost answer, which is all a
+    /// single request needs. More parts record each step.
+    pub fn load_for(marker: &str, parts: usize) -> Self {
+        if parts <= 1 {
+            return Self {
+                key: format!("publish-progress/{marker}"),
+                ids: Vec::new(),
+                pending: None,
+                persist: false,
+                stored: false,
+            };
+        }
+        Self::load(marker)
+    }
+
+    /// The progress an earlier attempt with this marker left, or a fresh start; every step
+    /// is recorded.
     pub fn load(marker: &str) -> Self {
         let key = format!("publish-progress/{marker}");
         let saved = host::kv_get(&key).and_then(|b| serde_json::from_slice::<Value>(&b).ok());
@@ -41,7 +63,13 @@ impl Progress {
             .map(|a| a.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
             .unwrap_or_default();
         let pending = saved.as_ref().and_then(|v| v["pending"].as_u64()).map(|p| p as usize);
-        Self { key, ids, pending }
+        Self {
+            key,
+            ids,
+            pending,
+            persist: true,
+            stored: saved.is_some(),
+        }
     }
 
     /// How many parts the platform confirmed.
@@ -84,11 +112,17 @@ impl Progress {
 
     /// The whole publish is confirmed: forgets the progress and returns the ids in order.
     pub fn finish(self) -> Vec<String> {
-        host::kv_delete(&self.key);
+        if self.stored {
+            host::kv_delete(&self.key);
+        }
         self.ids
     }
 
-    fn save(&self) -> Result<(), PluginError> {
+    fn save(&mut self) -> Result<(), PluginError> {
+        if !self.persist {
+            return Ok(());
+        }
+        self.stored = true;
         let v = json!({ "ids": self.ids, "pending": self.pending });
         host::kv_set(&self.key, &serde_json::to_vec(&v).unwrap_or_default())
             .map_err(|e| PluginError::Transient(format!("could not record the publish's progress: {e}")))

@@ -90,6 +90,8 @@ struct Media {
 struct Inner {
     tokens: HashMap<String, User>,
     tweets: Vec<Tweet>,
+    /// (author, text) of every post, for the duplicate-content rule in constant time.
+    texts: std::collections::HashSet<(String, String)>,
     metrics: HashMap<String, TweetMetrics>,
     media: HashMap<String, Media>,
     next_id: u64,
@@ -258,6 +260,7 @@ impl XFake {
     pub fn add_foreign_tweet(&self, author_id: &str, text: &str) -> String {
         let mut g = self.lock();
         let id = g.next();
+        g.texts.insert((author_id.to_owned(), text.to_owned()));
         g.tweets.push(Tweet {
             id: id.clone(),
             author_id: author_id.to_owned(),
@@ -512,10 +515,7 @@ async fn create_tweet(State(s): Shared, headers: HeaderMap, body: axum::body::By
         }
         in_reply_to = Some(parent_id.to_owned());
     }
-    if g.tweets
-        .iter()
-        .any(|t| t.author_id == user.id && t.text == text && !text.is_empty())
-    {
+    if !text.is_empty() && g.texts.contains(&(user.id.clone(), text.clone())) {
         return reject(problem(
             StatusCode::FORBIDDEN,
             "about:blank",
@@ -524,6 +524,7 @@ async fn create_tweet(State(s): Shared, headers: HeaderMap, body: axum::body::By
         ));
     }
     let id = g.next();
+    g.texts.insert((user.id.clone(), text.clone()));
     g.tweets.push(Tweet {
         id: id.clone(),
         author_id: user.id.clone(),

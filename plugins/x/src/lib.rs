@@ -115,7 +115,7 @@ impl Plugin for X {
         } else {
             adapted.parts.clone()
         };
-        let mut progress = Progress::load(&marker);
+        let mut progress = Progress::load_for(&marker, parts.len());
         if let Some(i) = progress.pending() {
             match parts.get(i).map(|text| find_recent(&ctx, text)).transpose()?.flatten() {
                 Some(id) => progress.posted(id)?,

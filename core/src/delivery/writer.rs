@@ -1,0 +1,95 @@
+//! Group commit: attempts hand their fenced writes (the intent before `publish`, the
+//! outcome after) to one writer task, which applies every write that queued while its
+//! previous transaction ran in one transaction, then answers each attempt. Under load the
+//! database commits once for many deliveries instead of once per write (SQLite has one
+//! writer at a time, so separate commits would queue behind each other); when idle a write
+//! goes through alone, at once. Each write is still fenced by its own lease and answered on
+//! its own, and an attempt waits for its intent to be stored before it publishes.
+
+use crate::StoreError;
+use crate::store::{Claim, Store, Write};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most writes in one transaction.
+const MAX_BATCH: usize = 256;
+
+type Request = (Claim, Write, oneshot::Sender<Result<(), StoreError>>);
+
+/// The handle attempts write through; the task ends when every handle is dropped.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::UnboundedSender<Request>,
+}
+
+impl Writer {
+    /// Starts the writer task on `store`.
+    pub fn start(store: Store) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self { tx }, tokio::spawn(run(store, rx)))
+    }
+
+    /// Applies `w` for `claim` (in some transaction with others) and says how it went.
+    pub async fn write(&self, claim: &Claim, w: Write) -> Result<(), StoreError> {
+        let (done, answer) = oneshot::channel();
+        self.tx.send((claim.clone(), w, done)).map_err(|_| stopped())?;
+        answer.await.unwrap_or_else(|_| Err(stopped()))
+    }
+}
+
+impl Writer {
+    pub async fn complete(&self, claim: &Claim, post: crate::store::PublishedPost) -> Result<(), StoreError> {
+        self.write(claim, Write::Complete(post)).await
+    }
+
+    pub async fn fail(&self, claim: &Claim, f: crate::store::AttemptFailure) -> Result<(), StoreError> {
+        self.write(claim, Write::Fail(f)).await
+    }
+
+    pub async fn postpone(
+        &self,
+        claim: &Claim,
+        run_at: chrono::DateTime<chrono::Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.write(
+            claim,
+            Write::Postpone {
+                run_at,
+                reason: reason.to_owned(),
+            },
+        )
+        .await
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Database(sea_orm::DbErr::Custom("the delivery writer stopped".into()))
+}
+
+async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Request>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let (writes, answers): (Vec<_>, Vec<_>) = batch.into_iter().map(|(c, w, a)| ((c, w), a)).unzip();
+        match store.queue().write_all(writes).await {
+            Ok(results) => {
+                for (answer, r) in answers.into_iter().zip(results) {
+                    let _ = answer.send(r);
+                }
+            }
+            Err(e) => {
+                // The transaction failed as a whole: every attempt in it learns so; their
+                // leases expire and the rescuer frees them, as after any lost write.
+                let message = e.to_string();
+                for answer in answers {
+                    let _ = answer.send(Err(StoreError::Database(sea_orm::DbErr::Custom(message.clone()))));
+                }
+            }
+        }
+    }
+}

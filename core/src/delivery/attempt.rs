@@ -94,7 +94,7 @@ impl Attempts {
                     _ => "disconnected",
                 }
             );
-            return queue.postpone(claim, now + HOLD, &why).await;
+            return queue.write(claim, Write::postpone(now + HOLD, why)).await;
         }
         let turn = self.turn(account.id);
         let _turn = turn.lock().await;
@@ -111,10 +111,9 @@ impl Attempts {
         if let Some(until) = paused {
             self.stats.budget_delayed();
             return queue
-                .postpone(
+                .write(
                     claim,
-                    until,
-                    "waiting: the platform asked this account to slow down (429)",
+                    Write::postpone(until, "waiting: the platform asked this account to slow down (429)"),
                 )
                 .await;
         }
@@ -131,12 +130,14 @@ impl Attempts {
         if let Some(until) = self.over_budget(&plugin, &account, now).await? {
             self.stats.budget_delayed();
             return queue
-                .postpone(
+                .write(
                     claim,
-                    until,
-                    &format!(
-                        "waiting: {} allows no more posts for this account until then",
-                        plugin.description.name
+                    Write::postpone(
+                        until,
+                        format!(
+                            "waiting: {} allows no more posts for this account until then",
+                            plugin.description.name
+                        ),
                     ),
                 )
                 .await;
@@ -179,10 +180,12 @@ impl Attempts {
             }
             Fresh::Busy => {
                 return queue
-                    .postpone(
+                    .write(
                         claim,
-                        Utc::now() + REFRESH_WAIT,
-                        "waiting: another worker is refreshing this account's token",
+                        Write::postpone(
+                            Utc::now() + REFRESH_WAIT,
+                            "waiting: another worker is refreshing this account's token",
+                        ),
                     )
                     .await;
             }
@@ -190,13 +193,18 @@ impl Attempts {
                 self.touch(account.id);
                 self.stats.refresh_failed();
                 self.stats.held();
-                return queue.postpone(claim, Utc::now() + HOLD, &format!("{HELD} {why}")).await;
+                return queue
+                    .write(claim, Write::postpone(Utc::now() + HOLD, format!("{HELD} {why}")))
+                    .await;
             }
             Fresh::Transient(why) => {
                 self.stats.refresh_failed();
                 let delay = self.backoff.delay(2, None, &mut rand::rng());
                 return queue
-                    .postpone(claim, Utc::now() + delay, &format!("waiting: {why}; trying again"))
+                    .write(
+                        claim,
+                        Write::postpone(Utc::now() + delay, format!("waiting: {why}; trying again")),
+                    )
                     .await;
             }
         };
@@ -231,16 +239,12 @@ impl Attempts {
     }
 
     async fn published(&self, claim: &Claim, p: types::Published) -> Result<(), StoreError> {
-        self.writer
-            .complete(
-                claim,
-                PublishedPost {
-                    remote_id: p.remote_id,
-                    remote_url: p.url,
-                    extra_ids: p.extra_ids,
-                },
-            )
-            .await?;
+        let post = PublishedPost {
+            remote_id: p.remote_id,
+            remote_url: p.url,
+            extra_ids: p.extra_ids,
+        };
+        self.writer.write(claim, Write::Complete(post)).await?;
         self.stats.published(platform_of(claim), claim.delivery.scheduled_at);
         self.budgets.sent(claim.delivery.social_account_id, Utc::now());
         Ok(())
@@ -363,17 +367,8 @@ impl Attempts {
         maybe_published: bool,
         next: DeliveryStatus,
     ) -> Result<(), StoreError> {
-        self.writer
-            .fail(
-                claim,
-                AttemptFailure {
-                    kind,
-                    error,
-                    next,
-                    run_at: Some(Utc::now() + delay),
-                    maybe_published,
-                },
-            )
+        let run_at = Some(Utc::now() + delay);
+        self.record_failure(claim, kind, error, next, run_at, maybe_published)
             .await
     }
 
@@ -398,18 +393,28 @@ impl Attempts {
     ) -> Result<(), StoreError> {
         tracing::warn!(delivery = %claim.delivery.id, status = %next, kind = kind.as_str(), %error, "delivery did not publish");
         self.stats.ended(platform_of(claim), next);
-        self.writer
-            .fail(
-                claim,
-                AttemptFailure {
-                    kind,
-                    error,
-                    next,
-                    run_at: None,
-                    maybe_published,
-                },
-            )
+        self.record_failure(claim, kind, error, next, None, maybe_published)
             .await
+    }
+
+    /// Writes how an attempt that did not publish ended.
+    async fn record_failure(
+        &self,
+        claim: &Claim,
+        kind: FailureKind,
+        error: String,
+        next: DeliveryStatus,
+        run_at: Option<DateTime<Utc>>,
+        maybe_published: bool,
+    ) -> Result<(), StoreError> {
+        let f = AttemptFailure {
+            kind,
+            error,
+            next,
+            run_at,
+            maybe_published,
+        };
+        self.writer.write(claim, Write::Fail(f)).await
     }
 
     fn plugin_for(&self, account: &social_account::Model, preferred: Option<&str>) -> Option<Arc<Plugin>> {

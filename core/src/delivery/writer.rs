@@ -36,32 +36,6 @@ impl Writer {
     }
 }
 
-impl Writer {
-    pub async fn complete(&self, claim: &Claim, post: crate::store::PublishedPost) -> Result<(), StoreError> {
-        self.write(claim, Write::Complete(post)).await
-    }
-
-    pub async fn fail(&self, claim: &Claim, f: crate::store::AttemptFailure) -> Result<(), StoreError> {
-        self.write(claim, Write::Fail(f)).await
-    }
-
-    pub async fn postpone(
-        &self,
-        claim: &Claim,
-        run_at: chrono::DateTime<chrono::Utc>,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        self.write(
-            claim,
-            Write::Postpone {
-                run_at,
-                reason: reason.to_owned(),
-            },
-        )
-        .await
-    }
-}
-
 fn stopped() -> StoreError {
     StoreError::Database(sea_orm::DbErr::Custom("the delivery writer stopped".into()))
 }

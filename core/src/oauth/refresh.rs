@@ -204,7 +204,7 @@ impl Refresher {
                 "refreshing the {} token failed{}: {}",
                 account.platform,
                 code.map(|c| format!(" (HTTP {c})")).unwrap_or_default(),
-                describe(&e)
+                crate::plugins::http::error_chain(&e)
             ))),
         }
     }
@@ -257,15 +257,4 @@ fn refused(e: &BasicErrorResponseType) -> bool {
 
 fn transient_status(code: Option<u16>) -> bool {
     code.is_some_and(|c| c >= 500 || c == 429 || c == 408)
-}
-
-fn describe<E: std::error::Error>(e: &E) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

@@ -119,11 +119,7 @@ impl Accounts<'_> {
             .col_expr(social_account::Column::RefreshUntil, Expr::value(until))
             .filter(social_account::Column::WorkspaceId.eq(self.t.workspace_id))
             .filter(social_account::Column::Id.eq(id))
-            .filter(
-                Condition::any()
-                    .add(social_account::Column::RefreshUntil.is_null())
-                    .add(social_account::Column::RefreshUntil.lt(at)),
-            )
+            .filter(unset_or_before(social_account::Column::RefreshUntil, at))
             .exec(self.t.db())
             .await?;
         Ok(res.rows_affected == 1)
@@ -198,11 +194,7 @@ impl Accounts<'_> {
             .col_expr(social_account::Column::PausedUntil, Expr::value(until))
             .filter(social_account::Column::WorkspaceId.eq(self.t.workspace_id))
             .filter(social_account::Column::Id.eq(id))
-            .filter(
-                Condition::any()
-                    .add(social_account::Column::PausedUntil.is_null())
-                    .add(social_account::Column::PausedUntil.lt(until)),
-            )
+            .filter(unset_or_before(social_account::Column::PausedUntil, until))
             .exec(self.t.db())
             .await?;
         Ok(())
@@ -223,4 +215,9 @@ impl Accounts<'_> {
         })?;
         self.t.store.key.seal(id, &plain)
     }
+}
+
+/// `column IS NULL OR column < at`: a lock or pause that is not set, or has run out.
+fn unset_or_before(column: social_account::Column, at: DateTime<Utc>) -> Condition {
+    Condition::any().add(column.is_null()).add(column.lt(at))
 }

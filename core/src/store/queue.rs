@@ -69,6 +69,14 @@ pub enum Write {
 }
 
 impl Write {
+    /// Given back until `run_at`, for `reason` (shown by `chorus queue`).
+    pub fn postpone(run_at: DateTime<Utc>, reason: impl Into<String>) -> Self {
+        Write::Postpone {
+            run_at,
+            reason: reason.into(),
+        }
+    }
+
     /// The state the delivery moves to, and the columns that change.
     fn update(self) -> (DeliveryStatus, sea_orm::UpdateMany<delivery::Entity>) {
         let q = delivery::Entity::update_many();
@@ -285,14 +293,7 @@ impl Queue<'_> {
     /// Gives a claimed delivery back without counting an attempt (over the account's
     /// budget, a token refresh in progress): it waits until `run_at`.
     pub async fn postpone(&self, claim: &Claim, run_at: DateTime<Utc>, reason: &str) -> Result<(), StoreError> {
-        self.write(
-            claim,
-            Write::Postpone {
-                run_at,
-                reason: reason.to_owned(),
-            },
-        )
-        .await
+        self.write(claim, Write::postpone(run_at, reason)).await
     }
 
     /// Applies one attempt's write, fenced by its lease.

@@ -249,7 +249,13 @@ impl Settings {
             source,
         };
         std::fs::create_dir_all(&self.data_dir).map_err(err)?;
-        let probe = self.data_dir.join(".chorus-write-test");
+        // One name per process: several processes (a worker, a command) share a data dir,
+        // and one must not remove the probe another is about to remove.
+        let probe = self.data_dir.join(format!(
+            ".chorus-write-test-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
         std::fs::write(&probe, b"ok").map_err(err)?;
         std::fs::remove_file(&probe).map_err(err)
     }
@@ -582,6 +588,25 @@ mod tests {
             (s.plugins.limits.memory_bytes, s.plugins.limits.adapt_time),
             (32 << 20, Duration::from_millis(250))
         );
+    }
+
+    #[test]
+    fn processes_sharing_a_data_dir_can_all_check_it_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Settings::resolve(Overrides {
+            data_dir: Some(dir.path().to_owned()),
+            ..Default::default()
+        })
+        .unwrap();
+        let threads: Vec<_> = (0..32)
+            .map(|_| {
+                let s = s.clone();
+                std::thread::spawn(move || (0..400).try_for_each(|_| s.prepare_data_dir().map_err(|e| e.to_string())))
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
     }
 
     #[test]

@@ -651,6 +651,64 @@ async fn concurrent_first_uses_of_rfm_scores_all_succeed() {
     assert_eq!(sizes, [2, 1, 2, 1]);
 }
 
+/// Imports into several brands at once all commit. An events import reads the brand's
+/// contacts before it writes: on SQLite a deferred transaction doing that fails with
+/// "database is locked" (`SQLITE_BUSY_SNAPSHOT`) as soon as another connection has
+/// committed in between, which is how `serve --demo` once failed to seed while the
+/// delivery engine wrote.
+#[tokio::test]
+async fn concurrent_imports_into_several_brands_all_commit() {
+    let t = TestStore::new().await;
+    let (ws, first) = t.workspace_with_brand("busy").await;
+    let tenant = t.store.tenant(ws);
+    let mut brands = vec![first];
+    for n in 1..4 {
+        let b = tenant
+            .brands()
+            .create(chorus_core::store::NewBrand {
+                slug: format!("busy-{n}"),
+                name: format!("Busy {n}"),
+                timezone: "Europe/Stockholm".into(),
+            })
+            .await
+            .unwrap();
+        brands.push(b.id);
+    }
+    let contacts: String = std::iter::once("external_id,country\n".to_owned())
+        .chain((0..2000).map(|i| format!("c{i},SE\n")))
+        .collect();
+    let events = |round: u32| -> String {
+        std::iter::once("external_id,event,platform,occurred_at,event_id\n".to_owned())
+            .chain((0..2000).map(|i| format!("c{i},clicked,linkedin,{},r{round}-e{i}\n", days_ago(1))))
+            .collect()
+    };
+    let run = |brand: uuid::Uuid, data: String, records: Records| async move {
+        let a = Audience::new(tenant, brand).await.unwrap();
+        let o = opts(Format::Csv, records);
+        import(tenant, &a.brand, std::io::Cursor::new(data), &o, &()).await
+    };
+    for round in 0..4 {
+        let (data, records) = match round {
+            0 => (contacts.clone(), Records::Contacts),
+            n => (events(n), Records::Events),
+        };
+        let (a, b, c, d) = tokio::join!(
+            run(brands[0], data.clone(), records),
+            run(brands[1], data.clone(), records),
+            run(brands[2], data.clone(), records),
+            run(brands[3], data.clone(), records)
+        );
+        for r in [a, b, c, d] {
+            let r = r.unwrap_or_else(|e| panic!("round {round}: a concurrent import failed: {e}"));
+            assert!(
+                r.committed && r.written == 2000,
+                "round {round}: {:?}",
+                r.errors.first()
+            );
+        }
+    }
+}
+
 /// Sizes a segment defined by `rule` under `name`.
 async fn size_of(a: &Audience<'_>, name: &str, rule: Value) -> u64 {
     a.define(&segment(name, rule))

@@ -9,7 +9,7 @@
 use super::AudienceError;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use uuid::Uuid;
 
 /// The table of stored scores: `brand_id, window_days, contact_id, r, f, m`.
@@ -82,7 +82,7 @@ async fn recompute(
     version: i64,
 ) -> Result<Option<u64>, AudienceError> {
     let since = (window_days > 0).then(|| now - chrono::Duration::days(i64::from(window_days)));
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     if db.get_database_backend() == DbBackend::Postgres {
         // Two first uses at once (a segment list and an overlap, or two workers) would both
         // insert the same keys: the second waits here, then finds the scores fresh. SQLite

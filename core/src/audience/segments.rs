@@ -12,7 +12,7 @@ use crate::store::{NewPersona, NewSegment, Tenant};
 use crate::{Invalid, StoreError};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, ExprTrait, Query, WithClause};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -273,7 +273,7 @@ impl<'a> Audience<'a> {
             "evaluated_at": now,
         });
         let previous = self.t.segments().latest_snapshot(seg.id).await?;
-        let txn = self.t.db().begin().await?;
+        let txn = crate::store::begin_write(self.t.db()).await?;
         let version = previous.map(|s| s.version + 1).unwrap_or(1);
         let id = new_id();
         segment_snapshot::ActiveModel {

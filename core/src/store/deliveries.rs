@@ -7,9 +7,7 @@ use crate::{Invalid, StoreError};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::SimpleExpr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
 pub struct Deliveries<'a> {
@@ -170,7 +168,7 @@ impl Deliveries<'_> {
             models.push(model(self.t.workspace_id, new, None, revision, at));
         }
         let n = models.len() as u64;
-        let txn = self.t.db().begin().await?;
+        let txn = crate::store::begin_write(self.t.db()).await?;
         // Bounded statements: SQLite allows 32,766 bound values, PostgreSQL 65,535.
         let mut rest = models;
         while !rest.is_empty() {

@@ -37,7 +37,21 @@ pub use workspaces::NewWorkspace;
 
 use crate::StoreError;
 use crate::secrets::SecretKey;
-use sea_orm::{DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`), so it waits its turn under `busy_timeout`; a deferred transaction
+/// that reads first and writes later fails with `SQLITE_BUSY_SNAPSHOT` as soon as another
+/// connection has committed in between, and no timeout helps it. PostgreSQL ignores the mode.
+pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
 
 /// The database, migrated and ready, with the key that seals credentials.
 #[derive(Clone)]

@@ -8,7 +8,6 @@ use crate::{Invalid, StoreError};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -41,7 +40,7 @@ impl Posts<'_> {
         self.t.brands().get(brand_id).await?;
         self.check_references(brand_id, &draft).await?;
         let at = now();
-        let txn = self.t.db().begin().await?;
+        let txn = crate::store::begin_write(self.t.db()).await?;
         let row = post::ActiveModel {
             id: Set(id),
             workspace_id: Set(self.t.workspace_id),
@@ -131,7 +130,7 @@ impl Posts<'_> {
         };
         self.check_references(current.brand_id, &draft).await?;
         let at = now();
-        let txn = self.t.db().begin().await?;
+        let txn = crate::store::begin_write(self.t.db()).await?;
         let updated = post::Entity::update_many()
             .col_expr(post::Column::Body, Expr::value(draft.body))
             .col_expr(post::Column::Link, Expr::value(draft.link))
@@ -204,7 +203,7 @@ impl Posts<'_> {
                 },
             });
         }
-        let txn = self.t.db().begin().await?;
+        let txn = crate::store::begin_write(self.t.db()).await?;
         let at = now();
         let res = post::Entity::update_many()
             .col_expr(post::Column::Status, Expr::value(to))

@@ -26,7 +26,6 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Statement,
-    TransactionTrait,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -238,7 +237,7 @@ impl Queue<'_> {
             .limit(u64::from(limit))
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .to_owned();
-        let txn = self.db().begin().await?;
+        let txn = crate::store::begin_write(self.db()).await?;
         if self.db().get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             // Claims one after another: each sees the accounts the previous one took.
             txn.execute_unprepared("SELECT pg_advisory_xact_lock(730112)").await?;
@@ -304,7 +303,7 @@ impl Queue<'_> {
     /// Applies many attempts' writes in one transaction (group commit): each is fenced on
     /// its own and answers on its own; only a database failure fails them all.
     pub async fn write_all(&self, writes: Vec<(Claim, Write)>) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-        let txn = self.db().begin().await?;
+        let txn = crate::store::begin_write(self.db()).await?;
         let mut out = Vec::with_capacity(writes.len());
         for (claim, w) in writes {
             match fenced(&txn, &claim, w).await {

@@ -19,7 +19,7 @@ use crate::store::Tenant;
 use crate::store::entity::brand;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -212,7 +212,7 @@ pub async fn import(
     let started = Instant::now();
     let db = tenant.db();
     let before = count_contacts(db, brand.id).await?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel(BATCHES_IN_FLIGHT);
     let reader = read::Reader::new(options.clone(), tenant.workspace_id(), brand.id, tx);
     let reading = tokio::task::spawn_blocking(move || reader.run(input));

@@ -120,6 +120,84 @@ async fn a_zombie_attempt_cannot_overwrite_the_next_one() {
     assert!(q.complete(&fresh, published("again")).await.is_err());
 }
 
+/// Group commit fences each write on its own: in one `write_all`, a zombie's intent and
+/// completion beside its successor's, a second completion, and writes of other deliveries
+/// each get the answer they would get alone, and only the right rows change.
+#[tokio::test]
+async fn writes_applied_together_are_each_fenced_by_their_own_lease() {
+    use chorus_core::store::Write;
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("group").await;
+    let now = Utc::now();
+    seed_due(&t.store, ws, brand, "x", (4, 1), now, "g").await;
+    let q = t.store.queue();
+    let zombie = q.claim("old", 1, LEASE, now).await.unwrap().remove(0);
+    let later = now + Days::seconds(31);
+    q.rescue(later).await.unwrap();
+    let (mine, others): (Vec<_>, Vec<_>) = q
+        .claim("new", 4, LEASE, later)
+        .await
+        .unwrap()
+        .into_iter()
+        .partition(|c| c.delivery.id == zombie.delivery.id);
+    let fresh = mine.into_iter().next().expect("the rescued delivery is claimed again");
+    let (a, b, c) = (&others[0], &others[1], &others[2]);
+    q.start_publishing(b).await.unwrap();
+    q.start_publishing(c).await.unwrap();
+    q.complete(c, published("c-first")).await.unwrap();
+    let results = q
+        .write_all(vec![
+            (zombie.clone(), Write::Start),
+            (fresh.clone(), Write::Start),
+            (a.clone(), Write::Start),
+            (b.clone(), Write::Complete(published("b"))),
+            (zombie.clone(), Write::Complete(published("zombie"))),
+            (c.clone(), Write::Complete(published("c-again"))),
+        ])
+        .await
+        .unwrap();
+    let ok: Vec<bool> = results.iter().map(|r| r.is_ok()).collect();
+    assert_eq!(ok, [false, true, true, true, false, false], "{results:?}");
+    for r in [&results[0], &results[4]] {
+        match r {
+            Err(StoreError::Stale { found, .. }) => assert!(found.contains("another lease"), "{found}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let store = &t.store;
+    let get = |id| async move { store.tenant(ws).deliveries().get(id).await.unwrap() };
+    let f = get(fresh.delivery.id).await;
+    assert_eq!(
+        (f.status, f.lease_token, f.lookup_first),
+        (DeliveryStatus::Publishing, Some(fresh.token), true)
+    );
+    assert_eq!(get(a.delivery.id).await.status, DeliveryStatus::Publishing);
+    let bd = get(b.delivery.id).await;
+    assert_eq!(
+        (bd.status, bd.remote_id.as_deref(), bd.lease_token, bd.lookup_first),
+        (DeliveryStatus::Published, Some("b"), None, false)
+    );
+    assert!(bd.published_at.is_some() && bd.run_at.is_none());
+    assert_eq!(get(c.delivery.id).await.remote_id.as_deref(), Some("c-first"));
+    // Thread replies' ids travel with a completion written in a group too.
+    let post = PublishedPost {
+        remote_id: "t1".into(),
+        remote_url: Some("https://x.example/t1".into()),
+        extra_ids: vec!["t2".into(), "t3".into()],
+    };
+    let r = q
+        .write_all(vec![
+            (fresh.clone(), Write::Complete(post)),
+            (a.clone(), Write::Complete(published("a"))),
+        ])
+        .await
+        .unwrap();
+    assert!(r.iter().all(|r| r.is_ok()), "{r:?}");
+    let f = get(fresh.delivery.id).await;
+    assert_eq!(f.remote_url.as_deref(), Some("https://x.example/t1"));
+    assert_eq!(f.extra_ids, Some(serde_json::json!(["t2", "t3"])));
+}
+
 #[tokio::test]
 async fn a_publish_lost_with_its_worker_becomes_outcome_unknown_and_is_looked_up_first() {
     let t = TestStore::new().await;

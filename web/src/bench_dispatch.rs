@@ -51,6 +51,35 @@ async fn measure(a: &DispatchArgs, url: &str) -> anyhow::Result<()> {
         chorus_core::store::redact_url(&url)
     );
 
+    // The simulator and the plugins first: a run the platform's budget would stall is
+    // refused before anything is measured.
+    let x = XFake::start().await?;
+    x.set_post_limit(u32::MAX);
+    if !a.platform_latency.is_zero() {
+        x.faults.randomly(
+            FaultMix {
+                timeouts: 1.0,
+                slow: a.platform_latency,
+                ..FaultMix::default()
+            },
+            1,
+        );
+    }
+    let plugins = registry(&store, &x.base_url).await?;
+    // Over a budget the engine delays deliveries (as it should), and the run would wait
+    // out the platform's window: refuse such a run instead.
+    if let Some(plugin) = plugins.for_platform("x", None) {
+        for b in &plugin.description.publish_budgets {
+            anyhow::ensure!(
+                posts <= b.max_posts as usize,
+                "{posts} deliveries per account exceed X's publish budget of {} per {} s, which the \
+                 engine honours by waiting; give more accounts (--accounts {} or more)",
+                b.max_posts,
+                b.window_seconds,
+                n.div_ceil(b.max_posts as usize)
+            );
+        }
+    }
     // The baseline: the queue alone, claiming and acknowledging without a plugin.
     seed(&store, "baseline", posts, accounts, None, Utc::now(), 0).await?;
     // What the leader does every few minutes on a running server.
@@ -78,23 +107,10 @@ async fn measure(a: &DispatchArgs, url: &str) -> anyhow::Result<()> {
     println!();
 
     // End to end, through the engine, the plugin and HTTP.
-    let x = XFake::start().await?;
-    x.set_post_limit(u32::MAX);
-    if !a.platform_latency.is_zero() {
-        x.faults.randomly(
-            FaultMix {
-                timeouts: 1.0,
-                slow: a.platform_latency,
-                ..FaultMix::default()
-            },
-            1,
-        );
-    }
     // With a rate, the first delivery is due a few seconds from now (after the plugins load).
     let first_due = Utc::now() + chrono::Duration::seconds(if a.rate > 0 { 5 } else { 0 });
     seed(&store, "dispatch", posts, accounts, Some(&x), first_due, a.rate).await?;
     store.queue().refresh_statistics().await?;
-    let plugins = registry(&store, &x.base_url).await?;
     let engine = Engine::new(store.clone(), plugins, EngineSettings::default());
     let stats = engine.stats();
     let (stop, rx) = tokio::sync::watch::channel(false);

@@ -76,7 +76,7 @@ impl Store {
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
-            .sqlx_logging(false);
+            .sqlx_logging(std::env::var_os("CHORUS_SQL_LOG").is_some());
         match kind {
             DatabaseKind::Sqlite => {
                 if let Some(dir) = sqlite_path(url)
@@ -121,7 +121,12 @@ impl Store {
             url: shown,
             reason: e.to_string(),
         })?;
-        Ok(Store { db, key, kind })
+        Ok(Store {
+            db,
+            key,
+            kind,
+            write_gate: Default::default(),
+        })
     }
 
     /// Connects and applies every pending migration.

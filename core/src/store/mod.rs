@@ -59,6 +59,8 @@ pub struct Store {
     db: DatabaseConnection,
     key: SecretKey,
     kind: DatabaseKind,
+    /// Queues this process's busiest write transactions on SQLite (see [`Store::write_turn`]).
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -84,6 +86,20 @@ impl Store {
 
     pub fn kind(&self) -> DatabaseKind {
         self.kind
+    }
+
+    /// Waits for this process's turn to write, on SQLite. SQLite has one writer at a time,
+    /// and a connection that finds the database locked polls it from a busy handler that
+    /// sleeps between tries (1, 2, 5, 10 ms and more): the claim loop and the delivery
+    /// writer, which take turns hundreds of times a second, would spend most of their time
+    /// asleep. Waiting here instead hands the turn over the moment it is free. Other
+    /// processes (a `chorus` command beside the server) still meet `busy_timeout`. On
+    /// PostgreSQL writers do not exclude each other and there is no turn to take.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.kind {
+            DatabaseKind::Sqlite => Some(self.write_gate.clone().lock_owned().await),
+            DatabaseKind::Postgres => None,
+        }
     }
 
     /// Answers whether the database responds right now (for readiness checks).

@@ -149,8 +149,13 @@ async fn fenced(db: &impl ConnectionTrait, claim: &Claim, w: Write) -> Result<()
     if res.rows_affected == 1 {
         return Ok(());
     }
+    Err(stale(db, claim, next).await?)
+}
+
+/// Why a fenced write matched no row: the lease moved on, or the state cannot move.
+async fn stale(db: &impl ConnectionTrait, claim: &Claim, next: DeliveryStatus) -> Result<StoreError, StoreError> {
     let found = delivery::Entity::find_by_id(claim.delivery.id).one(db).await?;
-    Err(StoreError::Stale {
+    Ok(StoreError::Stale {
         kind: "delivery",
         id: claim.delivery.id,
         expected: format!("the lease {} of this attempt, moving to {next}", claim.token),
@@ -160,6 +165,110 @@ async fn fenced(db: &impl ConnectionTrait, claim: &Claim, w: Write) -> Result<()
             None => "no such delivery".into(),
         },
     })
+}
+
+/// The writes a busy queue is made of, applied many at a time ([`fenced_bulk`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bulk {
+    Start,
+    Complete,
+}
+
+impl Bulk {
+    fn of(w: &Write) -> Option<Self> {
+        match w {
+            Write::Start => Some(Bulk::Start),
+            Write::Complete(_) => Some(Bulk::Complete),
+            _ => None,
+        }
+    }
+}
+
+/// Applies many writes of one kind in one statement, each fenced exactly as [`fenced`]
+/// fences it: a row changes only under its own attempt's lease token and from a state that
+/// may move on. The rows' own values travel in a `VALUES` list joined by id and token
+/// (`UPDATE … FROM`, which SQLite and PostgreSQL both have). Returns the ids it changed;
+/// the caller gives each other write its [`stale`] reason. The ids must be distinct.
+async fn fenced_bulk(
+    db: &impl ConnectionTrait,
+    kind: Bulk,
+    writes: &[&(Claim, Write)],
+) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+    use sea_orm::Value;
+    let backend = db.get_database_backend();
+    let mut values: Vec<Value> = Vec::with_capacity(writes.len() * 5 + 8);
+    let p = |v: Value, values: &mut Vec<Value>| {
+        values.push(v);
+        match backend {
+            sea_orm::DatabaseBackend::Postgres => format!("${}", values.len()),
+            _ => "?".to_owned(),
+        }
+    };
+    let mut rows = Vec::with_capacity(writes.len());
+    for (claim, w) in writes {
+        let id = p(claim.delivery.id.into(), &mut values);
+        let token = p(claim.token.into(), &mut values);
+        let row = match w {
+            Write::Complete(post) => {
+                let extra = (!post.extra_ids.is_empty()).then(|| serde_json::json!(post.extra_ids));
+                let remote_id = p(post.remote_id.clone().into(), &mut values);
+                let url = p(post.remote_url.clone().into(), &mut values);
+                let extra = p(extra.into(), &mut values);
+                format!("({id}, {token}, {remote_id}, {url}, {extra})")
+            }
+            _ => format!("({id}, {token})"),
+        };
+        rows.push(row);
+    }
+    let next = match kind {
+        Bulk::Start => DeliveryStatus::Publishing,
+        Bulk::Complete => DeliveryStatus::Published,
+    };
+    let at = now();
+    let set = match kind {
+        Bulk::Start => format!(
+            "status = {}, lookup_first = {}, updated_at = {}",
+            p(next.as_str().into(), &mut values),
+            p(true.into(), &mut values),
+            p(at.into(), &mut values),
+        ),
+        Bulk::Complete => format!(
+            "status = {}, remote_id = v.remote_id, remote_url = v.remote_url, extra_ids = v.extra_ids, \
+             published_at = {}, last_error = NULL, error_kind = NULL, lookup_first = {}, run_at = NULL, \
+             lease_token = NULL, lease_expires_at = NULL, updated_at = {}",
+            p(next.as_str().into(), &mut values),
+            p(at.into(), &mut values),
+            p(false.into(), &mut values),
+            p(at.into(), &mut values),
+        ),
+    };
+    // Placeholders are numbered on PostgreSQL but positional on SQLite: values are bound
+    // in the order they appear in the statement (rows, SET, WHERE).
+    let from: Vec<String> = DeliveryStatus::LEASED
+        .iter()
+        .filter(|s| s.can_move_to(next))
+        .map(|s| p(s.as_str().into(), &mut values))
+        .collect();
+    let columns = match kind {
+        Bulk::Start => "id, token",
+        Bulk::Complete => "id, token, remote_id, remote_url, extra_ids",
+    };
+    let sql = format!(
+        "WITH v({columns}) AS (VALUES {}) \
+         UPDATE deliveries SET {set} FROM v \
+         WHERE deliveries.id = v.id AND deliveries.lease_token = v.token AND deliveries.status IN ({}) \
+         RETURNING deliveries.id",
+        rows.join(", "),
+        from.join(", "),
+    );
+    let changed = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .map_err(|e| map_db_err("delivery", e))?;
+    changed
+        .iter()
+        .map(|r| r.try_get::<Uuid>("", "id").map_err(StoreError::from))
+        .collect()
 }
 
 /// How an attempt that did not publish ends.
@@ -237,6 +346,7 @@ impl Queue<'_> {
             .limit(u64::from(limit))
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .to_owned();
+        let _turn = self.store.write_turn().await;
         let txn = crate::store::begin_write(self.db()).await?;
         if self.db().get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             // Claims one after another: each sees the accounts the previous one took.
@@ -303,16 +413,46 @@ impl Queue<'_> {
     /// Applies many attempts' writes in one transaction (group commit): each is fenced on
     /// its own and answers on its own; only a database failure fails them all.
     pub async fn write_all(&self, writes: Vec<(Claim, Write)>) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let _turn = self.store.write_turn().await;
         let txn = crate::store::begin_write(self.db()).await?;
-        let mut out = Vec::with_capacity(writes.len());
-        for (claim, w) in writes {
-            match fenced(&txn, &claim, w).await {
+        let mut out: Vec<Option<Result<(), StoreError>>> = writes.iter().map(|_| None).collect();
+        // Intents and completions, what a busy queue writes, go one statement per kind; a
+        // delivery named twice in the batch (a rescued attempt's late write beside its
+        // successor's) goes alone, below, so each id appears once per statement.
+        let mut seen = std::collections::HashSet::new();
+        for kind in [Bulk::Start, Bulk::Complete] {
+            let picked: Vec<usize> = (0..writes.len())
+                .filter(|&i| Bulk::of(&writes[i].1) == Some(kind) && seen.insert(writes[i].0.delivery.id))
+                .collect();
+            if picked.is_empty() {
+                continue;
+            }
+            let batch: Vec<&(Claim, Write)> = picked.iter().map(|&i| &writes[i]).collect();
+            let changed = match fenced_bulk(&txn, kind, &batch).await {
                 Err(StoreError::Database(e)) => return Err(StoreError::Database(e)),
-                r => out.push(r),
+                r => r?,
+            };
+            for i in picked {
+                let claim = &writes[i].0;
+                out[i] = Some(if changed.contains(&claim.delivery.id) {
+                    Ok(())
+                } else {
+                    let next = writes[i].1.clone().update().0;
+                    Err(stale(&txn, claim, next).await?)
+                });
             }
         }
+        for (i, (claim, w)) in writes.into_iter().enumerate() {
+            if out[i].is_some() {
+                continue;
+            }
+            out[i] = Some(match fenced(&txn, &claim, w).await {
+                Err(StoreError::Database(e)) => return Err(StoreError::Database(e)),
+                r => r,
+            });
+        }
         txn.commit().await?;
-        Ok(out)
+        Ok(out.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
     }
 
     /// Frees every attempt whose lease expired before `at`.

@@ -334,3 +334,56 @@ async fn failures_follow_their_kind_and_a_person_can_retry_what_did_not_publish(
         (1, 1, 1)
     );
 }
+
+/// The leader's table maintenance: SQLite gets planner statistics; PostgreSQL with
+/// autovacuum off (as on the CI machine) gets its queue vacuumed, and with autovacuum on is
+/// left to the server.
+#[tokio::test]
+async fn the_queue_maintenance_fits_the_database() {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("maint").await;
+    seed_due(&t.store, ws, brand, "x", (5, 2), Utc::now(), "m").await;
+    let vacuumed = t.store.queue().refresh_statistics().await.unwrap();
+    let db = Database::connect(&t.db.url).await.unwrap();
+    let one = |sql: &str| Statement::from_string(db.get_database_backend(), sql.to_owned());
+    if !t.db.is_postgres() {
+        assert!(!vacuumed);
+        let n = db
+            .query_one_raw(one("SELECT COUNT(*) AS n FROM sqlite_stat1 WHERE tbl = 'deliveries'"))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        assert!(n > 0, "no planner statistics for the queue");
+        return;
+    }
+    let autovacuum = db
+        .query_one_raw(one("SELECT current_setting('autovacuum') = 'on' AS on"))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<bool>("", "on")
+        .unwrap();
+    assert_eq!(vacuumed, !autovacuum, "vacuums exactly when autovacuum is off");
+    if vacuumed {
+        // Statistics reach the view shortly after the command ends.
+        let mut seen = false;
+        for _ in 0..50 {
+            let row = db
+                .query_one_raw(one(
+                    "SELECT last_vacuum IS NOT NULL AS done FROM pg_stat_user_tables WHERE relname = 'deliveries'",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            if row.try_get::<bool>("", "done").unwrap() {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(seen, "the deliveries table was not vacuumed");
+    }
+}

@@ -40,8 +40,13 @@ pub async fn run(store: Store, holder: String, every: Duration, wake: Arc<Notify
     let mut statistics_at: Option<std::time::Instant> = None;
     loop {
         if statistics_at.is_none_or(|t| t.elapsed() >= STATISTICS_EVERY) {
-            if let Err(e) = store.queue().refresh_statistics().await {
-                tracing::warn!(error = %e, "refreshing the queue's planner statistics failed");
+            match store.queue().refresh_statistics().await {
+                Ok(true) if statistics_at.is_none() => tracing::warn!(
+                    "PostgreSQL's autovacuum is off: the leader vacuums the delivery queue every \
+                     few minutes; turn autovacuum on to leave it to the server"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "maintaining the queue's tables failed"),
             }
             statistics_at = Some(std::time::Instant::now());
         }

@@ -281,6 +281,8 @@ pub enum ScheduleCommand {
         /// Only for this account (PLATFORM or PLATFORM:HANDLE) [default: every account of the brand].
         #[arg(long)]
         account: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// The brand's posting slots and their next times.
     List {
@@ -864,7 +866,8 @@ async fn schedule(settings: &Settings, cmd: ScheduleCommand) -> anyhow::Result<(
             cron,
             zone,
             account,
-        } => p::add_schedule(&store, &at.r(), &name, &cron, zone.as_deref(), account.as_deref()).await,
+            json,
+        } => p::add_schedule(&store, &at.r(), &name, &cron, zone.as_deref(), account.as_deref(), json).await,
         ScheduleCommand::List { at, next, json } => p::list_schedules(&store, &at.r(), next.max(1), json).await,
     };
     let _ = store.close().await;

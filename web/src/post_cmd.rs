@@ -528,6 +528,7 @@ pub async fn add_schedule(
     cron: &str,
     zone: Option<&str>,
     account: Option<&str>,
+    json_out: bool,
 ) -> anyhow::Result<()> {
     let (tenant, brand_id) = tenant_for(store, at).await?;
     let brand = tenant.brands().get(brand_id).await?;
@@ -540,19 +541,45 @@ pub async fn add_schedule(
         .schedules()
         .create(brand_id, account_id, name, cron, zone)
         .await?;
-    let next = tenant.schedules().next_slots(s.id, Utc::now(), 3).await?;
-    let tz = Zone::parse("timezone", &s.timezone)?;
+    let row = schedule_json(tenant, &s, 3).await?;
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&row)?);
+        return Ok(());
+    }
+    let next: Vec<&str> = row["next"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["local"].as_str())
+        .collect();
     println!(
         "added posting slots {:?}: {} ({}); next: {}",
         s.name,
         s.cron,
         s.timezone,
-        next.iter()
-            .map(|t| t.with_timezone(&tz.tz()).format("%a %Y-%m-%d %H:%M %Z").to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        next.join(", ")
     );
     Ok(())
+}
+
+/// A posting-slot rule as `chorus schedule add|list --json` show it: the rule and its next
+/// `next` slots, each in UTC and in the rule's zone.
+async fn schedule_json(
+    tenant: chorus_core::store::Tenant<'_>,
+    s: &chorus_core::store::entity::posting_schedule::Model,
+    next: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let tz = Zone::parse("timezone", &s.timezone)?;
+    let account = match s.social_account_id {
+        Some(a) => Some(tenant.accounts().get(a).await?),
+        None => None,
+    };
+    let slots = tenant.schedules().next_slots(s.id, Utc::now(), next).await?;
+    Ok(json!({
+        "id": s.id, "name": s.name, "cron": s.cron, "timezone": s.timezone, "enabled": s.enabled,
+        "account": account.map(|a| format!("{}:{}", a.platform, a.handle)),
+        "next": slots.iter().map(|t| json!({"at": t, "local": t.with_timezone(&tz.tz()).format("%a %Y-%m-%d %H:%M %Z").to_string()})).collect::<Vec<_>>(),
+    }))
 }
 
 /// `chorus schedule list`: each rule with its next slots in its zone.
@@ -560,17 +587,7 @@ pub async fn list_schedules(store: &Store, at: &BrandRef<'_>, next: usize, json_
     let (tenant, brand_id) = tenant_for(store, at).await?;
     let mut rows = Vec::new();
     for s in tenant.schedules().list_for_brand(brand_id).await? {
-        let tz = Zone::parse("timezone", &s.timezone)?;
-        let account = match s.social_account_id {
-            Some(a) => Some(tenant.accounts().get(a).await?),
-            None => None,
-        };
-        let slots = tenant.schedules().next_slots(s.id, Utc::now(), next).await?;
-        rows.push(json!({
-            "name": s.name, "cron": s.cron, "timezone": s.timezone, "enabled": s.enabled,
-            "account": account.map(|a| format!("{}:{}", a.platform, a.handle)),
-            "next": slots.iter().map(|t| json!({"at": t, "local": t.with_timezone(&tz.tz()).format("%a %Y-%m-%d %H:%M %Z").to_string()})).collect::<Vec<_>>(),
-        }));
+        rows.push(schedule_json(tenant, &s, next).await?);
     }
     if json_out {
         println!("{}", serde_json::to_string_pretty(&rows)?);

@@ -200,6 +200,43 @@ async fn a_post_is_composed_scheduled_published_and_shown_from_the_command_line(
     assert!(local.weekday().number_from_monday() <= 5, "a weekday: {local}");
     assert_eq!(queued["deliveries"][0]["timezone"], "America/New_York");
 
+    // Slots added as JSON: the rule, and its next slots in UTC and on the rule's clock.
+    let evenings = cli.json(&[
+        "schedule",
+        "add",
+        "--brand",
+        "cli-brand",
+        "--name",
+        "evenings",
+        "--cron",
+        "30 18 * * 0,6",
+        "--zone",
+        "America/New_York",
+        "--account",
+        "x",
+        "--json",
+    ]);
+    assert_eq!(
+        (
+            evenings["name"].as_str(),
+            evenings["account"].as_str().map(|a| a.starts_with("x:"))
+        ),
+        (Some("evenings"), Some(true))
+    );
+    let slots = evenings["next"].as_array().unwrap();
+    assert_eq!(slots.len(), 3, "{evenings}");
+    for slot in slots {
+        let at: DateTime<Utc> = slot["at"].as_str().unwrap().parse().unwrap();
+        let local = at.with_timezone(&chrono_tz::America::New_York);
+        assert_eq!((local.hour(), local.minute()), (18, 30), "{local}");
+        assert!(
+            local.weekday().number_from_monday() >= 6,
+            "a weekend day (0 and 6 are Sunday and Saturday): {local}"
+        );
+    }
+    let listed = cli.json(&["schedule", "list", "--brand", "cli-brand", "--json"]);
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+
     // A recurrence: occurrences for the next two days exist at once, each 09:00 on a weekday.
     let recurring = cli.json(&[
         "post",

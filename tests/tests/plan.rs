@@ -581,3 +581,77 @@ async fn a_recurring_post_materialises_each_occurrence_once_across_dst_and_nodes
     assert_eq!(post.status, PostStatus::Cancelled);
     assert!(!w.tenant().recurrences().get(p.post.id).await.unwrap().unwrap().enabled);
 }
+
+/// Rescheduling replaces the plan: a one-off post made recurring gets templates and
+/// occurrences; a changed rule replaces the waiting occurrences; made a one-off again, the
+/// recurrence and its waiting occurrences go and the deliveries are scheduled once.
+#[tokio::test]
+async fn rescheduling_between_one_off_and_recurring_replaces_the_plan() {
+    let w = World::new("replan", 2).await;
+    let p = w
+        .planner()
+        .compose(
+            w.brand,
+            None,
+            draft("Sometimes once, sometimes daily"),
+            &w.targets(&[None]),
+        )
+        .await
+        .unwrap();
+    let zone = Zone::parse("z", "Europe/Stockholm").unwrap();
+    let tomorrow = Utc::now() + Duration::days(1);
+    w.planner()
+        .schedule(p.post.id, When::At(tomorrow, zone), None)
+        .await
+        .unwrap();
+    let every = |cron: &str| When::Every {
+        cron: CronSchedule::parse(cron).unwrap(),
+        zone,
+        until: None,
+    };
+    let list = || async { w.tenant().deliveries().list_for_post(p.post.id).await.unwrap() };
+    let occurrence_minutes = |ds: &[chorus_core::store::entity::delivery::Model]| {
+        let mut m: Vec<u32> = ds
+            .iter()
+            .filter_map(|d| d.occurrence)
+            .map(|o| o.with_timezone(&zone.tz()).minute())
+            .collect();
+        m.sort();
+        m.dedup();
+        m
+    };
+
+    // One-off → every day at 09:15: both deliveries become templates, occurrences follow.
+    w.planner()
+        .schedule(p.post.id, every("15 9 * * *"), None)
+        .await
+        .unwrap();
+    let ds = list().await;
+    let templates = w.tenant().recurrences().templates(p.post.id).await.unwrap();
+    assert_eq!(templates.len(), 2, "the scheduled deliveries became templates: {ds:?}");
+    assert!(ds.iter().filter(|d| d.occurrence.is_none()).all(|d| d.run_at.is_none()));
+    assert!(ds.iter().any(|d| d.occurrence.is_some()), "occurrences were made");
+    assert_eq!(occurrence_minutes(&ds), [15]);
+
+    // A new rule (09:45): the 09:15 occurrences still waiting go, 09:45 ones come.
+    w.planner()
+        .schedule(p.post.id, every("45 9 * * *"), None)
+        .await
+        .unwrap();
+    let ds = list().await;
+    assert_eq!(occurrence_minutes(&ds), [45], "only the new rule's occurrences wait");
+    assert_eq!(w.tenant().recurrences().templates(p.post.id).await.unwrap().len(), 2);
+
+    // Back to a one-off: no recurrence, no waiting occurrence, two deliveries due once.
+    w.planner()
+        .schedule(p.post.id, When::At(tomorrow, zone), None)
+        .await
+        .unwrap();
+    assert!(w.tenant().recurrences().get(p.post.id).await.unwrap().is_none());
+    let ds = list().await;
+    assert_eq!(ds.len(), 2, "{ds:?}");
+    for d in &ds {
+        assert_eq!((d.status, d.occurrence), (DeliveryStatus::Scheduled, None));
+        assert_eq!(d.scheduled_at.map(|t| t.timestamp()), Some(tomorrow.timestamp()));
+    }
+}

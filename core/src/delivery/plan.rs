@@ -162,12 +162,28 @@ impl<'a> Planner<'a> {
         }
         let held = brand.requires_approval && !matches!(post.status, PostStatus::Approved | PostStatus::Scheduled);
         let now = Utc::now();
-        if let When::Every { cron, zone, until } = &when {
+        // A new plan replaces the old one: a recurrence's waiting occurrences go (the new rule
+        // makes its own), a one-off plan ends the recurrence, and a recurrence turns the
+        // post's deliveries back into templates.
+        let deliveries = if let When::Every { cron, zone, until } = &when {
+            self.tenant.recurrences().drop_waiting_occurrences(post_id).await?;
             self.tenant
                 .recurrences()
                 .set(post_id, cron.as_str(), *zone, *until, !held, now)
                 .await?;
-        }
+            let mut templates = Vec::with_capacity(deliveries.len());
+            for d in deliveries {
+                templates.push(if is_template(&d) {
+                    d
+                } else {
+                    self.tenant.deliveries().unplan(d.id).await?
+                });
+            }
+            templates
+        } else {
+            self.tenant.recurrences().remove(post_id).await?;
+            deliveries
+        };
         if !held {
             self.check_targeting(&deliveries).await?;
         }

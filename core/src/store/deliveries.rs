@@ -241,6 +241,24 @@ impl Deliveries<'_> {
         .await
     }
 
+    /// Makes a delivery a recurring post's template again: no instant, out of the queue
+    /// (each occurrence is a copy of it).
+    pub async fn unplan(&self, id: Uuid) -> Result<delivery::Model, StoreError> {
+        self.move_to(
+            id,
+            DeliveryStatus::Pending,
+            &[DeliveryStatus::Pending, DeliveryStatus::Scheduled],
+            vec![
+                (
+                    delivery::Column::ScheduledAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                ),
+                (delivery::Column::RunAt, Expr::value(Option::<DateTime<Utc>>::None)),
+            ],
+        )
+        .await
+    }
+
     /// Takes a scheduled delivery out of the queue, keeping its planned instant (its post
     /// went back to review).
     pub async fn hold(&self, id: Uuid) -> Result<delivery::Model, StoreError> {

@@ -65,6 +65,33 @@ impl Recurrences<'_> {
             .await?)
     }
 
+    /// Ends the post's recurrence (it was scheduled another way): the rule goes, and so do
+    /// the occurrences made from it that no worker has touched yet; those that went out or
+    /// are going out stay. Returns how many occurrences were removed.
+    pub async fn remove(&self, post_id: Uuid) -> Result<u64, StoreError> {
+        let gone = self.drop_waiting_occurrences(post_id).await?;
+        recurrence::Entity::delete_many()
+            .filter(recurrence::Column::WorkspaceId.eq(self.t.workspace_id))
+            .filter(recurrence::Column::PostId.eq(post_id))
+            .exec(self.t.db())
+            .await?;
+        Ok(gone)
+    }
+
+    /// Removes the post's occurrences still waiting (pending or scheduled): the rule that
+    /// made them is being replaced, and the new one makes its own (an occurrence of the same
+    /// instant would otherwise be skipped as existing).
+    pub async fn drop_waiting_occurrences(&self, post_id: Uuid) -> Result<u64, StoreError> {
+        let res = delivery::Entity::delete_many()
+            .filter(delivery::Column::WorkspaceId.eq(self.t.workspace_id))
+            .filter(delivery::Column::PostId.eq(post_id))
+            .filter(delivery::Column::Occurrence.is_not_null())
+            .filter(delivery::Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::Scheduled]))
+            .exec(self.t.db())
+            .await?;
+        Ok(res.rows_affected)
+    }
+
     /// Starts or stops a post's recurrence (approval holds it; cancelling stops it).
     pub async fn enable(&self, post_id: Uuid, enabled: bool) -> Result<(), StoreError> {
         recurrence::Entity::update_many()

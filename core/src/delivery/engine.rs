@@ -136,7 +136,7 @@ impl Engine {
             // Under load, claim whole batches: a claim statement costs about as much for
             // one row as for a batch, and claiming each freed slot alone made claims the
             // busiest statement of a run.
-            let worth_claiming = (s.batch as usize / 4).clamp(1, s.concurrency);
+            let worth_claiming = ((s.batch as usize).min(s.concurrency) / 4).max(1);
             let free = available.min(s.batch as usize) as u32;
             if free == 0 || (running > 0 && available < worth_claiming) {
                 let wanted = if running > 0 { worth_claiming } else { 1 } as u32;

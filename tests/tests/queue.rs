@@ -344,7 +344,7 @@ async fn the_queue_maintenance_fits_the_database() {
     let t = TestStore::new().await;
     let (ws, brand) = t.workspace_with_brand("maint").await;
     seed_due(&t.store, ws, brand, "x", (5, 2), Utc::now(), "m").await;
-    let vacuumed = t.store.queue().refresh_statistics().await.unwrap();
+    let vacuumed = t.store.queue().maintain_tables().await.unwrap();
     let db = Database::connect(&t.db.url).await.unwrap();
     let one = |sql: &str| Statement::from_string(db.get_database_backend(), sql.to_owned());
     if !t.db.is_postgres() {

@@ -83,7 +83,7 @@ async fn measure(a: &DispatchArgs, url: &str) -> anyhow::Result<()> {
     // The baseline: the queue alone, claiming and acknowledging without a plugin.
     seed(&store, "baseline", posts, accounts, None, Utc::now(), 0).await?;
     // What the leader does every few minutes on a running server.
-    store.queue().refresh_statistics().await?;
+    store.queue().maintain_tables().await?;
     let started = Instant::now();
     let mut done = 0;
     while done < n {
@@ -110,7 +110,7 @@ async fn measure(a: &DispatchArgs, url: &str) -> anyhow::Result<()> {
     // With a rate, the first delivery is due a few seconds from now (after the plugins load).
     let first_due = Utc::now() + chrono::Duration::seconds(if a.rate > 0 { 5 } else { 0 });
     seed(&store, "dispatch", posts, accounts, Some(&x), first_due, a.rate).await?;
-    store.queue().refresh_statistics().await?;
+    store.queue().maintain_tables().await?;
     let engine = Engine::new(store.clone(), plugins, EngineSettings::default());
     let stats = engine.stats();
     let (stop, rx) = tokio::sync::watch::channel(false);

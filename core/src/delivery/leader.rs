@@ -40,7 +40,7 @@ pub async fn run(store: Store, holder: String, every: Duration, wake: Arc<Notify
     let mut statistics_at: Option<std::time::Instant> = None;
     loop {
         if statistics_at.is_none_or(|t| t.elapsed() >= STATISTICS_EVERY) {
-            match store.queue().refresh_statistics().await {
+            match store.queue().maintain_tables().await {
                 Ok(true) if statistics_at.is_none() => tracing::warn!(
                     "PostgreSQL's autovacuum is off: the leader vacuums the delivery queue every \
                      few minutes; turn autovacuum on to leave it to the server"

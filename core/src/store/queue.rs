@@ -182,6 +182,14 @@ impl Bulk {
             _ => None,
         }
     }
+
+    /// The state this kind of write moves a delivery to.
+    fn next(self) -> DeliveryStatus {
+        match self {
+            Bulk::Start => DeliveryStatus::Publishing,
+            Bulk::Complete => DeliveryStatus::Published,
+        }
+    }
 }
 
 /// Applies many writes of one kind in one statement, each fenced exactly as [`fenced`]
@@ -220,10 +228,7 @@ async fn fenced_bulk(
         };
         rows.push(row);
     }
-    let next = match kind {
-        Bulk::Start => DeliveryStatus::Publishing,
-        Bulk::Complete => DeliveryStatus::Published,
-    };
+    let next = kind.next();
     let at = now();
     let set = match kind {
         Bulk::Start => format!(
@@ -437,8 +442,7 @@ impl Queue<'_> {
                 out[i] = Some(if changed.contains(&claim.delivery.id) {
                     Ok(())
                 } else {
-                    let next = writes[i].1.clone().update().0;
-                    Err(stale(&txn, claim, next).await?)
+                    Err(stale(&txn, claim, kind.next()).await?)
                 });
             }
         }
@@ -534,7 +538,7 @@ impl Queue<'_> {
     ///   of them, and the queue slows down as it churns (measured: a claim/ack loop fell from
     ///   about 800 to 320 deliveries/s after 550,000 dead versions). Then the leader vacuums
     ///   the queue's tables itself and says so once. Returns whether it vacuumed.
-    pub async fn refresh_statistics(&self) -> Result<bool, StoreError> {
+    pub async fn maintain_tables(&self) -> Result<bool, StoreError> {
         match self.db().get_database_backend() {
             sea_orm::DatabaseBackend::Sqlite => {
                 self.db()

@@ -387,3 +387,34 @@ async fn the_queue_maintenance_fits_the_database() {
         assert!(seen, "the deliveries table was not vacuumed");
     }
 }
+
+/// A claim must walk the due index in `run_at` order and stop after its batch. With the
+/// claimable states bound as parameters, SQLite could not see that the claim matches the
+/// due index's predicate, walked the status index instead and sorted every due delivery
+/// on each claim (12 ms for a batch of 50 with 20,000 due). PostgreSQL chooses by table
+/// size (a small table is scanned), so there the plan is only read.
+#[tokio::test]
+async fn a_claim_walks_the_due_index_instead_of_sorting_the_queue() {
+    use chorus_core::store::Write;
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("plan").await;
+    let now = Utc::now();
+    // A busy queue: thousands due at once, as many already published.
+    seed_due(&t.store, ws, brand, "x", (400, 10), now - Days::seconds(1), "plan").await;
+    let q = t.store.queue();
+    for _ in 0..4 {
+        let claims = q.claim("w", 500, LEASE, now).await.unwrap();
+        let done = claims
+            .into_iter()
+            .map(|c| (c, Write::Complete(published("p"))))
+            .collect();
+        assert!(q.write_all(done).await.unwrap().iter().all(|r| r.is_ok()));
+    }
+    q.maintain_tables().await.unwrap();
+    let plan = t.store.queue().claim_plan().await.unwrap();
+    assert!(plan.iter().any(|l| l.contains("deliveries")), "{plan:#?}");
+    if !t.db.is_postgres() {
+        assert!(plan.iter().any(|l| l.contains("ix_deliveries_due")), "{plan:#?}");
+        assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "{plan:#?}");
+    }
+}

@@ -97,7 +97,7 @@ impl Attempts {
             return queue.write(claim, Write::postpone(now + HOLD, why)).await;
         }
         let turn = self.turn(account.id);
-        let _turn = turn.lock().await;
+        let my_turn = turn.lock().await;
         let now = Utc::now();
         // This worker's memory (a 429 it heard while waiting for its turn), and what any
         // worker recorded on the account.
@@ -225,6 +225,8 @@ impl Attempts {
             match plugin.find_published(marker, &adapted, &acc, &inv).await {
                 Ok(Some(found)) => {
                     self.stats.recovered();
+                    self.budgets.sent(claim.delivery.social_account_id, Utc::now());
+                    drop(my_turn);
                     return self.published(claim, found).await;
                 }
                 Ok(None) => {}
@@ -233,7 +235,14 @@ impl Attempts {
         }
         queue.write(claim, Write::Start).await?;
         match plugin.publish(&adapted, marker, &acc, &inv).await {
-            Ok(p) => self.published(claim, p).await,
+            Ok(p) => {
+                // The platform has answered: the account's next attempt may talk to it
+                // while this one records the outcome. Counted for the budget first, so the
+                // next attempt sees this post.
+                self.budgets.sent(claim.delivery.social_account_id, Utc::now());
+                drop(my_turn);
+                self.published(claim, p).await
+            }
             Err(e) => self.failed(claim, &account, e, true).await,
         }
     }
@@ -246,7 +255,6 @@ impl Attempts {
         };
         self.writer.write(claim, Write::Complete(post)).await?;
         self.stats.published(platform_of(claim), claim.delivery.scheduled_at);
-        self.budgets.sent(claim.delivery.social_account_id, Utc::now());
         Ok(())
     }
 

@@ -25,10 +25,101 @@ use crate::domain::{DeliveryStatus, FailureKind};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Statement,
 };
 use std::time::Duration;
 use uuid::Uuid;
+
+/// `deliveries.status IN ('…', …)` with the states written into the statement, not bound.
+/// The partial indexes the queue relies on (`ix_deliveries_due` for due deliveries,
+/// `ix_deliveries_leased` for the ones in flight) carry the same predicate, and a planner
+/// uses a partial index only where it can see that the query implies its predicate: a
+/// bound parameter hides that (SQLite then sorted every due delivery on each claim: 12 ms
+/// for 50 rows with 20,000 due, against 2.7 ms with 2,000; PostgreSQL's generic plans for
+/// prepared statements cannot use such an index either). The states are this crate's own
+/// constants, never input.
+fn status_in(states: &[DeliveryStatus]) -> Expr {
+    Expr::cust(status_in_sql(states))
+}
+
+fn status_in_sql(states: &[DeliveryStatus]) -> String {
+    let list: Vec<String> = states.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    format!("\"deliveries\".\"status\" IN ({})", list.join(", "))
+}
+
+/// The claim: up to `limit` due deliveries, oldest first, skipping the accounts another
+/// worker is publishing for and the accounts a platform paused, moved to `claimed` under
+/// `token` in one statement.
+///
+/// On SQLite the due rows are read through `ix_deliveries_due` by name (`INDEXED BY`): the
+/// planner otherwise weighs the status index against it from sampled statistics, and when
+/// it picks the status index it sorts every due delivery on each claim, so claims grow
+/// with the queue. Walking the due index in `run_at` order stops after the batch.
+fn claim_statement(
+    backend: sea_orm::DatabaseBackend,
+    worker: &str,
+    token: Uuid,
+    limit: u32,
+    lease: Duration,
+    at: DateTime<Utc>,
+) -> sea_orm::UpdateMany<delivery::Entity> {
+    let due = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            let busy_elsewhere = Query::select()
+                .column(delivery::Column::SocialAccountId)
+                .from(delivery::Entity)
+                .and_where(status_in(DeliveryStatus::LEASED))
+                .and_where(delivery::Column::ClaimedBy.ne(worker))
+                .to_owned();
+            let paused = Query::select()
+                .column(social_account::Column::Id)
+                .from(social_account::Entity)
+                .and_where(social_account::Column::PausedUntil.gt(at))
+                .to_owned();
+            let due = Query::select()
+                .column(delivery::Column::Id)
+                .from(delivery::Entity)
+                .and_where(status_in(DeliveryStatus::CLAIMABLE))
+                .and_where(delivery::Column::RunAt.lte(at))
+                .and_where(delivery::Column::SocialAccountId.not_in_subquery(busy_elsewhere))
+                .and_where(delivery::Column::SocialAccountId.not_in_subquery(paused))
+                .order_by(delivery::Column::RunAt, Order::Asc)
+                .limit(u64::from(limit))
+                .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+                .to_owned();
+            delivery::Column::Id.in_subquery(due)
+        }
+        _ => Expr::cust_with_values(
+            format!(
+                "\"deliveries\".\"id\" IN (SELECT \"id\" FROM \"deliveries\" INDEXED BY \"ix_deliveries_due\" \
+                 WHERE {} AND \"run_at\" <= ? \
+                 AND \"social_account_id\" NOT IN (SELECT \"social_account_id\" FROM \"deliveries\" \
+                   WHERE {} AND \"claimed_by\" <> ?) \
+                 AND \"social_account_id\" NOT IN (SELECT \"id\" FROM \"social_accounts\" WHERE \"paused_until\" > ?) \
+                 ORDER BY \"run_at\" ASC LIMIT ?)",
+                status_in_sql(DeliveryStatus::CLAIMABLE),
+                status_in_sql(DeliveryStatus::LEASED),
+            ),
+            [
+                sea_orm::Value::from(at),
+                sea_orm::Value::from(worker),
+                sea_orm::Value::from(at),
+                sea_orm::Value::from(i64::from(limit)),
+            ],
+        ),
+    };
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Claimed))
+        .col_expr(delivery::Column::LeaseToken, Expr::value(token))
+        .col_expr(delivery::Column::LeaseExpiresAt, Expr::value(at + lease))
+        .col_expr(delivery::Column::ClaimedBy, Expr::value(worker))
+        .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).add(1))
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(at))
+        .filter(due)
+        // Checked again on the row itself: a row another claim moved is not taken.
+        .filter(status_in(DeliveryStatus::CLAIMABLE))
+}
 
 /// How the reason of a delivery held for a person starts (`Queue::held`).
 pub const HELD: &str = "held:";
@@ -205,12 +296,11 @@ async fn fenced_bulk(
     use sea_orm::Value;
     let backend = db.get_database_backend();
     let mut values: Vec<Value> = Vec::with_capacity(writes.len() * 5 + 8);
+    // Numbered placeholders (`$n`, which SQLite takes too), so a value may appear more
+    // than once in the statement.
     let p = |v: Value, values: &mut Vec<Value>| {
         values.push(v);
-        match backend {
-            sea_orm::DatabaseBackend::Postgres => format!("${}", values.len()),
-            _ => "?".to_owned(),
-        }
+        format!("${}", values.len())
     };
     let mut rows = Vec::with_capacity(writes.len());
     for (claim, w) in writes {
@@ -247,12 +337,10 @@ async fn fenced_bulk(
             p(at.into(), &mut values),
         ),
     };
-    // Placeholders are numbered on PostgreSQL but positional on SQLite: values are bound
-    // in the order they appear in the statement (rows, SET, WHERE).
-    let from: Vec<String> = DeliveryStatus::LEASED
+    let from: Vec<DeliveryStatus> = DeliveryStatus::LEASED
         .iter()
         .filter(|s| s.can_move_to(next))
-        .map(|s| p(s.as_str().into(), &mut values))
+        .copied()
         .collect();
     let columns = match kind {
         Bulk::Start => "id, token",
@@ -261,10 +349,10 @@ async fn fenced_bulk(
     let sql = format!(
         "WITH v({columns}) AS (VALUES {}) \
          UPDATE deliveries SET {set} FROM v \
-         WHERE deliveries.id = v.id AND deliveries.lease_token = v.token AND deliveries.status IN ({}) \
+         WHERE deliveries.id = v.id AND deliveries.lease_token = v.token AND {} \
          RETURNING deliveries.id",
         rows.join(", "),
-        from.join(", "),
+        status_in_sql(&from),
     );
     let changed = db
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
@@ -274,6 +362,49 @@ async fn fenced_bulk(
         .iter()
         .map(|r| r.try_get::<Uuid>("", "id").map_err(StoreError::from))
         .collect()
+}
+
+/// Applies writes on `db` (a transaction, or the connection for one statement) and answers
+/// each: intents and completions of distinct deliveries in one [`fenced_bulk`] statement per
+/// kind, the rest one by one. A delivery named twice (a rescued attempt's late write beside its
+/// successor's) goes alone the second time, so each id appears once in the statement.
+async fn apply(
+    db: &impl ConnectionTrait,
+    writes: Vec<(Claim, Write)>,
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let mut out: Vec<Option<Result<(), StoreError>>> = writes.iter().map(|_| None).collect();
+    let mut seen = std::collections::HashSet::new();
+    for kind in [Bulk::Start, Bulk::Complete] {
+        let picked: Vec<usize> = (0..writes.len())
+            .filter(|&i| Bulk::of(&writes[i].1) == Some(kind) && seen.insert(writes[i].0.delivery.id))
+            .collect();
+        if picked.is_empty() {
+            continue;
+        }
+        let batch: Vec<&(Claim, Write)> = picked.iter().map(|&i| &writes[i]).collect();
+        let changed = match fenced_bulk(db, kind, &batch).await {
+            Err(StoreError::Database(e)) => return Err(StoreError::Database(e)),
+            r => r?,
+        };
+        for i in picked {
+            let claim = &writes[i].0;
+            out[i] = Some(if changed.contains(&claim.delivery.id) {
+                Ok(())
+            } else {
+                Err(stale(db, claim, kind.next()).await?)
+            });
+        }
+    }
+    for (i, (claim, w)) in writes.into_iter().enumerate() {
+        if out[i].is_some() {
+            continue;
+        }
+        out[i] = Some(match fenced(db, &claim, w).await {
+            Err(StoreError::Database(e)) => return Err(StoreError::Database(e)),
+            r => r,
+        });
+    }
+    Ok(out.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
 }
 
 /// How an attempt that did not publish ends.
@@ -328,51 +459,51 @@ impl Queue<'_> {
             return Ok(Vec::new());
         }
         let token = Uuid::now_v7();
-        // Accounts another worker is publishing for, and accounts the platform paused.
-        let busy_elsewhere = Query::select()
-            .column(delivery::Column::SocialAccountId)
-            .from(delivery::Entity)
-            .and_where(delivery::Column::Status.is_in(DeliveryStatus::LEASED.iter().copied()))
-            .and_where(delivery::Column::ClaimedBy.ne(worker))
-            .to_owned();
-        let paused = Query::select()
-            .column(social_account::Column::Id)
-            .from(social_account::Entity)
-            .and_where(social_account::Column::PausedUntil.gt(at))
-            .to_owned();
-        let due = Query::select()
-            .column(delivery::Column::Id)
-            .from(delivery::Entity)
-            .and_where(delivery::Column::Status.is_in(DeliveryStatus::CLAIMABLE.iter().copied()))
-            .and_where(delivery::Column::RunAt.lte(at))
-            .and_where(delivery::Column::SocialAccountId.not_in_subquery(busy_elsewhere))
-            .and_where(delivery::Column::SocialAccountId.not_in_subquery(paused))
-            .order_by(delivery::Column::RunAt, Order::Asc)
-            .limit(u64::from(limit))
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .to_owned();
-        let _turn = self.store.write_turn().await;
-        let txn = crate::store::begin_write(self.db()).await?;
-        if self.db().get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-            // Claims one after another: each sees the accounts the previous one took.
-            txn.execute_unprepared("SELECT pg_advisory_xact_lock(730112)").await?;
-        }
-        let claimed = delivery::Entity::update_many()
-            .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Claimed))
-            .col_expr(delivery::Column::LeaseToken, Expr::value(token))
-            .col_expr(delivery::Column::LeaseExpiresAt, Expr::value(at + lease))
-            .col_expr(delivery::Column::ClaimedBy, Expr::value(worker))
-            .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).add(1))
-            .col_expr(delivery::Column::UpdatedAt, Expr::value(at))
-            .filter(delivery::Column::Id.in_subquery(due))
-            // Checked again on the row itself: a row another claim moved is not taken.
-            .filter(delivery::Column::Status.is_in(DeliveryStatus::CLAIMABLE.iter().copied()))
-            .exec_with_returning(&txn)
-            .await?;
-        txn.commit().await?;
+        let claim = claim_statement(self.db().get_database_backend(), worker, token, limit, lease, at);
+        let claimed = match self.db().get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => {
+                let txn = crate::store::begin_write(self.db()).await?;
+                // Claims one after another: each sees the accounts the previous one took.
+                txn.execute_unprepared("SELECT pg_advisory_xact_lock(730112)").await?;
+                let claimed = claim.exec_with_returning(&txn).await?;
+                txn.commit().await?;
+                claimed
+            }
+            // One statement is atomic on its own: it takes the write lock when it starts
+            // (waiting under busy_timeout, before reading anything), so it holds the lock
+            // for one round trip to the database thread instead of three.
+            _ => {
+                let _turn = self.store.write_turn().await;
+                claim.exec_with_returning(self.db()).await?
+            }
+        };
         // One token per claim statement: the rows of one batch share it, and each write
         // names its row too, so two attempts never share a (row, token) pair.
         Ok(claimed.into_iter().map(|delivery| Claim { delivery, token }).collect())
+    }
+
+    /// How the database means to run a claim (its `EXPLAIN`, one line per step), to check
+    /// that claims walk the due index in `run_at` order and stop after the batch instead of
+    /// sorting every due delivery (which makes each claim grow with the queue).
+    pub async fn claim_plan(&self) -> Result<Vec<String>, StoreError> {
+        let backend = self.db().get_database_backend();
+        let stmt =
+            claim_statement(backend, "plan", Uuid::nil(), 128, Duration::from_secs(30), Utc::now()).build(backend);
+        let (explain, column) = match backend {
+            sea_orm::DatabaseBackend::Postgres => ("EXPLAIN", "QUERY PLAN"),
+            _ => ("EXPLAIN QUERY PLAN", "detail"),
+        };
+        let rows = self
+            .db()
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                format!("{explain} {}", stmt.sql),
+                stmt.values.map(|v| v.0).unwrap_or_default(),
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String>("", column).map_err(StoreError::from))
+            .collect()
     }
 
     /// Extends the leases of the attempts a worker still holds; returns how many it holds.
@@ -383,7 +514,7 @@ impl Queue<'_> {
         let res = delivery::Entity::update_many()
             .col_expr(delivery::Column::LeaseExpiresAt, Expr::value(now() + lease))
             .filter(delivery::Column::LeaseToken.is_in(tokens.iter().copied()))
-            .filter(delivery::Column::Status.is_in(DeliveryStatus::LEASED.iter().copied()))
+            .filter(status_in(DeliveryStatus::LEASED))
             .exec(self.db())
             .await?;
         Ok(res.rows_affected)
@@ -415,48 +546,22 @@ impl Queue<'_> {
         fenced(self.db(), claim, w).await
     }
 
-    /// Applies many attempts' writes in one transaction (group commit): each is fenced on
-    /// its own and answers on its own; only a database failure fails them all.
+    /// Applies many attempts' writes together (group commit): each is fenced on its own and
+    /// answers on its own; only a database failure fails them all. Intents and completions,
+    /// what a busy queue writes, go in one statement per kind, each committing on its own
+    /// (the writes of different deliveries need not commit together, and on SQLite a
+    /// `BEGIN` and a `COMMIT` are two more round trips to the database thread while this
+    /// process holds the write lock); with other writes beside them, everything goes in one
+    /// transaction.
     pub async fn write_all(&self, writes: Vec<(Claim, Write)>) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         let _turn = self.store.write_turn().await;
+        if writes.iter().all(|(_, w)| Bulk::of(w).is_some()) {
+            return apply(self.db(), writes).await;
+        }
         let txn = crate::store::begin_write(self.db()).await?;
-        let mut out: Vec<Option<Result<(), StoreError>>> = writes.iter().map(|_| None).collect();
-        // Intents and completions, what a busy queue writes, go one statement per kind; a
-        // delivery named twice in the batch (a rescued attempt's late write beside its
-        // successor's) goes alone, below, so each id appears once per statement.
-        let mut seen = std::collections::HashSet::new();
-        for kind in [Bulk::Start, Bulk::Complete] {
-            let picked: Vec<usize> = (0..writes.len())
-                .filter(|&i| Bulk::of(&writes[i].1) == Some(kind) && seen.insert(writes[i].0.delivery.id))
-                .collect();
-            if picked.is_empty() {
-                continue;
-            }
-            let batch: Vec<&(Claim, Write)> = picked.iter().map(|&i| &writes[i]).collect();
-            let changed = match fenced_bulk(&txn, kind, &batch).await {
-                Err(StoreError::Database(e)) => return Err(StoreError::Database(e)),
-                r => r?,
-            };
-            for i in picked {
-                let claim = &writes[i].0;
-                out[i] = Some(if changed.contains(&claim.delivery.id) {
-                    Ok(())
-                } else {
-                    Err(stale(&txn, claim, kind.next()).await?)
-                });
-            }
-        }
-        for (i, (claim, w)) in writes.into_iter().enumerate() {
-            if out[i].is_some() {
-                continue;
-            }
-            out[i] = Some(match fenced(&txn, &claim, w).await {
-                Err(StoreError::Database(e)) => return Err(StoreError::Database(e)),
-                r => r,
-            });
-        }
+        let out = apply(&txn, writes).await?;
         txn.commit().await?;
-        Ok(out.into_iter().map(|r| r.unwrap_or(Ok(()))).collect())
+        Ok(out)
     }
 
     /// Frees every attempt whose lease expired before `at`.
@@ -595,7 +700,7 @@ impl Queue<'_> {
         Ok(delivery::Entity::find()
             .select_only()
             .column(delivery::Column::RunAt)
-            .filter(delivery::Column::Status.is_in(DeliveryStatus::CLAIMABLE.iter().copied()))
+            .filter(status_in(DeliveryStatus::CLAIMABLE))
             .filter(delivery::Column::RunAt.is_not_null())
             .order_by_asc(delivery::Column::RunAt)
             .into_tuple::<Option<DateTime<Utc>>>()

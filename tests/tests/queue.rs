@@ -411,7 +411,7 @@ async fn a_claim_walks_the_due_index_instead_of_sorting_the_queue() {
         assert!(q.write_all(done).await.unwrap().iter().all(|r| r.is_ok()));
     }
     q.maintain_tables().await.unwrap();
-    let plan = t.store.queue().claim_plan().await.unwrap();
+    let plan = q.claim_plan().await.unwrap();
     assert!(plan.iter().any(|l| l.contains("deliveries")), "{plan:#?}");
     if !t.db.is_postgres() {
         assert!(plan.iter().any(|l| l.contains("ix_deliveries_due")), "{plan:#?}");

@@ -552,7 +552,10 @@ impl Queue<'_> {
     /// (the writes of different deliveries need not commit together, and on SQLite a
     /// `BEGIN` and a `COMMIT` are two more round trips to the database thread while this
     /// process holds the write lock); with other writes beside them, everything goes in one
-    /// transaction.
+    /// transaction. Without a transaction, a database failure in the completions may come
+    /// after the intents committed: those attempts hear of a failure and do not publish, and
+    /// the rescuer turns their deliveries into `outcome_unknown`, looked up before anything is
+    /// sent again, so nothing is published twice.
     pub async fn write_all(&self, writes: Vec<(Claim, Write)>) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         let _turn = self.store.write_turn().await;
         if writes.iter().all(|(_, w)| Bulk::of(w).is_some()) {

@@ -21,34 +21,89 @@ fn published(id: &str) -> PublishedPost {
     }
 }
 
+/// Eight workers claim and finish concurrently: every delivery is claimed exactly once, and
+/// no account is ever in two workers' hands at the same time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_claims_never_hand_one_delivery_to_two_workers() {
+async fn concurrent_claims_never_hand_one_delivery_or_one_account_to_two_workers() {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
     let t = TestStore::new().await;
     let (ws, brand) = t.workspace_with_brand("claims").await;
     let now = Utc::now();
     seed_due(&t.store, ws, brand, "x", (40, 15), now - Days::seconds(1), "claim").await;
+    // Which worker holds which account now: set after a claim, cleared before the
+    // deliveries are finished (so before another claim can see the account free).
+    let holders: Arc<Mutex<HashMap<uuid::Uuid, usize>>> = Arc::default();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
     let workers: Vec<_> = (0..8)
         .map(|w| {
-            let store = t.store.clone();
+            let (store, holders) = (t.store.clone(), holders.clone());
             tokio::spawn(async move {
+                let q = store.queue();
                 let mut mine = Vec::new();
                 loop {
-                    let batch = store.queue().claim(&format!("w{w}"), 7, LEASE, now).await.unwrap();
+                    let batch = q.claim(&format!("w{w}"), 7, LEASE, now).await.unwrap();
                     if batch.is_empty() {
-                        return mine;
+                        // Nothing free: the rest is in other workers' hands, or done.
+                        if q.next_due().await.unwrap().is_none() && holders.lock().unwrap().is_empty() {
+                            return mine;
+                        }
+                        assert!(std::time::Instant::now() < deadline, "the claims stalled");
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                        continue;
                     }
-                    mine.extend(batch.into_iter().map(|c| c.delivery.id));
+                    let accounts: HashSet<_> = batch.iter().map(|c| c.delivery.social_account_id).collect();
+                    for a in &accounts {
+                        let held = holders.lock().unwrap().insert(*a, w);
+                        assert_eq!(held, None, "account {a} claimed by w{w} while w{held:?} holds it");
+                    }
+                    tokio::task::yield_now().await;
+                    for a in &accounts {
+                        holders.lock().unwrap().remove(a);
+                    }
+                    for c in batch {
+                        q.start_publishing(&c).await.unwrap();
+                        q.complete(&c, published(&c.delivery.id.to_string())).await.unwrap();
+                        mine.push(c.delivery.id);
+                    }
                 }
             })
         })
         .collect();
     let mut all = Vec::new();
+    let mut workers_with_work = 0;
     for w in workers {
-        all.extend(w.await.unwrap());
+        let mine = w.await.unwrap();
+        workers_with_work += usize::from(!mine.is_empty());
+        all.extend(mine);
     }
     let distinct: HashSet<_> = all.iter().collect();
     assert_eq!(all.len(), 600, "every delivery claimed");
     assert_eq!(distinct.len(), 600, "no delivery claimed twice");
+    assert!(workers_with_work >= 2, "the accounts went to one worker only");
+}
+
+/// A worker holding an account's deliveries cannot claim more of that account until they
+/// are done: otherwise the first worker keeps every account busy and the others idle, and
+/// when it dies all it queued waits for its lease.
+#[tokio::test]
+async fn an_account_in_flight_is_not_claimed_again_even_by_the_same_worker() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("in-flight").await;
+    let now = Utc::now();
+    seed_due(&t.store, ws, brand, "x", (3, 1), now - Days::seconds(1), "one").await;
+    let q = t.store.queue();
+    let first = q.claim("w", 1, LEASE, now).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(q.claim("w", 10, LEASE, now).await.unwrap().is_empty(), "same worker");
+    assert!(q.claim("v", 10, LEASE, now).await.unwrap().is_empty(), "another worker");
+    q.start_publishing(&first[0]).await.unwrap();
+    q.complete(&first[0], published("first")).await.unwrap();
+    assert_eq!(
+        q.claim("v", 10, LEASE, now).await.unwrap().len(),
+        2,
+        "free again for anyone"
+    );
 }
 
 #[tokio::test]

@@ -110,6 +110,11 @@ impl Engine {
         let store = self.attempts.store.clone();
         let slots = Arc::new(Semaphore::new(s.concurrency));
         let held: Arc<Mutex<HashMap<Uuid, usize>>> = Arc::default();
+        // Deliveries in flight here per account. A claim skips accounts with anything in
+        // flight, so when an account's last one ends it can be claimed again: the loop is
+        // woken then instead of at its next poll (completions during a claim coalesce into
+        // one more claim).
+        let accounts: Arc<Mutex<HashMap<Uuid, usize>>> = Arc::default();
         let (stop_tx, stop_rx) = watch::channel(false);
         let heartbeat = tokio::spawn(heartbeat(store.clone(), held.clone(), s.lease, stop_rx.clone()));
         let rescuer = tokio::spawn(super::rescuer::run(
@@ -173,19 +178,19 @@ impl Engine {
                 let Ok(permit) = slots.clone().acquire_owned().await else {
                     break;
                 };
-                let token = claim.token;
-                *held.lock().unwrap_or_else(|e| e.into_inner()).entry(token).or_default() += 1;
-                let (attempts, held, batch) = (self.attempts.clone(), held.clone(), batch.clone());
+                let (token, account) = (claim.token, claim.delivery.social_account_id);
+                count_in(&held, token);
+                count_in(&accounts, account);
+                let (attempts, held, accounts, batch) =
+                    (self.attempts.clone(), held.clone(), accounts.clone(), batch.clone());
+                let wake = self.wake.clone();
                 tokio::spawn(async move {
                     attempts.run(claim, batch).await;
-                    let mut h = held.lock().unwrap_or_else(|e| e.into_inner());
-                    if let Some(n) = h.get_mut(&token) {
-                        *n -= 1;
-                        if *n == 0 {
-                            h.remove(&token);
-                        }
-                    }
+                    count_out(&held, token);
                     drop(permit);
+                    if count_out(&accounts, account) {
+                        wake.notify_one();
+                    }
                 });
             }
             if full {
@@ -217,6 +222,26 @@ impl Engine {
             retries = st.retries.load(Relaxed),
             "delivery engine stopped"
         );
+    }
+}
+
+fn count_in(counts: &Mutex<HashMap<Uuid, usize>>, key: Uuid) {
+    *counts.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default() += 1;
+}
+
+/// Counts one out; true when that was the last one of `key`.
+fn count_out(counts: &Mutex<HashMap<Uuid, usize>>, key: Uuid) -> bool {
+    let mut counts = counts.lock().unwrap_or_else(|e| e.into_inner());
+    match counts.get_mut(&key) {
+        Some(n) if *n > 1 => {
+            *n -= 1;
+            false
+        }
+        Some(_) => {
+            counts.remove(&key);
+            true
+        }
+        None => false,
     }
 }
 

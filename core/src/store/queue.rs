@@ -10,10 +10,14 @@
 //! - Every claim gets a fresh lease token. Every later write of that attempt is filtered by
 //!   the token and the states it may come from (`DeliveryStatus::allowed_next`), so a
 //!   worker whose lease was rescued cannot overwrite what the next attempt did.
-//! - One worker at a time works on an account: a claim skips the accounts another worker
-//!   has deliveries in flight for, and the accounts a platform paused (429), so a
-//!   Retry-After heard by one worker holds for all. On PostgreSQL claims take a
-//!   transaction-scoped advisory lock, so two claims never both pick a free account.
+//! - One worker at a time works on an account, and only for what one claim gave it: a
+//!   claim skips every account with a delivery in flight (in any worker, this one too)
+//!   and the accounts a platform paused (429), so a Retry-After heard by one worker holds
+//!   for all. An account is free again once its claimed deliveries are done, and the next
+//!   claim of any worker may take it: no worker keeps an account to itself, and one killed
+//!   strands at most one claim's deliveries per account until its lease expires. On
+//!   PostgreSQL claims take a transaction-scoped advisory lock, so two claims never both
+//!   pick a free account.
 //! - The rescuer frees attempts whose lease expired: a `claimed` one goes back to
 //!   `retrying` (nothing was sent), a `publishing` one to `outcome_unknown` (the post may
 //!   exist: the next attempt looks it up first).
@@ -48,9 +52,9 @@ fn status_in_sql(states: &[DeliveryStatus]) -> String {
     format!("\"deliveries\".\"status\" IN ({})", list.join(", "))
 }
 
-/// The claim: up to `limit` due deliveries, oldest first, skipping the accounts another
-/// worker is publishing for and the accounts a platform paused, moved to `claimed` under
-/// `token` in one statement.
+/// The claim: up to `limit` due deliveries, oldest first, skipping the accounts with a
+/// delivery in flight and the accounts a platform paused, moved to `claimed` under `token`
+/// in one statement.
 ///
 /// On SQLite the due rows are read through `ix_deliveries_due` by name (`INDEXED BY`): the
 /// planner otherwise weighs the status index against it from sampled statistics, and when
@@ -66,11 +70,10 @@ fn claim_statement(
 ) -> sea_orm::UpdateMany<delivery::Entity> {
     let due = match backend {
         sea_orm::DatabaseBackend::Postgres => {
-            let busy_elsewhere = Query::select()
+            let in_flight = Query::select()
                 .column(delivery::Column::SocialAccountId)
                 .from(delivery::Entity)
                 .and_where(status_in(DeliveryStatus::LEASED))
-                .and_where(delivery::Column::ClaimedBy.ne(worker))
                 .to_owned();
             let paused = Query::select()
                 .column(social_account::Column::Id)
@@ -82,7 +85,7 @@ fn claim_statement(
                 .from(delivery::Entity)
                 .and_where(status_in(DeliveryStatus::CLAIMABLE))
                 .and_where(delivery::Column::RunAt.lte(at))
-                .and_where(delivery::Column::SocialAccountId.not_in_subquery(busy_elsewhere))
+                .and_where(delivery::Column::SocialAccountId.not_in_subquery(in_flight))
                 .and_where(delivery::Column::SocialAccountId.not_in_subquery(paused))
                 .order_by(delivery::Column::RunAt, Order::Asc)
                 .limit(u64::from(limit))
@@ -95,7 +98,7 @@ fn claim_statement(
                 "\"deliveries\".\"id\" IN (SELECT \"id\" FROM \"deliveries\" INDEXED BY \"ix_deliveries_due\" \
                  WHERE {} AND \"run_at\" <= ? \
                  AND \"social_account_id\" NOT IN (SELECT \"social_account_id\" FROM \"deliveries\" \
-                   WHERE {} AND \"claimed_by\" <> ?) \
+                   WHERE {}) \
                  AND \"social_account_id\" NOT IN (SELECT \"id\" FROM \"social_accounts\" WHERE \"paused_until\" > ?) \
                  ORDER BY \"run_at\" ASC LIMIT ?)",
                 status_in_sql(DeliveryStatus::CLAIMABLE),
@@ -103,7 +106,6 @@ fn claim_statement(
             ),
             [
                 sea_orm::Value::from(at),
-                sea_orm::Value::from(worker),
                 sea_orm::Value::from(at),
                 sea_orm::Value::from(i64::from(limit)),
             ],

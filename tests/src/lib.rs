@@ -13,8 +13,7 @@ pub mod queue;
 
 use chorus_core::domain::WorkspaceKind;
 use chorus_core::secrets::SecretKey;
-use chorus_core::store::{NewBrand, NewWorkspace, Store};
-use sea_orm::{ConnectionTrait, Database};
+use chorus_core::store::{NewBrand, NewWorkspace, ScratchDatabase, Store};
 
 /// The environment variable that selects PostgreSQL for the test suite.
 pub const PG_ENV: &str = "CHORUS_TEST_DATABASE_URL";
@@ -24,7 +23,7 @@ pub struct TestDatabase {
     /// The URL to hand to the code under test.
     pub url: String,
     _dir: Option<tempfile::TempDir>,
-    postgres: Option<(String, String)>,
+    postgres: Option<ScratchDatabase>,
 }
 
 impl TestDatabase {
@@ -52,27 +51,20 @@ impl TestDatabase {
     }
 
     async fn postgres(admin: &str) -> Self {
-        let name = format!("chorus_test_{}", uuid::Uuid::now_v7().simple());
-        let conn = Database::connect(admin)
+        let scratch = ScratchDatabase::create(admin, "chorus_test")
             .await
-            .unwrap_or_else(|e| panic!("{PG_ENV}={admin} does not answer: {e}"));
-        conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create test database");
-        conn.close().await.ok();
-        let mut url = url::Url::parse(admin).expect("CHORUS_TEST_DATABASE_URL is a URL");
-        url.set_path(&format!("/{name}"));
+            .unwrap_or_else(|e| panic!("{PG_ENV}={admin}: {e}"));
         Self {
-            url: url.to_string(),
+            url: scratch.url.clone(),
             _dir: None,
-            postgres: Some((admin.to_owned(), name)),
+            postgres: Some(scratch),
         }
     }
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let Some((admin, name)) = self.postgres.take() else {
+        let Some(scratch) = self.postgres.take() else {
             return;
         };
         // Drop runs outside any async context we can rely on: use a small runtime of its own.
@@ -81,13 +73,7 @@ impl Drop for TestDatabase {
                 .enable_all()
                 .build()
                 .ok()?;
-            rt.block_on(async {
-                let conn = Database::connect(&admin).await.ok()?;
-                conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .ok()?;
-                conn.close().await.ok()
-            })
+            rt.block_on(scratch.drop()).ok()
         })
         .join();
     }

@@ -8,7 +8,9 @@ use chorus_core::delivery::{Engine, EngineSettings};
 use chorus_core::domain::{DeliveryStatus, PostDraft, WorkspaceKind};
 use chorus_core::plugins::{EngineSettings as PluginEngineSettings, PluginEngine, PluginRegistry, PluginSettings};
 use chorus_core::secrets::{Credentials, SecretKey};
-use chorus_core::store::{NewAccount, NewBrand, NewDelivery, NewWorkspace, PublishedPost, Store};
+use chorus_core::store::{
+    DatabaseKind, NewAccount, NewBrand, NewDelivery, NewWorkspace, PublishedPost, ScratchDatabase, Store,
+};
 use chorus_simulators::FaultMix;
 use chorus_simulators::x::XFake;
 use chrono::Utc;
@@ -28,6 +30,22 @@ pub struct DispatchArgs {
 }
 
 pub async fn run(a: DispatchArgs) -> anyhow::Result<()> {
+    // PostgreSQL: a scratch database on the given server, dropped afterwards, so runs
+    // neither leave 40,000 rows behind nor measure the ones earlier runs left.
+    if let Some(admin) = a
+        .database_url
+        .as_deref()
+        .filter(|u| DatabaseKind::of(u) == Some(DatabaseKind::Postgres))
+    {
+        let scratch = ScratchDatabase::create(admin, "chorus_bench")
+            .await
+            .context("bench dispatch measures in a database of its own: give a role that may CREATE DATABASE")?;
+        let result = measure(&a, &scratch.url).await;
+        if let Err(e) = scratch.drop().await {
+            eprintln!("warning: the scratch database was not dropped: {e}");
+        }
+        return result;
+    }
     let dir = std::env::temp_dir().join(format!("chorus-bench-dispatch-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let url = a
@@ -116,15 +134,22 @@ async fn measure(a: &DispatchArgs, url: &str) -> anyhow::Result<()> {
     let (stop, rx) = tokio::sync::watch::channel(false);
     let started = Instant::now();
     let task = tokio::spawn(engine.run(rx));
+    // Looked at every 5 ms (a run of two seconds read to the nearest 100 ms was 5 % off),
+    // drawn every 100 ms.
+    let mut drawn = Instant::now();
     loop {
         let published = stats.published.load(Relaxed) as usize;
-        progress("end to end", published, n, started);
         if published >= n {
+            progress("end to end", published, n, started);
             break;
+        }
+        if drawn.elapsed() >= Duration::from_millis(100) {
+            progress("end to end", published, n, started);
+            drawn = Instant::now();
         }
         let failed = stats.failed.load(Relaxed) + stats.dead.load(Relaxed);
         anyhow::ensure!(failed == 0, "{failed} deliveries failed; see the log");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let elapsed = started.elapsed();
     let _ = stop.send(true);

@@ -493,7 +493,8 @@ pub enum BenchCommand {
         /// Added to every answer of the simulated platform, in milliseconds.
         #[arg(long, default_value_t = 0)]
         platform_latency: u64,
-        /// Benchmark this database (default: a new SQLite file in a temporary directory).
+        /// Benchmark this database (default: a new SQLite file in a temporary directory). On a
+        /// PostgreSQL URL the run creates a scratch database on that server and drops it after.
         #[arg(long)]
         database_url: Option<String>,
         /// Deliveries due per second, spread over the run (default: all due at the start),

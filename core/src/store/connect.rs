@@ -4,7 +4,7 @@ use super::Store;
 use crate::secrets::SecretKey;
 use chorus_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -182,6 +182,56 @@ fn migration_error(url: &str, e: sea_orm::DbErr) -> ConnectError {
     ConnectError::Migration {
         url: redact_url(url),
         reason: e.to_string(),
+    }
+}
+
+/// A database of its own on a PostgreSQL server, for a run that must not leave rows behind
+/// (`chorus bench dispatch`, the test suite): created from `admin_url` (a role allowed to
+/// `CREATE DATABASE`), dropped by [`ScratchDatabase::drop`].
+pub struct ScratchDatabase {
+    admin_url: String,
+    name: String,
+    /// The scratch database's own URL.
+    pub url: String,
+}
+
+impl ScratchDatabase {
+    /// Creates `PREFIX_<uuid>` on the server of `admin_url`.
+    pub async fn create(admin_url: &str, prefix: &str) -> Result<Self, ConnectError> {
+        let name = format!("{prefix}_{}", uuid::Uuid::now_v7().simple());
+        let unreachable = |reason: String| ConnectError::Unreachable {
+            url: redact_url(admin_url),
+            reason,
+        };
+        let mut url = url::Url::parse(admin_url).map_err(|e| unreachable(e.to_string()))?;
+        url.set_path(&format!("/{name}"));
+        let conn = Database::connect(admin_url)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        let created = conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await;
+        conn.close().await.ok();
+        created.map_err(|e| unreachable(format!("creating the scratch database {name}: {e}")))?;
+        Ok(Self {
+            admin_url: admin_url.to_owned(),
+            name,
+            url: url.to_string(),
+        })
+    }
+
+    /// Drops the database, closing whatever is still connected to it.
+    pub async fn drop(self) -> Result<(), ConnectError> {
+        let unreachable = |reason: String| ConnectError::Unreachable {
+            url: redact_url(&self.admin_url),
+            reason,
+        };
+        let conn = Database::connect(&self.admin_url)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        let dropped = conn
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .await;
+        conn.close().await.ok();
+        dropped.map(|_| ()).map_err(|e| unreachable(e.to_string()))
     }
 }
 

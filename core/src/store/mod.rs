@@ -25,7 +25,7 @@ mod workspaces;
 pub use accounts::NewAccount;
 pub use audit::AuditEntry;
 pub use brands::NewBrand;
-pub use connect::{ConnectError, DatabaseKind, redact_url};
+pub use connect::{ConnectError, DatabaseKind, ScratchDatabase, redact_url};
 pub use deliveries::{NewDelivery, Readaptation};
 pub use media::NewMediaAsset;
 pub use people::NewUser;

@@ -1,12 +1,18 @@
 //! Group commit: attempts hand their fenced writes (the intent before `publish`, the
-//! outcome after) to one writer task, which applies every write that queued while it was
+//! outcome after) to a writer task, which applies every write that queued while it was
 //! busy as one batch, then answers each attempt. Under load the database commits once for
 //! many deliveries instead of once per write (SQLite has one writer at a time, so separate
 //! commits would queue behind each other); when idle a write goes through alone, at once.
-//! Each write is still fenced by its own lease and answered on its own, and an attempt
-//! waits for its intent to be stored before it publishes, so a batch's intents are
-//! written and answered before its completions. (Writing several batches at once on
-//! PostgreSQL was tried: slower on two cores, where the server shares the CPU.)
+//! Each write is still fenced by its own lease and answered on its own.
+//!
+//! Intents and outcomes have a writer task each. An attempt waits for its intent before it
+//! publishes, and an account publishes one delivery at a time, so the intent's wait bounds
+//! what each account can send; nothing waits on an outcome but the next claim. With one
+//! writer an intent also waited for the outcomes written before it (PostgreSQL, 20,000
+//! deliveries over 200 accounts: 4,130–4,200/s with one writer, 4,800–4,850/s with two; on
+//! SQLite, where the two take turns at the write lock, no clear difference). A delivery's
+//! writes never overlap (each waits for the previous one's answer), so the two never
+//! touch one row at once.
 
 use crate::StoreError;
 use crate::store::{Claim, Store, Write};
@@ -20,20 +26,30 @@ type Request = (Claim, Write, oneshot::Sender<Result<(), StoreError>>);
 /// The handle attempts write through; the task ends when every handle is dropped.
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::UnboundedSender<Request>,
+    intents: mpsc::UnboundedSender<Request>,
+    outcomes: mpsc::UnboundedSender<Request>,
 }
 
 impl Writer {
-    /// Starts the writer task on `store`.
+    /// Starts the writer tasks on `store`.
     pub fn start(store: Store) -> (Self, tokio::task::JoinHandle<()>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (Self { tx }, tokio::spawn(run(store, rx)))
+        let (intents, intents_rx) = mpsc::unbounded_channel();
+        let (outcomes, outcomes_rx) = mpsc::unbounded_channel();
+        let tasks = tokio::spawn(async move {
+            tokio::join!(run(store.clone(), intents_rx), run(store, outcomes_rx));
+        });
+        (Self { intents, outcomes }, tasks)
     }
 
     /// Applies `w` for `claim` (in some transaction with others) and says how it went.
     pub async fn write(&self, claim: &Claim, w: Write) -> Result<(), StoreError> {
         let (done, answer) = oneshot::channel();
-        self.tx.send((claim.clone(), w, done)).map_err(|_| stopped())?;
+        let lane = if matches!(w, Write::Start) {
+            &self.intents
+        } else {
+            &self.outcomes
+        };
+        lane.send((claim.clone(), w, done)).map_err(|_| stopped())?;
         answer.await.unwrap_or_else(|_| Err(stopped()))
     }
 }
@@ -51,16 +67,7 @@ async fn run(store: Store, mut rx: mpsc::UnboundedReceiver<Request>) {
                 Err(_) => break,
             }
         }
-        // Intents first, answered as soon as they are stored: an attempt waits for its intent
-        // before it publishes, while nothing waits on a completion but the next claim.
-        // Mixed with other writes, everything goes in one transaction.
-        let (starts, rest): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(_, w, _)| matches!(w, Write::Start));
-        if rest.iter().all(|(_, w, _)| matches!(w, Write::Complete(_))) {
-            apply(&store, starts).await;
-            apply(&store, rest).await;
-        } else {
-            apply(&store, starts.into_iter().chain(rest).collect()).await;
-        }
+        apply(&store, batch).await;
     }
 }
 

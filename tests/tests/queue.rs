@@ -13,6 +13,15 @@ use std::time::Duration;
 
 const LEASE: Duration = Duration::from_secs(30);
 
+/// Records every claim as published, in one group commit.
+async fn complete_all(q: &chorus_core::store::Queue<'_>, claims: Vec<chorus_core::store::Claim>) {
+    let done = claims
+        .into_iter()
+        .map(|c| (c, chorus_core::store::Write::Complete(published("p"))))
+        .collect();
+    assert!(q.write_all(done).await.unwrap().iter().all(|r| r.is_ok()));
+}
+
 fn published(id: &str) -> PublishedPost {
     PublishedPost {
         remote_id: id.into(),
@@ -450,7 +459,6 @@ async fn the_queue_maintenance_fits_the_database() {
 /// size (a small table is scanned), so there the plan is only read.
 #[tokio::test]
 async fn a_claim_walks_the_due_index_instead_of_sorting_the_queue() {
-    use chorus_core::store::Write;
     let t = TestStore::new().await;
     let (ws, brand) = t.workspace_with_brand("plan").await;
     let now = Utc::now();
@@ -458,12 +466,7 @@ async fn a_claim_walks_the_due_index_instead_of_sorting_the_queue() {
     seed_due(&t.store, ws, brand, "x", (400, 10), now - Days::seconds(1), "plan").await;
     let q = t.store.queue();
     for _ in 0..4 {
-        let claims = q.claim("w", 500, LEASE, now).await.unwrap();
-        let done = claims
-            .into_iter()
-            .map(|c| (c, Write::Complete(published("p"))))
-            .collect();
-        assert!(q.write_all(done).await.unwrap().iter().all(|r| r.is_ok()));
+        complete_all(&q, q.claim("w", 500, LEASE, now).await.unwrap()).await;
     }
     q.maintain_tables().await.unwrap();
     let plan = q.claim_plan().await.unwrap();
@@ -479,7 +482,6 @@ async fn a_claim_walks_the_due_index_instead_of_sorting_the_queue() {
 /// delivery in flight once per row through the status index instead.
 #[tokio::test]
 async fn completions_reach_each_row_by_its_id_not_through_the_deliveries_in_flight() {
-    use chorus_core::store::Write;
     let t = TestStore::new().await;
     let (ws, brand) = t.workspace_with_brand("complete-plan").await;
     let now = Utc::now();
@@ -491,11 +493,7 @@ async fn completions_reach_each_row_by_its_id_not_through_the_deliveries_in_flig
         if claims.is_empty() {
             break;
         }
-        let done = claims
-            .into_iter()
-            .map(|c| (c, Write::Complete(published("p"))))
-            .collect();
-        assert!(q.write_all(done).await.unwrap().iter().all(|r| r.is_ok()));
+        complete_all(&q, claims).await;
     }
     seed_due(&t.store, ws, brand, "x", (200, 10), now - Days::seconds(1), "cp").await;
     q.maintain_tables().await.unwrap();

@@ -208,6 +208,36 @@ async fn a_429_heard_by_one_worker_pauses_the_account_for_every_worker() {
     assert_exactly_once(&t, ws, &x, 12).await;
 }
 
+/// An account's deliveries record their intents while they wait for its turn. A 429 heard
+/// by the one ahead of them gives them back before anything is sent: nobody sends before
+/// Retry-After, and they owe no lookup (they were never sent), so the platform sees one
+/// lookup in all, for the delivery that was refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_waiting_for_their_turn_when_a_429_comes_go_back_without_a_lookup_owed() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("turn429").await;
+    let x = XFake::start().await.unwrap();
+    let accounts = seed_due(&t.store, ws, brand, "x", (6, 1), Utc::now(), "turn429").await;
+    grant_all(&x, &accounts);
+    x.faults.push(Fault::RateLimited(1));
+    let plugins = registry(&t.store, "x", &x.base_url, Limits::default()).await;
+    // All six in one claim, so five wait for the turn while the first is refused.
+    let settings = EngineSettings {
+        batch: 6,
+        concurrency: 6,
+        ..quick()
+    };
+    run_until_settled(&t.store, plugins, settings, Duration::from_secs(60)).await;
+    assert_eq!(x.faults.retry_after_violations(), 0, "nothing was sent before Retry-After");
+    assert_exactly_once(&t, ws, &x, 6).await;
+    // Six posts, the refused request, and one lookup for the refused delivery.
+    assert_eq!(
+        x.faults.requests(),
+        8,
+        "deliveries given back before sending were looked up on the platform"
+    );
+}
+
 /// LISTEN/NOTIFY is PostgreSQL's; on SQLite the engine runs in the process that schedules
 /// (`chorus serve`) and polls, so there the test checks that no listener is made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

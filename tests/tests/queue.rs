@@ -304,6 +304,64 @@ async fn a_publish_lost_with_its_worker_becomes_outcome_unknown_and_is_looked_up
     assert!(owed.delivery.lookup_first);
 }
 
+/// An attempt records its intent while it waits for its account's turn, and may learn then
+/// that it must wait (a 429, a full budget): it gives the delivery back owing the lookup it
+/// owed when claimed, no more (nothing was sent), and no less.
+#[tokio::test]
+async fn a_delivery_given_back_after_its_intent_owes_the_lookup_it_owed_when_claimed() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("giveback").await;
+    let now = Utc::now();
+    seed_due(&t.store, ws, brand, "x", (1, 1), now, "g").await;
+    let q = t.store.queue();
+    let deliveries = t.store.tenant(ws).deliveries();
+    let c = q.claim("w", 1, LEASE, now).await.unwrap().remove(0);
+    assert!(!c.delivery.lookup_first);
+    q.start_publishing(&c).await.unwrap();
+    q.postpone(&c, now, "waiting: 429").await.unwrap();
+    let d = deliveries.get(c.delivery.id).await.unwrap();
+    assert_eq!((d.status, d.lookup_first), (DeliveryStatus::Scheduled, false));
+    // One that may be on the platform keeps its lookup through a give-back.
+    let c = q.claim("w", 1, LEASE, now).await.unwrap().remove(0);
+    q.start_publishing(&c).await.unwrap();
+    let lost = AttemptFailure {
+        kind: FailureKind::Transient,
+        error: "timed out".into(),
+        next: DeliveryStatus::OutcomeUnknown,
+        run_at: Some(now),
+        maybe_published: true,
+    };
+    q.fail(&c, lost).await.unwrap();
+    let c = q.claim("w", 1, LEASE, now).await.unwrap().remove(0);
+    assert!(c.delivery.lookup_first);
+    q.start_publishing(&c).await.unwrap();
+    q.postpone(&c, now, "waiting: 429").await.unwrap();
+    let d = deliveries.get(c.delivery.id).await.unwrap();
+    assert_eq!((d.status, d.lookup_first), (DeliveryStatus::Scheduled, true));
+}
+
+/// Before sending after a long wait, an attempt checks it still holds its lease for long
+/// enough; a rescued one does not.
+#[tokio::test]
+async fn an_attempt_knows_whether_it_still_holds_its_lease() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("holds").await;
+    seed_due(&t.store, ws, brand, "x", (1, 1), Utc::now(), "o").await;
+    let q = t.store.queue();
+    let c = q.claim("w", 1, LEASE, Utc::now()).await.unwrap().remove(0);
+    q.start_publishing(&c).await.unwrap();
+    q.holds(&c, Duration::from_secs(10)).await.unwrap();
+    assert!(matches!(
+        q.holds(&c, Duration::from_secs(60)).await,
+        Err(StoreError::Stale { .. })
+    ));
+    q.rescue(Utc::now() + Days::minutes(1)).await.unwrap();
+    assert!(matches!(
+        q.holds(&c, Duration::from_secs(1)).await,
+        Err(StoreError::Stale { .. })
+    ));
+}
+
 #[tokio::test]
 async fn heartbeats_keep_a_slow_attempt_from_being_rescued() {
     let t = TestStore::new().await;

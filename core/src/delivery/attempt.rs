@@ -8,6 +8,12 @@
 //!    that dies during the call leaves an `outcome_unknown` delivery, never a `scheduled`
 //!    one that would be published again blindly;
 //! 3. the outcome is written under the attempt's lease token.
+//!
+//! One attempt per account talks to the platform at a time (its turn). An attempt records
+//! its intent while it waits for the turn, so an account's deliveries follow each other at
+//! the platform's pace rather than the database's; once it has the turn it asks again
+//! whether the account must wait (a 429 heard meanwhile, a budget filled) and, if so, gives
+//! the delivery back owing no more lookup than it owed when claimed, since nothing was sent.
 
 use super::backoff::Backoff;
 use super::budget::BudgetBook;
@@ -36,6 +42,8 @@ pub(crate) struct Attempts {
     pub max_attempts: i32,
     /// This engine's name, for the refresh lock.
     pub worker: String,
+    /// How long a claim holds without a heartbeat.
+    pub lease: Duration,
     /// Where attempts' fenced writes go (group commit).
     pub writer: Writer,
     pub refresher: Refresher,
@@ -96,27 +104,6 @@ impl Attempts {
             );
             return queue.write(claim, Write::postpone(now + HOLD, why)).await;
         }
-        let turn = self.turn(account.id);
-        let my_turn = turn.lock().await;
-        let now = Utc::now();
-        // This worker's memory (a 429 it heard while waiting for its turn), and what any
-        // worker recorded on the account.
-        let paused = [
-            self.paused_until(account.id, now),
-            account.paused_until.filter(|u| *u > now),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        if let Some(until) = paused {
-            self.stats.budget_delayed();
-            return queue
-                .write(
-                    claim,
-                    Write::postpone(until, "waiting: the platform asked this account to slow down (429)"),
-                )
-                .await;
-        }
         let Some(plugin) = self.plugin_for(&account, d.plugin_id.as_deref()) else {
             return self
                 .end(
@@ -127,20 +114,8 @@ impl Attempts {
                 )
                 .await;
         };
-        if let Some(until) = self.over_budget(&plugin, &account, now).await? {
-            self.stats.budget_delayed();
-            return queue
-                .write(
-                    claim,
-                    Write::postpone(
-                        until,
-                        format!(
-                            "waiting: {} allows no more posts for this account until then",
-                            plugin.description.name
-                        ),
-                    ),
-                )
-                .await;
+        if let Some(w) = self.must_wait(&plugin, &account, now).await? {
+            return queue.write(claim, w).await;
         }
         let adapted: types::Adapted = match d.adaptation.clone().map(serde_json::from_value) {
             Some(Ok(a)) => a,
@@ -220,7 +195,14 @@ impl Attempts {
             timezone: account.timezone.clone(),
         };
         let marker = &d.idempotency_key;
-        if d.lookup_first {
+        let turn = self.turn(account.id);
+        let my_turn = if d.lookup_first {
+            // The platform may have the post: look first, then record the intent, all in
+            // the account's turn.
+            let my_turn = turn.lock().await;
+            if let Some(w) = self.must_wait(&plugin, &account, Utc::now()).await? {
+                return queue.write(claim, w).await;
+            }
             self.stats.lookup();
             match plugin.find_published(marker, &adapted, &acc, &inv).await {
                 Ok(Some(found)) => {
@@ -232,8 +214,26 @@ impl Attempts {
                 Ok(None) => {}
                 Err(e) => return self.failed(claim, &account, e, true).await,
             }
-        }
-        queue.write(claim, Write::Start).await?;
+            queue.write(claim, Write::Start).await?;
+            my_turn
+        } else {
+            // The intent is recorded while the account's previous delivery is sent, so an
+            // account's deliveries follow each other at the pace of the platform, not of
+            // the database.
+            let waiting = std::time::Instant::now();
+            let (intent, my_turn) = tokio::join!(queue.write(claim, Write::Start), turn.lock());
+            intent?;
+            if waiting.elapsed() > self.lease / 6 {
+                // A long wait (a slow publish ahead): still ours, and for long enough to
+                // send?
+                self.store.queue().holds(claim, self.lease / 2).await?;
+            }
+            // A 429 heard, or the budget filled, while this one waited: give it back.
+            if let Some(w) = self.must_wait(&plugin, &account, Utc::now()).await? {
+                return queue.write(claim, w).await;
+            }
+            my_turn
+        };
         match plugin.publish(&adapted, marker, &acc, &inv).await {
             Ok(p) => {
                 // The platform has answered: the account's next attempt may talk to it
@@ -423,6 +423,43 @@ impl Attempts {
             maybe_published,
         };
         self.writer.write(claim, Write::Fail(f)).await
+    }
+
+    /// Why the account must not publish now, as the write that gives the delivery back:
+    /// the platform asked it to slow down (a 429 this engine heard, or any worker recorded
+    /// on the account), or a publish budget is full. Asked before the intent is recorded
+    /// and again in the account's turn, which is when it is exact.
+    async fn must_wait(
+        &self,
+        plugin: &Plugin,
+        account: &social_account::Model,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Write>, StoreError> {
+        let paused = [
+            self.paused_until(account.id, now),
+            account.paused_until.filter(|u| *u > now),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        if let Some(until) = paused {
+            self.stats.budget_delayed();
+            return Ok(Some(Write::postpone(
+                until,
+                "waiting: the platform asked this account to slow down (429)",
+            )));
+        }
+        if let Some(until) = self.over_budget(plugin, account, now).await? {
+            self.stats.budget_delayed();
+            return Ok(Some(Write::postpone(
+                until,
+                format!(
+                    "waiting: {} allows no more posts for this account until then",
+                    plugin.description.name
+                ),
+            )));
+        }
+        Ok(None)
     }
 
     fn plugin_for(&self, account: &social_account::Model, preferred: Option<&str>) -> Option<Arc<Plugin>> {

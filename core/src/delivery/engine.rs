@@ -80,6 +80,7 @@ impl Engine {
                 backoff: settings.backoff,
                 max_attempts: settings.max_attempts,
                 worker: settings.worker_id.clone(),
+                lease: settings.lease,
                 writer: super::writer::Writer::start(store.clone()).0,
                 refresher: crate::oauth::refresh::Refresher::new(settings.oauth.clone()),
                 stats: Arc::new(Stats::default()),

@@ -1,6 +1,7 @@
 //! The leader: the maintenance that one node at a time does, under the `maintenance`
 //! lease (`crate::store::Store::lead`): materialising recurring posts ahead
-//! ([`super::recurrence`]) and settling finished posts ([`super::settler`]). Every node
+//! ([`super::recurrence`]), settling finished posts ([`super::settler`]) and, every few
+//! minutes, maintaining the queue's tables. Every node
 //! runs this loop; the one holding the lease works, the others wait to take over.
 
 use super::recurrence;
@@ -31,32 +32,43 @@ pub async fn pass(store: &Store, holder: &str, ttl: Duration) -> Result<Option<(
     Ok(Some((made, settled)))
 }
 
-/// How often the leader refreshes the queue's planner statistics (SQLite).
-const STATISTICS_EVERY: Duration = Duration::from_secs(300);
+/// How often the leader maintains the queue's tables (planner statistics; a vacuum where
+/// PostgreSQL's autovacuum is off: see [`crate::store::Queue::maintain_tables`]).
+const MAINTAIN_EVERY: Duration = Duration::from_secs(300);
+/// The first maintenance waits this long after the engine starts: both kinds persist
+/// across restarts, and a starting engine has what fell due while it was down to catch up
+/// on first.
+const MAINTAIN_FIRST_AFTER: Duration = Duration::from_secs(30);
 
 /// Runs [`pass`] every `every` until stopped; wakes the engine when occurrences were made.
 pub async fn run(store: Store, holder: String, every: Duration, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     let ttl = every * 3;
-    let mut statistics_at: Option<std::time::Instant> = None;
+    let mut maintain_at = tokio::time::Instant::now() + MAINTAIN_FIRST_AFTER;
+    let mut warned = false;
     loop {
-        if statistics_at.is_none_or(|t| t.elapsed() >= STATISTICS_EVERY) {
-            match store.queue().maintain_tables().await {
-                Ok(true) if statistics_at.is_none() => tracing::warn!(
-                    "PostgreSQL's autovacuum is off: the leader vacuums the delivery queue every \
-                     few minutes; turn autovacuum on to leave it to the server"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "maintaining the queue's tables failed"),
-            }
-            statistics_at = Some(std::time::Instant::now());
-        }
         match pass(&store, &holder, ttl).await {
-            Ok(Some((made, _))) if made > 0 => {
-                tracing::info!(occurrences = made, "materialised recurring posts");
-                wake.notify_one();
-                store.notify_due().await;
+            Ok(Some((made, _))) => {
+                if made > 0 {
+                    tracing::info!(occurrences = made, "materialised recurring posts");
+                    wake.notify_one();
+                    store.notify_due().await;
+                }
+                if tokio::time::Instant::now() >= maintain_at {
+                    match store.queue().maintain_tables().await {
+                        Ok(true) if !warned => {
+                            warned = true;
+                            tracing::warn!(
+                                "PostgreSQL's autovacuum is off: the leader vacuums the delivery queue \
+                                 every few minutes; turn autovacuum on to leave it to the server"
+                            )
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "maintaining the queue's tables failed"),
+                    }
+                    maintain_at = tokio::time::Instant::now() + MAINTAIN_EVERY;
+                }
             }
-            Ok(_) => {}
+            Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "maintenance pass failed; trying again"),
         }
         tokio::select! {

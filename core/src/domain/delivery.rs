@@ -29,8 +29,9 @@ pub enum DeliveryStatus {
     Scheduled,
     /// A worker holds its lease and is preparing the call (account, token, budget).
     Claimed,
-    /// The intent is recorded and the plugin's `publish` is running: from here on the
-    /// platform may have the post, so every recovery asks `find-published` first.
+    /// The intent is recorded and the plugin's `publish` is running, or about to once the
+    /// account's previous delivery has gone out: from here on the platform may have the
+    /// post, so every recovery asks `find-published` first.
     Publishing,
     Published,
     /// A temporary failure (5xx, 429, a timeout before sending); waits for its backoff.
@@ -75,7 +76,10 @@ impl DeliveryStatus {
             // budget, token being refreshed, a lookup failed), or is rescued; a lookup that
             // finds the post ends it as published.
             Claimed => &[Publishing, Published, Scheduled, Retrying, OutcomeUnknown, Failed, Dead],
-            Publishing => &[Published, Retrying, OutcomeUnknown, Failed, Dead],
+            // Publishing: the intent is recorded, and `publish` runs once the account's
+            // previous delivery has been sent; an attempt that learns before sending that the
+            // account must wait (a 429, a full budget) gives the delivery back.
+            Publishing => &[Published, Scheduled, Retrying, OutcomeUnknown, Failed, Dead],
             Retrying => &[Claimed, Cancelled],
             OutcomeUnknown => &[Claimed],
             Failed | Dead | Cancelled => &[Scheduled],
@@ -190,9 +194,10 @@ mod tests {
             let reachable = s == Pending || DeliveryStatus::all().any(|from| from.can_move_to(s));
             assert!(reachable, "{s} is never entered");
         }
-        // Nothing leaves publishing without an outcome, and nothing goes back to scheduled
-        // from publishing (the post may exist: it must be looked up).
-        assert!(!Publishing.can_move_to(Scheduled));
+        // Publishing goes back to scheduled only when its attempt gives it back before
+        // sending (the queue then keeps the lookup owed at the claim); it is never claimed
+        // again without passing through a state that says what happened.
+        assert!(Publishing.can_move_to(Scheduled));
         assert!(!Publishing.can_move_to(Claimed));
         for s in DeliveryStatus::CLAIMABLE {
             assert!(s.can_move_to(Claimed), "{s}");

@@ -182,7 +182,7 @@ impl Write {
     }
 
     /// The state the delivery moves to, and the columns that change.
-    fn update(self) -> (DeliveryStatus, sea_orm::UpdateMany<delivery::Entity>) {
+    fn update(self, claim: &Claim) -> (DeliveryStatus, sea_orm::UpdateMany<delivery::Entity>) {
         let q = delivery::Entity::update_many();
         match self {
             Write::Start => (
@@ -218,11 +218,15 @@ impl Write {
                 }
                 (f.next, q)
             }
+            // Nothing was sent in this attempt, so the lookup owed is the one owed when it
+            // was claimed (an intent recorded before the attempt learnt it must wait does
+            // not make the next attempt look the post up).
             Write::Postpone { run_at, reason } => (
                 DeliveryStatus::Scheduled,
                 q.col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Scheduled))
                     .col_expr(delivery::Column::RunAt, Expr::value(run_at))
                     .col_expr(delivery::Column::LastError, Expr::value(reason))
+                    .col_expr(delivery::Column::LookupFirst, Expr::value(claim.delivery.lookup_first))
                     .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).sub(1)),
             ),
         }
@@ -231,7 +235,7 @@ impl Write {
 
 /// Applies `w` only if the attempt still holds its lease and the move is allowed.
 async fn fenced(db: &impl ConnectionTrait, claim: &Claim, w: Write) -> Result<(), StoreError> {
-    let (next, update) = w.update();
+    let (next, update) = w.update(claim);
     let from: Vec<DeliveryStatus> = DeliveryStatus::LEASED
         .iter()
         .copied()
@@ -582,6 +586,22 @@ impl Queue<'_> {
     /// budget, a token refresh in progress): it waits until `run_at`.
     pub async fn postpone(&self, claim: &Claim, run_at: DateTime<Utc>, reason: &str) -> Result<(), StoreError> {
         self.write(claim, Write::postpone(run_at, reason)).await
+    }
+
+    /// Whether the attempt still holds its lease, and will for at least `margin`: checked
+    /// before sending when its intent was recorded a while ago (it waited for the account's
+    /// turn), so an attempt that was rescued meanwhile does not publish.
+    pub async fn holds(&self, claim: &Claim, margin: Duration) -> Result<(), StoreError> {
+        let held = delivery::Entity::find_by_id(claim.delivery.id)
+            .filter(delivery::Column::LeaseToken.eq(claim.token))
+            .filter(status_in(DeliveryStatus::LEASED))
+            .filter(delivery::Column::LeaseExpiresAt.gt(now() + margin))
+            .one(self.db())
+            .await?;
+        match held {
+            Some(_) => Ok(()),
+            None => Err(stale(self.db(), claim, DeliveryStatus::Publishing).await?),
+        }
     }
 
     /// Applies one attempt's write, fenced by its lease.

@@ -13,6 +13,7 @@ pub async fn show(settings: &Settings, limit: u64, json_out: bool) -> anyhow::Re
     // How late the most overdue claimable delivery is (0 when nothing is overdue).
     let lateness_s = next_due.map_or(0, |d| (now - d).num_seconds().max(0));
     let held = q.held(limit).await?;
+    let pending = q.pending_by_reason().await?;
     let mut stuck = Vec::new();
     for status in [DeliveryStatus::Dead, DeliveryStatus::Failed] {
         for d in q.in_state(status, limit).await? {
@@ -24,6 +25,7 @@ pub async fn show(settings: &Settings, limit: u64, json_out: bool) -> anyhow::Re
             depth.iter().map(|d| (d.status.to_string(), json!(d.count))).collect();
         let out = json!({
             "states": states,
+            "pending_by_reason": pending.iter().map(|(r, n)| (r.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
             "next_due": next_due,
             "oldest_due_late_seconds": lateness_s,
             "held": held.iter().map(|d| json!({
@@ -45,6 +47,11 @@ pub async fn show(settings: &Settings, limit: u64, json_out: bool) -> anyhow::Re
         // A bar per state: the chart people read at a glance.
         let bar = "█".repeat(((d.count * 40).div_ceil(widest)) as usize);
         println!("  {:<16} {:>8}  {bar}", d.status.to_string(), d.count);
+        if d.status == DeliveryStatus::Pending && d.count > 0 {
+            // Pending is not one thing: say what each pending delivery waits for.
+            let why: Vec<String> = pending.iter().map(|(r, n)| format!("{n} {}", reason(r))).collect();
+            println!("  {:<16} {:>8}  ({})", "", "", why.join(", "));
+        }
     }
     let in_flight: u64 = depth
         .iter()
@@ -83,4 +90,15 @@ pub async fn show(settings: &Settings, limit: u64, json_out: bool) -> anyhow::Re
     }
     store.close().await?;
     Ok(())
+}
+
+/// What a pending delivery waits for, in words.
+fn reason(r: &str) -> &str {
+    match r {
+        "recurring_template" => "recurring templates (copied for each occurrence)",
+        "draft" => "in drafts",
+        "in_review" => "awaiting approval",
+        "approved" => "approved, not yet scheduled",
+        other => other,
+    }
 }

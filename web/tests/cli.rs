@@ -231,7 +231,34 @@ async fn queue_shows_depth_per_state_and_the_dead_with_their_reasons() {
     let t = chorus_tests::TestStore::new().await;
     let (ws, brand) = t.workspace_with_brand("q").await;
     let now = chrono::Utc::now();
-    chorus_tests::queue::seed_due(&t.store, ws, brand, "x", (3, 1), now, "q").await;
+    let accounts = chorus_tests::queue::seed_due(&t.store, ws, brand, "x", (3, 1), now, "q").await;
+    // A draft's delivery is pending, and `queue` says why.
+    let draft = t
+        .store
+        .tenant(ws)
+        .posts()
+        .create(
+            brand,
+            None,
+            chorus_core::domain::PostDraft {
+                body: "not yet".into(),
+                locale: "en".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    t.store
+        .tenant(ws)
+        .deliveries()
+        .create_many(vec![chorus_core::store::NewDelivery {
+            post_id: draft.id,
+            account_id: accounts[0].id,
+            timezone: "UTC".into(),
+            ..Default::default()
+        }])
+        .await
+        .unwrap();
     let c = t
         .store
         .queue()
@@ -270,10 +297,12 @@ async fn queue_shows_depth_per_state_and_the_dead_with_their_reasons() {
         "gave up after 8 attempts; the last: 503"
     );
     assert_eq!(v["not_published"][0]["error_kind"], "transient");
+    assert_eq!(v["states"]["pending"], 1);
+    assert_eq!(v["pending_by_reason"], serde_json::json!({"draft": 1}));
     let (code, text, _) = run(bin(), cwd.path(), &["queue", "--database-url", &t.db.url], &[]);
     assert_eq!(code, 0);
     assert!(
-        text.contains("dead") && text.contains("gave up after 8 attempts"),
+        text.contains("dead") && text.contains("gave up after 8 attempts") && text.contains("(1 in drafts)"),
         "{text}"
     );
 }

@@ -271,6 +271,9 @@ async fn a_post_is_composed_scheduled_published_and_shown_from_the_command_line(
             "{local}"
         );
     }
+    // Its template waits as pending, and the queue says it is a template.
+    let queue = cli.json(&["queue", "--json"]);
+    assert_eq!(queue["pending_by_reason"]["recurring_template"], 1, "{queue}");
     // Cancel stops it: nothing of it is left to publish.
     let cancelled = cli.json(&["post", "cancel", &rid, "--json"]);
     assert_eq!(cancelled["post"]["status"], "cancelled");

@@ -761,6 +761,33 @@ impl Queue<'_> {
             .collect())
     }
 
+    /// Why the `pending` deliveries are not in the queue, with how many for each reason:
+    /// `recurring_template` (a recurring post's template, copied for each occurrence), else
+    /// the state of their post (`draft`, `in_review` when waiting for approval, `approved`
+    /// when approved and not yet scheduled, ...).
+    pub async fn pending_by_reason(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            reason: String,
+            n: i64,
+        }
+        let backend = self.db().get_database_backend();
+        let rows = Row::find_by_statement(Statement::from_string(
+            backend,
+            "SELECT CASE WHEN d.occurrence IS NULL AND EXISTS \
+               (SELECT 1 FROM recurrences r WHERE r.post_id = d.post_id) \
+               THEN 'recurring_template' ELSE p.status END AS reason, COUNT(*) AS n \
+             FROM deliveries d JOIN posts p ON p.id = d.post_id \
+             WHERE d.status = 'pending' GROUP BY 1 ORDER BY 1",
+        ))
+        .all(self.db())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.reason, u64::try_from(r.n).unwrap_or(0)))
+            .collect())
+    }
+
     /// When the next claimable delivery is due (to sleep until then).
     pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         Ok(delivery::Entity::find()

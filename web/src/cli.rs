@@ -544,6 +544,46 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run a plugin's network export (publish, find-published or fetch-metrics) in the real
+    /// sandbox against a server you name (a local fake of the platform), and print every
+    /// request it sent and what came back.
+    Run(PluginRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PluginRunArgs {
+    /// The export to call.
+    #[arg(value_enum)]
+    pub export: crate::plugin_cmd::RunExport,
+    /// A plugin crate (built first), a manifest, or a bundled or installed plugin id.
+    pub target: String,
+    /// Where the platform's API answers: the plugin's requests go here (a local fake).
+    #[arg(long, value_name = "URL")]
+    pub api_base: String,
+    /// The test account's access token; the host adds it to the requests, as in production.
+    #[arg(long)]
+    pub token: Option<String>,
+    /// The test account's id on the platform.
+    #[arg(long, value_name = "REMOTE_ID", default_value = "1")]
+    pub account: String,
+    /// The test account's handle.
+    #[arg(long, default_value = "tester")]
+    pub handle: String,
+    /// The post's text (publish, find-published); adapted by the plugin first.
+    #[arg(long, conflicts_with = "post_file")]
+    pub text: Option<String>,
+    /// A JSON post: {"body", "link", "hashtags", "locale", "media": [...]}.
+    #[arg(long, value_name = "FILE")]
+    pub post_file: Option<PathBuf>,
+    /// The delivery's marker: publish stamps it on the post, find-published looks for it.
+    #[arg(long, default_value = "chorus-plugin-run")]
+    pub marker: String,
+    /// fetch-metrics: a post's id on the platform (repeat for several).
+    #[arg(long = "remote-id", value_name = "ID")]
+    pub remote_ids: Vec<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -707,6 +747,26 @@ async fn plugin(settings: &Settings, cmd: PluginCommand) -> anyhow::Result<()> {
                 root.display()
             );
             Ok(())
+        }
+        PluginCommand::Run(a) => {
+            let args = p::RunArgs {
+                export: a.export,
+                target: &a.target,
+                api_base: &a.api_base,
+                token: a.token.as_deref(),
+                account: &a.account,
+                handle: &a.handle,
+                text: a.text.as_deref(),
+                post_file: a.post_file.as_deref(),
+                marker: &a.marker,
+                remote_ids: &a.remote_ids,
+                json: a.json,
+            };
+            if p::run(settings, args).await? {
+                Ok(())
+            } else {
+                bail!("the call failed (see above)")
+            }
         }
         PluginCommand::Test { target, json } => {
             if p::test(settings, &target, json).await? {

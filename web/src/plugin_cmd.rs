@@ -171,8 +171,20 @@ pub async fn install(settings: &Settings, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where a plugin to test comes from: a crate to build, a manifest, or a loaded id.
+/// Where a plugin to test comes from: a crate to build, a manifest, or a loaded id. Its
+/// API base is a loopback port where nothing listens: the conformance checks' network
+/// calls must fail cleanly.
 async fn load_for_test(settings: &Settings, target: &str) -> anyhow::Result<(Plugin, Vec<u8>, Option<PathBuf>)> {
+    load_target(settings, target, url::Url::parse(UNREACHABLE_API_BASE)?).await
+}
+
+/// Loads `target` (a crate to build, a manifest, or a bundled or installed id) in a sandbox
+/// of its own whose platform API is at `api_base`.
+async fn load_target(
+    settings: &Settings,
+    target: &str,
+    api_base: url::Url,
+) -> anyhow::Result<(Plugin, Vec<u8>, Option<PathBuf>)> {
     let path = Path::new(target);
     let (manifest, bytes, dist) = if path.join("Cargo.toml").is_file() && path.join("plugin.toml").is_file() {
         let (manifest, bytes) = build_crate(path)?;
@@ -212,7 +224,7 @@ async fn load_for_test(settings: &Settings, target: &str) -> anyhow::Result<(Plu
         cache_dir: None,
         kv: Arc::new(MemoryKv::default()),
     })?;
-    let grant = Grant::for_manifest(&manifest, None, Some(url::Url::parse(UNREACHABLE_API_BASE)?))?;
+    let grant = Grant::for_manifest(&manifest, None, Some(api_base))?;
     let plugin = engine
         .load(manifest, &bytes, false, grant, settings.plugins.limits.clone())
         .await?;
@@ -292,6 +304,154 @@ pub async fn test(settings: &Settings, target: &str, as_json: bool) -> anyhow::R
     Ok(report.passed())
 }
 
+/// A network export `chorus plugin run` can call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunExport {
+    Publish,
+    FindPublished,
+    FetchMetrics,
+}
+
+pub struct RunArgs<'a> {
+    pub export: RunExport,
+    pub target: &'a str,
+    pub api_base: &'a str,
+    pub token: Option<&'a str>,
+    pub account: &'a str,
+    pub handle: &'a str,
+    pub text: Option<&'a str>,
+    pub post_file: Option<&'a Path>,
+    pub marker: &'a str,
+    pub remote_ids: &'a [String],
+    pub json: bool,
+}
+
+/// `chorus plugin run`: one network export of a plugin in the real sandbox, against the
+/// server at `--api-base` (a local fake of the platform), printing each request the plugin
+/// sent and what came back, then the call's result or typed error. Returns whether the call
+/// succeeded.
+pub async fn run(settings: &Settings, args: RunArgs<'_>) -> anyhow::Result<bool> {
+    let api_base = url::Url::parse(args.api_base)
+        .map_err(|e| anyhow!("--api-base {:?} is not a URL ({e}); give e.g. http://127.0.0.1:8081", args.api_base))?;
+    let (plugin, _, _) = load_target(settings, args.target, api_base.clone()).await?;
+    let account = Account {
+        id: "plugin-run".into(),
+        handle: args.handle.to_owned(),
+        remote_id: args.account.to_owned(),
+        timezone: "UTC".into(),
+    };
+    let trace = Arc::new(chorus_core::plugins::HttpTrace::default());
+    let inv = Invocation {
+        token: args.token.map(str::to_owned),
+        trace: Some(trace.clone()),
+        ..Invocation::default()
+    };
+    // publish and find-published take the adaptation, made by the plugin's own `adapt`.
+    let adapted = match args.export {
+        RunExport::FetchMetrics => {
+            if args.remote_ids.is_empty() {
+                bail!("fetch-metrics needs the posts' ids on the platform: --remote-id ID (repeatable)");
+            }
+            None
+        }
+        _ => {
+            let post = post_from(args.text, args.post_file)?;
+            Some(plugin.adapt(&post, None, &account, &Invocation::default()).await?)
+        }
+    };
+    let result: Result<serde_json::Value, chorus_core::plugins::CallError> = match (args.export, &adapted) {
+        (RunExport::Publish, Some(a)) => plugin
+            .publish(a, args.marker, &account, &inv)
+            .await
+            .map(|p| json!(p)),
+        (RunExport::FindPublished, Some(a)) => plugin
+            .find_published(args.marker, a, &account, &inv)
+            .await
+            .map(|p| json!(p)),
+        _ => plugin
+            .fetch_metrics(args.remote_ids, &account, &inv)
+            .await
+            .map(|m| json!(m)),
+    };
+    let exchanges = trace.exchanges();
+    let export = match args.export {
+        RunExport::Publish => "publish",
+        RunExport::FindPublished => "find-published",
+        RunExport::FetchMetrics => "fetch-metrics",
+    };
+    if args.json {
+        let out = json!({
+            "export": export,
+            "plugin": plugin.id(),
+            "api_base": api_base.as_str(),
+            "adapted": adapted,
+            "exchanges": exchanges,
+            "result": result.as_ref().ok(),
+            "error": result.as_ref().err().map(|e| json!({"kind": e.kind_name(), "message": e.to_string()})),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(result.is_ok());
+    }
+    if let Some(a) = &adapted {
+        match a.parts.len() {
+            0 => println!("adapted: {}", a.text),
+            n => println!("adapted as a thread of {n} parts: {}", a.parts.join(" / ")),
+        }
+    }
+    for (i, x) in exchanges.iter().enumerate() {
+        println!("\n#{} → {} {}", i + 1, x.method, x.url);
+        for (k, v) in &x.request_headers {
+            println!("    {k}: {v}");
+        }
+        if let Some(b) = &x.request_body {
+            println!("    {}", b.replace('\n', "\n    "));
+        }
+        match (x.status, &x.error) {
+            (Some(status), _) => {
+                println!("  ← {status}");
+                for (k, v) in x.response_headers.iter().filter(|(k, _)| interesting_header(k)) {
+                    println!("    {k}: {v}");
+                }
+                if let Some(b) = &x.response_body {
+                    println!("    {}", b.replace('\n', "\n    "));
+                }
+            }
+            (None, Some(e)) => println!("  ← no answer: {e}"),
+            (None, None) => println!("  ← no answer"),
+        }
+    }
+    if exchanges.is_empty() {
+        println!("\n(the plugin sent no request)");
+    }
+    match &result {
+        Ok(v) => println!("\n{export} returned: {}", serde_json::to_string_pretty(v)?),
+        Err(e) => println!("\n{export} failed [{}]: {e}", e.kind_name()),
+    }
+    Ok(result.is_ok())
+}
+
+/// Response headers worth a person's attention when a plugin talks to a platform.
+fn interesting_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "content-type" || n == "location" || n == "retry-after" || n.contains("ratelimit") || n.contains("rate-limit")
+}
+
+/// The post given as `--text` or `--post-file`.
+fn post_from(text: Option<&str>, file: Option<&Path>) -> anyhow::Result<Post> {
+    match (text, file) {
+        (Some(t), None) => Ok(Post {
+            id: "preview".into(),
+            body: t.to_owned(),
+            link: None,
+            hashtags: vec![],
+            locale: "en".into(),
+            media: vec![],
+        }),
+        (None, Some(f)) => read_post(f),
+        _ => bail!("give the post with exactly one of --text TEXT or --post-file FILE"),
+    }
+}
+
 /// What `--post-file` holds.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -338,18 +498,7 @@ pub struct PreviewArgs<'a> {
 }
 
 pub async fn preview(settings: &Settings, args: PreviewArgs<'_>) -> anyhow::Result<()> {
-    let post = match (args.text, args.post_file) {
-        (Some(t), None) => Post {
-            id: "preview".into(),
-            body: t.to_owned(),
-            link: None,
-            hashtags: vec![],
-            locale: "en".into(),
-            media: vec![],
-        },
-        (None, Some(f)) => read_post(f)?,
-        _ => bail!("give the post with exactly one of --text TEXT or --post-file FILE"),
-    };
+    let post = post_from(args.text, args.post_file)?;
     let segment: Option<Segment> = match args.segment_file {
         Some(f) => {
             let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;

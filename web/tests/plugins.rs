@@ -381,3 +381,95 @@ fn preview_for_linkedin_and_facebook_maps_the_segment_to_native_targeting() {
     );
     assert!(fb["warnings"].to_string().contains("seniorities"), "{fb}");
 }
+
+/// `plugin run` calls a plugin's network exports in the real sandbox against a fake and
+/// shows each exchange: publish creates the post on the fake, find-published finds it by its
+/// marker, fetch-metrics reads its figures, and a refused token ends in the typed error. The
+/// token travels as in production (added by the host) and is never printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_run_publishes_finds_and_measures_against_a_fake_showing_each_exchange() {
+    use chorus_simulators::x::{TweetMetrics, XFake};
+    let x = XFake::start().await.unwrap();
+    const TOKEN: &str = "s3cr3t-run-token";
+    x.grant(TOKEN, "4242", "tester", &["tweet.read", "tweet.write", "users.read"]);
+    let cwd = tempfile::tempdir().unwrap();
+    let dir = cwd.path().to_owned();
+    let base = x.base_url.clone();
+    let chorus = move |args: Vec<String>| {
+        let dir = dir.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                run(bin(), &dir, &args, &[])
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let common = |export: &str, token: &str| -> Vec<String> {
+        ["plugin", "run", export, "x", "--api-base", &base, "--token", token, "--account", "4242"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let mut publish = common("publish", TOKEN);
+    publish.extend(["--text", "Hello from plugin run", "--marker", "run-1", "--json"].map(String::from));
+    let (code, out, err) = chorus(publish).await;
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert!(!out.contains(TOKEN), "the token was printed: {out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let tweets = x.tweets();
+    assert_eq!(tweets.len(), 1, "the fake holds the post");
+    assert_eq!(v["result"]["remote_id"], tweets[0].id.as_str(), "{v}");
+    let posted = v["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["method"] == "POST" && e["url"].as_str().unwrap().ends_with("/2/tweets"))
+        .unwrap_or_else(|| panic!("no POST /2/tweets in {v}"));
+    assert_eq!(posted["status"], 201);
+    assert!(posted["request_body"].as_str().unwrap().contains("Hello from plugin run"));
+    assert!(
+        posted["request_headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h[0] == "authorization" && h[1] == "Bearer (the account's token)"),
+        "{posted}"
+    );
+
+    let mut find = common("find-published", TOKEN);
+    find.extend(["--text", "Hello from plugin run", "--marker", "run-1", "--json"].map(String::from));
+    let (code, out, err) = chorus(find).await;
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["result"]["remote_id"], tweets[0].id.as_str(), "found by its marker: {v}");
+
+    x.set_metrics(
+        &tweets[0].id,
+        TweetMetrics {
+            impressions: 120,
+            likes: 7,
+            replies: 1,
+            retweets: 2,
+            quotes: 0,
+            bookmarks: 3,
+            url_clicks: 4,
+        },
+    );
+    let mut metrics = common("fetch-metrics", TOKEN);
+    metrics.extend(["--remote-id", tweets[0].id.as_str(), "--json"].map(String::from));
+    let (code, out, err) = chorus(metrics).await;
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["result"][0]["likes"], 7, "{v}");
+
+    // A token the platform refuses: the typed error, and the exchange that led to it.
+    let mut refused = common("publish", "not-granted");
+    refused.extend(["--text", "Refused"].map(String::from));
+    let (code, out, _) = chorus(refused).await;
+    assert_ne!(code, 0);
+    assert!(out.contains("→ POST") && out.contains("← 401"), "{out}");
+    assert!(out.contains("publish failed [auth-expired]"), "{out}");
+    assert_eq!(x.tweets().len(), 1);
+}

@@ -252,6 +252,8 @@ pub struct Invocation {
     /// What the host knows of those media (type, size), passed to the plugin in the call
     /// context; empty for posts without media.
     pub media_refs: Vec<types::MediaRef>,
+    /// Records the call's HTTP exchanges (`chorus plugin run`); `None` in production.
+    pub trace: Option<Arc<super::http::HttpTrace>>,
 }
 
 /// A loaded plugin, ready to call. Cheap to share behind an `Arc`.
@@ -521,6 +523,7 @@ impl Sandbox {
                 token: if network { inv.token.clone() } else { None },
                 media: inv.media.clone(),
                 sent: 0,
+                trace: inv.trace.clone(),
             },
             kv: shared.settings.kv.clone(),
             slept: Duration::ZERO,

@@ -55,6 +55,30 @@ impl CallError {
         }
     }
 
+    /// The error's name as the contract and the docs spell it: the plugin's own
+    /// (`invalid-input`, `auth-expired`, `rate-limited`, `transient`, `denied`) or what the
+    /// sandbox stopped (`timeout`, `cpu-limit`, ...).
+    pub fn kind_name(&self) -> &'static str {
+        match &self.kind {
+            CallErrorKind::Plugin(e) => match e {
+                PluginError::InvalidInput(_) => "invalid-input",
+                PluginError::AuthExpired(_) => "auth-expired",
+                PluginError::RateLimited(_) => "rate-limited",
+                PluginError::Transient(_) => "transient",
+                PluginError::Denied(_) => "denied",
+            },
+            CallErrorKind::Timeout(_) => "timeout",
+            CallErrorKind::CpuLimit(_) => "cpu-limit",
+            CallErrorKind::OutOfMemory(_) => "out-of-memory",
+            CallErrorKind::StackOverflow => "stack-overflow",
+            CallErrorKind::Crashed(_) => "crashed",
+            CallErrorKind::OutputTooLarge { .. } => "output-too-large",
+            CallErrorKind::TooManyItems { .. } => "too-many-items",
+            CallErrorKind::Forbidden(_) => "forbidden",
+            CallErrorKind::Instantiate(_) => "instantiate",
+        }
+    }
+
     /// Whether retrying later may succeed.
     pub fn is_retryable(&self) -> bool {
         match &self.kind {

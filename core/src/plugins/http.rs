@@ -108,6 +108,93 @@ impl Resolve for PublicOnlyResolver {
 }
 
 /// The HTTP side of one call.
+/// The requests of one or more calls and what came back, for a person watching a plugin
+/// run (`chorus plugin run`): bodies as text, cut at [`TRACE_BODY`] bytes; the credentials
+/// the host adds are named, never shown.
+#[derive(Debug, Default)]
+pub struct HttpTrace(std::sync::Mutex<Vec<Exchange>>);
+
+/// Most bytes of a body a trace keeps.
+pub const TRACE_BODY: usize = 4096;
+
+/// One request a plugin sent, and its answer or why there was none.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    /// The plugin's headers, then the ones the host added (credentials shown as
+    /// `Bearer (the account's token)`).
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Option<String>,
+    pub status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Option<String>,
+    /// Refused by the host, timed out, or failed in transport.
+    pub error: Option<String>,
+}
+
+impl HttpTrace {
+    /// What was recorded so far, oldest first.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn record(&self, e: Exchange) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(e);
+    }
+}
+
+/// A body as a person reads it: text if it is text, cut to [`TRACE_BODY`] bytes.
+fn body_text(bytes: &[u8]) -> String {
+    let cut = &bytes[..bytes.len().min(TRACE_BODY)];
+    let mut text = String::from_utf8_lossy(cut).into_owned();
+    if bytes.len() > TRACE_BODY {
+        text.push_str(&format!("… ({} bytes in all)", bytes.len()));
+    }
+    text
+}
+
+fn request_exchange(req: &HttpRequest) -> Exchange {
+    let request_body = match &req.body {
+        Body::Empty => None,
+        Body::Bytes(b) => Some(body_text(b)),
+        Body::Media(m) => Some(format!(
+            "(media {} from byte {}{})",
+            m.media_id,
+            m.offset,
+            m.length.map(|l| format!(", {l} bytes")).unwrap_or_default()
+        )),
+        Body::Multipart(parts) => Some(
+            parts
+                .iter()
+                .map(|p| match &p.body {
+                    PartBody::Bytes(b) => format!("part {:?}: {}", p.name, body_text(b)),
+                    PartBody::Media(m) => format!("part {:?}: (media {})", p.name, m.media_id),
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+    };
+    Exchange {
+        method: match req.method {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+        }
+        .into(),
+        url: req.url.clone(),
+        request_headers: req.headers.clone(),
+        request_body,
+        status: None,
+        response_headers: Vec::new(),
+        response_body: None,
+        error: None,
+    }
+}
+
 pub struct CallHttp {
     pub clients: HttpClients,
     pub grant: Grant,
@@ -117,10 +204,37 @@ pub struct CallHttp {
     pub token: Option<String>,
     pub media: Option<Arc<dyn MediaSource>>,
     pub sent: u32,
+    /// Where each exchange is recorded, when someone watches.
+    pub trace: Option<Arc<HttpTrace>>,
 }
 
 impl CallHttp {
     pub async fn send(&mut self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let Some(trace) = self.trace.clone() else {
+            return self.send_untraced(req).await;
+        };
+        let mut exchange = request_exchange(&req);
+        let res = self.send_untraced(req).await;
+        if self.token.is_some()
+            && url::Url::parse(&exchange.url).is_ok_and(|u| self.grant.sends_credentials(&u))
+        {
+            exchange
+                .request_headers
+                .push(("authorization".into(), "Bearer (the account's token)".into()));
+        }
+        match &res {
+            Ok(r) => {
+                exchange.status = Some(r.status);
+                exchange.response_headers = r.headers.clone();
+                exchange.response_body = (!r.body.is_empty()).then(|| body_text(&r.body));
+            }
+            Err(e) => exchange.error = Some(format!("{e:?}")),
+        }
+        trace.record(exchange);
+        res
+    }
+
+    async fn send_untraced(&mut self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
         if !self.allowed {
             return Err(HttpError::Denied(
                 "HTTP is not allowed during describe and adapt, which must be pure; publish, find-published and fetch-metrics may use it".into(),

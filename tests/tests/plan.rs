@@ -278,6 +278,77 @@ async fn editing_a_scheduled_post_readapts_what_has_not_gone_out_and_never_what_
     assert!(matches!(stale, StoreError::Stale { .. }), "{stale}");
 }
 
+/// "Fix the post, then retry" sends the fixed post. Deliveries that failed after their
+/// attempt reached the platform owe a lookup: the edit asks the platform first. One the
+/// platform does not have takes the edit (and a retry sends it); one it has is recorded as
+/// published and keeps what it sent; the edit says which it did not change and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_a_failed_post_looks_up_what_may_have_gone_out_and_readapts_the_rest() {
+    let w = World::new("editfailed", 2).await;
+    let p = w
+        .planner()
+        .compose(w.brand, None, draft("Version one"), &w.targets(&[None]))
+        .await
+        .unwrap();
+    w.planner().schedule(p.post.id, When::Now, None).await.unwrap();
+    let q = w.t.store.queue();
+    let claims = q
+        .claim("w", 2, StdDuration::from_secs(30), Utc::now() + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(claims.len(), 2);
+    // The first was refused by the platform; the second went out, but its answer was lost
+    // until the attempts ran out.
+    let (refused, lost) = (&claims[0], &claims[1]);
+    let lost_account = w.accounts.iter().find(|a| a.id == lost.delivery.social_account_id).unwrap();
+    let on_platform = w.x.add_foreign_tweet(&lost_account.remote_id, "Version one");
+    for (c, kind, next) in [
+        (refused, FailureKind::InvalidInput, DeliveryStatus::Failed),
+        (lost, FailureKind::Transient, DeliveryStatus::Dead),
+    ] {
+        q.start_publishing(c).await.unwrap();
+        let f = AttemptFailure {
+            kind,
+            error: "it did not work".into(),
+            next,
+            run_at: None,
+            maybe_published: true,
+        };
+        q.fail(c, f).await.unwrap();
+    }
+    let edited = w
+        .planner()
+        .edit(p.post.id, 1, None, draft("Version two"))
+        .await
+        .unwrap();
+    let deliveries = w.tenant().deliveries();
+    let fixed = deliveries.get(refused.delivery.id).await.unwrap();
+    assert_eq!(
+        (fixed.status, fixed.lookup_first, fixed.adapted_text.as_deref()),
+        (DeliveryStatus::Failed, false, Some("Version two")),
+        "the platform does not have it: it takes the edit"
+    );
+    let found = deliveries.get(lost.delivery.id).await.unwrap();
+    assert_eq!(
+        (found.status, found.remote_id.as_deref(), found.adapted_text.as_deref()),
+        (DeliveryStatus::Published, Some(on_platform.as_str()), Some("Version one")),
+        "the platform has it: published, keeping what it sent"
+    );
+    assert_eq!(edited.not_changed.len(), 1, "{:?}", edited.not_changed);
+    assert_eq!(edited.not_changed[0].id, lost.delivery.id);
+    assert!(edited.not_changed[0].reason.contains("found on the platform"));
+    // The retry sends the fixed text, and only that delivery.
+    let retried = w.planner().retry(p.post.id, None).await.unwrap();
+    assert_eq!(retried.deliveries.len(), 1);
+    let settings = EngineSettings {
+        poll: StdDuration::from_millis(50),
+        ..EngineSettings::default()
+    };
+    run_until_settled(&w.t.store, w.plugins.clone(), settings, StdDuration::from_secs(30)).await;
+    let texts: Vec<String> = w.x.tweets().into_iter().map(|t| t.text).collect();
+    assert_eq!(texts, ["Version one", "Version two"]);
+}
+
 #[tokio::test]
 async fn a_brand_that_requires_approval_holds_its_posts_until_approved_and_again_after_an_edit() {
     let w = World::new("approval", 1).await;

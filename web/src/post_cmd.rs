@@ -311,6 +311,7 @@ pub async fn decide(
                 deliveries: tenant.deliveries().list_for_post(id).await?,
                 post,
                 held_for_approval: false,
+                not_changed: Vec::new(),
             }
         }
     };
@@ -324,6 +325,7 @@ pub async fn cancel(store: &Store, plugins: &PluginRegistry, id: Uuid, json_out:
         deliveries: tenant.deliveries().list_for_post(id).await?,
         post,
         held_for_approval: false,
+        not_changed: Vec::new(),
     };
     print_planned(tenant, &planned, &skipped, json_out).await
 }
@@ -341,6 +343,7 @@ pub async fn show(store: &Store, id: Uuid, json_out: bool) -> anyhow::Result<()>
         post: tenant.posts().get(id).await?,
         deliveries: tenant.deliveries().list_for_post(id).await?,
         held_for_approval: false,
+        not_changed: Vec::new(),
     };
     print_planned(tenant, &planned, &[], json_out).await
 }
@@ -444,6 +447,7 @@ async fn delivery_json(tenant: Tenant<'_>, d: &delivery::Model) -> anyhow::Resul
 }
 
 async fn print_planned(tenant: Tenant<'_>, p: &Planned, skipped: &[Skipped], json_out: bool) -> anyhow::Result<()> {
+    let skipped: Vec<&Skipped> = skipped.iter().chain(&p.not_changed).collect();
     let mut deliveries = Vec::with_capacity(p.deliveries.len());
     for d in &p.deliveries {
         deliveries.push(delivery_json(tenant, d).await?);

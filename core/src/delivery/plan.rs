@@ -53,6 +53,8 @@ pub struct Planned {
     /// The brand requires approval and the post is not approved: its deliveries keep their
     /// planned instants and wait (`pending`) until it is.
     pub held_for_approval: bool,
+    /// Deliveries the request did not change, and why (an edit leaves what went out alone).
+    pub not_changed: Vec<Skipped>,
 }
 
 /// What a person asked for that could not be done to some deliveries.
@@ -130,6 +132,7 @@ impl<'a> Planner<'a> {
             post,
             deliveries,
             held_for_approval: false,
+            not_changed: Vec::new(),
         })
     }
 
@@ -244,6 +247,7 @@ impl<'a> Planner<'a> {
             post,
             deliveries: out,
             held_for_approval: held,
+            not_changed: Vec::new(),
         })
     }
 
@@ -269,6 +273,7 @@ impl<'a> Planner<'a> {
                 post,
                 deliveries,
                 held_for_approval: false,
+                not_changed: Vec::new(),
             });
         }
         self.check_targeting(&deliveries).await?;
@@ -298,6 +303,7 @@ impl<'a> Planner<'a> {
             post,
             deliveries: out,
             held_for_approval: false,
+            not_changed: Vec::new(),
         })
     }
 
@@ -326,14 +332,7 @@ impl<'a> Planner<'a> {
         let draft = draft.validated()?;
         let before = self.tenant.posts().get(post_id).await?;
         let brand = self.tenant.brands().get(before.brand_id).await?;
-        let readaptable: Vec<delivery::Model> = self
-            .tenant
-            .deliveries()
-            .list_for_post(post_id)
-            .await?
-            .into_iter()
-            .filter(|d| DeliveryStatus::EDITABLE.contains(&d.status) && !d.lookup_first)
-            .collect();
+        let (readaptable, not_changed) = self.editable(post_id).await?;
         let targets: Vec<Target> = readaptable
             .iter()
             .map(|d| Target {
@@ -382,7 +381,110 @@ impl<'a> Planner<'a> {
             post,
             deliveries: out,
             held_for_approval: brand.requires_approval && before.status != PostStatus::Draft,
+            not_changed,
         })
+    }
+
+    /// The post's deliveries an edit may change, and the others with the reason. A delivery
+    /// that did not publish but may be on the platform (its last attempt sent it, then
+    /// failed or lost the answer) is looked up first with its plugin's `find-published`:
+    /// found, it is recorded as published and keeps what it sent; not found, it is changed
+    /// like the rest (so "fix the post, then retry" sends the fixed post); if the platform
+    /// cannot be asked now, it keeps what it sent and says so.
+    async fn editable(&self, post_id: Uuid) -> Result<(Vec<delivery::Model>, Vec<Skipped>), StoreError> {
+        let mut editable = Vec::new();
+        let mut skipped = Vec::new();
+        let skip = |d: &delivery::Model, reason: String| Skipped {
+            id: d.id,
+            status: d.status.to_string(),
+            reason,
+        };
+        for d in self.tenant.deliveries().list_for_post(post_id).await? {
+            if !DeliveryStatus::EDITABLE.contains(&d.status) {
+                let reason = match d.status {
+                    DeliveryStatus::Published => "published; what went out stays as it was".to_owned(),
+                    DeliveryStatus::Claimed | DeliveryStatus::Publishing => {
+                        "on its way to the platform now; it sends what it has".to_owned()
+                    }
+                    DeliveryStatus::OutcomeUnknown => "the answer to its last attempt was lost; the next \
+                                                        attempt looks for it on the platform and sends \
+                                                        what it has only if it is not there"
+                        .to_owned(),
+                    _ => "waiting for its next attempt, which sends what it has (cancel it, then retry \
+                          the post, to send the edit)"
+                        .to_owned(),
+                };
+                skipped.push(skip(&d, reason));
+                continue;
+            }
+            if !d.lookup_first {
+                editable.push(d);
+                continue;
+            }
+            match self.find_on_platform(&d).await {
+                Ok(Some(found)) => {
+                    let post = crate::store::PublishedPost {
+                        remote_id: found.remote_id.clone(),
+                        remote_url: found.url.clone(),
+                        extra_ids: found.extra_ids.clone(),
+                    };
+                    let reason = format!(
+                        "found on the platform ({}): it went out before it failed, so it is published and \
+                         keeps what it sent",
+                        found.url.as_deref().unwrap_or(&found.remote_id)
+                    );
+                    skipped.push(skip(&d, reason));
+                    self.tenant.deliveries().found_on_platform(d.id, d.status, &post).await?;
+                }
+                Ok(None) => editable.push(self.tenant.deliveries().clear_lookup(d.id, d.status).await?),
+                Err(why) => skipped.push(skip(
+                    &d,
+                    format!(
+                        "its last attempt may have reached the platform and it could not be checked now \
+                         ({why}); it keeps what it sent, and a retry looks it up first"
+                    ),
+                )),
+            }
+        }
+        Ok((editable, skipped))
+    }
+
+    /// Whether the platform has a delivery, by its plugin's `find-published` with its marker
+    /// and what was sent; `Err` says why it could not be asked.
+    async fn find_on_platform(&self, d: &delivery::Model) -> Result<Option<types::Published>, String> {
+        let account = self.tenant.accounts().get(d.social_account_id).await.map_err(|e| e.to_string())?;
+        let plugin = self
+            .plugins
+            .for_platform(&account.platform, d.plugin_id.as_deref())
+            .ok_or_else(|| format!("no plugin for {} is installed", account.platform))?;
+        let adapted: types::Adapted = d
+            .adaptation
+            .clone()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| format!("the stored adaptation cannot be read: {e}"))?
+            .ok_or("nothing was stored of what was sent")?;
+        let creds = self
+            .tenant
+            .accounts()
+            .credentials(account.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let inv = Invocation {
+            workspace: d.workspace_id,
+            token: Some(creds.access_token),
+            ..Invocation::default()
+        };
+        let acc = types::Account {
+            id: account.id.to_string(),
+            handle: account.handle.clone(),
+            remote_id: account.remote_id.clone(),
+            timezone: account.timezone.clone(),
+        };
+        plugin
+            .find_published(&d.idempotency_key, &adapted, &acc, &inv)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Cancels every delivery of the post that is not on its way to the platform, and the
@@ -466,6 +568,7 @@ impl<'a> Planner<'a> {
             post,
             deliveries: out,
             held_for_approval: false,
+            not_changed: Vec::new(),
         })
     }
 

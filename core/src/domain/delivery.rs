@@ -9,7 +9,8 @@
 //!                 │  │          ▼  │          ├──► outcome_unknown ──► (claimed; find-published first)
 //!                 │  └── rescued ◄─┘          ├──► failed (permanent: invalid input, policy)
 //!                 │   (lease expired)         └──► dead (retries exhausted)
-//!                 └── retry by a person (failed, dead, cancelled)
+//!                 └── retry by a person (failed, dead, cancelled; or published, when an
+//!                     edit finds on the platform one whose last attempt reached it)
 //! ```
 
 use chrono::{DateTime, Utc};
@@ -82,7 +83,9 @@ impl DeliveryStatus {
             Publishing => &[Published, Scheduled, Retrying, OutcomeUnknown, Failed, Dead],
             Retrying => &[Claimed, Cancelled],
             OutcomeUnknown => &[Claimed],
-            Failed | Dead | Cancelled => &[Scheduled],
+            // Back to the queue by a person's retry; or published after all, when a delivery
+            // whose outcome was uncertain is found on the platform (an edit looks first).
+            Failed | Dead | Cancelled => &[Scheduled, Published],
             Published => &[],
         }
     }

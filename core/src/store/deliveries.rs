@@ -310,12 +310,14 @@ impl Deliveries<'_> {
                 found: format!("{} with a lookup owed (the platform may have the post)", current.status),
             });
         }
-        self.move_to(
+        // Only from the state just read and with no lookup owed: a delivery that went out
+        // (and failed) meanwhile keeps what it sent.
+        self.move_where(
             id,
             current.status,
-            DeliveryStatus::EDITABLE,
+            &[current.status],
+            Some(delivery::Column::LookupFirst.eq(false)),
             vec![
-                (delivery::Column::LookupFirst, Expr::value(false)),
                 (delivery::Column::AdaptedText, Expr::value(r.adapted_text)),
                 (delivery::Column::Adaptation, Expr::value(r.adaptation)),
                 (delivery::Column::Targeting, Expr::value(r.targeting)),
@@ -330,6 +332,47 @@ impl Deliveries<'_> {
         .await
     }
 
+    /// A delivery that did not publish and owed a lookup, which the platform turned out to
+    /// have (its plugin's `find-published` found it): it is published after all.
+    pub async fn found_on_platform(
+        &self,
+        id: Uuid,
+        from: DeliveryStatus,
+        post: &crate::store::PublishedPost,
+    ) -> Result<delivery::Model, StoreError> {
+        let extra = (!post.extra_ids.is_empty()).then(|| serde_json::json!(post.extra_ids));
+        self.move_where(
+            id,
+            DeliveryStatus::Published,
+            &[from],
+            Some(delivery::Column::LookupFirst.eq(true)),
+            vec![
+                (delivery::Column::RemoteId, Expr::value(post.remote_id.clone())),
+                (delivery::Column::RemoteUrl, Expr::value(post.remote_url.clone())),
+                (delivery::Column::ExtraIds, Expr::value(extra)),
+                (delivery::Column::PublishedAt, Expr::value(now())),
+                (delivery::Column::LookupFirst, Expr::value(false)),
+                (delivery::Column::RunAt, Expr::value(Option::<DateTime<Utc>>::None)),
+                (delivery::Column::LastError, Expr::value(Option::<String>::None)),
+                (delivery::Column::ErrorKind, Expr::value(Option::<String>::None)),
+            ],
+        )
+        .await
+    }
+
+    /// A delivery that did not publish and owed a lookup, which the platform turned out not
+    /// to have: nothing of it is out there, so it may be changed and sent afresh.
+    pub async fn clear_lookup(&self, id: Uuid, status: DeliveryStatus) -> Result<delivery::Model, StoreError> {
+        self.move_where(
+            id,
+            status,
+            &[status],
+            Some(delivery::Column::LookupFirst.eq(true)),
+            vec![(delivery::Column::LookupFirst, Expr::value(false))],
+        )
+        .await
+    }
+
     /// One conditional UPDATE: the move happens only from `from`, so a worker's claim and a
     /// person's edit never both win.
     async fn move_to(
@@ -339,11 +382,26 @@ impl Deliveries<'_> {
         from: &[DeliveryStatus],
         sets: Vec<(delivery::Column, SimpleExpr)>,
     ) -> Result<delivery::Model, StoreError> {
+        self.move_where(id, to, from, None, sets).await
+    }
+
+    /// [`Self::move_to`], on rows that also match `also`.
+    async fn move_where(
+        &self,
+        id: Uuid,
+        to: DeliveryStatus,
+        from: &[DeliveryStatus],
+        also: Option<SimpleExpr>,
+        sets: Vec<(delivery::Column, SimpleExpr)>,
+    ) -> Result<delivery::Model, StoreError> {
         let mut q = delivery::Entity::update_many()
             .col_expr(delivery::Column::Status, Expr::value(to))
             .col_expr(delivery::Column::UpdatedAt, Expr::value(now()));
         for (c, v) in sets {
             q = q.col_expr(c, v);
+        }
+        if let Some(also) = &also {
+            q = q.filter(also.clone());
         }
         let res = q
             .filter(delivery::Column::WorkspaceId.eq(self.t.workspace_id))
@@ -353,11 +411,12 @@ impl Deliveries<'_> {
             .await?;
         if res.rows_affected == 0 {
             let found = self.get(id).await?;
+            let lookup = if found.lookup_first { ", a lookup owed" } else { "" };
             return Err(StoreError::Stale {
                 kind: "delivery",
                 id,
                 expected: from.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" or "),
-                found: found.status.to_string(),
+                found: format!("{}{lookup}", found.status),
             });
         }
         self.get(id).await

@@ -12,8 +12,16 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// How long `serve` and `worker` wait for in-flight work after SIGTERM or Ctrl-C.
+/// How long `serve` waits for open HTTP requests after SIGTERM or Ctrl-C. The delivery
+/// engine drains within its lease (see [`drain_grace`]).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
+
+/// How long a stopping engine may take: attempts that sent nothing hand their deliveries
+/// back at once, those talking to a platform finish, all within one lease (what is left
+/// then is rescued like a crash's).
+fn drain_grace(settings: &Settings) -> Duration {
+    engine_settings(settings).lease + Duration::from_secs(1)
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -1023,10 +1031,12 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     }
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Chorus listening on http://{addr}");
     let server = axum::serve(listener, app).with_graceful_shutdown(stopped(stop.clone()));
-    run_until_stopped(std::future::IntoFuture::into_future(server), stop)
+    run_until_stopped(std::future::IntoFuture::into_future(server), stop, SHUTDOWN_GRACE)
         .await
         .context("the HTTP server failed")?;
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, worker).await;
+    if tokio::time::timeout(drain_grace(&settings), worker).await.is_err() {
+        tracing::warn!("the delivery engine did not stop within its lease; stopping anyway");
+    }
     let _ = tokio::time::timeout(Duration::from_millis(300), store.close()).await;
     tracing::info!("Chorus stopped");
     Ok(())
@@ -1067,7 +1077,7 @@ async fn worker(settings: &Settings, metrics_bind: Option<std::net::SocketAddr>)
     }
     tracing::info!("Chorus worker started");
     let work = engine.run(stop.clone());
-    run_until_stopped(async { Ok::<_, std::io::Error>(work.await) }, stop).await?;
+    run_until_stopped(async { Ok::<_, std::io::Error>(work.await) }, stop, drain_grace(settings)).await?;
     let _ = tokio::time::timeout(Duration::from_millis(300), store.close()).await;
     Ok(())
 }
@@ -1081,15 +1091,16 @@ fn engine_settings(settings: &Settings) -> EngineSettings {
     }
 }
 
-/// Runs `task` to completion, but no longer than [`SHUTDOWN_GRACE`] once a stop is asked.
+/// Runs `task` to completion, but no longer than `grace` once a stop is asked.
 async fn run_until_stopped<T, E>(
     task: impl Future<Output = Result<T, E>>,
     stop: watch::Receiver<bool>,
+    grace: Duration,
 ) -> Result<(), E> {
     tokio::select! {
         r = task => r.map(|_| ()),
-        _ = async { stopped(stop).await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
-            tracing::warn!("in-flight work did not finish within {}s; stopping anyway", SHUTDOWN_GRACE.as_secs());
+        _ = async { stopped(stop).await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("in-flight work did not finish within {}s; stopping anyway", grace.as_secs());
             Ok(())
         }
     }

@@ -93,3 +93,59 @@ async fn a_worker_killed_mid_run_and_restarted_publishes_every_delivery_exactly_
         restarted.elapsed()
     );
 }
+
+/// SIGTERM drains: the delivery being sent when the signal comes finishes and is recorded;
+/// the ones that had sent nothing yet (waiting for their account's turn) are handed back to
+/// the queue at once, uncounted, instead of staying claimed until their lease runs out; the
+/// worker exits well within its lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_what_is_being_sent_and_hands_back_the_rest() {
+    use chorus_simulators::FaultMix;
+    let t = TestStore::with_key(SecretKey::from_hex("test", KEY).unwrap()).await;
+    let (ws, brand) = t.workspace_with_brand("drain").await;
+    let x = XFake::start().await.unwrap();
+    // Every request takes 3 s, so the first delivery is mid-publish when the signal comes
+    // and the other four wait for the account's turn.
+    x.faults.randomly(
+        FaultMix {
+            timeouts: 1.0,
+            slow: Duration::from_secs(3),
+            ..FaultMix::default()
+        },
+        1,
+    );
+    let accounts = seed_due(&t.store, ws, brand, "x", (5, 1), chrono::Utc::now(), "drain").await;
+    let a = &accounts[0];
+    x.grant(&a.token, &a.remote_id, &a.handle, &["tweet.read", "tweet.write", "users.read"]);
+    let cwd = tempfile::tempdir().unwrap();
+    let env = [
+        ("CHORUS_SECRET_KEY", KEY),
+        ("CHORUS_PLATFORM_X_API_BASE", x.base_url.as_str()),
+    ];
+    let mut worker = Running::start(bin(), cwd.path(), &["worker", "--database-url", t.db.url.as_str()], &env);
+    let started = Instant::now();
+    while x.faults.requests() == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "nothing was sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let signalled = Instant::now();
+    let status = tokio::task::block_in_place(|| worker.terminate(Duration::from_secs(25)));
+    assert!(status.is_some(), "the worker did not stop:\n{}", worker.log.join("\n"));
+    assert!(
+        signalled.elapsed() < Duration::from_secs(10),
+        "stopping took {:?}",
+        signalled.elapsed()
+    );
+    assert_eq!(count(&t, DeliveryStatus::Published).await, 1, "the one being sent was recorded");
+    assert_eq!(x.tweets().len(), 1);
+    assert_eq!(
+        count(&t, DeliveryStatus::Claimed).await + count(&t, DeliveryStatus::Publishing).await,
+        0,
+        "nothing stays held by the stopped worker"
+    );
+    let back = t.store.queue().in_state(DeliveryStatus::Scheduled, 10).await.unwrap();
+    assert_eq!(back.len(), 4, "the rest are back in the queue");
+    for d in back {
+        assert_eq!((d.attempts, d.lookup_first), (0, false), "{:?}", d.last_error);
+    }
+}

@@ -44,6 +44,9 @@ pub(crate) struct Attempts {
     pub worker: String,
     /// How long a claim holds without a heartbeat.
     pub lease: Duration,
+    /// Set when the engine stops: attempts that have not sent anything yet hand their
+    /// delivery back at once instead of holding it until their lease runs out.
+    pub stopping: std::sync::atomic::AtomicBool,
     /// Where attempts' fenced writes go (group commit).
     pub writer: Writer,
     pub refresher: Refresher,
@@ -89,6 +92,9 @@ impl Attempts {
     async fn attempt(&self, claim: &Claim, batch: Option<&Batch>) -> Result<(), StoreError> {
         let d = &claim.delivery;
         let queue = &self.writer;
+        if let Some(w) = self.handed_back() {
+            return queue.write(claim, w).await;
+        }
         let account = self.account_for(d, batch).await?;
         let now = Utc::now();
         if account.status != AccountStatus::Connected {
@@ -200,6 +206,9 @@ impl Attempts {
             // The platform may have the post: look first, then record the intent, all in
             // the account's turn.
             let my_turn = turn.lock().await;
+            if let Some(w) = self.handed_back() {
+                return queue.write(claim, w).await;
+            }
             if let Some(w) = self.must_wait(&plugin, &account, Utc::now()).await? {
                 return queue.write(claim, w).await;
             }
@@ -228,7 +237,11 @@ impl Attempts {
                 // send?
                 self.store.queue().holds(claim, self.lease / 2).await?;
             }
-            // A 429 heard, or the budget filled, while this one waited: give it back.
+            // The engine stopping, a 429 heard, or the budget filled, while this one waited:
+            // give it back.
+            if let Some(w) = self.handed_back() {
+                return queue.write(claim, w).await;
+            }
             if let Some(w) = self.must_wait(&plugin, &account, Utc::now()).await? {
                 return queue.write(claim, w).await;
             }
@@ -423,6 +436,14 @@ impl Attempts {
             maybe_published,
         };
         self.writer.write(claim, Write::Fail(f)).await
+    }
+
+    /// When the engine is stopping, the write that hands an attempt's delivery back for
+    /// now, uncounted (an attempt that has sent nothing yet).
+    fn handed_back(&self) -> Option<Write> {
+        self.stopping
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then(|| Write::postpone(Utc::now(), "handed back: the worker stopped before sending it"))
     }
 
     /// Why the account must not publish now, as the write that gives the delivery back:

@@ -81,6 +81,7 @@ impl Engine {
                 max_attempts: settings.max_attempts,
                 worker: settings.worker_id.clone(),
                 lease: settings.lease,
+                stopping: Default::default(),
                 writer: super::writer::Writer::start(store.clone()).0,
                 refresher: crate::oauth::refresh::Refresher::new(settings.oauth.clone()),
                 stats: Arc::new(Stats::default()),
@@ -203,7 +204,9 @@ impl Engine {
                 _ = shutdown.changed() => {}
             }
         }
-        // Drain: no new claims; running attempts finish within a lease.
+        // Drain: no new claims; attempts that have sent nothing hand their delivery back,
+        // those talking to the platform finish, within a lease.
+        self.attempts.stopping.store(true, Relaxed);
         let running = s.concurrency - slots.available_permits();
         if running > 0 {
             tracing::info!(running, "finishing in-flight deliveries before stopping");

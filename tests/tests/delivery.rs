@@ -238,6 +238,114 @@ async fn deliveries_waiting_for_their_turn_when_a_429_comes_go_back_without_a_lo
     );
 }
 
+/// `n` more deliveries for `account`, due at `due`.
+async fn add_due(t: &TestStore, ws: uuid::Uuid, brand: uuid::Uuid, account: uuid::Uuid, n: usize, due: chrono::DateTime<Utc>, label: &str) {
+    let tenant = t.store.tenant(ws);
+    let mut rows = Vec::new();
+    for i in 0..n {
+        let post = tenant
+            .posts()
+            .create(
+                brand,
+                None,
+                chorus_core::domain::PostDraft {
+                    body: format!("{label} {i}"),
+                    locale: "en".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let text = format!("{label} {i}");
+        rows.push(chorus_core::store::NewDelivery {
+            post_id: post.id,
+            account_id: account,
+            adaptation: Some(serde_json::json!({"text": text, "parts": [], "hashtags": [], "media": [],
+                "targeting": null, "length": text.len(), "warnings": []})),
+            adapted_text: Some(text),
+            scheduled_at: Some(due),
+            timezone: "UTC".into(),
+            ..Default::default()
+        });
+    }
+    tenant.deliveries().create_many(rows).await.unwrap();
+}
+
+/// Publish budgets hold across workers. X allows an account 100 posts per 15 minutes. An
+/// engine publishes 40 for an account; another worker then publishes 60 for it; when the
+/// account comes back to the first engine with 40 more due, that engine counts what the
+/// other published (its own count is stale) and delays all 40: waiting, not failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_budget_holds_across_workers_and_delays_what_is_over_it() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("budget").await;
+    let x = XFake::start().await.unwrap();
+    // The fake would refuse past X's limit itself; here the engine must hold back first.
+    x.set_post_limit(u32::MAX);
+    let accounts = seed_due(&t.store, ws, brand, "x", (40, 1), Utc::now(), "budget").await;
+    grant_all(&x, &accounts);
+    let account = accounts[0].id;
+    let plugins = registry(&t.store, "x", &x.base_url, Limits::default()).await;
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let a = chorus_core::delivery::Engine::new(t.store.clone(), plugins.clone(), quick());
+    let ta = tokio::spawn(a.run(rx));
+    let q = t.store.queue();
+    let published = || async {
+        let depth = q.depth().await.unwrap();
+        depth.iter().find(|d| d.status == DeliveryStatus::Published).unwrap().count
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while published().await < 40 {
+        assert!(std::time::Instant::now() < deadline, "the first 40 did not go out");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Another worker publishes 60 for the account (due later, so only it claims them).
+    let later = Utc::now() + chrono::Duration::hours(1);
+    add_due(&t, ws, brand, account, 60, later, "by another worker").await;
+    let theirs = q
+        .claim("another", 60, Duration::from_secs(30), later)
+        .await
+        .unwrap();
+    assert_eq!(theirs.len(), 60);
+    let done: Vec<_> = theirs
+        .into_iter()
+        .flat_map(|c| {
+            let post = chorus_core::store::PublishedPost {
+                remote_id: c.delivery.id.to_string(),
+                remote_url: None,
+                extra_ids: vec![],
+            };
+            [(c.clone(), chorus_core::store::Write::Start), (c, chorus_core::store::Write::Complete(post))]
+        })
+        .collect();
+    let (starts, completes): (Vec<_>, Vec<_>) = done.into_iter().partition(|(_, w)| matches!(w, chorus_core::store::Write::Start));
+    assert!(q.write_all(starts).await.unwrap().iter().all(Result::is_ok));
+    assert!(q.write_all(completes).await.unwrap().iter().all(Result::is_ok));
+    // Back to the first engine: 40 more due now.
+    add_due(&t, ws, brand, account, 40, Utc::now(), "back").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let delayed = loop {
+        let waiting: Vec<_> = q
+            .in_state(DeliveryStatus::Scheduled, 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.last_error.as_deref().is_some_and(|e| e.contains("allows no more posts")))
+            .collect();
+        if waiting.len() == 40 || published().await > 100 {
+            break waiting;
+        }
+        assert!(std::time::Instant::now() < deadline, "{} delayed", waiting.len());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let _ = stop.send(true);
+    let _ = ta.await;
+    assert_eq!(published().await, 100, "X's budget is 100 posts per 15 minutes");
+    assert_eq!(x.tweets().len(), 40, "the engine sent only its first 40");
+    assert_eq!(delayed.len(), 40);
+    assert!(delayed.iter().all(|d| d.attempts == 0), "delayed, not failed");
+}
+
 /// LISTEN/NOTIFY is PostgreSQL's; on SQLite the engine runs in the process that schedules
 /// (`chorus serve`) and polls, so there the test checks that no listener is made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,11 @@
 //! Publish budgets (`describe`'s `publish-budgets`: X 100 per 15 minutes, Mastodon 300 per
 //! 3 hours) counted in memory per account: when each of the account's recent posts went
-//! out, read from the database when the engine first needs it (and again after
-//! [`RESEED`], to see what another worker published), then kept up to date as this engine
-//! publishes. One query per account every half minute instead of one per delivery; it is
-//! exact because a worker publishes for an account only while no other worker does (see
-//! `crate::store::queue`).
+//! out, read from the database when the engine first needs it, again after [`RESEED`], and
+//! whenever a claim shows that another worker published the account's latest post
+//! ([`crate::store::Queue::last_publishers`]); in between it is kept up to date as this
+//! engine publishes. It is exact because a worker publishes for an account only while no
+//! other worker does (see `crate::store::queue`): when an account comes back to an engine,
+//! everything the others published for it is stored.
 
 use crate::StoreError;
 use crate::plugins::types::RateBudget;
@@ -76,6 +77,12 @@ impl BudgetBook {
             }
         }
         Ok(until)
+    }
+
+    /// Forgets what this engine counted for `account`: another worker published for it
+    /// since, so the next look reads the database again.
+    pub fn forget(&self, account: Uuid) {
+        self.lock().remove(&account);
     }
 
     /// This engine published for `account` at `at`.

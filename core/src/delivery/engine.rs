@@ -165,6 +165,23 @@ impl Engine {
                 }
             };
             let full = claims.len() as u32 == free;
+            // Accounts another worker published for since this engine counted their posts:
+            // count again (the budgets).
+            match store.queue().last_publishers(&claims).await {
+                Ok(last) => {
+                    for (account, by) in last {
+                        if by != s.worker_id {
+                            self.attempts.budgets.forget(account);
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "reading who published last failed; counting every account again");
+                    for c in &claims {
+                        self.attempts.budgets.forget(c.delivery.social_account_id);
+                    }
+                }
+            }
             // The batch's accounts in one query; attempts fall back to their own read.
             let batch = match store.queue().accounts_of(&claims).await {
                 Ok(accounts) => Some(Arc::new(super::attempt::Batch {

@@ -32,6 +32,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait, Statement,
 };
+use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -677,6 +678,39 @@ impl Queue<'_> {
             .into_iter()
             .flatten()
             .collect())
+    }
+
+    /// Which worker (`claimed_by`) published each account's latest post, for the accounts of
+    /// a batch: an engine's count of an account's recent posts is stale when another worker
+    /// published for it since (see `crate::delivery::budget`). One index seek per account.
+    pub async fn last_publishers(&self, claims: &[Claim]) -> Result<HashMap<Uuid, String>, StoreError> {
+        #[derive(FromQueryResult)]
+        struct Row {
+            id: Uuid,
+            last_by: Option<String>,
+        }
+        let ids: std::collections::BTreeSet<Uuid> = claims.iter().map(|c| c.delivery.social_account_id).collect();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let backend = self.db().get_database_backend();
+        let p = |i: usize| match backend {
+            sea_orm::DatabaseBackend::Postgres => format!("${i}"),
+            _ => "?".to_owned(),
+        };
+        let list: Vec<String> = (1..=ids.len()).map(p).collect();
+        let sql = format!(
+            "SELECT a.id AS id, (SELECT d.claimed_by FROM deliveries d \
+               WHERE d.social_account_id = a.id AND d.published_at IS NOT NULL \
+               ORDER BY d.published_at DESC LIMIT 1) AS last_by \
+             FROM social_accounts a WHERE a.id IN ({})",
+            list.join(", ")
+        );
+        let values: Vec<sea_orm::Value> = ids.into_iter().map(Into::into).collect();
+        let rows = Row::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+            .all(self.db())
+            .await?;
+        Ok(rows.into_iter().filter_map(|r| Some((r.id, r.last_by?))).collect())
     }
 
     /// The accounts of a batch of claims, in one query (each attempt checks its own

@@ -346,6 +346,78 @@ async fn a_publish_budget_holds_across_workers_and_delays_what_is_over_it() {
     assert!(delayed.iter().all(|d| d.attempts == 0), "delayed, not failed");
 }
 
+/// What the engine does with each kind of failure, against the X fake: a post the platform
+/// refuses (over 280 characters) fails for good after one request; one that meets only 5xx
+/// dies after the attempts run out, saying so; a token the platform refuses (no refresh
+/// token to try) marks the account `needs_reauth` and holds its delivery, which waits and
+/// does not fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_kind_of_failure_ends_the_way_its_kind_says() {
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("kinds").await;
+    let x = XFake::start().await.unwrap();
+    let accounts = seed_due(&t.store, ws, brand, "x", (0, 3), Utc::now(), "kinds").await;
+    grant_all(&x, &accounts);
+    let plugins = registry(&t.store, "x", &x.base_url, Limits::default()).await;
+    let settings = || EngineSettings {
+        max_attempts: 3,
+        ..quick()
+    };
+    let deliveries = t.store.tenant(ws).deliveries();
+    let store = &t.store;
+    let only = |status| async move {
+        let mut all = store.tenant(ws).deliveries().list(&[status], 10).await.unwrap();
+        assert_eq!(all.len(), 1, "{status:?}: {all:?}");
+        all.remove(0)
+    };
+
+    // Refused for good: one request, no retry.
+    add_due(&t, ws, brand, accounts[0].id, 1, Utc::now(), &"long ".repeat(60)).await;
+    run_until_settled(&t.store, plugins.clone(), settings(), Duration::from_secs(30)).await;
+    let refused = only(DeliveryStatus::Failed).await;
+    assert_eq!(refused.error_kind.as_deref(), Some("invalid_input"), "{:?}", refused.last_error);
+    assert_eq!((refused.attempts, x.faults.requests()), (1, 1), "not retried");
+
+    // Only 5xx: dead after 3 attempts, with the reason.
+    x.faults.push_n(chorus_simulators::Fault::ServerError(503), 10);
+    add_due(&t, ws, brand, accounts[1].id, 1, Utc::now(), "five hundred").await;
+    run_until_settled(&t.store, plugins.clone(), settings(), Duration::from_secs(30)).await;
+    let dead = only(DeliveryStatus::Dead).await;
+    assert_eq!(dead.attempts, 3);
+    assert!(
+        dead.last_error.as_deref().unwrap_or("").starts_with("gave up after 3 attempts"),
+        "{:?}",
+        dead.last_error
+    );
+    x.faults.clear();
+
+    // A refused token: the account waits for a person; its delivery is held, not failed.
+    x.revoke(&accounts[2].token);
+    add_due(&t, ws, brand, accounts[2].id, 1, Utc::now(), "refused token").await;
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let engine = chorus_core::delivery::Engine::new(t.store.clone(), plugins.clone(), settings());
+    let task = tokio::spawn(engine.run(rx));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let account = t.store.tenant(ws).accounts().get(accounts[2].id).await.unwrap();
+        if account.status == chorus_core::domain::AccountStatus::NeedsReauth {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the account was not marked");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(true);
+    let _ = task.await;
+    let held = deliveries
+        .list(&[DeliveryStatus::Retrying, DeliveryStatus::Scheduled], 10)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0].error_kind.as_deref(), Some("auth"), "{:?}", held[0].last_error);
+    assert!(held[0].run_at.unwrap() > Utc::now() + chrono::Duration::minutes(10), "it waits for a person");
+    assert_eq!(x.tweets().len(), 0);
+}
+
 /// LISTEN/NOTIFY is PostgreSQL's; on SQLite the engine runs in the process that schedules
 /// (`chorus serve`) and polls, so there the test checks that no listener is made.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

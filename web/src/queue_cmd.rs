@@ -14,6 +14,15 @@ pub async fn show(settings: &Settings, limit: u64, json_out: bool) -> anyhow::Re
     let lateness_s = next_due.map_or(0, |d| (now - d).num_seconds().max(0));
     let held = q.held(limit).await?;
     let pending = q.pending_by_reason().await?;
+    // Held by a worker now, and waiting to try again: who holds what, and why it waits.
+    let mut in_flight = Vec::new();
+    for status in DeliveryStatus::LEASED {
+        in_flight.extend(q.in_state(*status, limit).await?);
+    }
+    let mut retrying = Vec::new();
+    for status in [DeliveryStatus::Retrying, DeliveryStatus::OutcomeUnknown] {
+        retrying.extend(q.in_state(status, limit).await?);
+    }
     let mut stuck = Vec::new();
     for status in [DeliveryStatus::Dead, DeliveryStatus::Failed] {
         for d in q.in_state(status, limit).await? {
@@ -28,6 +37,16 @@ pub async fn show(settings: &Settings, limit: u64, json_out: bool) -> anyhow::Re
             "pending_by_reason": pending.iter().map(|(r, n)| (r.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
             "next_due": next_due,
             "oldest_due_late_seconds": lateness_s,
+            "in_flight": in_flight.iter().map(|d| json!({
+                "id": d.id, "workspace_id": d.workspace_id, "post_id": d.post_id, "status": d.status,
+                "account_id": d.social_account_id, "worker": d.claimed_by, "lease_expires_at": d.lease_expires_at,
+                "attempts": d.attempts,
+            })).collect::<Vec<_>>(),
+            "retrying": retrying.iter().map(|d| json!({
+                "id": d.id, "workspace_id": d.workspace_id, "post_id": d.post_id, "status": d.status,
+                "error_kind": d.error_kind, "reason": d.last_error, "attempts": d.attempts, "next_try": d.run_at,
+                "looks_up_first": d.lookup_first,
+            })).collect::<Vec<_>>(),
             "held": held.iter().map(|d| json!({
                 "id": d.id, "workspace_id": d.workspace_id, "post_id": d.post_id,
                 "account_id": d.social_account_id, "reason": d.last_error, "next_look": d.run_at,
@@ -53,12 +72,35 @@ pub async fn show(settings: &Settings, limit: u64, json_out: bool) -> anyhow::Re
             println!("  {:<16} {:>8}  ({})", "", "", why.join(", "));
         }
     }
-    let in_flight: u64 = depth
+    let in_flight_count: u64 = depth
         .iter()
         .filter(|d| DeliveryStatus::LEASED.contains(&d.status))
         .map(|d| d.count)
         .sum();
-    println!("in flight: {in_flight}");
+    println!("in flight: {in_flight_count}");
+    for d in &in_flight {
+        println!(
+            "  {} {} by {}, lease until {}",
+            d.id,
+            d.status,
+            d.claimed_by.as_deref().unwrap_or("?"),
+            d.lease_expires_at.map_or("?".to_owned(), |t| t.to_rfc3339())
+        );
+    }
+    if !retrying.is_empty() {
+        println!("waiting to try again:");
+        for d in &retrying {
+            let lookup = if d.lookup_first { ", looked up on the platform first" } else { "" };
+            println!(
+                "  {} {} after {} attempt(s), next at {}{lookup}: {}",
+                d.id,
+                d.status,
+                d.attempts,
+                d.run_at.map_or("?".to_owned(), |t| t.to_rfc3339()),
+                d.last_error.as_deref().unwrap_or("(no reason recorded)")
+            );
+        }
+    }
     match next_due {
         Some(at) if at <= now => println!("oldest due delivery is {lateness_s} s late (due {at})"),
         Some(at) => println!("next delivery due at {at}"),

@@ -280,6 +280,23 @@ async fn queue_shows_depth_per_state_and_the_dead_with_their_reasons() {
         )
         .await
         .unwrap();
+    // One waits to try again after a 503; one is in a worker's hands.
+    let q = t.store.queue();
+    let c = q.claim("w", 1, Duration::from_secs(30), now).await.unwrap().remove(0);
+    let again = now + chrono::Duration::minutes(5);
+    q.fail(
+        &c,
+        AttemptFailure {
+            kind: FailureKind::Transient,
+            error: "503 from the platform".into(),
+            next: DeliveryStatus::Retrying,
+            run_at: Some(again),
+            maybe_published: false,
+        },
+    )
+    .await
+    .unwrap();
+    let held_by = q.claim("worker-7", 1, Duration::from_secs(30), now).await.unwrap().remove(0);
     let (code, out, err) = run(
         bin(),
         cwd.path(),
@@ -289,9 +306,13 @@ async fn queue_shows_depth_per_state_and_the_dead_with_their_reasons() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
-        (v["states"]["dead"].as_u64(), v["states"]["scheduled"].as_u64()),
-        (Some(1), Some(2))
+        (v["states"]["dead"].as_u64(), v["states"]["retrying"].as_u64(), v["states"]["claimed"].as_u64()),
+        (Some(1), Some(1), Some(1))
     );
+    assert_eq!(v["in_flight"][0]["id"], held_by.delivery.id.to_string());
+    assert_eq!(v["in_flight"][0]["worker"], "worker-7");
+    assert_eq!(v["retrying"][0]["reason"], "503 from the platform");
+    assert_eq!(v["retrying"][0]["error_kind"], "transient");
     assert_eq!(
         v["not_published"][0]["reason"],
         "gave up after 8 attempts; the last: 503"
@@ -302,7 +323,12 @@ async fn queue_shows_depth_per_state_and_the_dead_with_their_reasons() {
     let (code, text, _) = run(bin(), cwd.path(), &["queue", "--database-url", &t.db.url], &[]);
     assert_eq!(code, 0);
     assert!(
-        text.contains("dead") && text.contains("gave up after 8 attempts") && text.contains("(1 in drafts)"),
+        text.contains("dead")
+            && text.contains("gave up after 8 attempts")
+            && text.contains("(1 in drafts)")
+            && text.contains("by worker-7, lease until")
+            && text.contains("waiting to try again:")
+            && text.contains("503 from the platform"),
         "{text}"
     );
 }

@@ -416,6 +416,26 @@ async fn each_kind_of_failure_ends_the_way_its_kind_says() {
     assert_eq!(held[0].error_kind.as_deref(), Some("auth"), "{:?}", held[0].last_error);
     assert!(held[0].run_at.unwrap() > Utc::now() + chrono::Duration::minutes(10), "it waits for a person");
     assert_eq!(x.tweets().len(), 0);
+    let listed = t.store.queue().held(10).await.unwrap();
+    assert_eq!(listed.len(), 1, "`chorus queue` lists it as held for a person");
+    // A person reconnects the account: the held delivery goes out now, not in 15 minutes.
+    x.grant("reconnected", &accounts[2].remote_id, &accounts[2].handle, SCOPES);
+    t.store
+        .tenant(ws)
+        .accounts()
+        .set_credentials(
+            accounts[2].id,
+            &chorus_core::secrets::Credentials {
+                access_token: "reconnected".into(),
+                refresh_token: None,
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    run_until_settled(&t.store, plugins.clone(), settings(), Duration::from_secs(30)).await;
+    assert_eq!(only(DeliveryStatus::Published).await.social_account_id, accounts[2].id);
+    assert_eq!(x.tweets().len(), 1);
 }
 
 /// LISTEN/NOTIFY is PostgreSQL's; on SQLite the engine runs in the process that schedules

@@ -18,8 +18,7 @@ fn inv() -> Invocation {
     Invocation {
         workspace: uuid::Uuid::nil(),
         token: Some("tok-123".into()),
-        media: None,
-        media_refs: vec![],
+        ..Invocation::default()
     }
 }
 

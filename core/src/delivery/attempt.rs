@@ -146,54 +146,6 @@ impl Attempts {
                     .await;
             }
         };
-        let token_url = plugin.description.oauth.as_ref().map(|o| o.token_url.as_str());
-        let creds = match self
-            .refresher
-            .fresh(&self.store, &account, token_url, &self.worker)
-            .await?
-        {
-            Fresh::Ready { credentials, refreshed } => {
-                if refreshed {
-                    self.stats.refreshed();
-                    self.touch(account.id);
-                }
-                credentials
-            }
-            Fresh::Busy => {
-                return queue
-                    .write(
-                        claim,
-                        Write::postpone(
-                            Utc::now() + REFRESH_WAIT,
-                            "waiting: another worker is refreshing this account's token",
-                        ),
-                    )
-                    .await;
-            }
-            Fresh::Refused(why) => {
-                self.touch(account.id);
-                self.stats.refresh_failed();
-                self.stats.held();
-                return queue
-                    .write(claim, Write::postpone(Utc::now() + HOLD, format!("{HELD} {why}")))
-                    .await;
-            }
-            Fresh::Transient(why) => {
-                self.stats.refresh_failed();
-                let delay = self.backoff.delay(2, None, &mut rand::rng());
-                return queue
-                    .write(
-                        claim,
-                        Write::postpone(Utc::now() + delay, format!("waiting: {why}; trying again")),
-                    )
-                    .await;
-            }
-        };
-        let inv = Invocation {
-            workspace: d.workspace_id,
-            token: Some(creds.access_token),
-            ..Invocation::default()
-        };
         let acc = types::Account {
             id: account.id.to_string(),
             handle: account.handle.clone(),
@@ -202,7 +154,7 @@ impl Attempts {
         };
         let marker = &d.idempotency_key;
         let turn = self.turn(account.id);
-        let my_turn = if d.lookup_first {
+        let (my_turn, inv) = if d.lookup_first {
             // The platform may have the post: look first, then record the intent, all in
             // the account's turn.
             let my_turn = turn.lock().await;
@@ -212,6 +164,10 @@ impl Attempts {
             if let Some(w) = self.must_wait(&plugin, &account, Utc::now()).await? {
                 return queue.write(claim, w).await;
             }
+            let inv = match self.credentials(&account, &plugin).await? {
+                Ok(creds) => invocation(d.workspace_id, creds),
+                Err(w) => return queue.write(claim, w).await,
+            };
             self.stats.lookup();
             match plugin.find_published(marker, &adapted, &acc, &inv).await {
                 Ok(Some(found)) => {
@@ -224,7 +180,7 @@ impl Attempts {
                 Err(e) => return self.failed(claim, &account, e, true).await,
             }
             queue.write(claim, Write::Start).await?;
-            my_turn
+            (my_turn, inv)
         } else {
             // The intent is recorded while the account's previous delivery is sent, so an
             // account's deliveries follow each other at the pace of the platform, not of
@@ -245,7 +201,12 @@ impl Attempts {
             if let Some(w) = self.must_wait(&plugin, &account, Utc::now()).await? {
                 return queue.write(claim, w).await;
             }
-            my_turn
+            // In the turn, so one attempt per account refreshes an expiring token and the
+            // next ones use what it stored.
+            match self.credentials(&account, &plugin).await? {
+                Ok(creds) => (my_turn, invocation(d.workspace_id, creds)),
+                Err(w) => return queue.write(claim, w).await,
+            }
         };
         match plugin.publish(&adapted, marker, &acc, &inv).await {
             Ok(p) => {
@@ -316,10 +277,14 @@ impl Attempts {
                 accounts.set_status(account.id, AccountStatus::NeedsReauth).await?;
                 self.touch(account.id);
                 self.stats.retried(platform_of(claim));
+                self.stats.held();
                 self.retry(
                     claim,
                     FailureKind::Auth,
-                    describe_plugin_error(&PluginError::AuthExpired(m.clone())),
+                    format!(
+                        "{HELD} {}; reconnect the account and it goes out",
+                        describe_plugin_error(&PluginError::AuthExpired(m.clone()))
+                    ),
                     HOLD,
                     maybe_published,
                     DeliveryStatus::Retrying,
@@ -436,6 +401,41 @@ impl Attempts {
             maybe_published,
         };
         self.writer.write(claim, Write::Fail(f)).await
+    }
+
+    /// The account's credentials, refreshed first if they expire soon; or, when they cannot
+    /// be had now, the write that gives the delivery back (another worker is refreshing, the
+    /// platform refused the refresh token, the token endpoint failed for now).
+    async fn credentials(
+        &self,
+        account: &social_account::Model,
+        plugin: &Plugin,
+    ) -> Result<Result<crate::secrets::Credentials, Write>, StoreError> {
+        let token_url = plugin.description.oauth.as_ref().map(|o| o.token_url.as_str());
+        Ok(match self.refresher.fresh(&self.store, account, token_url, &self.worker).await? {
+            Fresh::Ready { credentials, refreshed } => {
+                if refreshed {
+                    self.stats.refreshed();
+                    self.touch(account.id);
+                }
+                Ok(credentials)
+            }
+            Fresh::Busy => Err(Write::postpone(
+                Utc::now() + REFRESH_WAIT,
+                "waiting: another worker is refreshing this account's token",
+            )),
+            Fresh::Refused(why) => {
+                self.touch(account.id);
+                self.stats.refresh_failed();
+                self.stats.held();
+                Err(Write::postpone(Utc::now() + HOLD, format!("{HELD} {why}")))
+            }
+            Fresh::Transient(why) => {
+                self.stats.refresh_failed();
+                let delay = self.backoff.delay(2, None, &mut rand::rng());
+                Err(Write::postpone(Utc::now() + delay, format!("waiting: {why}; trying again")))
+            }
+        })
     }
 
     /// When the engine is stopping, the write that hands an attempt's delivery back for
@@ -562,6 +562,15 @@ impl Attempts {
         let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
         let entry = paused.entry(account).or_insert(until);
         *entry = (*entry).max(until);
+    }
+}
+
+/// A network call's invocation for the account's workspace, with its token.
+fn invocation(workspace: Uuid, creds: crate::secrets::Credentials) -> Invocation {
+    Invocation {
+        workspace,
+        token: Some(creds.access_token),
+        ..Invocation::default()
     }
 }
 

@@ -98,16 +98,42 @@ impl Accounts<'_> {
     }
 
     /// Replaces the credentials (after a token refresh or a reconnect) and marks the
-    /// account connected again.
+    /// account connected again. Deliveries held while it waited for a person go out now,
+    /// not at their next look.
     pub async fn set_credentials(&self, id: Uuid, creds: &Credentials) -> Result<(), StoreError> {
         let account = self.get(id).await?;
+        let was = account.status;
         let mut am: social_account::ActiveModel = account.into();
         am.credentials = Set(Some(self.seal(id, creds)?));
         am.credentials_expire_at = Set(creds.expires_at);
         am.status = Set(AccountStatus::Connected);
         am.updated_at = Set(now());
         am.update(self.t.db()).await?;
+        if was != AccountStatus::Connected {
+            self.release_held(id).await?;
+        }
         Ok(())
+    }
+
+    /// Makes the account's held deliveries (`crate::store::queue::HELD`) due now.
+    async fn release_held(&self, id: Uuid) -> Result<u64, StoreError> {
+        use crate::domain::DeliveryStatus;
+        use crate::store::entity::delivery;
+        let at = now();
+        let res = delivery::Entity::update_many()
+            .col_expr(delivery::Column::RunAt, Expr::value(at))
+            .col_expr(delivery::Column::UpdatedAt, Expr::value(at))
+            .filter(delivery::Column::WorkspaceId.eq(self.t.workspace_id))
+            .filter(delivery::Column::SocialAccountId.eq(id))
+            .filter(delivery::Column::Status.is_in([DeliveryStatus::Scheduled, DeliveryStatus::Retrying]))
+            .filter(delivery::Column::LastError.starts_with(crate::store::queue::HELD))
+            .filter(delivery::Column::RunAt.gt(at))
+            .exec(self.t.db())
+            .await?;
+        if res.rows_affected > 0 {
+            self.t.notify_due().await;
+        }
+        Ok(res.rows_affected)
     }
 
     /// Takes the account's refresh lock for `holder` until `until`: one conditional UPDATE,

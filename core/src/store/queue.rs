@@ -840,7 +840,7 @@ impl Queue<'_> {
     /// first: they wait, they do not fail, and `chorus queue` lists them apart.
     pub async fn held(&self, limit: u64) -> Result<Vec<delivery::Model>, StoreError> {
         Ok(delivery::Entity::find()
-            .filter(delivery::Column::Status.eq(DeliveryStatus::Scheduled))
+            .filter(delivery::Column::Status.is_in([DeliveryStatus::Scheduled, DeliveryStatus::Retrying]))
             .filter(delivery::Column::LastError.starts_with(HELD))
             .order_by_asc(delivery::Column::RunAt)
             .limit(limit)

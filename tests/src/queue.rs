@@ -55,38 +55,71 @@ pub async fn seed_due(
     }
     let mut rows = Vec::with_capacity(posts * accounts);
     for p in 0..posts {
-        let post = tenant
-            .posts()
-            .create(
-                brand,
-                None,
-                chorus_core::domain::PostDraft {
-                    body: format!("{label} {p}"),
-                    locale: "en".into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("create post");
+        let post = new_post(store, workspace, brand, &format!("{label} {p}")).await;
         for (a, &account) in account_ids.iter().enumerate() {
-            let text = format!("{label} {p} for {a}");
-            rows.push(NewDelivery {
-                post_id: post.id,
-                account_id: account,
-                adapted_text: Some(text.clone()),
-                adaptation: Some(
-                    serde_json::json!({"text": text, "parts": [], "hashtags": [], "media": [],
-                                                    "targeting": null, "length": text.chars().count(), "warnings": []}),
-                ),
-                scheduled_at: Some(at),
-                timezone: "UTC".into(),
-                plugin: Some((platform.into(), "test".into())),
-                ..Default::default()
-            });
+            rows.push(due_delivery(post, account, &format!("{label} {p} for {a}"), at, platform));
         }
     }
     tenant.deliveries().create_many(rows).await.expect("store deliveries");
     seeded
+}
+
+/// `n` more deliveries for an existing `account` of `brand`, due at `due`, with the texts
+/// `"{label} {i}"`.
+pub async fn add_due(
+    store: &Store,
+    workspace: Uuid,
+    brand: Uuid,
+    account: Uuid,
+    n: usize,
+    due: DateTime<Utc>,
+    label: &str,
+) {
+    let mut rows = Vec::with_capacity(n);
+    for i in 0..n {
+        let text = format!("{label} {i}");
+        let post = new_post(store, workspace, brand, &text).await;
+        rows.push(due_delivery(post, account, &text, due, "x"));
+    }
+    store
+        .tenant(workspace)
+        .deliveries()
+        .create_many(rows)
+        .await
+        .expect("store deliveries");
+}
+
+async fn new_post(store: &Store, workspace: Uuid, brand: Uuid, body: &str) -> Uuid {
+    store
+        .tenant(workspace)
+        .posts()
+        .create(
+            brand,
+            None,
+            chorus_core::domain::PostDraft {
+                body: body.to_owned(),
+                locale: "en".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create post")
+        .id
+}
+
+/// A delivery of `text` as a one-part adaptation by `platform`'s plugin, due at `at`.
+fn due_delivery(post: Uuid, account: Uuid, text: &str, at: DateTime<Utc>, platform: &str) -> NewDelivery {
+    NewDelivery {
+        post_id: post,
+        account_id: account,
+        adapted_text: Some(text.to_owned()),
+        adaptation: Some(serde_json::json!({"text": text, "parts": [], "hashtags": [], "media": [],
+                                            "targeting": null, "length": text.chars().count(), "warnings": []})),
+        scheduled_at: Some(at),
+        timezone: "UTC".into(),
+        plugin: Some((platform.into(), "test".into())),
+        ..Default::default()
+    }
 }
 
 /// An account [`seed_due`] connected.

@@ -7,7 +7,7 @@ use chorus_core::plugins::Limits;
 use chorus_simulators::x::XFake;
 use chorus_simulators::{Fault, FaultMix};
 use chorus_tests::TestStore;
-use chorus_tests::queue::{SeededAccount, registry, run_until_settled, seed_due};
+use chorus_tests::queue::{SeededAccount, add_due, registry, run_until_settled, seed_due};
 use chrono::Utc;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering::Relaxed;
@@ -238,39 +238,6 @@ async fn deliveries_waiting_for_their_turn_when_a_429_comes_go_back_without_a_lo
     );
 }
 
-/// `n` more deliveries for `account`, due at `due`.
-async fn add_due(t: &TestStore, ws: uuid::Uuid, brand: uuid::Uuid, account: uuid::Uuid, n: usize, due: chrono::DateTime<Utc>, label: &str) {
-    let tenant = t.store.tenant(ws);
-    let mut rows = Vec::new();
-    for i in 0..n {
-        let post = tenant
-            .posts()
-            .create(
-                brand,
-                None,
-                chorus_core::domain::PostDraft {
-                    body: format!("{label} {i}"),
-                    locale: "en".into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        let text = format!("{label} {i}");
-        rows.push(chorus_core::store::NewDelivery {
-            post_id: post.id,
-            account_id: account,
-            adaptation: Some(serde_json::json!({"text": text, "parts": [], "hashtags": [], "media": [],
-                "targeting": null, "length": text.len(), "warnings": []})),
-            adapted_text: Some(text),
-            scheduled_at: Some(due),
-            timezone: "UTC".into(),
-            ..Default::default()
-        });
-    }
-    tenant.deliveries().create_many(rows).await.unwrap();
-}
-
 /// Publish budgets hold across workers. X allows an account 100 posts per 15 minutes. An
 /// engine publishes 40 for an account; another worker then publishes 60 for it; when the
 /// account comes back to the first engine with 40 more due, that engine counts what the
@@ -301,7 +268,7 @@ async fn a_publish_budget_holds_across_workers_and_delays_what_is_over_it() {
     }
     // Another worker publishes 60 for the account (due later, so only it claims them).
     let later = Utc::now() + chrono::Duration::hours(1);
-    add_due(&t, ws, brand, account, 60, later, "by another worker").await;
+    add_due(&t.store, ws, brand, account, 60, later, "by another worker").await;
     let theirs = q
         .claim("another", 60, Duration::from_secs(30), later)
         .await
@@ -322,7 +289,7 @@ async fn a_publish_budget_holds_across_workers_and_delays_what_is_over_it() {
     assert!(q.write_all(starts).await.unwrap().iter().all(Result::is_ok));
     assert!(q.write_all(completes).await.unwrap().iter().all(Result::is_ok));
     // Back to the first engine: 40 more due now.
-    add_due(&t, ws, brand, account, 40, Utc::now(), "back").await;
+    add_due(&t.store, ws, brand, account, 40, Utc::now(), "back").await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let delayed = loop {
         let waiting: Vec<_> = q
@@ -372,7 +339,7 @@ async fn each_kind_of_failure_ends_the_way_its_kind_says() {
     };
 
     // Refused for good: one request, no retry.
-    add_due(&t, ws, brand, accounts[0].id, 1, Utc::now(), &"long ".repeat(60)).await;
+    add_due(&t.store, ws, brand, accounts[0].id, 1, Utc::now(), &"long ".repeat(60)).await;
     run_until_settled(&t.store, plugins.clone(), settings(), Duration::from_secs(30)).await;
     let refused = only(DeliveryStatus::Failed).await;
     assert_eq!(refused.error_kind.as_deref(), Some("invalid_input"), "{:?}", refused.last_error);
@@ -380,7 +347,7 @@ async fn each_kind_of_failure_ends_the_way_its_kind_says() {
 
     // Only 5xx: dead after 3 attempts, with the reason.
     x.faults.push_n(chorus_simulators::Fault::ServerError(503), 10);
-    add_due(&t, ws, brand, accounts[1].id, 1, Utc::now(), "five hundred").await;
+    add_due(&t.store, ws, brand, accounts[1].id, 1, Utc::now(), "five hundred").await;
     run_until_settled(&t.store, plugins.clone(), settings(), Duration::from_secs(30)).await;
     let dead = only(DeliveryStatus::Dead).await;
     assert_eq!(dead.attempts, 3);
@@ -393,7 +360,7 @@ async fn each_kind_of_failure_ends_the_way_its_kind_says() {
 
     // A refused token: the account waits for a person; its delivery is held, not failed.
     x.revoke(&accounts[2].token);
-    add_due(&t, ws, brand, accounts[2].id, 1, Utc::now(), "refused token").await;
+    add_due(&t.store, ws, brand, accounts[2].id, 1, Utc::now(), "refused token").await;
     let (stop, rx) = tokio::sync::watch::channel(false);
     let engine = chorus_core::delivery::Engine::new(t.store.clone(), plugins.clone(), settings());
     let task = tokio::spawn(engine.run(rx));

@@ -283,7 +283,7 @@ pub enum ScheduleCommand {
         /// 5 fields, POSIX days (0 and 7 = Sunday), e.g. "0 9,17 * * 1-5".
         #[arg(long)]
         cron: String,
-        /// IANA zone [default: the brand's].
+        /// IANA zone [default: the account's with --account, else the brand's].
         #[arg(long)]
         zone: Option<String>,
         /// Only for this account (PLATFORM or PLATFORM:HANDLE) [default: every account of the brand].
@@ -298,6 +298,33 @@ pub enum ScheduleCommand {
         at: BrandArg,
         #[arg(long, default_value_t = 5)]
         next: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop using a posting-slot rule for "add to queue" (what is planned keeps its time).
+    Disable {
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Use a disabled posting-slot rule again.
+    Enable {
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a posting-slot rule (what is planned keeps its time).
+    Remove {
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long)]
+        name: String,
         #[arg(long)]
         json: bool,
     },
@@ -938,6 +965,15 @@ async fn schedule(settings: &Settings, cmd: ScheduleCommand) -> anyhow::Result<(
             json,
         } => p::add_schedule(&store, &at.r(), &name, &cron, zone.as_deref(), account.as_deref(), json).await,
         ScheduleCommand::List { at, next, json } => p::list_schedules(&store, &at.r(), next.max(1), json).await,
+        ScheduleCommand::Disable { at, name, json } => {
+            p::change_schedule(&store, &at.r(), &name, p::ScheduleChange::Disable, json).await
+        }
+        ScheduleCommand::Enable { at, name, json } => {
+            p::change_schedule(&store, &at.r(), &name, p::ScheduleChange::Enable, json).await
+        }
+        ScheduleCommand::Remove { at, name, json } => {
+            p::change_schedule(&store, &at.r(), &name, p::ScheduleChange::Remove, json).await
+        }
     };
     let _ = store.close().await;
     result

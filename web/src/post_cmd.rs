@@ -536,11 +536,13 @@ pub async fn add_schedule(
 ) -> anyhow::Result<()> {
     let (tenant, brand_id) = tenant_for(store, at).await?;
     let brand = tenant.brands().get(brand_id).await?;
-    let account_id = match account {
-        Some(spec) => Some(find_account(&tenant.accounts().list_for_brand(brand_id).await?, spec)?.id),
+    let account = match account {
+        Some(spec) => Some(find_account(&tenant.accounts().list_for_brand(brand_id).await?, spec)?.clone()),
         None => None,
     };
-    let zone = zone.unwrap_or(&brand.timezone);
+    let account_id = account.as_ref().map(|a| a.id);
+    // An account's slots are on its own wall clock unless a zone is given.
+    let zone = zone.unwrap_or(account.as_ref().map_or(&brand.timezone, |a| &a.timezone));
     let s = tenant
         .schedules()
         .create(brand_id, account_id, name, cron, zone)
@@ -563,6 +565,46 @@ pub async fn add_schedule(
         s.timezone,
         next.join(", ")
     );
+    Ok(())
+}
+
+/// What `chorus schedule disable|enable|remove` does to a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleChange {
+    Disable,
+    Enable,
+    Remove,
+}
+
+/// `chorus schedule disable|enable|remove`: one of a brand's posting-slot rules, by name.
+pub async fn change_schedule(
+    store: &Store,
+    at: &BrandRef<'_>,
+    name: &str,
+    change: ScheduleChange,
+    json_out: bool,
+) -> anyhow::Result<()> {
+    let (tenant, brand_id) = tenant_for(store, at).await?;
+    let schedules = tenant.schedules();
+    let (s, done) = match change {
+        ScheduleChange::Disable => (schedules.set_enabled(brand_id, name, false).await?, "disabled"),
+        ScheduleChange::Enable => (schedules.set_enabled(brand_id, name, true).await?, "enabled"),
+        ScheduleChange::Remove => (schedules.remove(brand_id, name).await?, "removed"),
+    };
+    if json_out {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "id": s.id, "name": s.name, "cron": s.cron, "timezone": s.timezone,
+                "enabled": s.enabled, "removed": change == ScheduleChange::Remove,
+            }))?
+        );
+    } else {
+        println!(
+            "{done} posting slots {:?} ({} in {}); deliveries already planned keep their times",
+            s.name, s.cron, s.timezone
+        );
+    }
     Ok(())
 }
 
@@ -602,11 +644,16 @@ pub async fn list_schedules(store: &Store, at: &BrandRef<'_>, next: usize, json_
     }
     for r in &rows {
         println!(
-            "{}  {}  ({}){}",
+            "{}  {}  ({}){}{}",
             r["name"].as_str().unwrap_or(""),
             r["cron"].as_str().unwrap_or(""),
             r["timezone"].as_str().unwrap_or(""),
-            r["account"].as_str().map(|a| format!("  for {a}")).unwrap_or_default()
+            r["account"].as_str().map(|a| format!("  for {a}")).unwrap_or_default(),
+            if r["enabled"] == false {
+                "  [disabled: not used by \"add to queue\"]"
+            } else {
+                ""
+            }
         );
         for n in r["next"].as_array().into_iter().flatten() {
             println!("    {}", n["local"].as_str().unwrap_or(""));

@@ -58,6 +58,53 @@ impl Schedules<'_> {
             .await?)
     }
 
+    /// The brand's schedule named `name` (exactly one).
+    pub async fn named(&self, brand_id: Uuid, name: &str) -> Result<posting_schedule::Model, StoreError> {
+        let mut found: Vec<_> = self
+            .list_for_brand(brand_id)
+            .await?
+            .into_iter()
+            .filter(|s| s.name == name)
+            .collect();
+        match found.len() {
+            1 => Ok(found.remove(0)),
+            0 => Err(StoreError::NotFound {
+                kind: "posting schedule",
+                id: name.to_owned(),
+            }),
+            n => Err(Invalid::new(
+                "schedule.name",
+                format!("{n} of the brand's schedules are named {name:?}; remove all but one or rename one"),
+            )
+            .into()),
+        }
+    }
+
+    /// Turns the brand's schedule `name` on or off; "add to queue" uses only enabled ones,
+    /// and deliveries already planned on its slots keep their times.
+    pub async fn set_enabled(
+        &self,
+        brand_id: Uuid,
+        name: &str,
+        enabled: bool,
+    ) -> Result<posting_schedule::Model, StoreError> {
+        let mut am: posting_schedule::ActiveModel = self.named(brand_id, name).await?.into();
+        am.enabled = Set(enabled);
+        am.updated_at = Set(now());
+        Ok(am.update(self.t.db()).await?)
+    }
+
+    /// Removes the brand's schedule `name`; deliveries planned on its slots keep their times.
+    pub async fn remove(&self, brand_id: Uuid, name: &str) -> Result<posting_schedule::Model, StoreError> {
+        let s = self.named(brand_id, name).await?;
+        posting_schedule::Entity::delete_many()
+            .filter(posting_schedule::Column::WorkspaceId.eq(self.t.workspace_id))
+            .filter(posting_schedule::Column::Id.eq(s.id))
+            .exec(self.t.db())
+            .await?;
+        Ok(s)
+    }
+
     /// The next `n` slots of a schedule after `after`.
     pub async fn next_slots(&self, id: Uuid, after: DateTime<Utc>, n: usize) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let s = self.t.get::<posting_schedule::Entity>(id).await?;

@@ -349,6 +349,48 @@ async fn editing_a_failed_post_looks_up_what_may_have_gone_out_and_readapts_the_
     assert_eq!(texts, ["Version one", "Version two"]);
 }
 
+/// Cancelling a post whose deliveries wait to retry after an attempt that may have reached
+/// the platform: each is cancelled, then looked up. One the platform has is published
+/// after all (and said so); one it does not have stays cancelled, owing nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_looks_up_what_may_have_gone_out() {
+    let w = World::new("cancellookup", 2).await;
+    let p = w
+        .planner()
+        .compose(w.brand, None, draft("Maybe out"), &w.targets(&[None]))
+        .await
+        .unwrap();
+    w.planner().schedule(p.post.id, When::Now, None).await.unwrap();
+    let q = w.t.store.queue();
+    let claims = q
+        .claim("w", 2, StdDuration::from_secs(30), Utc::now() + Duration::seconds(1))
+        .await
+        .unwrap();
+    for c in &claims {
+        q.start_publishing(c).await.unwrap();
+        let lost = AttemptFailure {
+            kind: FailureKind::Transient,
+            error: "the connection dropped".into(),
+            next: DeliveryStatus::Retrying,
+            run_at: Some(Utc::now() + Duration::hours(1)),
+            maybe_published: true,
+        };
+        q.fail(c, lost).await.unwrap();
+    }
+    let (gone, there) = (&claims[0], &claims[1]);
+    let account = w.accounts.iter().find(|a| a.id == there.delivery.social_account_id).unwrap();
+    let remote = w.x.add_foreign_tweet(&account.remote_id, "Maybe out");
+    let (post, skipped) = w.planner().cancel(p.post.id, None).await.unwrap();
+    let deliveries = w.tenant().deliveries();
+    let d = deliveries.get(gone.delivery.id).await.unwrap();
+    assert_eq!((d.status, d.lookup_first), (DeliveryStatus::Cancelled, false));
+    let d = deliveries.get(there.delivery.id).await.unwrap();
+    assert_eq!((d.status, d.remote_id.as_deref()), (DeliveryStatus::Published, Some(remote.as_str())));
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(skipped[0].reason.contains("already on the platform"), "{skipped:?}");
+    assert_ne!(post.status, PostStatus::Cancelled, "part of it went out");
+}
+
 #[tokio::test]
 async fn a_brand_that_requires_approval_holds_its_posts_until_approved_and_again_after_an_edit() {
     let w = World::new("approval", 1).await;

@@ -517,9 +517,48 @@ impl<'a> Planner<'a> {
                     status: "claimed".into(),
                     reason: e.to_string(),
                 });
+                continue;
+            }
+            if d.lookup_first {
+                // Its last attempt may have reached the platform. Now that no worker can
+                // take it, ask the platform.
+                match self.find_on_platform(&d).await {
+                    Ok(Some(found)) => {
+                        let post = crate::store::PublishedPost {
+                            remote_id: found.remote_id.clone(),
+                            remote_url: found.url.clone(),
+                            extra_ids: found.extra_ids.clone(),
+                        };
+                        self.tenant
+                            .deliveries()
+                            .found_on_platform(d.id, DeliveryStatus::Cancelled, &post)
+                            .await?;
+                        skipped.push(Skipped {
+                            id: d.id,
+                            status: DeliveryStatus::Published.to_string(),
+                            reason: format!(
+                                "already on the platform ({}): its last attempt reached it, so it is published",
+                                found.url.as_deref().unwrap_or(&found.remote_id)
+                            ),
+                        });
+                    }
+                    Ok(None) => {
+                        self.tenant.deliveries().clear_lookup(d.id, DeliveryStatus::Cancelled).await?;
+                    }
+                    Err(why) => skipped.push(Skipped {
+                        id: d.id,
+                        status: DeliveryStatus::Cancelled.to_string(),
+                        reason: format!(
+                            "cancelled, but its last attempt may have reached the platform and it could not \
+                             be checked now ({why}); look on the platform"
+                        ),
+                    }),
+                }
             }
         }
-        let went_out = skipped.iter().any(|s| s.status != "failed" && s.status != "dead");
+        let went_out = skipped
+            .iter()
+            .any(|s| s.status != "failed" && s.status != "dead" && s.status != "cancelled");
         let post = if !went_out && post.status.can_move_to(PostStatus::Cancelled) {
             self.tenant
                 .posts()

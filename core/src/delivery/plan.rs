@@ -421,6 +421,17 @@ impl<'a> Planner<'a> {
                 editable.push(d);
                 continue;
             }
+            if !DeliveryStatus::RETRYABLE_BY_PERSON.contains(&d.status) {
+                // Still in the queue: a worker may take it while the platform is asked; its
+                // next attempt looks it up first anyway.
+                skipped.push(skip(
+                    &d,
+                    "its last attempt may have reached the platform; the next attempt looks for it there \
+                     first and sends what it has only if it is not there"
+                        .to_owned(),
+                ));
+                continue;
+            }
             match self.find_on_platform(&d).await {
                 Ok(Some(found)) => {
                     let post = crate::store::PublishedPost {

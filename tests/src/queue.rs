@@ -57,7 +57,13 @@ pub async fn seed_due(
     for p in 0..posts {
         let post = new_post(store, workspace, brand, &format!("{label} {p}")).await;
         for (a, &account) in account_ids.iter().enumerate() {
-            rows.push(due_delivery(post, account, &format!("{label} {p} for {a}"), at, platform));
+            rows.push(due_delivery(
+                post,
+                account,
+                &format!("{label} {p} for {a}"),
+                at,
+                platform,
+            ));
         }
     }
     tenant.deliveries().create_many(rows).await.expect("store deliveries");
@@ -113,8 +119,10 @@ fn due_delivery(post: Uuid, account: Uuid, text: &str, at: DateTime<Utc>, platfo
         post_id: post,
         account_id: account,
         adapted_text: Some(text.to_owned()),
-        adaptation: Some(serde_json::json!({"text": text, "parts": [], "hashtags": [], "media": [],
-                                            "targeting": null, "length": text.chars().count(), "warnings": []})),
+        adaptation: Some(
+            serde_json::json!({"text": text, "parts": [], "hashtags": [], "media": [],
+                                            "targeting": null, "length": text.chars().count(), "warnings": []}),
+        ),
         scheduled_at: Some(at),
         timezone: "UTC".into(),
         plugin: Some((platform.into(), "test".into())),

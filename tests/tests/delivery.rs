@@ -228,7 +228,11 @@ async fn deliveries_waiting_for_their_turn_when_a_429_comes_go_back_without_a_lo
         ..quick()
     };
     run_until_settled(&t.store, plugins, settings, Duration::from_secs(60)).await;
-    assert_eq!(x.faults.retry_after_violations(), 0, "nothing was sent before Retry-After");
+    assert_eq!(
+        x.faults.retry_after_violations(),
+        0,
+        "nothing was sent before Retry-After"
+    );
     assert_exactly_once(&t, ws, &x, 6).await;
     // Six posts, the refused request, and one lookup for the refused delivery.
     assert_eq!(
@@ -259,7 +263,11 @@ async fn a_publish_budget_holds_across_workers_and_delays_what_is_over_it() {
     let q = t.store.queue();
     let published = || async {
         let depth = q.depth().await.unwrap();
-        depth.iter().find(|d| d.status == DeliveryStatus::Published).unwrap().count
+        depth
+            .iter()
+            .find(|d| d.status == DeliveryStatus::Published)
+            .unwrap()
+            .count
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while published().await < 40 {
@@ -269,10 +277,7 @@ async fn a_publish_budget_holds_across_workers_and_delays_what_is_over_it() {
     // Another worker publishes 60 for the account (due later, so only it claims them).
     let later = Utc::now() + chrono::Duration::hours(1);
     add_due(&t.store, ws, brand, account, 60, later, "by another worker").await;
-    let theirs = q
-        .claim("another", 60, Duration::from_secs(30), later)
-        .await
-        .unwrap();
+    let theirs = q.claim("another", 60, Duration::from_secs(30), later).await.unwrap();
     assert_eq!(theirs.len(), 60);
     let done: Vec<_> = theirs
         .into_iter()
@@ -282,10 +287,15 @@ async fn a_publish_budget_holds_across_workers_and_delays_what_is_over_it() {
                 remote_url: None,
                 extra_ids: vec![],
             };
-            [(c.clone(), chorus_core::store::Write::Start), (c, chorus_core::store::Write::Complete(post))]
+            [
+                (c.clone(), chorus_core::store::Write::Start),
+                (c, chorus_core::store::Write::Complete(post)),
+            ]
         })
         .collect();
-    let (starts, completes): (Vec<_>, Vec<_>) = done.into_iter().partition(|(_, w)| matches!(w, chorus_core::store::Write::Start));
+    let (starts, completes): (Vec<_>, Vec<_>) = done
+        .into_iter()
+        .partition(|(_, w)| matches!(w, chorus_core::store::Write::Start));
     assert!(q.write_all(starts).await.unwrap().iter().all(Result::is_ok));
     assert!(q.write_all(completes).await.unwrap().iter().all(Result::is_ok));
     // Back to the first engine: 40 more due now.
@@ -297,7 +307,11 @@ async fn a_publish_budget_holds_across_workers_and_delays_what_is_over_it() {
             .await
             .unwrap()
             .into_iter()
-            .filter(|d| d.last_error.as_deref().is_some_and(|e| e.contains("allows no more posts")))
+            .filter(|d| {
+                d.last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("allows no more posts"))
+            })
             .collect();
         if waiting.len() == 40 || published().await > 100 {
             break waiting;
@@ -342,7 +356,12 @@ async fn each_kind_of_failure_ends_the_way_its_kind_says() {
     add_due(&t.store, ws, brand, accounts[0].id, 1, Utc::now(), &"long ".repeat(60)).await;
     run_until_settled(&t.store, plugins.clone(), settings(), Duration::from_secs(30)).await;
     let refused = only(DeliveryStatus::Failed).await;
-    assert_eq!(refused.error_kind.as_deref(), Some("invalid_input"), "{:?}", refused.last_error);
+    assert_eq!(
+        refused.error_kind.as_deref(),
+        Some("invalid_input"),
+        "{:?}",
+        refused.last_error
+    );
     assert_eq!((refused.attempts, x.faults.requests()), (1, 1), "not retried");
 
     // Only 5xx: dead after 3 attempts, with the reason.
@@ -352,7 +371,10 @@ async fn each_kind_of_failure_ends_the_way_its_kind_says() {
     let dead = only(DeliveryStatus::Dead).await;
     assert_eq!(dead.attempts, 3);
     assert!(
-        dead.last_error.as_deref().unwrap_or("").starts_with("gave up after 3 attempts"),
+        dead.last_error
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("gave up after 3 attempts"),
         "{:?}",
         dead.last_error
     );
@@ -381,7 +403,10 @@ async fn each_kind_of_failure_ends_the_way_its_kind_says() {
         .unwrap();
     assert_eq!(held.len(), 1, "{held:?}");
     assert_eq!(held[0].error_kind.as_deref(), Some("auth"), "{:?}", held[0].last_error);
-    assert!(held[0].run_at.unwrap() > Utc::now() + chrono::Duration::minutes(10), "it waits for a person");
+    assert!(
+        held[0].run_at.unwrap() > Utc::now() + chrono::Duration::minutes(10),
+        "it waits for a person"
+    );
     assert_eq!(x.tweets().len(), 0);
     let listed = t.store.queue().held(10).await.unwrap();
     assert_eq!(listed.len(), 1, "`chorus queue` lists it as held for a person");

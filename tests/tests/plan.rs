@@ -3,7 +3,7 @@
 //! editing, cancelling and retrying; on a real database with the X fake on loopback.
 
 use chorus_core::audience::{Audience, SegmentDefinition};
-use chorus_core::delivery::plan::{Planner, Target, When};
+use chorus_core::delivery::plan::{Planned, Planner, Target, When};
 use chorus_core::delivery::{EngineSettings, leader, recurrence};
 use chorus_core::domain::{CronSchedule, DeliveryStatus, MediaKind, PostDraft, PostStatus, Zone};
 use chorus_core::plugins::{Limits, PluginRegistry};
@@ -57,6 +57,25 @@ impl World {
 
     fn tenant(&self) -> Tenant<'_> {
         self.t.store.tenant(self.ws)
+    }
+
+    /// A post with `text` for every account, due now and claimed by a worker.
+    async fn claimed_now(&self, text: &str) -> (Planned, Vec<chorus_core::store::Claim>) {
+        let p = self
+            .planner()
+            .compose(self.brand, None, draft(text), &self.targets(&[None]))
+            .await
+            .unwrap();
+        self.planner().schedule(p.post.id, When::Now, None).await.unwrap();
+        let claims = self
+            .t
+            .store
+            .queue()
+            .claim("w", 100, StdDuration::from_secs(30), Utc::now() + Duration::seconds(1))
+            .await
+            .unwrap();
+        assert_eq!(claims.len(), self.accounts.len());
+        (p, claims)
     }
 
     fn planner(&self) -> Planner<'_> {
@@ -285,22 +304,17 @@ async fn editing_a_scheduled_post_readapts_what_has_not_gone_out_and_never_what_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn editing_a_failed_post_looks_up_what_may_have_gone_out_and_readapts_the_rest() {
     let w = World::new("editfailed", 2).await;
-    let p = w
-        .planner()
-        .compose(w.brand, None, draft("Version one"), &w.targets(&[None]))
-        .await
-        .unwrap();
-    w.planner().schedule(p.post.id, When::Now, None).await.unwrap();
+    let (p, claims) = w.claimed_now("Version one").await;
     let q = w.t.store.queue();
-    let claims = q
-        .claim("w", 2, StdDuration::from_secs(30), Utc::now() + Duration::seconds(1))
-        .await
-        .unwrap();
     assert_eq!(claims.len(), 2);
     // The first was refused by the platform; the second went out, but its answer was lost
     // until the attempts ran out.
     let (refused, lost) = (&claims[0], &claims[1]);
-    let lost_account = w.accounts.iter().find(|a| a.id == lost.delivery.social_account_id).unwrap();
+    let lost_account = w
+        .accounts
+        .iter()
+        .find(|a| a.id == lost.delivery.social_account_id)
+        .unwrap();
     let on_platform = w.x.add_foreign_tweet(&lost_account.remote_id, "Version one");
     for (c, kind, next) in [
         (refused, FailureKind::InvalidInput, DeliveryStatus::Failed),
@@ -331,7 +345,11 @@ async fn editing_a_failed_post_looks_up_what_may_have_gone_out_and_readapts_the_
     let found = deliveries.get(lost.delivery.id).await.unwrap();
     assert_eq!(
         (found.status, found.remote_id.as_deref(), found.adapted_text.as_deref()),
-        (DeliveryStatus::Published, Some(on_platform.as_str()), Some("Version one")),
+        (
+            DeliveryStatus::Published,
+            Some(on_platform.as_str()),
+            Some("Version one")
+        ),
         "the platform has it: published, keeping what it sent"
     );
     assert_eq!(edited.not_changed.len(), 1, "{:?}", edited.not_changed);
@@ -355,17 +373,8 @@ async fn editing_a_failed_post_looks_up_what_may_have_gone_out_and_readapts_the_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_looks_up_what_may_have_gone_out() {
     let w = World::new("cancellookup", 2).await;
-    let p = w
-        .planner()
-        .compose(w.brand, None, draft("Maybe out"), &w.targets(&[None]))
-        .await
-        .unwrap();
-    w.planner().schedule(p.post.id, When::Now, None).await.unwrap();
+    let (p, claims) = w.claimed_now("Maybe out").await;
     let q = w.t.store.queue();
-    let claims = q
-        .claim("w", 2, StdDuration::from_secs(30), Utc::now() + Duration::seconds(1))
-        .await
-        .unwrap();
     for c in &claims {
         q.start_publishing(c).await.unwrap();
         let lost = AttemptFailure {
@@ -378,14 +387,21 @@ async fn cancelling_looks_up_what_may_have_gone_out() {
         q.fail(c, lost).await.unwrap();
     }
     let (gone, there) = (&claims[0], &claims[1]);
-    let account = w.accounts.iter().find(|a| a.id == there.delivery.social_account_id).unwrap();
+    let account = w
+        .accounts
+        .iter()
+        .find(|a| a.id == there.delivery.social_account_id)
+        .unwrap();
     let remote = w.x.add_foreign_tweet(&account.remote_id, "Maybe out");
     let (post, skipped) = w.planner().cancel(p.post.id, None).await.unwrap();
     let deliveries = w.tenant().deliveries();
     let d = deliveries.get(gone.delivery.id).await.unwrap();
     assert_eq!((d.status, d.lookup_first), (DeliveryStatus::Cancelled, false));
     let d = deliveries.get(there.delivery.id).await.unwrap();
-    assert_eq!((d.status, d.remote_id.as_deref()), (DeliveryStatus::Published, Some(remote.as_str())));
+    assert_eq!(
+        (d.status, d.remote_id.as_deref()),
+        (DeliveryStatus::Published, Some(remote.as_str()))
+    );
     assert_eq!(skipped.len(), 1, "{skipped:?}");
     assert!(skipped[0].reason.contains("already on the platform"), "{skipped:?}");
     assert_ne!(post.status, PostStatus::Cancelled, "part of it went out");

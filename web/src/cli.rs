@@ -302,32 +302,22 @@ pub enum ScheduleCommand {
         json: bool,
     },
     /// Stop using a posting-slot rule for "add to queue" (what is planned keeps its time).
-    Disable {
-        #[command(flatten)]
-        at: BrandArg,
-        #[arg(long)]
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
+    Disable(NamedSchedule),
     /// Use a disabled posting-slot rule again.
-    Enable {
-        #[command(flatten)]
-        at: BrandArg,
-        #[arg(long)]
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
+    Enable(NamedSchedule),
     /// Remove a posting-slot rule (what is planned keeps its time).
-    Remove {
-        #[command(flatten)]
-        at: BrandArg,
-        #[arg(long)]
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
+    Remove(NamedSchedule),
+}
+
+/// One of a brand's posting-slot rules, by name.
+#[derive(Debug, Args)]
+pub struct NamedSchedule {
+    #[command(flatten)]
+    at: BrandArg,
+    #[arg(long)]
+    name: String,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -965,14 +955,14 @@ async fn schedule(settings: &Settings, cmd: ScheduleCommand) -> anyhow::Result<(
             json,
         } => p::add_schedule(&store, &at.r(), &name, &cron, zone.as_deref(), account.as_deref(), json).await,
         ScheduleCommand::List { at, next, json } => p::list_schedules(&store, &at.r(), next.max(1), json).await,
-        ScheduleCommand::Disable { at, name, json } => {
-            p::change_schedule(&store, &at.r(), &name, p::ScheduleChange::Disable, json).await
+        ScheduleCommand::Disable(s) => {
+            p::change_schedule(&store, &s.at.r(), &s.name, p::ScheduleChange::Disable, s.json).await
         }
-        ScheduleCommand::Enable { at, name, json } => {
-            p::change_schedule(&store, &at.r(), &name, p::ScheduleChange::Enable, json).await
+        ScheduleCommand::Enable(s) => {
+            p::change_schedule(&store, &s.at.r(), &s.name, p::ScheduleChange::Enable, s.json).await
         }
-        ScheduleCommand::Remove { at, name, json } => {
-            p::change_schedule(&store, &at.r(), &name, p::ScheduleChange::Remove, json).await
+        ScheduleCommand::Remove(s) => {
+            p::change_schedule(&store, &s.at.r(), &s.name, p::ScheduleChange::Remove, s.json).await
         }
     };
     let _ = store.close().await;
@@ -1113,7 +1103,12 @@ async fn worker(settings: &Settings, metrics_bind: Option<std::net::SocketAddr>)
     }
     tracing::info!("Chorus worker started");
     let work = engine.run(stop.clone());
-    run_until_stopped(async { Ok::<_, std::io::Error>(work.await) }, stop, drain_grace(settings)).await?;
+    run_until_stopped(
+        async { Ok::<_, std::io::Error>(work.await) },
+        stop,
+        drain_grace(settings),
+    )
+    .await?;
     let _ = tokio::time::timeout(Duration::from_millis(300), store.close()).await;
     Ok(())
 }

@@ -331,8 +331,12 @@ pub struct RunArgs<'a> {
 /// sent and what came back, then the call's result or typed error. Returns whether the call
 /// succeeded.
 pub async fn run(settings: &Settings, args: RunArgs<'_>) -> anyhow::Result<bool> {
-    let api_base = url::Url::parse(args.api_base)
-        .map_err(|e| anyhow!("--api-base {:?} is not a URL ({e}); give e.g. http://127.0.0.1:8081", args.api_base))?;
+    let api_base = url::Url::parse(args.api_base).map_err(|e| {
+        anyhow!(
+            "--api-base {:?} is not a URL ({e}); give e.g. http://127.0.0.1:8081",
+            args.api_base
+        )
+    })?;
     let (plugin, _, _) = load_target(settings, args.target, api_base.clone()).await?;
     let account = Account {
         id: "plugin-run".into(),
@@ -360,10 +364,7 @@ pub async fn run(settings: &Settings, args: RunArgs<'_>) -> anyhow::Result<bool>
         }
     };
     let result: Result<serde_json::Value, chorus_core::plugins::CallError> = match (args.export, &adapted) {
-        (RunExport::Publish, Some(a)) => plugin
-            .publish(a, args.marker, &account, &inv)
-            .await
-            .map(|p| json!(p)),
+        (RunExport::Publish, Some(a)) => plugin.publish(a, args.marker, &account, &inv).await.map(|p| json!(p)),
         (RunExport::FindPublished, Some(a)) => plugin
             .find_published(args.marker, a, &account, &inv)
             .await

@@ -90,7 +90,11 @@ pub async fn show(settings: &Settings, limit: u64, json_out: bool) -> anyhow::Re
     if !retrying.is_empty() {
         println!("waiting to try again:");
         for d in &retrying {
-            let lookup = if d.lookup_first { ", looked up on the platform first" } else { "" };
+            let lookup = if d.lookup_first {
+                ", looked up on the platform first"
+            } else {
+                ""
+            };
             println!(
                 "  {} {} after {} attempt(s), next at {}{lookup}: {}",
                 d.id,

@@ -296,7 +296,11 @@ async fn queue_shows_depth_per_state_and_the_dead_with_their_reasons() {
     )
     .await
     .unwrap();
-    let held_by = q.claim("worker-7", 1, Duration::from_secs(30), now).await.unwrap().remove(0);
+    let held_by = q
+        .claim("worker-7", 1, Duration::from_secs(30), now)
+        .await
+        .unwrap()
+        .remove(0);
     let (code, out, err) = run(
         bin(),
         cwd.path(),
@@ -306,7 +310,11 @@ async fn queue_shows_depth_per_state_and_the_dead_with_their_reasons() {
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
-        (v["states"]["dead"].as_u64(), v["states"]["retrying"].as_u64(), v["states"]["claimed"].as_u64()),
+        (
+            v["states"]["dead"].as_u64(),
+            v["states"]["retrying"].as_u64(),
+            v["states"]["claimed"].as_u64()
+        ),
         (Some(1), Some(1), Some(1))
     );
     assert_eq!(v["in_flight"][0]["id"], held_by.delivery.id.to_string());

@@ -116,13 +116,23 @@ async fn sigterm_finishes_what_is_being_sent_and_hands_back_the_rest() {
     );
     let accounts = seed_due(&t.store, ws, brand, "x", (5, 1), chrono::Utc::now(), "drain").await;
     let a = &accounts[0];
-    x.grant(&a.token, &a.remote_id, &a.handle, &["tweet.read", "tweet.write", "users.read"]);
+    x.grant(
+        &a.token,
+        &a.remote_id,
+        &a.handle,
+        &["tweet.read", "tweet.write", "users.read"],
+    );
     let cwd = tempfile::tempdir().unwrap();
     let env = [
         ("CHORUS_SECRET_KEY", KEY),
         ("CHORUS_PLATFORM_X_API_BASE", x.base_url.as_str()),
     ];
-    let mut worker = Running::start(bin(), cwd.path(), &["worker", "--database-url", t.db.url.as_str()], &env);
+    let mut worker = Running::start(
+        bin(),
+        cwd.path(),
+        &["worker", "--database-url", t.db.url.as_str()],
+        &env,
+    );
     let started = Instant::now();
     while x.faults.requests() == 0 {
         assert!(started.elapsed() < Duration::from_secs(60), "nothing was sent");
@@ -136,7 +146,11 @@ async fn sigterm_finishes_what_is_being_sent_and_hands_back_the_rest() {
         "stopping took {:?}",
         signalled.elapsed()
     );
-    assert_eq!(count(&t, DeliveryStatus::Published).await, 1, "the one being sent was recorded");
+    assert_eq!(
+        count(&t, DeliveryStatus::Published).await,
+        1,
+        "the one being sent was recorded"
+    );
     assert_eq!(x.tweets().len(), 1);
     assert_eq!(
         count(&t, DeliveryStatus::Claimed).await + count(&t, DeliveryStatus::Publishing).await,

@@ -407,10 +407,21 @@ async fn plugin_run_publishes_finds_and_measures_against_a_fake_showing_each_exc
         }
     };
     let common = |export: &str, token: &str| -> Vec<String> {
-        ["plugin", "run", export, "x", "--api-base", &base, "--token", token, "--account", "4242"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "plugin",
+            "run",
+            export,
+            "x",
+            "--api-base",
+            &base,
+            "--token",
+            token,
+            "--account",
+            "4242",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     };
     let mut publish = common("publish", TOKEN);
     publish.extend(["--text", "Hello from plugin run", "--marker", "run-1", "--json"].map(String::from));
@@ -428,7 +439,12 @@ async fn plugin_run_publishes_finds_and_measures_against_a_fake_showing_each_exc
         .find(|e| e["method"] == "POST" && e["url"].as_str().unwrap().ends_with("/2/tweets"))
         .unwrap_or_else(|| panic!("no POST /2/tweets in {v}"));
     assert_eq!(posted["status"], 201);
-    assert!(posted["request_body"].as_str().unwrap().contains("Hello from plugin run"));
+    assert!(
+        posted["request_body"]
+            .as_str()
+            .unwrap()
+            .contains("Hello from plugin run")
+    );
     assert!(
         posted["request_headers"]
             .as_array()
@@ -443,7 +459,11 @@ async fn plugin_run_publishes_finds_and_measures_against_a_fake_showing_each_exc
     let (code, out, err) = chorus(find).await;
     assert_eq!(code, 0, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["result"]["remote_id"], tweets[0].id.as_str(), "found by its marker: {v}");
+    assert_eq!(
+        v["result"]["remote_id"],
+        tweets[0].id.as_str(),
+        "found by its marker: {v}"
+    );
 
     x.set_metrics(
         &tweets[0].id,

@@ -239,17 +239,47 @@ async fn a_post_is_composed_scheduled_published_and_shown_from_the_command_line(
     // An account's slots without a zone are on the account's clock (UTC here), not the
     // brand's (Stockholm).
     let lunch = cli.json(&[
-        "schedule", "add", "--brand", "cli-brand", "--name", "lunch", "--cron", "0 12 * * *", "--account", "x",
+        "schedule",
+        "add",
+        "--brand",
+        "cli-brand",
+        "--name",
+        "lunch",
+        "--cron",
+        "0 12 * * *",
+        "--account",
+        "x",
         "--json",
     ]);
     assert_eq!(lunch["timezone"], "UTC", "{lunch}");
     // Disabled, a rule gives no slots to "add to queue"; removed, it is gone.
-    let off = cli.json(&["schedule", "disable", "--brand", "cli-brand", "--name", "lunch", "--json"]);
+    let off = cli.json(&[
+        "schedule",
+        "disable",
+        "--brand",
+        "cli-brand",
+        "--name",
+        "lunch",
+        "--json",
+    ]);
     assert_eq!(off["enabled"], false);
     let listed = cli.json(&["schedule", "list", "--brand", "cli-brand", "--json"]);
-    let lunch_listed = listed.as_array().unwrap().iter().find(|s| s["name"] == "lunch").unwrap();
+    let lunch_listed = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "lunch")
+        .unwrap();
     assert_eq!(lunch_listed["enabled"], false, "{lunch_listed}");
-    cli.json(&["schedule", "remove", "--brand", "cli-brand", "--name", "lunch", "--json"]);
+    cli.json(&[
+        "schedule",
+        "remove",
+        "--brand",
+        "cli-brand",
+        "--name",
+        "lunch",
+        "--json",
+    ]);
     let listed = cli.json(&["schedule", "list", "--brand", "cli-brand", "--json"]);
     assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
     let (code, _, err) = cli.run(&["schedule", "remove", "--brand", "cli-brand", "--name", "lunch"]);

@@ -412,30 +412,39 @@ impl Attempts {
         plugin: &Plugin,
     ) -> Result<Result<crate::secrets::Credentials, Write>, StoreError> {
         let token_url = plugin.description.oauth.as_ref().map(|o| o.token_url.as_str());
-        Ok(match self.refresher.fresh(&self.store, account, token_url, &self.worker).await? {
-            Fresh::Ready { credentials, refreshed } => {
-                if refreshed {
-                    self.stats.refreshed();
-                    self.touch(account.id);
+        Ok(
+            match self
+                .refresher
+                .fresh(&self.store, account, token_url, &self.worker)
+                .await?
+            {
+                Fresh::Ready { credentials, refreshed } => {
+                    if refreshed {
+                        self.stats.refreshed();
+                        self.touch(account.id);
+                    }
+                    Ok(credentials)
                 }
-                Ok(credentials)
-            }
-            Fresh::Busy => Err(Write::postpone(
-                Utc::now() + REFRESH_WAIT,
-                "waiting: another worker is refreshing this account's token",
-            )),
-            Fresh::Refused(why) => {
-                self.touch(account.id);
-                self.stats.refresh_failed();
-                self.stats.held();
-                Err(Write::postpone(Utc::now() + HOLD, format!("{HELD} {why}")))
-            }
-            Fresh::Transient(why) => {
-                self.stats.refresh_failed();
-                let delay = self.backoff.delay(2, None, &mut rand::rng());
-                Err(Write::postpone(Utc::now() + delay, format!("waiting: {why}; trying again")))
-            }
-        })
+                Fresh::Busy => Err(Write::postpone(
+                    Utc::now() + REFRESH_WAIT,
+                    "waiting: another worker is refreshing this account's token",
+                )),
+                Fresh::Refused(why) => {
+                    self.touch(account.id);
+                    self.stats.refresh_failed();
+                    self.stats.held();
+                    Err(Write::postpone(Utc::now() + HOLD, format!("{HELD} {why}")))
+                }
+                Fresh::Transient(why) => {
+                    self.stats.refresh_failed();
+                    let delay = self.backoff.delay(2, None, &mut rand::rng());
+                    Err(Write::postpone(
+                        Utc::now() + delay,
+                        format!("waiting: {why}; trying again"),
+                    ))
+                }
+            },
+        )
     }
 
     /// When the engine is stopping, the write that hands an attempt's delivery back for

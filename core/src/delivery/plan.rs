@@ -434,18 +434,17 @@ impl<'a> Planner<'a> {
             }
             match self.find_on_platform(&d).await {
                 Ok(Some(found)) => {
-                    let post = crate::store::PublishedPost {
-                        remote_id: found.remote_id.clone(),
-                        remote_url: found.url.clone(),
-                        extra_ids: found.extra_ids.clone(),
-                    };
+                    let post = published_post(&found);
                     let reason = format!(
                         "found on the platform ({}): it went out before it failed, so it is published and \
                          keeps what it sent",
                         found.url.as_deref().unwrap_or(&found.remote_id)
                     );
                     skipped.push(skip(&d, reason));
-                    self.tenant.deliveries().found_on_platform(d.id, d.status, &post).await?;
+                    self.tenant
+                        .deliveries()
+                        .found_on_platform(d.id, d.status, &post)
+                        .await?;
                 }
                 Ok(None) => editable.push(self.tenant.deliveries().clear_lookup(d.id, d.status).await?),
                 Err(why) => skipped.push(skip(
@@ -463,7 +462,12 @@ impl<'a> Planner<'a> {
     /// Whether the platform has a delivery, by its plugin's `find-published` with its marker
     /// and what was sent; `Err` says why it could not be asked.
     async fn find_on_platform(&self, d: &delivery::Model) -> Result<Option<types::Published>, String> {
-        let account = self.tenant.accounts().get(d.social_account_id).await.map_err(|e| e.to_string())?;
+        let account = self
+            .tenant
+            .accounts()
+            .get(d.social_account_id)
+            .await
+            .map_err(|e| e.to_string())?;
         let plugin = self
             .plugins
             .for_platform(&account.platform, d.plugin_id.as_deref())
@@ -535,11 +539,7 @@ impl<'a> Planner<'a> {
                 // take it, ask the platform.
                 match self.find_on_platform(&d).await {
                     Ok(Some(found)) => {
-                        let post = crate::store::PublishedPost {
-                            remote_id: found.remote_id.clone(),
-                            remote_url: found.url.clone(),
-                            extra_ids: found.extra_ids.clone(),
-                        };
+                        let post = published_post(&found);
                         self.tenant
                             .deliveries()
                             .found_on_platform(d.id, DeliveryStatus::Cancelled, &post)
@@ -554,7 +554,10 @@ impl<'a> Planner<'a> {
                         });
                     }
                     Ok(None) => {
-                        self.tenant.deliveries().clear_lookup(d.id, DeliveryStatus::Cancelled).await?;
+                        self.tenant
+                            .deliveries()
+                            .clear_lookup(d.id, DeliveryStatus::Cancelled)
+                            .await?;
                     }
                     Err(why) => skipped.push(Skipped {
                         id: d.id,
@@ -814,6 +817,15 @@ impl Adaptation {
             .targeting
             .as_deref()
             .map(|t| serde_json::from_str(t).unwrap_or_else(|_| serde_json::Value::String(t.to_owned())))
+    }
+}
+
+/// What the store records of a post the platform has.
+fn published_post(found: &types::Published) -> crate::store::PublishedPost {
+    crate::store::PublishedPost {
+        remote_id: found.remote_id.clone(),
+        remote_url: found.url.clone(),
+        extra_ids: found.extra_ids.clone(),
     }
 }
 

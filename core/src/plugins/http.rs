@@ -215,9 +215,7 @@ impl CallHttp {
         };
         let mut exchange = request_exchange(&req);
         let res = self.send_untraced(req).await;
-        if self.token.is_some()
-            && url::Url::parse(&exchange.url).is_ok_and(|u| self.grant.sends_credentials(&u))
-        {
+        if self.token.is_some() && url::Url::parse(&exchange.url).is_ok_and(|u| self.grant.sends_credentials(&u)) {
             exchange
                 .request_headers
                 .push(("authorization".into(), "Bearer (the account's token)".into()));

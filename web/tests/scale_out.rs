@@ -28,12 +28,14 @@ async fn published(t: &TestStore) -> u64 {
         .count
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `N` distinct free loopback ports: the listeners are held until all are known, so the
+/// system cannot hand out one port twice (it did once, and two workers' metrics were one
+/// worker's read twice).
+fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<std::net::TcpListener> = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().unwrap().port())
 }
 
 /// `chorus_engine_published_total` of a worker's /metrics.
@@ -73,7 +75,7 @@ async fn three_workers_one_killed_mid_run_publish_every_delivery_exactly_once() 
         ("CHORUS_SECRET_KEY", KEY),
         ("CHORUS_PLATFORM_X_API_BASE", x.base_url.as_str()),
     ];
-    let ports = [free_port(), free_port(), free_port()];
+    let ports: [u16; 3] = free_ports();
     let mut workers: Vec<Running> = ports
         .iter()
         .map(|p| {

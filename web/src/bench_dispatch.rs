@@ -137,8 +137,12 @@ async fn measure(a: &DispatchArgs, url: &str) -> anyhow::Result<()> {
     // Looked at every 5 ms (a run of two seconds read to the nearest 100 ms was 5 % off),
     // drawn every 100 ms.
     let mut drawn = Instant::now();
+    let mut first = None;
     loop {
         let published = stats.published.load(Relaxed) as usize;
+        if published > 0 && first.is_none() {
+            first = Some(started.elapsed());
+        }
         if published >= n {
             progress("end to end", published, n, started);
             break;
@@ -176,6 +180,12 @@ async fn measure(a: &DispatchArgs, url: &str) -> anyhow::Result<()> {
         p(0.99),
         p(1.0)
     );
+    if let Some(first) = first {
+        println!(
+            "  first published after   {} ms (the engine's start included)",
+            first.as_millis()
+        );
+    }
     let depth = store.queue().depth().await?;
     let published = depth
         .iter()

@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-const GUESTS: &[(&str, &str)] = &[("chorus-guest-hostile", "hostile")];
+const GUESTS: &[(&str, &str)] = &[
+    ("chorus-guest-hostile", "hostile"),
+    ("chorus-guest-v0-1-0", "contract-v0-1-0"),
+];
 
 fn main() {
     let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();

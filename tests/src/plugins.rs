@@ -216,6 +216,9 @@ impl<F> Harness<F> {
 /// `publish` reads its instructions from.
 pub fn adapted(text: &str) -> chorus_core::plugins::types::Adapted {
     chorus_core::plugins::types::Adapted {
+        fields: vec![],
+        extras: vec![],
+        languages: vec![],
         text: text.into(),
         parts: vec![],
         hashtags: vec![],
@@ -239,6 +242,7 @@ pub fn test_account() -> chorus_core::plugins::types::Account {
 /// A post with only text.
 pub fn text_post(body: &str) -> chorus_core::plugins::types::Post {
     chorus_core::plugins::types::Post {
+        title: None,
         id: "p1".into(),
         body: body.into(),
         link: None,

@@ -615,3 +615,21 @@ fn one_call_logs_within_its_budget_and_plugin_lines_are_marked_as_the_plugins() 
     );
     assert!(log.contains("ok\\n2026-01-01T00:00:00Z"), "the newline is escaped");
 }
+
+#[tokio::test]
+async fn a_plugin_reads_the_limits_of_its_call() {
+    let limits = Limits {
+        http_requests_per_call: 7,
+        http_response_bytes: 4096,
+        output_items: 12,
+        ..Limits::default()
+    };
+    let p = hostile(&engine(), None, limits.clone()).await;
+    // adapt may send nothing; its time is the adapt time.
+    assert_eq!(
+        adapt(&p, "limits").await.unwrap().text,
+        format!("0 {} 12", limits.adapt_time.as_millis())
+    );
+    let out = p.publish(&adapted("limits"), "m", &account(), &inv()).await.unwrap();
+    assert_eq!(out.remote_id, format!("7 {} 4096", limits.publish_time.as_millis()));
+}

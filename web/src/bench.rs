@@ -141,6 +141,7 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
     );
 
     let tiny = Post {
+        title: None,
         id: "t".into(),
         body: "Hello".into(),
         link: None,
@@ -155,6 +156,7 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
     );
 
     let post = Post {
+        title: None,
         id: "bench".into(),
         body: POST.into(),
         link: Some("https://example.com/launch".into()),
@@ -267,16 +269,20 @@ fn native_rules(p: &Plugin) -> chorus_plugin_sdk::adapt::AdaptRules {
     use chorus_plugin_sdk::types as t;
     let d = &p.description;
     let desc = t::Description {
+        fields: vec![],
+        session: None,
         id: d.id.clone(),
         name: d.name.clone(),
         default_api_base: d.default_api_base.clone(),
         text: t::TextRules {
+            also: vec![],
             max_length: d.text.max_length,
             length_rule: match d.text.length_rule {
                 chorus_core::plugins::types::LengthRule::Characters => t::LengthRule::Characters,
                 chorus_core::plugins::types::LengthRule::Utf16 => t::LengthRule::Utf16,
                 chorus_core::plugins::types::LengthRule::Graphemes => t::LengthRule::Graphemes,
                 chorus_core::plugins::types::LengthRule::XWeighted => t::LengthRule::XWeighted,
+                chorus_core::plugins::types::LengthRule::Utf8Bytes => t::LengthRule::Utf8Bytes,
             },
             max_hashtags: d.text.max_hashtags,
             max_mentions: d.text.max_mentions,
@@ -305,6 +311,7 @@ fn native_rules(p: &Plugin) -> chorus_plugin_sdk::adapt::AdaptRules {
 
 fn native_post(p: &Post) -> chorus_plugin_sdk::types::Post {
     chorus_plugin_sdk::types::Post {
+        title: None,
         id: p.id.clone(),
         body: p.body.clone(),
         link: p.link.clone(),

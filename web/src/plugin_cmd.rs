@@ -441,6 +441,7 @@ fn interesting_header(name: &str) -> bool {
 fn post_from(text: Option<&str>, file: Option<&Path>) -> anyhow::Result<Post> {
     match (text, file) {
         (Some(t), None) => Ok(Post {
+            title: None,
             id: "preview".into(),
             body: t.to_owned(),
             link: None,
@@ -614,6 +615,7 @@ fn read_post(path: &Path) -> anyhow::Result<Post> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Post {
+        title: None,
         id: "preview".into(),
         body: f.body,
         link: f.link,

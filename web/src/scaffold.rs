@@ -49,13 +49,14 @@ serde_json = "1"
 "#
         ),
     )?;
+    let latest = chorus_core::plugins::bindings::LATEST;
     std::fs::write(
         root.join("plugin.toml"),
         format!(
             r#"id = "{name}"
 name = "{ty}"
 version = "0.1.0"
-api_version = "0.1.0"
+api_version = "{latest}"
 platform = "{name}"
 author = "You"
 component = "{name}.wasm"
@@ -91,10 +92,12 @@ struct __TYPE__;
 impl Plugin for __TYPE__ {
     fn describe() -> Description {
         Description {
+            fields: vec![],
+            session: None,
             id: "__NAME__".into(),
             name: "__TYPE__".into(),
             default_api_base: "https://api.__NAME__.example".into(),
-            text: TextRules { max_length: 500, length_rule: LengthRule::Characters, max_hashtags: Some(5), max_mentions: None },
+            text: TextRules { also: vec![], max_length: 500, length_rule: LengthRule::Characters, max_hashtags: Some(5), max_mentions: None },
             media: MediaRules { required: false, max_count: 4, mixed_kinds: false, rules: vec![] },
             features: Features { threads: false, carousels: false, first_comment: false, link_previews: true },
             targeting: vec![],

@@ -35,7 +35,7 @@ fn list_and_inspect_show_the_bundled_plugin_with_its_rules() {
     assert_eq!(mastodon["sha256"].as_str().unwrap().len(), 64);
     let inspect = chorus_json(cwd.path(), &["plugin", "inspect", "mastodon", "--json"]);
     assert_eq!(inspect["describe"]["text"]["max_length"], 500);
-    assert_eq!(inspect["manifest"]["api_version"], "0.1.0");
+    assert_eq!(inspect["manifest"]["api_version"], "0.2.0");
     let (code, _, err) = run(bin(), cwd.path(), &["plugin", "inspect", "nope"], &[]);
     assert_eq!(code, 1);
     assert!(

@@ -109,6 +109,9 @@ fn spinning_guests_do_not_stall_healthz_or_a_well_behaved_plugin() {
             let p = bad.clone();
             spinners.push(tokio::spawn(async move {
                 let a = Adapted {
+                    fields: vec![],
+                    extras: vec![],
+                    languages: vec![],
                     text: "loop".into(),
                     parts: vec![],
                     hashtags: vec![],

@@ -123,7 +123,7 @@ impl Attempts {
         if let Some(w) = self.must_wait(&plugin, &account, now).await? {
             return queue.write(claim, w).await;
         }
-        let adapted: types::Adapted = match d.adaptation.clone().map(serde_json::from_value) {
+        let adapted: types::Adapted = match d.adaptation.clone().map(crate::plugins::convert::stored_adaptation) {
             Some(Ok(a)) => a,
             Some(Err(e)) => {
                 return self

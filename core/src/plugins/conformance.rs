@@ -41,6 +41,7 @@ pub const UNREACHABLE_API_BASE: &str = "http://127.0.0.1:9";
 /// Posts that have broken text handling somewhere before, named for the report.
 pub fn corpus() -> Vec<(&'static str, Post)> {
     let post = |body: String| Post {
+        title: None,
         id: "conformance".into(),
         body,
         link: None,

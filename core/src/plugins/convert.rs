@@ -98,8 +98,20 @@ impl From<types::LengthRule> for chorus_text::text::LengthRule {
             types::LengthRule::Utf16 => Self::Utf16,
             types::LengthRule::Graphemes => Self::Graphemes,
             types::LengthRule::XWeighted => Self::XWeighted,
+            types::LengthRule::Utf8Bytes => Self::Utf8Bytes,
         }
     }
+}
+
+/// An adaptation as stored with its delivery (JSON). Those stored before contract 0.2.0
+/// lack its lists, which are empty for them.
+pub fn stored_adaptation(mut v: serde_json::Value) -> Result<types::Adapted, serde_json::Error> {
+    if let Some(o) = v.as_object_mut() {
+        for key in ["fields", "extras", "languages"] {
+            o.entry(key).or_insert_with(|| serde_json::Value::Array(vec![]));
+        }
+    }
+    serde_json::from_value(v)
 }
 
 /// `text`'s length by the platform's rule.

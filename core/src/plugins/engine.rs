@@ -7,7 +7,7 @@
 //! limit, an epoch deadline, a locked-down WASI context, and the host imports in `host.rs`.
 
 use super::bindings::types::{Account, Adapted, Description, Metrics, Post, Published, Segment};
-use super::bindings::{Platform, PlatformPre, types};
+use super::bindings::{Platform, PlatformPre, types, v0_1_0};
 use super::cpu::{CpuExhausted, CpuMeter, long_lane_permits};
 use super::error::{CallError, CallErrorKind};
 use super::host::{FrozenClock, HostState, LogBudget, MemoryGuard};
@@ -37,8 +37,12 @@ const MAX_CONCURRENT_CALLS: usize = 96;
 pub enum LoadError {
     #[error(transparent)]
     Manifest(#[from] ManifestError),
-    #[error("plugin {id}: the component is not a valid chorus:plugin@0.1.0 component: {message}")]
-    Compile { id: String, message: String },
+    #[error("plugin {id}: the component is not a valid chorus:plugin@{version} component: {message}")]
+    Compile {
+        id: String,
+        version: String,
+        message: String,
+    },
     #[error("plugin {id}: {message}")]
     Describe { id: String, message: String },
     #[error("cannot start the plugin engine: {0}")]
@@ -111,7 +115,9 @@ impl PluginEngine {
         let mut linker = Linker::<HostState>::new(&engine);
         // Rust's std on wasip2 imports WASI; it is linked, but every context is locked down.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(engine_err)?;
+        // Every contract version's imports: a component links against the one it was built for.
         Platform::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(engine_err)?;
+        v0_1_0::Platform::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(engine_err)?;
 
         let stop_ticker = Arc::new(AtomicBool::new(false));
         let (ticking, stop) = (engine.clone(), stop_ticker.clone());
@@ -153,16 +159,17 @@ impl PluginEngine {
         limits: Limits,
     ) -> Result<Plugin, LoadError> {
         let sha256 = manifest.verify(component, require_hash)?;
-        let compiled = self.compile(&manifest.id, &sha256, component)?;
-        let pre = self
-            .shared
-            .linker
-            .instantiate_pre(&compiled)
-            .and_then(PlatformPre::new)
-            .map_err(|e| LoadError::Compile {
-                id: manifest.id.clone(),
-                message: format!("{e:#}"),
-            })?;
+        let compiled = self.compile(&manifest.id, &manifest.api_version, &sha256, component)?;
+        let linked = self.shared.linker.instantiate_pre(&compiled);
+        let pre = match manifest.api_version.as_str() {
+            "0.1.0" => linked.and_then(v0_1_0::PlatformPre::new).map(Pre::V0_1),
+            _ => linked.and_then(PlatformPre::new).map(Pre::Latest),
+        }
+        .map_err(|e| LoadError::Compile {
+            id: manifest.id.clone(),
+            version: manifest.api_version.clone(),
+            message: format!("{e:#}"),
+        })?;
         let mut sandbox = Sandbox {
             id: manifest.id.clone(),
             pre,
@@ -192,21 +199,22 @@ impl PluginEngine {
         })
     }
 
-    fn compile(&self, id: &str, sha256: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+    fn compile(&self, id: &str, version: &str, sha256: &str, bytes: &[u8]) -> Result<Component, LoadError> {
         if let Some(c) = self.shared.compiled.lock().ok().and_then(|m| m.get(sha256).cloned()) {
             return Ok(c);
         }
-        let component = self.compile_uncached(id, sha256, bytes)?;
+        let component = self.compile_uncached(id, version, sha256, bytes)?;
         if let Ok(mut m) = self.shared.compiled.lock() {
             m.insert(sha256.to_owned(), component.clone());
         }
         Ok(component)
     }
 
-    fn compile_uncached(&self, id: &str, sha256: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+    fn compile_uncached(&self, id: &str, version: &str, sha256: &str, bytes: &[u8]) -> Result<Component, LoadError> {
         let engine = &self.shared.engine;
         let compile_err = |e: wasmtime::Error| LoadError::Compile {
             id: id.to_owned(),
+            version: version.to_owned(),
             message: format!("{e:#}"),
         };
         let Some(dir) = &self.shared.settings.cache_dir else {
@@ -269,7 +277,7 @@ pub struct Plugin {
 /// and the limits. Apart from [`Plugin`] so `describe` can run before a plugin exists.
 struct Sandbox {
     id: String,
-    pre: PlatformPre<HostState>,
+    pre: Pre,
     grant: Grant,
     limits: Arc<Limits>,
     engine: PluginEngine,
@@ -336,7 +344,7 @@ impl Plugin {
     ) -> Result<Adapted, CallError> {
         let (mut store, inst) = self.sandbox.start("adapt", Phase::Pure, inv).await?;
         let limit = self.sandbox.limits.adapt_time;
-        let res = tokio::time::timeout(limit * 20, inst.call_adapt(&mut store, post, segment, account)).await;
+        let res = tokio::time::timeout(limit * 20, inst.adapt(&mut store, post, segment, account)).await;
         let adapted = self.sandbox.finish("adapt", &store, res, limit)?;
         self.check_output("adapt", text_bytes(&adapted))?;
         self.check_items("adapt", adapted_items(&adapted))?;
@@ -355,11 +363,7 @@ impl Plugin {
     ) -> Result<Vec<Result<Adapted, CallError>>, CallError> {
         let (mut store, inst) = self.sandbox.start("adapt-segments", Phase::Pure, inv).await?;
         let limit = self.sandbox.limits.adapt_time;
-        let res = tokio::time::timeout(
-            limit * 20,
-            inst.call_adapt_segments(&mut store, post, segments, account),
-        )
-        .await;
+        let res = tokio::time::timeout(limit * 20, inst.adapt_segments(&mut store, post, segments, account)).await;
         let results = self
             .sandbox
             .finish("adapt-segments", &store, res.map(|r| r.map(Ok)), limit)?;
@@ -416,7 +420,7 @@ impl Plugin {
         let ctx = self.context(account, inv);
         let (mut store, inst) = self.sandbox.start("publish", Phase::Network, inv).await?;
         let limit = self.sandbox.limits.publish_time;
-        let res = tokio::time::timeout(limit, inst.call_publish(&mut store, adapted, marker, &ctx)).await;
+        let res = tokio::time::timeout(limit, inst.publish(&mut store, adapted, marker, &ctx)).await;
         let published = self.sandbox.finish("publish", &store, res, limit)?;
         self.check_items("publish", [("extra-ids", published.extra_ids.len())])?;
         Ok(published)
@@ -432,7 +436,7 @@ impl Plugin {
         let ctx = self.context(account, inv);
         let (mut store, inst) = self.sandbox.start("find-published", Phase::Network, inv).await?;
         let limit = self.sandbox.limits.publish_time;
-        let res = tokio::time::timeout(limit, inst.call_find_published(&mut store, marker, adapted, &ctx)).await;
+        let res = tokio::time::timeout(limit, inst.find_published(&mut store, marker, adapted, &ctx)).await;
         let found = self.sandbox.finish("find-published", &store, res, limit)?;
         if let Some(p) = &found {
             self.check_items("find-published", [("extra-ids", p.extra_ids.len())])?;
@@ -449,7 +453,7 @@ impl Plugin {
         let ctx = self.context(account, inv);
         let (mut store, inst) = self.sandbox.start("fetch-metrics", Phase::Network, inv).await?;
         let limit = self.sandbox.limits.publish_time;
-        let res = tokio::time::timeout(limit, inst.call_fetch_metrics(&mut store, remote_ids, &ctx)).await;
+        let res = tokio::time::timeout(limit, inst.fetch_metrics(&mut store, remote_ids, &ctx)).await;
         let metrics = self.sandbox.finish("fetch-metrics", &store, res, limit)?;
         self.check_items("fetch-metrics", [("metrics", metrics.len())])?;
         Ok(metrics)
@@ -468,7 +472,7 @@ impl Sandbox {
     async fn describe(&self) -> Result<Description, CallError> {
         let (mut store, inst) = self.start("describe", Phase::Pure, &Invocation::default()).await?;
         let limit = self.limits.adapt_time;
-        let res = tokio::time::timeout(limit * 20, inst.call_describe(&mut store)).await;
+        let res = tokio::time::timeout(limit * 20, inst.describe(&mut store)).await;
         self.finish("describe", &store, res.map(|r| r.map(Ok)), limit)
     }
 
@@ -486,7 +490,7 @@ impl Sandbox {
         call: &'static str,
         phase: Phase,
         inv: &Invocation,
-    ) -> Result<(Store<HostState>, Platform), CallError> {
+    ) -> Result<(Store<HostState>, Instance), CallError> {
         let shared = &self.engine.shared;
         // The permit lives in the store for the whole call.
         let slot = shared
@@ -545,7 +549,11 @@ impl Sandbox {
         // Every tick the guest is charged and yields; past its CPU budget it is stopped.
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut ctx| ctx.data_mut().cpu.on_deadline());
-        match self.pre.instantiate_async(&mut store).await {
+        let inst = match &self.pre {
+            Pre::Latest(pre) => pre.instantiate_async(&mut store).await.map(Instance::Latest),
+            Pre::V0_1(pre) => pre.instantiate_async(&mut store).await.map(Instance::V0_1),
+        };
+        match inst {
             Ok(inst) => Ok((store, inst)),
             Err(e) => Err(self.classify(call, &store, e, self.limits.adapt_time)),
         }
@@ -599,13 +607,145 @@ impl Sandbox {
     }
 }
 
+/// A component linked for the contract version its manifest names.
+enum Pre {
+    Latest(PlatformPre<HostState>),
+    V0_1(v0_1_0::PlatformPre<HostState>),
+}
+
+/// One call's instance. Calls take and return the latest contract's types; an older
+/// component's go through its version's conversions.
+enum Instance {
+    Latest(Platform),
+    V0_1(v0_1_0::Platform),
+}
+
+type Answer<T> = wasmtime::Result<Result<T, types::PluginError>>;
+
+/// An old component's answer in the latest types.
+fn up<A, B>(r: Result<A, v0_1_0::old::PluginError>, value: impl FnOnce(A) -> Result<B, v0_1_0::Mismatch>) -> Answer<B> {
+    Ok(match r {
+        Ok(a) => Ok(value(a)?),
+        Err(e) => Err(v0_1_0::plugin_error(e)?),
+    })
+}
+
+impl Instance {
+    async fn describe(&self, store: &mut Store<HostState>) -> wasmtime::Result<Description> {
+        match self {
+            Self::Latest(i) => i.call_describe(store).await,
+            Self::V0_1(i) => Ok(v0_1_0::description(i.call_describe(store).await?)?),
+        }
+    }
+
+    async fn adapt(
+        &self,
+        store: &mut Store<HostState>,
+        post: &Post,
+        segment: Option<&Segment>,
+        account: &Account,
+    ) -> Answer<Adapted> {
+        match self {
+            Self::Latest(i) => i.call_adapt(store, post, segment, account).await,
+            Self::V0_1(i) => {
+                let segment = segment.map(v0_1_0::segment).transpose()?;
+                let r = i
+                    .call_adapt(
+                        store,
+                        &v0_1_0::post(post)?,
+                        segment.as_ref(),
+                        &v0_1_0::account(account)?,
+                    )
+                    .await?;
+                up(r, v0_1_0::adapted_up)
+            }
+        }
+    }
+
+    async fn adapt_segments(
+        &self,
+        store: &mut Store<HostState>,
+        post: &Post,
+        segments: &[Option<Segment>],
+        account: &Account,
+    ) -> wasmtime::Result<Vec<Result<Adapted, types::PluginError>>> {
+        match self {
+            Self::Latest(i) => i.call_adapt_segments(store, post, segments, account).await,
+            Self::V0_1(i) => {
+                let segments = segments
+                    .iter()
+                    .map(|s| s.as_ref().map(v0_1_0::segment).transpose())
+                    .collect::<Result<Vec<_>, _>>()?;
+                let results = i
+                    .call_adapt_segments(store, &v0_1_0::post(post)?, &segments, &v0_1_0::account(account)?)
+                    .await?;
+                results.into_iter().map(|r| up(r, v0_1_0::adapted_up)).collect()
+            }
+        }
+    }
+
+    async fn publish(
+        &self,
+        store: &mut Store<HostState>,
+        adapted: &Adapted,
+        marker: &str,
+        ctx: &types::CallContext,
+    ) -> Answer<Published> {
+        match self {
+            Self::Latest(i) => i.call_publish(store, adapted, marker, ctx).await,
+            Self::V0_1(i) => {
+                let r = i
+                    .call_publish(store, &v0_1_0::adapted_down(adapted)?, marker, &v0_1_0::context(ctx)?)
+                    .await?;
+                up(r, v0_1_0::published)
+            }
+        }
+    }
+
+    async fn find_published(
+        &self,
+        store: &mut Store<HostState>,
+        marker: &str,
+        adapted: &Adapted,
+        ctx: &types::CallContext,
+    ) -> Answer<Option<Published>> {
+        match self {
+            Self::Latest(i) => i.call_find_published(store, marker, adapted, ctx).await,
+            Self::V0_1(i) => {
+                let r = i
+                    .call_find_published(store, marker, &v0_1_0::adapted_down(adapted)?, &v0_1_0::context(ctx)?)
+                    .await?;
+                up(r, |found| found.map(v0_1_0::published).transpose())
+            }
+        }
+    }
+
+    async fn fetch_metrics(
+        &self,
+        store: &mut Store<HostState>,
+        remote_ids: &[String],
+        ctx: &types::CallContext,
+    ) -> Answer<Vec<Metrics>> {
+        match self {
+            Self::Latest(i) => i.call_fetch_metrics(store, remote_ids, ctx).await,
+            Self::V0_1(i) => {
+                let r = i.call_fetch_metrics(store, remote_ids, &v0_1_0::context(ctx)?).await?;
+                up(r, v0_1_0::metrics)
+            }
+        }
+    }
+}
+
 /// The lists an adaptation carries, for the item limit.
-fn adapted_items(a: &Adapted) -> [(&'static str, usize); 4] {
+fn adapted_items(a: &Adapted) -> [(&'static str, usize); 7] {
     [
         ("parts", a.parts.len()),
         ("hashtags", a.hashtags.len()),
         ("media", a.media.len()),
         ("warnings", a.warnings.len()),
+        ("fields", a.fields.len()),
+        ("extras", a.extras.len()),
+        ("languages", a.languages.len()),
     ]
 }
 
@@ -616,4 +756,10 @@ fn text_bytes(a: &Adapted) -> usize {
         + a.hashtags.iter().map(String::len).sum::<usize>()
         + a.targeting.as_ref().map_or(0, String::len)
         + a.warnings.iter().map(|w| w.code.len() + w.message.len()).sum::<usize>()
+        + a.fields.iter().map(|f| f.name.len() + f.text.len()).sum::<usize>()
+        + a.extras
+            .iter()
+            .map(|e| e.key.len() + e.label.len() + e.value.len())
+            .sum::<usize>()
+        + a.languages.iter().map(String::len).sum::<usize>()
 }

@@ -123,6 +123,21 @@ impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
 impl types::Host for HostState {}
 
 impl host_api::Host for HostState {
+    async fn limits(&mut self) -> wasmtime::Result<host_api::CallLimits> {
+        let l = &self.limits;
+        let (requests, time) = if self.http.allowed {
+            (l.http_requests_per_call, l.publish_time)
+        } else {
+            (0, l.adapt_time)
+        };
+        Ok(host_api::CallLimits {
+            max_requests: requests,
+            max_call_ms: u32::try_from(time.as_millis()).unwrap_or(u32::MAX),
+            max_response_bytes: l.http_response_bytes,
+            max_output_items: u32::try_from(l.output_items).unwrap_or(u32::MAX),
+        })
+    }
+
     async fn send(
         &mut self,
         request: host_api::HttpRequest,
@@ -229,7 +244,7 @@ impl host_api::Host for HostState {
     }
 
     async fn kv_delete(&mut self, key: String) -> wasmtime::Result<()> {
-        // kv-delete has no error result in the 0.1.0 contract: a refused delete fails the
+        // kv-delete has no error result in the contract: a refused delete fails the
         // whole call (see `forbidden`), so the plugin's author finds out.
         if self.refuse_in_pure_call("kv-delete").is_some() {
             return Ok(());

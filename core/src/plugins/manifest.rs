@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Contract versions this host can run. A plugin built against another is refused.
-pub const SUPPORTED_API_VERSIONS: &[&str] = &["0.1.0"];
+pub const SUPPORTED_API_VERSIONS: &[&str] = super::bindings::SUPPORTED;
 
 /// A plugin's manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -232,7 +232,7 @@ http_hosts = ["api.x.com", "*.twimg.com"]
             &GOOD.replace("api_version = \"0.1.0\"", "api_version = \"9.0.0\""),
         )
         .unwrap_err();
-        assert!(e.to_string().contains("supported: 0.1.0"), "{e}");
+        assert!(e.to_string().contains("supported: 0.1.0, 0.2.0"), "{e}");
         let e = Manifest::from_toml(Path::new("p.toml"), &GOOD.replace("\"api.x.com\",", "\"10.0.0.1\",")).unwrap_err();
         assert!(e.to_string().contains("capabilities.http_hosts"), "{e}");
         let e = Manifest::from_toml(

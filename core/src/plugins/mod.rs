@@ -1,5 +1,7 @@
 //! The plugin host: runs platform plugins (WebAssembly components implementing
-//! `chorus:plugin@0.1.0`) in a sandbox the host controls.
+//! `chorus:plugin`, 0.1.0 or 0.2.0) in a sandbox the host controls.
+//!
+//! - [`bindings`]: the contract versions, and the conversions for older components;
 //!
 //! - [`manifest`]: `plugin.toml`, what a plugin is and asks for;
 //! - [`policy`]: which URLs a plugin may reach ([`Grant`]);

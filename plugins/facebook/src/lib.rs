@@ -16,10 +16,13 @@ const GRAPH: &str = "v23.0";
 impl Plugin for Facebook {
     fn describe() -> Description {
         Description {
+            fields: vec![],
+            session: None,
             id: "facebook".into(),
             name: "Facebook".into(),
             default_api_base: "https://graph.facebook.com".into(),
             text: TextRules {
+                also: vec![],
                 max_length: 63_206,
                 length_rule: LengthRule::Characters,
                 max_hashtags: None,

@@ -20,10 +20,13 @@ const MIN_AUDIENCE: u32 = 300;
 impl Plugin for LinkedIn {
     fn describe() -> Description {
         Description {
+            fields: vec![],
+            session: None,
             id: "linkedin".into(),
             name: "LinkedIn".into(),
             default_api_base: "https://api.linkedin.com".into(),
             text: TextRules {
+                also: vec![],
                 // LinkedIn does not say which unit its 3,000 counts, and its servers are
                 // Java (string length = UTF-16 units): count the unit that is never smaller.
                 max_length: 3000,
@@ -543,6 +546,7 @@ mod tests {
     #[test]
     fn adapt_keeps_three_hashtags_at_the_end_and_escapes_only_when_sending() {
         let p = Post {
+            title: None,
             id: "p".into(),
             body: "We are hiring (remote) engineers!!!".into(),
             link: None,

@@ -10,10 +10,13 @@ pub struct Mastodon;
 impl Plugin for Mastodon {
     fn describe() -> Description {
         Description {
+            fields: vec![],
+            session: None,
             id: "mastodon".into(),
             name: "Mastodon".into(),
             default_api_base: "https://mastodon.social".into(),
             text: TextRules {
+                also: vec![],
                 max_length: 500,
                 length_rule: LengthRule::Characters,
                 max_hashtags: None,

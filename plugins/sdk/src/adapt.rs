@@ -5,8 +5,8 @@
 
 use crate::invalid;
 use crate::tags::{dedupe, extract_hashtags, hashtag_spans};
-use crate::text::{measure, truncate};
-use crate::thread::split_thread;
+use crate::text::{fits_all, measure, truncate, truncate_all};
+use crate::thread::split_thread_within;
 use crate::tone::{apply_emoji, apply_formality, retone_words};
 use crate::types::{
     Adapted, Description, EmojiUse, Formality, HashtagPlacement, LengthRule, PluginError, Post, Segment, Warning,
@@ -18,6 +18,11 @@ use crate::types::{
 pub struct AdaptRules {
     pub max_length: usize,
     pub length_rule: LengthRule,
+    /// Further limits the text (and each thread part) must also meet.
+    pub also: Vec<(usize, LengthRule)>,
+    /// Most parts a thread may have (`None`: as many as the text needs). Set it from the
+    /// host's `limits()` when each part costs a request.
+    pub max_parts: Option<usize>,
     /// Platform hard limit on hashtags (`None`: no limit).
     pub max_hashtags: Option<usize>,
     /// Hashtags kept when the segment says nothing.
@@ -39,10 +44,19 @@ pub struct AdaptRules {
 }
 
 impl AdaptRules {
+    /// Every limit a text must meet: the one shown first, then the others.
+    pub fn limits(&self) -> Vec<(usize, LengthRule)> {
+        std::iter::once((self.max_length, self.length_rule))
+            .chain(self.also.iter().copied())
+            .collect()
+    }
+
     pub fn from_description(d: &Description) -> Self {
         Self {
             max_length: d.text.max_length as usize,
             length_rule: d.text.length_rule,
+            also: d.text.also.iter().map(|l| (l.max as usize, l.rule)).collect(),
+            max_parts: None,
             max_hashtags: d.text.max_hashtags.map(|n| n as usize),
             default_hashtags: d.text.max_hashtags.map_or(5, |n| n as usize).min(5),
             default_placement: HashtagPlacement::End,
@@ -179,12 +193,13 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
         }
     }
     let rule = rules.length_rule;
+    let limits = rules.limits();
     if let Some(cta) = tone
         .and_then(|t| t.call_to_action.as_ref())
         .filter(|c| !c.trim().is_empty())
     {
         let with_cta = format!("{body}{suffix}\n\n{}", cta.trim());
-        if rules.threads || measure(&with_cta, rule) <= rules.max_length {
+        if rules.threads || fits_all(&with_cta, &limits) {
             suffix.push_str(&format!("\n\n{}", cta.trim()));
         } else {
             warnings.push(warn(
@@ -196,31 +211,45 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
 
     let full = format!("{body}{suffix}").trim().to_owned();
     let mut parts = Vec::new();
-    let text = if measure(&full, rule) <= rules.max_length {
+    let text = if fits_all(&full, &limits) {
         full
     } else if rules.threads {
-        parts = split_thread(&full, rules.max_length, rule, true);
+        parts = split_thread_within(&full, &limits, true);
         warnings.push(warn(
             "thread-created",
             format!(
                 "split into a thread of {} parts to fit {} per part",
                 parts.len(),
-                rules.max_length
+                describe_limits(&limits)
             ),
         ));
+        if let Some(max) = rules.max_parts.filter(|&max| parts.len() > max.max(1)) {
+            let needed = parts.len();
+            parts = capped_thread(&full, &limits, max.max(1));
+            warnings.push(warn(
+                "thread-capped",
+                format!(
+                    "the text needs {needed} parts; one publish sends at most {}, so it was shortened",
+                    max.max(1)
+                ),
+            ));
+        }
         parts[0].clone()
     } else {
-        let room = rules.max_length.saturating_sub(measure(&suffix, rule));
-        let (cut, _) = truncate(&body, room, rule, "…");
+        let room: Vec<(usize, LengthRule)> = limits
+            .iter()
+            .map(|&(max, r)| (max.saturating_sub(measure(&suffix, r)), r))
+            .collect();
+        let (cut, _) = truncate_all(&body, &room, "…");
         let text = format!("{cut}{suffix}").trim().to_owned();
-        let text = if measure(&text, rule) <= rules.max_length {
+        let text = if fits_all(&text, &limits) {
             text
         } else {
-            truncate(&text, rules.max_length, rule, "…").0
+            truncate_all(&text, &limits, "…").0
         };
         warnings.push(warn(
             "text-truncated",
-            format!("shortened to fit {} ({:?} counting)", rules.max_length, rule),
+            format!("shortened to fit {}", describe_limits(&limits)),
         ));
         text
     };
@@ -232,7 +261,53 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
         media,
         targeting: None,
         warnings,
+        fields: Vec::new(),
+        extras: Vec::new(),
+        languages: languages(post, segment),
     })
+}
+
+/// "300 (Graphemes counting) and 3000 (Utf8Bytes counting)".
+fn describe_limits(limits: &[(usize, LengthRule)]) -> String {
+    limits
+        .iter()
+        .map(|(max, rule)| format!("{max} ({rule:?} counting)"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// A thread of at most `max` parts: the text cut, at a word, until it splits into that many.
+fn capped_thread(full: &str, limits: &[(usize, LengthRule)], max: usize) -> Vec<String> {
+    let mut budget = measure(full, LengthRule::Characters);
+    loop {
+        budget = budget * 9 / 10;
+        let (cut, _) = truncate(full, budget, LengthRule::Characters, "…");
+        let parts = split_thread_within(&cut, limits, true);
+        if parts.len() <= max || budget == 0 {
+            return parts.into_iter().take(max).collect();
+        }
+    }
+}
+
+/// The languages of the adapted text, most specific first: the segment's variant, the
+/// post's locale, then their primary languages (`en-GB`, `en`). Platforms that take a list
+/// (Bluesky's `langs`) or one locale (Meta's) read it in `publish`.
+pub fn languages(post: &Post, segment: Option<&Segment>) -> Vec<String> {
+    let variant = segment.and_then(|s| s.tone.language_variant.clone());
+    let tags: Vec<String> = variant
+        .into_iter()
+        .chain(std::iter::once(post.locale.clone()))
+        .map(|t| t.trim().replace('_', "-"))
+        .filter(|t| !t.is_empty())
+        .collect();
+    let primaries = tags.iter().filter_map(|t| t.split('-').next().map(str::to_owned));
+    let mut out: Vec<String> = Vec::new();
+    for t in tags.iter().cloned().chain(primaries) {
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(&t)) {
+            out.push(t);
+        }
+    }
+    out
 }
 
 /// A media rule with no aspect or duration bounds (set those with struct update syntax).
@@ -395,6 +470,8 @@ mod tests {
         AdaptRules {
             max_length: max,
             length_rule: LengthRule::Characters,
+            also: vec![],
+            max_parts: None,
             max_hashtags: Some(3),
             default_hashtags: 2,
             default_placement: HashtagPlacement::End,
@@ -411,6 +488,7 @@ mod tests {
     fn post(body: &str) -> Post {
         Post {
             id: "p1".into(),
+            title: None,
             body: body.into(),
             link: None,
             hashtags: vec![],
@@ -441,6 +519,57 @@ mod tests {
             }],
             language_variant: Some("en-GB".into()),
         }
+    }
+
+    #[test]
+    fn every_limit_holds_when_truncating_and_when_threading() {
+        // 40 two-byte letters a word: 300 characters fit, 100 bytes do not.
+        let body = "ääää ".repeat(40);
+        let mut r = rules(300, false);
+        r.also = vec![(100, LengthRule::Utf8Bytes)];
+        let a = adapt_post(&post(&body), None, &r).unwrap();
+        assert!(a.text.len() <= 100, "{} bytes: {:?}", a.text.len(), a.text);
+        assert!(
+            a.warnings
+                .iter()
+                .any(|w| w.code == "text-truncated" && w.message.contains("Utf8Bytes"))
+        );
+        r.threads = true;
+        let a = adapt_post(&post(&body), None, &r).unwrap();
+        assert!(a.parts.len() >= 3, "{:?}", a.parts);
+        assert!(a.parts.iter().all(|p| p.len() <= 100), "{:?}", a.parts);
+        let words: usize = a.parts.iter().map(|p| p.matches("ääää").count()).sum();
+        assert_eq!(words, 40, "no word lost");
+    }
+
+    #[test]
+    fn a_thread_is_capped_to_the_parts_one_publish_may_send() {
+        let body = "One sentence here. ".repeat(40);
+        let mut r = rules(50, true);
+        let uncapped = adapt_post(&post(&body), None, &r).unwrap();
+        assert!(uncapped.parts.len() > 3);
+        r.max_parts = Some(3);
+        let a = adapt_post(&post(&body), None, &r).unwrap();
+        assert_eq!(a.parts.len(), 3, "{:?}", a.parts);
+        assert!(a.parts.iter().all(|p| p.chars().count() <= 50));
+        assert!(
+            a.parts[2].ends_with("3/3"),
+            "numbered for the parts sent: {:?}",
+            a.parts
+        );
+        assert!(a.warnings.iter().any(|w| w.code == "thread-capped"));
+    }
+
+    #[test]
+    fn languages_name_the_segment_variant_then_the_post_locale() {
+        let a = adapt_post(&post("Hi"), Some(&segment(tone())), &rules(300, false)).unwrap();
+        assert_eq!(a.languages, ["en-GB", "en"]);
+        let mut p = post("Hej");
+        p.locale = "sv_SE".into();
+        assert_eq!(
+            adapt_post(&p, None, &rules(300, false)).unwrap().languages,
+            ["sv-SE", "sv"]
+        );
     }
 
     #[test]

@@ -39,15 +39,16 @@ impl From<types::LengthRule> for text::LengthRule {
             types::LengthRule::Utf16 => Self::Utf16,
             types::LengthRule::Graphemes => Self::Graphemes,
             types::LengthRule::XWeighted => Self::XWeighted,
+            types::LengthRule::Utf8Bytes => Self::Utf8Bytes,
         }
     }
 }
 
-/// Generated bindings for `chorus:plugin@0.1.0` (from `plugins/wit/since_v0.1.0`).
+/// Generated bindings for `chorus:plugin@0.2.0` (from `plugins/wit/since_v0.2.0`).
 pub mod bindings {
     wit_bindgen::generate!({
         world: "platform",
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         pub_export_macro: true,
         export_macro_name: "__export_platform",
         default_bindings_module: "chorus_plugin_sdk::bindings",
@@ -83,7 +84,7 @@ pub use bindings::chorus::plugin::host;
 pub use bindings::chorus::plugin::types;
 
 /// The WIT contract version this SDK implements.
-pub const API_VERSION: &str = "0.1.0";
+pub const API_VERSION: &str = "0.2.0";
 
 /// Everything a plugin usually needs.
 pub mod prelude {

@@ -1,7 +1,7 @@
 //! Splitting a long text into a numbered thread whose every part fits the limit.
 
 use crate::tags::entity_spans;
-use crate::text::{measure, truncate};
+use crate::text::{fits_all, measure, truncate_all};
 use crate::types::LengthRule;
 use std::ops::Range;
 use unicode_segmentation::UnicodeSegmentation;
@@ -13,18 +13,28 @@ use unicode_segmentation::UnicodeSegmentation;
 /// (which no platform would accept) is cut between graphemes. With `numbered`, each part
 /// ends with " i/n", counted within the limit.
 pub fn split_thread(text: &str, max: usize, rule: LengthRule, numbered: bool) -> Vec<String> {
+    split_thread_within(text, &[(max, rule)], numbered)
+}
+
+/// [`split_thread`] for parts that must meet several limits at once, each `(max, rule)` by
+/// its own rule (Bluesky: 300 graphemes and 3,000 UTF-8 bytes per post).
+pub fn split_thread_within(text: &str, limits: &[(usize, LengthRule)], numbered: bool) -> Vec<String> {
     let text = text.trim();
-    if measure(text, rule) <= max {
+    if fits_all(text, limits) {
         return vec![text.to_owned()];
     }
     if !numbered {
-        return pack(text, max, rule);
+        return pack(text, limits);
     }
     // The suffix width depends on the number of parts: retry until it is stable.
     let mut guess = 2;
     loop {
-        let reserve = measure(&format!(" {guess}/{guess}"), rule);
-        let parts = pack(text, max.saturating_sub(reserve).max(1), rule);
+        let suffix = format!(" {guess}/{guess}");
+        let room: Vec<(usize, LengthRule)> = limits
+            .iter()
+            .map(|&(max, rule)| (max.saturating_sub(measure(&suffix, rule)).max(1), rule))
+            .collect();
+        let parts = pack(text, &room);
         let n = parts.len();
         if n.to_string().len() <= guess.to_string().len() {
             return parts
@@ -40,15 +50,22 @@ pub fn split_thread(text: &str, max: usize, rule: LengthRule, numbered: bool) ->
 /// Greedily fills parts with pieces (sentences, then words), splitting any piece that is
 /// too long on its own. Pieces end at whitespace, where every length rule is additive, so
 /// the running length is kept instead of re-measuring the part for every piece.
-fn pack(text: &str, max: usize, rule: LengthRule) -> Vec<String> {
+fn pack(text: &str, limits: &[(usize, LengthRule)]) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
     let mut current = String::new();
-    let mut current_len = 0;
-    for piece in pieces(text, max, rule) {
-        let piece_len = measure(&piece, rule);
-        if current.trim().is_empty() || current_len + measure(piece.trim_end(), rule) <= max {
+    // The current part's length by each limit's rule.
+    let mut current_len = vec![0; limits.len()];
+    for piece in pieces(text, limits) {
+        let piece_len: Vec<usize> = limits.iter().map(|&(_, rule)| measure(&piece, rule)).collect();
+        let fits = limits
+            .iter()
+            .zip(&current_len)
+            .all(|(&(max, rule), len)| len + measure(piece.trim_end(), rule) <= max);
+        if current.trim().is_empty() || fits {
             current.push_str(&piece);
-            current_len += piece_len;
+            for (len, add) in current_len.iter_mut().zip(&piece_len) {
+                *len += add;
+            }
         } else {
             parts.push(current.trim().to_owned());
             current_len = piece_len;
@@ -62,21 +79,21 @@ fn pack(text: &str, max: usize, rule: LengthRule) -> Vec<String> {
 }
 
 /// Sentences that fit, else their words, else hard cuts of over-long words.
-fn pieces(text: &str, max: usize, rule: LengthRule) -> Vec<String> {
+fn pieces(text: &str, limits: &[(usize, LengthRule)]) -> Vec<String> {
     let mut out = Vec::new();
     let entities = entity_spans(text);
     for sentence in sentences(text, &entities) {
-        if measure(sentence.trim(), rule) <= max {
+        if fits_all(sentence.trim(), limits) {
             out.push(sentence.to_owned());
             continue;
         }
         for word in words(sentence) {
-            if measure(word.trim(), rule) <= max {
+            if fits_all(word.trim(), limits) {
                 out.push(word);
             } else {
                 let mut rest = word.trim().to_owned();
                 while !rest.is_empty() {
-                    let (head, _) = truncate(&rest, max, rule, "");
+                    let (head, _) = truncate_all(&rest, limits, "");
                     let head = if head.is_empty() {
                         rest.graphemes(true).next().unwrap_or_default().to_owned()
                     } else {

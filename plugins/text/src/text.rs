@@ -16,6 +16,8 @@ pub enum LengthRule {
     Graphemes,
     /// X's weighted count (twitter-text 3.1.0).
     XWeighted,
+    /// Bytes of the UTF-8 encoding (Bluesky's second limit).
+    Utf8Bytes,
 }
 
 /// What X counts for any URL, whatever its length (twitter-text v3 `transformedURLLength`).
@@ -59,7 +61,13 @@ pub fn measure(s: &str, rule: impl Into<LengthRule>) -> usize {
         LengthRule::Utf16 => utf16_len(s),
         LengthRule::Graphemes => grapheme_len(s),
         LengthRule::XWeighted => x_weighted_len(s),
+        LengthRule::Utf8Bytes => s.len(),
     }
+}
+
+/// Whether `s` meets every limit, each `(max, rule)` by its own rule.
+pub fn fits_all<R: Into<LengthRule> + Copy>(s: &str, limits: &[(usize, R)]) -> bool {
+    limits.iter().all(|&(max, rule)| measure(s, rule) <= max)
 }
 
 /// Byte ranges of the URLs in `s`, as X finds them (twitter-text 3.1.0): with or without a
@@ -73,15 +81,23 @@ pub fn find_urls(s: &str) -> Vec<Range<usize>> {
 /// is near, never inside a grapheme cluster (an emoji or an accented letter stays whole).
 /// Returns the text and whether it was cut.
 pub fn truncate(s: &str, max: usize, rule: impl Into<LengthRule>, ellipsis: &str) -> (String, bool) {
-    let rule = rule.into();
-    if measure(s, rule) <= max {
+    truncate_all(s, &[(max, rule.into())], ellipsis)
+}
+
+/// [`truncate`] for a text that must meet several limits at once, each by its own rule
+/// (Bluesky: 300 graphemes and 3,000 UTF-8 bytes): cut where every one of them fits.
+pub fn truncate_all<R: Into<LengthRule> + Copy>(s: &str, limits: &[(usize, R)], ellipsis: &str) -> (String, bool) {
+    if fits_all(s, limits) {
         return (s.to_owned(), false);
     }
-    let budget = max.saturating_sub(measure(ellipsis, rule));
+    let budgets: Vec<(usize, LengthRule)> = limits
+        .iter()
+        .map(|&(max, rule)| (max.saturating_sub(measure(ellipsis, rule)), rule.into()))
+        .collect();
     // Ends of grapheme clusters; the measure of a prefix grows with its length, so the
     // longest prefix that fits is found by binary search (long posts stay fast).
     let ends: Vec<usize> = s.grapheme_indices(true).map(|(i, g)| i + g.len()).collect();
-    let fitting = ends.partition_point(|&end| measure(&s[..end], rule) <= budget);
+    let fitting = ends.partition_point(|&end| fits_all(&s[..end], &budgets));
     let fit = if fitting == 0 { 0 } else { ends[fitting - 1] };
     // Never cut inside a URL (a cut link is broken, and X would still count it as 23), a
     // mention, a hashtag or a cashtag (a cut one names someone or something else).
@@ -100,7 +116,7 @@ pub fn truncate(s: &str, max: usize, rule: impl Into<LengthRule>, ellipsis: &str
         .unwrap_or(fit);
     loop {
         let out = format!("{}{ellipsis}", s[..cut].trim_end());
-        if measure(&out, rule) <= max || cut == 0 {
+        if fits_all(&out, limits) || cut == 0 {
             return (out, true);
         }
         // Rare: the ellipsis changed how the prefix counts; step back one grapheme.
@@ -111,6 +127,22 @@ pub fn truncate(s: &str, max: usize, rule: impl Into<LengthRule>, ellipsis: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_is_cut_where_every_limit_fits() {
+        // 10 graphemes, 40 bytes: the byte limit binds first.
+        let s = "ääää ääää ääää ääää ääää";
+        assert_eq!(measure(s, LengthRule::Utf8Bytes), 44);
+        let limits = [(20, LengthRule::Graphemes), (20, LengthRule::Utf8Bytes)];
+        let (t, cut) = truncate_all(s, &limits, "…");
+        assert!(cut);
+        assert!(fits_all(&t, &limits), "{t:?}");
+        assert_eq!(t, "ääää ääää…", "cut at a word, under 20 bytes with the ellipsis");
+        // Either limit alone would have kept more.
+        assert!(truncate(s, 20, LengthRule::Graphemes, "…").0.len() > t.len());
+        let (same, cut) = truncate_all("short", &limits, "…");
+        assert_eq!((same.as_str(), cut), ("short", false));
+    }
 
     #[test]
     fn x_counts_urls_as_23_emoji_as_2_and_cjk_as_2() {

@@ -18,10 +18,13 @@ const MAX_HASHTAGS: u32 = 2;
 impl Plugin for X {
     fn describe() -> Description {
         Description {
+            fields: vec![],
+            session: None,
             id: "x".into(),
             name: "X".into(),
             default_api_base: "https://api.x.com".into(),
             text: TextRules {
+                also: vec![],
                 max_length: 280,
                 length_rule: LengthRule::XWeighted,
                 max_hashtags: None,
@@ -355,6 +358,7 @@ mod tests {
 
     fn post(body: &str) -> Post {
         Post {
+            title: None,
             id: "p".into(),
             body: body.into(),
             link: None,

@@ -10,6 +10,9 @@ struct Hostile;
 
 fn simple(text: String) -> Adapted {
     Adapted {
+        fields: vec![],
+        extras: vec![],
+        languages: vec![],
         length: text.chars().count() as u32,
         text,
         parts: vec![],
@@ -31,10 +34,13 @@ fn recurse(n: u64) -> u64 {
 impl Plugin for Hostile {
     fn describe() -> Description {
         Description {
+            fields: vec![],
+            session: None,
             id: "hostile".into(),
             name: "Hostile".into(),
             default_api_base: "https://api.hostile.test".into(),
             text: TextRules {
+                also: vec![],
                 max_length: 100,
                 length_rule: LengthRule::Characters,
                 max_hashtags: None,
@@ -61,6 +67,13 @@ impl Plugin for Hostile {
 
     fn adapt(post: Post, _segment: Option<Segment>, _account: Account) -> Result<Adapted, PluginError> {
         match post.body.as_str() {
+            "limits" => {
+                let l = host::limits();
+                Ok(simple(format!(
+                    "{} {} {}",
+                    l.max_requests, l.max_call_ms, l.max_output_items
+                )))
+            }
             "loop" => loop {
                 black_box(0);
             },
@@ -133,6 +146,10 @@ impl Plugin for Hostile {
         };
         let (mode, arg) = adapted.text.split_once(' ').unwrap_or((adapted.text.as_str(), ""));
         match mode {
+            "limits" => {
+                let l = host::limits();
+                published(format!("{} {} {}", l.max_requests, l.max_call_ms, l.max_response_bytes))
+            }
             "loop" => loop {
                 black_box(0);
             },

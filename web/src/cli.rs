@@ -566,6 +566,10 @@ pub enum PluginCommand {
     /// Run the conformance checks on a plugin crate, a manifest, or a plugin id.
     Test {
         target: String,
+        /// The sample account's id on the platform, in the form the plugin expects (e.g.
+        /// `urn:li:organization:1` for LinkedIn), so the network checks reach the platform.
+        #[arg(long, value_name = "REMOTE_ID", default_value = "1")]
+        account: String,
         #[arg(long)]
         json: bool,
     },
@@ -793,8 +797,8 @@ async fn plugin(settings: &Settings, cmd: PluginCommand) -> anyhow::Result<()> {
                 bail!("the call failed (see above)")
             }
         }
-        PluginCommand::Test { target, json } => {
-            if p::test(settings, &target, json).await? {
+        PluginCommand::Test { target, account, json } => {
+            if p::test(settings, &target, &account, json).await? {
                 Ok(())
             } else {
                 bail!("the plugin failed conformance checks (see above)")

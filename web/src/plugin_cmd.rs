@@ -261,9 +261,9 @@ fn build_crate(dir: &Path) -> anyhow::Result<(Manifest, Vec<u8>)> {
     Ok((manifest, std::fs::read(&wasm)?))
 }
 
-pub async fn test(settings: &Settings, target: &str, as_json: bool) -> anyhow::Result<bool> {
+pub async fn test(settings: &Settings, target: &str, account: &str, as_json: bool) -> anyhow::Result<bool> {
     let (plugin, bytes, dist) = load_for_test(settings, target).await?;
-    let report = conformance::run(&plugin, true).await;
+    let report = conformance::run(&plugin, account, true).await;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -284,6 +284,18 @@ pub async fn test(settings: &Settings, target: &str, as_json: bool) -> anyhow::R
             report.checks.len() - report.failures(),
             report.failures()
         );
+    }
+    if let (Some(dist), false) = (&dist, report.passed()) {
+        // A stale package from an earlier passing build must not be installable.
+        if dist.exists() {
+            std::fs::remove_dir_all(dist).with_context(|| format!("removing the stale package {}", dist.display()))?;
+            if !as_json {
+                println!(
+                    "removed {}: fix the failures, then test again to package",
+                    dist.display()
+                );
+            }
+        }
     }
     if let (Some(dist), true) = (dist, report.passed()) {
         // A crate that passes is packaged, ready for `chorus plugin install`.

@@ -1,5 +1,6 @@
 //! `chorus plugin new NAME`: a plugin crate that builds and passes `chorus plugin test`
-//! unchanged, for the author to fill in.
+//! unchanged, for the author to fill in, with unit tests of its pure exports and, beside
+//! it, a small fake of the platform that `chorus plugin run` can publish to.
 
 use anyhow::{Context, bail};
 use std::path::{Path, PathBuf};
@@ -38,7 +39,8 @@ edition = "2024"
 publish = false
 
 [lib]
-crate-type = ["cdylib"]
+# cdylib: the component; rlib: `cargo test` runs the unit tests natively.
+crate-type = ["cdylib", "rlib"]
 
 [dependencies]
 chorus-plugin-sdk = {{ path = {sdk:?} }}
@@ -73,11 +75,31 @@ credential_hosts = ["api.{name}.example"]
         root.join("src/lib.rs"),
         LIB_TEMPLATE.replace("__TYPE__", &ty).replace("__NAME__", name),
     )?;
+    std::fs::create_dir_all(root.join("fake/src"))?;
+    std::fs::write(
+        root.join("fake/Cargo.toml"),
+        format!(
+            r#"[package]
+name = "{name}-fake"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+serde_json = "1"
+
+# Built for this machine, apart from the plugin (which is built for wasm32-wasip2).
+[workspace]
+"#
+        ),
+    )?;
+    std::fs::write(
+        root.join("fake/src/main.rs"),
+        FAKE_TEMPLATE.replace("__TYPE__", &ty).replace("__NAME__", name),
+    )?;
     std::fs::write(
         root.join("README.md"),
-        format!(
-            "# {ty} plugin for Chorus\n\n1. Fill in `describe` with the platform's real rules and `publish` with its real flow.\n2. `chorus plugin test {name}` builds the plugin, runs the conformance checks and, when they pass, packages it into `{name}/dist/`.\n3. `chorus plugin install {name}/dist` installs it.\n\nSee docs/plugins/guide.md.\n"
-        ),
+        README_TEMPLATE.replace("__TYPE__", &ty).replace("__NAME__", name),
     )?;
     Ok(root)
 }
@@ -150,4 +172,63 @@ impl Plugin for __TYPE__ {
 }
 
 chorus_plugin_sdk::export_plugin!(__TYPE__);
+
+#[cfg(test)]
+mod tests {
+    //! `cargo test` runs these natively: `describe` and `adapt` are pure and need no host.
+    //! The network exports run in the sandbox against the fake, with `chorus plugin run`.
+    use super::*;
+
+    fn post(body: &str) -> Post {
+        Post {
+            id: "p1".into(),
+            title: None,
+            body: body.into(),
+            link: None,
+            hashtags: vec![],
+            locale: "en".into(),
+            media: vec![],
+        }
+    }
+
+    fn account() -> Account {
+        Account { id: "a1".into(), handle: "tester".into(), remote_id: "1".into(), timezone: "UTC".into() }
+    }
+
+    #[test]
+    fn a_long_post_is_cut_to_the_platforms_limit_and_says_so() {
+        let limit = __TYPE__::describe().text.max_length as usize;
+        let a = __TYPE__::adapt(post(&"word ".repeat(200)), None, account()).unwrap();
+        assert!(a.text.chars().count() <= limit, "{} characters", a.text.chars().count());
+        assert!(a.warnings.iter().any(|w| w.code == "text-truncated"), "{:?}", a.warnings);
+    }
+
+    #[test]
+    fn an_empty_post_is_refused_naming_the_field() {
+        match __TYPE__::adapt(post("  "), None, account()) {
+            Err(PluginError::InvalidInput(i)) => assert_eq!(i.field, "body"),
+            other => panic!("expected invalid-input on the body, got {other:?}"),
+        }
+    }
+}
 "#;
+
+const README_TEMPLATE: &str = r#"# __TYPE__ plugin for Chorus
+
+1. Fill in `describe` with the platform's real rules and `publish` with its real flow
+   (docs/plugins/guide.md walks through one; docs/plugins/sdk.md lists the SDK's helpers).
+2. `cargo test` runs the unit tests of `describe` and `adapt` natively.
+3. Make `fake/` as strict as the real platform (its limits, auth, error shapes), start it
+   with `cargo run --manifest-path fake/Cargo.toml -- --port 8787`, and run the plugin's
+   network exports in the real sandbox against it:
+
+       chorus plugin run publish . --api-base http://127.0.0.1:8787 --token test-token --text "Hello"
+       chorus plugin run find-published . --api-base http://127.0.0.1:8787 --token test-token --text "Hello"
+       chorus plugin run fetch-metrics . --api-base http://127.0.0.1:8787 --token test-token --remote-id 1
+
+   Each prints every request the plugin sent and what came back.
+4. `chorus plugin test .` builds the plugin, runs the conformance checks and, when they
+   pass, packages it into `dist/`; `chorus plugin install dist` installs it.
+"#;
+
+const FAKE_TEMPLATE: &str = include_str!("../templates/plugin-fake/main.rs");

@@ -189,7 +189,15 @@ fn plugin_test_passes_the_bundled_plugin_and_fails_one_that_ignores_its_limits()
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("ok   describe is stable across calls"), "{out}");
-    assert!(out.contains("ok   publish fails with a typed error"), "{out}");
+    assert!(
+        out.contains("ok   publish fails with a typed error: temporary failure"),
+        "{out}"
+    );
+    assert!(out.contains(" after 1 request"), "the check says what it tried: {out}");
+    assert!(
+        out.contains("ok   adapt plain: ") && out.contains(" ms of 2000 ms"),
+        "adapt is timed: {out}"
+    );
     assert!(out.trim_end().ends_with(" passed, 0 failed"), "{out}");
 
     // The hostile test plugin declares a 100-character limit and then ignores it.
@@ -203,10 +211,30 @@ fn plugin_test_passes_the_bundled_plugin_and_fails_one_that_ignores_its_limits()
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL adapt very long prose: text is"), "{out}");
     assert!(out.contains("over its limit of 100"), "{out}");
+    // Its publish refuses the sample without sending anything: a typed error that proves
+    // nothing about its error handling fails the check.
+    assert!(
+        out.contains("FAIL publish fails with a typed error: failed with invalid input")
+            && out.contains("without sending a request"),
+        "{out}"
+    );
 }
 
+/// Kills the scaffolded fake when the test ends, however it ends.
+struct Fake(std::process::Child);
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// From `plugin new` to a plugin that passes its unit tests and `plugin test`, publishes,
+/// recovers and measures against the scaffolded fake with `plugin run`, and installs; a
+/// later failing build loses its package.
 #[test]
-fn a_scaffolded_plugin_builds_passes_its_tests_and_installs() {
+fn a_scaffolded_plugin_builds_passes_its_tests_runs_against_its_fake_and_installs() {
     let cwd = tempfile::tempdir().unwrap();
     let (code, out, err) = run(bin(), cwd.path(), &["plugin", "new", "bluesky-demo"], &[]);
     assert_eq!(code, 0, "{err}");
@@ -215,6 +243,104 @@ fn a_scaffolded_plugin_builds_passes_its_tests_and_installs() {
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm-plugins");
     let env = [("CARGO_TARGET_DIR", target.to_str().unwrap())];
     let config = relaxed_config(cwd.path());
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let crate_dir = cwd.path().join("bluesky-demo");
+
+    // The unit tests run natively (the crate is also an rlib).
+    let (code, out, err) = run(Path::new(&cargo), &crate_dir, &["test", "--quiet"], &env);
+    assert_eq!(
+        code, 0,
+        "{out}
+{err}"
+    );
+    assert!(out.contains("2 passed"), "{out}");
+
+    // The fake, built for this machine and started on a free port.
+    let (code, _, err) = run(
+        Path::new(&cargo),
+        &crate_dir,
+        &["build", "--quiet", "--manifest-path", "fake/Cargo.toml"],
+        &env,
+    );
+    assert_eq!(code, 0, "{err}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _fake = Fake(
+        std::process::Command::new(target.join("debug/bluesky-demo-fake"))
+            .args(["--port", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start the fake"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the fake did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let plugin_run = |export: &str, token: &str, extra: &[&str]| {
+        let mut args = vec![
+            "plugin",
+            "run",
+            export,
+            "bluesky-demo",
+            "--api-base",
+            &base,
+            "--token",
+            token,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        run(bin(), cwd.path(), &args, &env)
+    };
+    let (code, out, err) = plugin_run(
+        "publish",
+        "test-token",
+        &["--text", "Hello from the scaffold", "--marker", "m-1"],
+    );
+    assert_eq!(
+        code, 0,
+        "{out}
+{err}"
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["result"]["remote_id"], "1", "{v}");
+    let (code, out, err) = plugin_run(
+        "find-published",
+        "test-token",
+        &["--text", "Hello from the scaffold", "--marker", "m-1"],
+    );
+    assert_eq!(
+        code, 0,
+        "{out}
+{err}"
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["result"]["remote_id"], "1", "found by its marker: {v}");
+    let (code, out, err) = plugin_run("fetch-metrics", "test-token", &["--remote-id", "1"]);
+    assert_eq!(
+        code, 0,
+        "{out}
+{err}"
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["result"][0]["likes"].as_u64(), v["result"][0]["impressions"].as_u64()),
+        (Some(10), Some(100)),
+        "{v}"
+    );
+    // The fake enforces the platform's rules: a wrong token is refused, as auth-expired.
+    let (code, out, err) = plugin_run("publish", "wrong-token", &["--text", "Hello again", "--marker", "m-2"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        format!("{out}{err}").contains("auth"),
+        "{out}
+{err}"
+    );
+
     let (code, out, err) = run(
         bin(),
         cwd.path(),
@@ -244,6 +370,34 @@ fn a_scaffolded_plugin_builds_passes_its_tests_and_installs() {
     assert_eq!(code, 0, "{err}");
     assert!(!out.contains("bluesky-demo"), "a tampered plugin must not load: {out}");
     assert!(err.contains("is not the one described"), "{err}");
+
+    // A later build that fails a check loses the package, so a stale build cannot be
+    // installed: here fetch-metrics stops trying the platform.
+    assert!(crate_dir.join("dist/plugin.toml").is_file());
+    let lib = crate_dir.join("src/lib.rs");
+    let source = std::fs::read_to_string(&lib).unwrap().replacen(
+        "fn fetch_metrics(remote_ids: Vec<String>, ctx: CallContext) -> Result<Vec<Metrics>, PluginError> {",
+        "fn fetch_metrics(remote_ids: Vec<String>, ctx: CallContext) -> Result<Vec<Metrics>, PluginError> {\n        if !remote_ids.is_empty() { return Ok(vec![]); }",
+        1,
+    );
+    std::fs::write(&lib, source).unwrap();
+    let (code, out, err) = run(
+        bin(),
+        cwd.path(),
+        &["plugin", "test", "bluesky-demo", "--config", config],
+        &env,
+    );
+    assert_eq!(
+        code, 1,
+        "{out}
+{err}"
+    );
+    assert!(
+        out.contains("FAIL fetch-metrics fails with a typed error: succeeded against an unreachable platform"),
+        "{out}"
+    );
+    assert!(out.contains("removed bluesky-demo/dist"), "{out}");
+    assert!(!crate_dir.join("dist").exists());
 }
 
 /// The platform plugins (beyond the Mastodon example) each pass the conformance checks.
@@ -251,8 +405,13 @@ fn a_scaffolded_plugin_builds_passes_its_tests_and_installs() {
 fn plugin_test_passes_every_platform_plugin() {
     let cwd = tempfile::tempdir().unwrap();
     let config = relaxed_config(cwd.path());
-    for id in ["x", "linkedin", "facebook"] {
-        let (code, out, err) = run(bin(), cwd.path(), &["plugin", "test", id, "--config", config], &[]);
+    for (id, account) in [("x", "1"), ("linkedin", "urn:li:organization:1"), ("facebook", "1")] {
+        let (code, out, err) = run(
+            bin(),
+            cwd.path(),
+            &["plugin", "test", id, "--account", account, "--config", config],
+            &[],
+        );
         assert_eq!(code, 0, "{id}: {out}{err}");
         assert!(out.trim_end().ends_with(" passed, 0 failed"), "{id}: {out}");
     }

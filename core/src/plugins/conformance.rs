@@ -2,15 +2,18 @@
 //!
 //! Three groups of checks: `describe` is stable and sane; `adapt` over a corpus of awkward
 //! posts (with and without a demanding segment) never breaks the plugin's own declared
-//! limits and never crashes; and the network calls fail with typed errors when the
-//! platform cannot be reached.
+//! limits and never crashes, each case timed against the limit; and the network calls,
+//! having really tried the platform, fail with typed errors when it cannot be reached.
 
 use super::bindings::types::{Account, Adapted, Description, MediaKind, MediaRef, PluginError, Post};
 use super::convert::{SegmentView, measure};
 use super::engine::{Invocation, Plugin};
 use super::error::CallErrorKind;
+use super::http::HttpTrace;
 use crate::domain::{EmojiUse, Formality, GlossaryEntry, HashtagPlacement, ToneProfile};
 use serde::Serialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// One check's outcome.
 #[derive(Debug, Clone, Serialize)]
@@ -112,16 +115,20 @@ pub fn demanding_segment() -> SegmentView {
 
 /// Runs every check. `network_checks` expects the plugin loaded with its API base pointed
 /// at a loopback port where nothing listens (see `UNREACHABLE_API_BASE`).
-pub async fn run(plugin: &Plugin, network_checks: bool) -> Report {
-    let mut checks = Vec::new();
-    let mut check = |name: String, result: Result<(), String>| {
+/// `account` is the sample account's id on the platform (`1` suits most; LinkedIn wants a
+/// URN): the network checks must get as far as a request.
+pub async fn run(plugin: &Plugin, account: &str, network_checks: bool) -> Report {
+    let checks = std::cell::RefCell::new(Vec::new());
+    // A check that passed may still say what it saw (a time, the error it got).
+    let report = |name: String, result: Result<String, String>| {
         let passed = result.is_ok();
-        checks.push(Check {
+        checks.borrow_mut().push(Check {
             name,
             passed,
-            detail: result.err().unwrap_or_default(),
+            detail: result.unwrap_or_else(|e| e),
         });
     };
+    let check = |name: String, result: Result<(), String>| report(name, result.map(|()| String::new()));
     let d = &plugin.description;
     check(
         "describe is stable across calls".into(),
@@ -136,7 +143,7 @@ pub async fn run(plugin: &Plugin, network_checks: bool) -> Report {
     let account = Account {
         id: "conformance".into(),
         handle: "chorus".into(),
-        remote_id: "1".into(),
+        remote_id: account.into(),
         timezone: "UTC".into(),
     };
     let segment: super::bindings::types::Segment = (&demanding_segment()).into();
@@ -146,13 +153,16 @@ pub async fn run(plugin: &Plugin, network_checks: bool) -> Report {
                 "adapt {name}{}",
                 if seg.is_some() { " (demanding segment)" } else { "" }
             );
-            let result = match plugin.adapt(&post, seg, &account, &Invocation::default()).await {
-                Ok(a) => within_limits(d, &post, &a),
+            let started = Instant::now();
+            let adapted = plugin.adapt(&post, seg, &account, &Invocation::default()).await;
+            let took = timing(started.elapsed(), plugin.limits().adapt_time);
+            let result = match adapted {
+                Ok(a) => within_limits(d, &post, &a).map(|()| took.clone()),
                 Err(e) => match e.kind {
                     CallErrorKind::Plugin(PluginError::InvalidInput(i))
                         if !i.field.is_empty() && !i.message.is_empty() =>
                     {
-                        Ok(())
+                        Ok(format!("refused ({}: {}); {took}", i.field, i.message))
                     }
                     CallErrorKind::Plugin(PluginError::InvalidInput(_)) => {
                         Err("an invalid-input error must name the field and say what is allowed".into())
@@ -162,7 +172,7 @@ pub async fn run(plugin: &Plugin, network_checks: bool) -> Report {
                     )),
                 },
             };
-            check(label, result);
+            report(label, result);
         }
     }
 
@@ -204,40 +214,70 @@ pub async fn run(plugin: &Plugin, network_checks: bool) -> Report {
             token: Some("conformance-token".into()),
             ..Invocation::default()
         };
-        let typed = |r: Result<(), super::error::CallError>| match r {
-            Ok(()) => Err("succeeded against an unreachable platform".to_owned()),
-            Err(e) if e.plugin_error().is_some() => Ok(()),
-            Err(e) => Err(format!("must fail with a typed plugin error, not: {e}")),
+        // Each call gets its own trace: a typed error proves something only if the plugin
+        // really tried the platform (a plugin that refuses the sample before sending
+        // anything would pass without its error handling ever running).
+        let traced = || Invocation {
+            trace: Some(Arc::new(HttpTrace::default())),
+            ..inv.clone()
         };
         if network_checks {
-            check(
-                "publish fails with a typed error".into(),
-                typed(
-                    plugin
-                        .publish(&adapted, "conformance", &account, &inv)
-                        .await
-                        .map(|_| ()),
-                ),
-            );
-            check(
-                "find-published fails with a typed error".into(),
-                typed(
-                    plugin
-                        .find_published("conformance", &adapted, &account, &inv)
-                        .await
-                        .map(|_| ()),
-                ),
-            );
-            check(
-                "fetch-metrics fails with a typed error".into(),
-                typed(plugin.fetch_metrics(&["1".into()], &account, &inv).await.map(|_| ())),
-            );
+            let i = traced();
+            let r = plugin.publish(&adapted, "conformance", &account, &i).await.map(|_| ());
+            report("publish fails with a typed error".into(), typed(r, &i));
+            let i = traced();
+            let r = plugin
+                .find_published("conformance", &adapted, &account, &i)
+                .await
+                .map(|_| ());
+            report("find-published fails with a typed error".into(), typed(r, &i));
+            let i = traced();
+            let r = plugin.fetch_metrics(&["1".into()], &account, &i).await.map(|_| ());
+            report("fetch-metrics fails with a typed error".into(), typed(r, &i));
         }
     }
     Report {
         plugin: plugin.id().to_owned(),
-        checks,
+        checks: checks.into_inner(),
     }
+}
+
+/// A network call's outcome against the unreachable platform: passed when it failed with
+/// a typed plugin error after trying at least one request; the detail names the error.
+fn typed(r: Result<(), super::error::CallError>, inv: &Invocation) -> Result<String, String> {
+    let tried = inv.trace.as_ref().map_or(0, |t| t.exchanges().len());
+    match r {
+        Ok(()) => Err("succeeded against an unreachable platform".to_owned()),
+        Err(e) => match e.plugin_error() {
+            Some(pe) if tried == 0 => Err(format!(
+                "failed with {} without sending a request, so the check proves nothing: a plugin \
+                 must try the platform with the conformance sample (\"Hello from Chorus\", no media; \
+                 give the account id it expects with --account)",
+                super::error::describe_plugin_error(pe)
+            )),
+            Some(pe) => Ok(format!(
+                "{} after {tried} request{}",
+                super::error::describe_plugin_error(pe),
+                if tried == 1 { "" } else { "s" }
+            )),
+            None => Err(format!("must fail with a typed plugin error, not: {e}")),
+        },
+    }
+}
+
+/// "0.4 ms of 100 ms", flagged when over half the limit (a busier machine would stop it).
+fn timing(took: Duration, limit: Duration) -> String {
+    let ms = took.as_secs_f64() * 1000.0;
+    let close = took > limit / 2;
+    format!(
+        "{ms:.1} ms of {} ms{}",
+        limit.as_millis(),
+        if close {
+            " (over half the limit: a busy machine may stop it)"
+        } else {
+            ""
+        }
+    )
 }
 
 fn describe_is_sane(plugin: &Plugin, d: &Description) -> Result<(), String> {
@@ -263,6 +303,23 @@ fn describe_is_sane(plugin: &Plugin, d: &Description) -> Result<(), String> {
     if let Some(o) = &d.oauth {
         if !o.authorize_url.starts_with("https://") || !o.token_url.starts_with("https://") {
             problems.push("oauth URLs must be https".into());
+        }
+    }
+    if d.text.also.iter().any(|l| l.max == 0) {
+        problems.push("a further text limit (text.also) is 0".into());
+    }
+    for (i, f) in d.fields.iter().enumerate() {
+        if f.name.is_empty() || d.fields[..i].iter().any(|g| g.name == f.name) {
+            problems.push(format!("text field {i} needs a name of its own"));
+        }
+        if f.limits.is_empty() || f.limits.iter().any(|l| l.max == 0) {
+            problems.push(format!("text field {:?} needs limits above 0", f.name));
+        }
+    }
+    if let Some(sess) = &d.session {
+        let paths = std::iter::once(&sess.create_path).chain(sess.refresh_path.as_ref());
+        if paths.into_iter().any(|p| !p.starts_with('/')) {
+            problems.push("session paths must start with / (they are joined to the API base)".into());
         }
     }
     if d.publish_budgets
@@ -297,6 +354,41 @@ fn within_limits(d: &Description, post: &Post, a: &Adapted) -> Result<(), String
         let n = measure(p, rule);
         if n > max {
             problems.push(format!("part {i} is {n} long, over {max}"));
+        }
+    }
+    // The further limits (`text-rules.also`) hold for the text and every part too.
+    for limit in &d.text.also {
+        for (what, t) in std::iter::once(("text".to_owned(), &a.text))
+            .chain(a.parts.iter().enumerate().map(|(i, p)| (format!("part {i}"), p)))
+        {
+            let n = measure(t, limit.rule);
+            if n > limit.max as usize {
+                problems.push(format!(
+                    "{what} is {n} by {:?}, over its further limit of {}",
+                    limit.rule, limit.max
+                ));
+            }
+        }
+    }
+    for f in &a.fields {
+        match d.fields.iter().find(|df| df.name == f.name) {
+            None => problems.push(format!("field {:?} is not one describe declares", f.name)),
+            Some(df) => {
+                for limit in &df.limits {
+                    let n = measure(&f.text, limit.rule);
+                    if n > limit.max as usize {
+                        problems.push(format!(
+                            "field {} is {n} by {:?}, over {}",
+                            f.name, limit.rule, limit.max
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for e in &a.extras {
+        if e.key.is_empty() || serde_json::from_str::<serde_json::Value>(&e.value).is_err() {
+            problems.push(format!("extra {:?} needs a key and a JSON value", e.key));
         }
     }
     if let Some(h) = d.text.max_hashtags {

@@ -148,6 +148,10 @@ impl host_api::Host for HostState {
         self.cpu.resume();
         match &result {
             Ok(r) => tracing::debug!(plugin = %self.plugin, %url, status = r.status, "plugin http"),
+            // A traced call (`plugin run`, `plugin test`) shows its exchanges itself.
+            Err(e) if self.http.trace.is_some() => {
+                tracing::debug!(plugin = %self.plugin, %url, error = ?e, "plugin http refused or failed")
+            }
             Err(e) => tracing::info!(plugin = %self.plugin, %url, error = ?e, "plugin http refused or failed"),
         }
         Ok(result)

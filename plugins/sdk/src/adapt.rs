@@ -38,6 +38,10 @@ pub struct AdaptRules {
     /// The kinds of media the platform takes (one `media-rule` each in `describe`); media
     /// of another kind is dropped with a warning. Empty: any kind.
     pub media_kinds: Vec<crate::types::MediaKind>,
+    /// The declared rule of each kind (MIME types, bytes, aspect ratio, duration): media
+    /// outside its kind's rule is dropped with a warning naming the rule, instead of
+    /// failing at the platform.
+    pub media_rules: Vec<crate::types::MediaRule>,
     pub media_required: bool,
     /// Append the post's link to the text if it is not there (platforms without link cards).
     pub append_link: bool,
@@ -65,6 +69,7 @@ impl AdaptRules {
             max_media: d.media.max_count as usize,
             mixed_media: d.media.mixed_kinds,
             media_kinds: d.media.rules.iter().map(|r| r.kind).collect(),
+            media_rules: d.media.rules.clone(),
             media_required: d.media.required,
             append_link: true,
         }
@@ -367,6 +372,17 @@ fn select_media(all: &[crate::types::MediaRef], rules: &AdaptRules, warnings: &m
     let takes = |k: MediaKind| rules.media_kinds.is_empty() || rules.media_kinds.contains(&k);
     let all: Vec<&crate::types::MediaRef> = all.iter().collect();
     let (usable, refused): (Vec<_>, Vec<_>) = all.iter().copied().partition(|m| takes(m.kind));
+    let (usable, outside): (Vec<_>, Vec<_>) = usable
+        .into_iter()
+        .map(|m| (m, breaks_rule(m, &rules.media_rules)))
+        .partition(|(_, why)| why.is_none());
+    let usable: Vec<&crate::types::MediaRef> = usable.into_iter().map(|(m, _)| m).collect();
+    for (m, why) in outside {
+        warnings.push(warn(
+            "media-dropped",
+            format!("left out media {}: {}", m.id, why.unwrap_or_default()),
+        ));
+    }
     if !refused.is_empty() {
         warnings.push(warn(
             "media-dropped",
@@ -416,6 +432,45 @@ fn select_media(all: &[crate::types::MediaRef], rules: &AdaptRules, warnings: &m
         kept.truncate(rules.max_media);
     }
     kept.into_iter().map(|m| m.id.clone()).collect()
+}
+
+/// Why `m` is outside its kind's declared rule, if it is (what is wrong and what is allowed).
+pub fn breaks_rule(m: &crate::types::MediaRef, rules: &[crate::types::MediaRule]) -> Option<String> {
+    let rule = rules.iter().find(|r| r.kind == m.kind)?;
+    let kind = kind_name(m.kind);
+    if !rule.mime_types.is_empty() && !rule.mime_types.iter().any(|t| t.eq_ignore_ascii_case(&m.mime_type)) {
+        return Some(format!(
+            "{} is not a type this platform takes for a {kind} ({})",
+            m.mime_type,
+            rule.mime_types.join(", ")
+        ));
+    }
+    if m.byte_size > rule.max_bytes {
+        return Some(format!(
+            "{} bytes is over the {} bytes this platform takes for a {kind}",
+            m.byte_size, rule.max_bytes
+        ));
+    }
+    if let Some(d) = m.duration_ms {
+        if let Some(max) = rule.max_duration_ms.filter(|max| d > *max) {
+            return Some(format!("{kind} of {} s is over the {} s allowed", d / 1000, max / 1000));
+        }
+        if let Some(min) = rule.min_duration_ms.filter(|min| d < *min) {
+            return Some(format!("{kind} of {} ms is under the {} ms required", d, min));
+        }
+    }
+    if let (Some(w), Some(h)) = (m.width, m.height.filter(|h| *h > 0)) {
+        let ratio = w as f32 / h as f32;
+        let (lo, hi) = (rule.min_aspect_ratio, rule.max_aspect_ratio);
+        if lo.is_some_and(|lo| ratio < lo - 0.005) || hi.is_some_and(|hi| ratio > hi + 0.005) {
+            return Some(format!(
+                "{w}×{h} (aspect ratio {ratio:.2}) is outside {:.2} to {:.2}",
+                lo.unwrap_or(0.0),
+                hi.unwrap_or(f32::INFINITY)
+            ));
+        }
+    }
+    None
 }
 
 fn kind_name(k: crate::types::MediaKind) -> &'static str {
@@ -480,6 +535,7 @@ mod tests {
             max_media: 1,
             mixed_media: true,
             media_kinds: vec![],
+            media_rules: vec![],
             media_required: false,
             append_link: true,
         }
@@ -558,6 +614,50 @@ mod tests {
             a.parts
         );
         assert!(a.warnings.iter().any(|w| w.code == "thread-capped"));
+    }
+
+    #[test]
+    fn media_outside_its_kinds_declared_rule_is_dropped_naming_the_rule() {
+        let image = |id: &str, mime: &str, bytes: u64, w: u32, h: u32| MediaRef {
+            id: id.into(),
+            kind: MediaKind::Image,
+            mime_type: mime.into(),
+            byte_size: bytes,
+            width: Some(w),
+            height: Some(h),
+            duration_ms: None,
+            alt_text: None,
+        };
+        let mut r = rules(300, false);
+        r.max_media = 4;
+        r.media_rules = vec![MediaRule {
+            min_aspect_ratio: Some(0.8),
+            max_aspect_ratio: Some(1.91),
+            ..media_rule(MediaKind::Image, &["image/jpeg", "image/png"], 1_000_000)
+        }];
+        let mut p = post("Look");
+        p.media = vec![
+            image("ok", "image/jpeg", 500_000, 1080, 1080),
+            image("heic", "image/heic", 500_000, 1080, 1080),
+            image("big", "image/png", 2_000_000, 1080, 1080),
+            image("tall", "image/jpeg", 500_000, 1080, 1920),
+        ];
+        let a = adapt_post(&p, None, &r).unwrap();
+        assert_eq!(a.media, ["ok"]);
+        let said: Vec<&str> = a.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert!(
+            said.iter()
+                .any(|m| m.contains("heic") && m.contains("image/jpeg, image/png")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter().any(|m| m.contains("big") && m.contains("1000000 bytes")),
+            "{said:?}"
+        );
+        assert!(
+            said.iter().any(|m| m.contains("tall") && m.contains("0.80 to 1.91")),
+            "{said:?}"
+        );
     }
 
     #[test]

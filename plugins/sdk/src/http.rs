@@ -105,6 +105,24 @@ impl Response {
             Err(error_from_status(&self, &self.message()))
         }
     }
+    /// Like [`Response::ok`], but the platform's own reading of an error comes first:
+    /// `platform` returns the typed error for the answers it knows (an expired token
+    /// reported as a 400, a duplicate reported as a 403), `None` for the rest, which get
+    /// [`error_from_status`].
+    ///
+    /// ```text
+    /// Request::post(url).json(&body).send()?.ok_with(|r| {
+    ///     (r.status == 400 && r.message().contains("ExpiredToken"))
+    ///         .then(|| PluginError::AuthExpired(r.message()))
+    /// })?
+    /// ```
+    pub fn ok_with(self, platform: impl FnOnce(&Response) -> Option<PluginError>) -> Result<Self, PluginError> {
+        if (200..300).contains(&self.status) {
+            return Ok(self);
+        }
+        Err(platform(&self).unwrap_or_else(|| error_from_status(&self, &self.message())))
+    }
+
     /// The platform's own error message, from the usual JSON shapes, else the raw body.
     pub fn message(&self) -> String {
         let text = String::from_utf8_lossy(&self.body)
@@ -153,21 +171,44 @@ pub fn error_from_status(resp: &Response, message: &str) -> PluginError {
     }
 }
 
-/// Seconds to wait, from `Retry-After` (seconds) or an `x-rate-limit-reset`/
-/// `x-ratelimit-reset` epoch; 60 when the platform says nothing.
+/// Seconds to wait before trying again, from the headers platforms use (see
+/// [`retry_after_at`]); 60 when the platform says nothing.
 pub fn retry_after(resp: &Response) -> u32 {
-    if let Some(s) = resp.header("retry-after").and_then(|v| v.trim().parse::<u32>().ok()) {
-        return s;
-    }
-    let reset = resp
-        .header("x-rate-limit-reset")
-        .or_else(|| resp.header("x-ratelimit-reset"));
-    if let Some(epoch) = reset.and_then(|v| v.trim().parse::<u64>().ok()) {
-        // Rounded up: waiting a fraction of a second too long is harmless, too short is not.
-        let wait_ms = epoch.saturating_mul(1000).saturating_sub(host::now_ms());
-        return wait_ms.div_ceil(1000).clamp(1, 86_400) as u32;
-    }
-    60
+    // The clock is read only for a header that names a time.
+    wait(resp, &host::now_ms)
+}
+
+/// [`retry_after`] at `now_ms`. Read, first found wins:
+/// - `Retry-After`: seconds, or an HTTP date (RFC 9110);
+/// - `x-rate-limit-reset` (X), `x-ratelimit-reset` (Mastodon, Pinterest), `ratelimit-reset`
+///   (Bluesky, the IETF RateLimit fields): a Unix time in seconds, a number of seconds
+///   (numbers below 10⁹ cannot be a time since 2001), or an RFC 3339 time (Mastodon).
+///
+/// Waits are rounded up (a fraction of a second too long is harmless, too short is not)
+/// and kept within 1 s to 24 h.
+pub fn retry_after_at(resp: &Response, now_ms: u64) -> u32 {
+    wait(resp, &|| now_ms)
+}
+
+fn wait(resp: &Response, now_ms: &dyn Fn() -> u64) -> u32 {
+    let until = |at_ms: u64| at_ms.saturating_sub(now_ms()).div_ceil(1000);
+    let read = |v: &str| -> Option<u64> {
+        let v = v.trim();
+        match v.parse::<u64>() {
+            Ok(n) if n >= 1_000_000_000 => Some(until(n.saturating_mul(1000))),
+            Ok(n) => Some(n),
+            Err(_) => crate::time::parse_ms(v).map(until),
+        }
+    };
+    [
+        "retry-after",
+        "x-rate-limit-reset",
+        "x-ratelimit-reset",
+        "ratelimit-reset",
+    ]
+    .iter()
+    .find_map(|h| resp.header(h).and_then(read))
+    .map_or(60, |s| s.clamp(1, 86_400) as u32)
 }
 
 /// Percent-encodes a query or form component.
@@ -233,6 +274,55 @@ mod tests {
             "Validation failed: Text too long"
         );
         assert_eq!(resp(500, &[], "plain oops").message(), "plain oops");
+    }
+
+    #[test]
+    fn every_common_rate_limit_header_gives_the_wait() {
+        let now = 1_796_639_814_500; // 2026-12-07T10:36:54.500Z
+        let wait = |h: &str, v: &str| retry_after_at(&resp(429, &[(h, v)], ""), now);
+        assert_eq!(wait("Retry-After", "17"), 17);
+        assert_eq!(
+            wait("Retry-After", "Mon, 07 Dec 2026 10:37:24 GMT"),
+            30,
+            "an HTTP date, rounded up"
+        );
+        assert_eq!(wait("x-rate-limit-reset", "1796639844"), 30, "X: a Unix time");
+        assert_eq!(
+            wait("X-RateLimit-Reset", "2026-12-07T10:37:54.000Z"),
+            60,
+            "Mastodon: RFC 3339"
+        );
+        assert_eq!(wait("ratelimit-reset", "1796639904"), 90, "Bluesky: a Unix time");
+        assert_eq!(wait("RateLimit-Reset", "45"), 45, "the IETF draft: seconds");
+        assert_eq!(
+            wait("ratelimit-reset", "1796639000"),
+            1,
+            "a time already past: at least 1 s"
+        );
+        assert_eq!(wait("x-unknown", "5"), 60, "nothing said: a minute");
+        assert_eq!(wait("Retry-After", "9999999"), 86_400, "at most a day");
+    }
+
+    #[test]
+    fn a_plugin_reads_its_platforms_errors_first() {
+        let expired = resp(400, &[], r#"{"error":"ExpiredToken","message":"Token has expired"}"#);
+        let e = expired
+            .clone()
+            .ok_with(|r| {
+                (r.status == 400 && r.body.windows(12).any(|w| w == b"ExpiredToken"))
+                    .then(|| PluginError::AuthExpired(r.message()))
+            })
+            .unwrap_err();
+        assert!(
+            matches!(e, PluginError::AuthExpired(ref m) if m == "Token has expired"),
+            "{e:?}"
+        );
+        let other = resp(400, &[], r#"{"error":"InvalidRequest","message":"bad"}"#);
+        assert!(matches!(
+            other.ok_with(|_| None).unwrap_err(),
+            PluginError::InvalidInput(_)
+        ));
+        assert_eq!(resp(200, &[], "{}").ok_with(|_| unreachable!()).unwrap().status, 200);
     }
 
     #[test]

@@ -20,13 +20,17 @@
 //! Beside the bindings, the SDK holds the logic every platform shares, so no plugin copies
 //! another's: length counting by each platform's rule ([`text`]), hashtag and mention
 //! handling ([`tags`]), thread splitting ([`thread`]), tone transforms driven by the
-//! segment ([`tone`]), a whole `adapt` pipeline built from those ([`adapt`]), and HTTP with
-//! the platform's errors mapped to the contract's typed errors ([`http`]).
+//! segment ([`tone`]), a whole `adapt` pipeline built from those ([`adapt`]), HTTP with
+//! the platform's errors mapped to the contract's typed errors ([`http`]), rich-text spans
+//! in bytes and UTF-16 units ([`rich`]) and timestamps ([`time`]). docs/plugins/sdk.md
+//! lists every helper by task.
 
 pub mod adapt;
 pub mod http;
 pub mod progress;
+pub mod rich;
 pub mod thread;
+pub mod time;
 pub mod tone;
 
 /// Lengths, entities and vocabularies, shared with the host (the `chorus-text` crate).
@@ -92,6 +96,7 @@ pub mod prelude {
     pub use crate::adapt::{AdaptRules, adapt_post, keep_images, media_rule, same_text, targeting_unsupported};
     pub use crate::http::{Request, Response, error_from_status};
     pub use crate::progress::Progress;
+    pub use crate::rich::{Span, SpanKind, spans};
     pub use crate::types::*;
     pub use crate::{invalid, transient};
 }

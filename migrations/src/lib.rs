@@ -22,6 +22,7 @@ mod m20261123_000006_audience_scores;
 mod m20261204_000007_sandbox_workspace;
 mod m20261204_000008_delivery_queue;
 mod m20261206_000009_planning;
+mod m20261207_000010_account_servers;
 
 /// Applies Chorus's migrations in order.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000007_sandbox_workspace::Migration),
             Box::new(m20261204_000008_delivery_queue::Migration),
             Box::new(m20261206_000009_planning::Migration),
+            Box::new(m20261207_000010_account_servers::Migration),
         ]
     }
 }

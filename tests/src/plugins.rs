@@ -89,6 +89,7 @@ pub async fn connected_account(
     let row = tenant
         .accounts()
         .connect(chorus_core::store::NewAccount {
+            api_base: None,
             brand_id: brand,
             platform: platform.into(),
             handle: handle.into(),

@@ -30,6 +30,7 @@ pub async fn seed_due(
         let acc = tenant
             .accounts()
             .connect(NewAccount {
+                api_base: None,
                 brand_id: brand,
                 platform: platform.into(),
                 handle: format!("acct{a}"),

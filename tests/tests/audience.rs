@@ -1013,6 +1013,7 @@ async fn a_targeted_delivery_below_the_platform_minimum_is_not_scheduled() {
     let account = tenant
         .accounts()
         .connect(NewAccount {
+            api_base: None,
             brand_id: brand,
             platform: "linkedin".into(),
             handle: "acme".into(),

@@ -20,6 +20,7 @@ fn draft(body: &str) -> PostDraft {
 
 fn account(brand_id: Uuid, remote_id: &str) -> NewAccount {
     NewAccount {
+        api_base: None,
         brand_id,
         platform: "linkedin".into(),
         handle: "acme".into(),

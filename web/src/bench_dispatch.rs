@@ -253,6 +253,7 @@ async fn seed(
         let acc = tenant
             .accounts()
             .connect(NewAccount {
+                api_base: None,
                 brand_id: brand.id,
                 platform: "x".into(),
                 handle: format!("bench{a}"),

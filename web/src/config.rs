@@ -65,6 +65,9 @@ pub struct PluginsFileConfig {
     pub adapt_ms: Option<u64>,
     pub publish_seconds: Option<u64>,
     pub http_requests_per_call: Option<u32>,
+    /// Let accounts of federated platforms (Mastodon) name plain-HTTP loopback servers:
+    /// for local fakes only; production accounts must be on public HTTPS servers.
+    pub loopback_account_servers: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -320,6 +323,7 @@ fn plugin_settings(
 ) -> Result<PluginSettings, ConfigError> {
     let mut settings = PluginSettings {
         install_dir: Some(data_dir.join("plugins")),
+        loopback_account_servers: limits.loopback_account_servers.unwrap_or(false),
         ..PluginSettings::default()
     };
     let file_bases = platforms

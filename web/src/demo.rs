@@ -232,6 +232,7 @@ async fn seed_brand(tenant: Tenant<'_>, b: &DemoBrand, n: usize) -> anyhow::Resu
         tenant
             .accounts()
             .connect(NewAccount {
+                api_base: None,
                 brand_id: brand.id,
                 platform: platform.into(),
                 handle: handle.into(),

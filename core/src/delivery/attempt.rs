@@ -165,7 +165,7 @@ impl Attempts {
                 return queue.write(claim, w).await;
             }
             let inv = match self.credentials(&account, &plugin).await? {
-                Ok(creds) => invocation(d.workspace_id, creds),
+                Ok(creds) => invocation(d.workspace_id, &account, creds),
                 Err(w) => return queue.write(claim, w).await,
             };
             self.stats.lookup();
@@ -204,7 +204,7 @@ impl Attempts {
             // In the turn, so one attempt per account refreshes an expiring token and the
             // next ones use what it stored.
             match self.credentials(&account, &plugin).await? {
-                Ok(creds) => (my_turn, invocation(d.workspace_id, creds)),
+                Ok(creds) => (my_turn, invocation(d.workspace_id, &account, creds)),
                 Err(w) => return queue.write(claim, w).await,
             }
         };
@@ -574,11 +574,13 @@ impl Attempts {
     }
 }
 
-/// A network call's invocation for the account's workspace, with its token.
-fn invocation(workspace: Uuid, creds: crate::secrets::Credentials) -> Invocation {
+/// A network call's invocation for the account's workspace, with its token, on its own
+/// server when it has one (a federated platform).
+fn invocation(workspace: Uuid, account: &social_account::Model, creds: crate::secrets::Credentials) -> Invocation {
     Invocation {
         workspace,
         token: Some(creds.access_token),
+        api_base: account.api_base.clone(),
         ..Invocation::default()
     }
 }

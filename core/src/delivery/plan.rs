@@ -475,7 +475,7 @@ impl<'a> Planner<'a> {
         let adapted: types::Adapted = d
             .adaptation
             .clone()
-            .map(serde_json::from_value)
+            .map(crate::plugins::convert::stored_adaptation)
             .transpose()
             .map_err(|e| format!("the stored adaptation cannot be read: {e}"))?
             .ok_or("nothing was stored of what was sent")?;
@@ -488,6 +488,7 @@ impl<'a> Planner<'a> {
         let inv = Invocation {
             workspace: d.workspace_id,
             token: Some(creds.access_token),
+            api_base: account.api_base.clone(),
             ..Invocation::default()
         };
         let acc = types::Account {

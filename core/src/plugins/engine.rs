@@ -262,6 +262,9 @@ pub struct Invocation {
     pub media_refs: Vec<types::MediaRef>,
     /// Records the call's HTTP exchanges (`chorus plugin run`); `None` in production.
     pub trace: Option<Arc<super::http::HttpTrace>>,
+    /// The account's own server (`https://fosstodon.org`), for plugins whose manifest
+    /// declares `account_api_base`: the call's API base, reachable in this call only.
+    pub api_base: Option<String>,
 }
 
 /// A loaded plugin, ready to call. Cheap to share behind an `Arc`.
@@ -462,7 +465,10 @@ impl Plugin {
     fn context(&self, account: &Account, inv: &Invocation) -> types::CallContext {
         types::CallContext {
             account: account.clone(),
-            api_base: self.api_base(),
+            api_base: inv
+                .api_base
+                .as_deref()
+                .map_or_else(|| self.api_base(), |b| b.trim_end_matches('/').to_owned()),
             media: inv.media_refs.clone(),
         }
     }
@@ -509,6 +515,15 @@ impl Sandbox {
             .stderr(stderr.clone())
             .build();
         let network = matches!(phase, Phase::Network);
+        // An account on its own server (a federated platform): that server joins the
+        // grant for this call, or the call is refused as a policy problem.
+        let grant = match inv.api_base.as_deref().filter(|_| network) {
+            Some(base) => self
+                .grant
+                .for_account(base)
+                .map_err(|why| self.error(call, CallErrorKind::Plugin(types::PluginError::Denied(why))))?,
+            None => self.grant.clone(),
+        };
         let state = HostState {
             plugin: self.id.clone(),
             workspace: inv.workspace,
@@ -521,7 +536,7 @@ impl Sandbox {
             },
             http: CallHttp {
                 clients: shared.clients.clone(),
-                grant: self.grant.clone(),
+                grant,
                 limits: self.limits.clone(),
                 allowed: network,
                 token: if network { inv.token.clone() } else { None },

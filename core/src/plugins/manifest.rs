@@ -41,6 +41,11 @@ pub struct Capabilities {
     /// only the host of the platform's default API base does.
     #[serde(default)]
     pub credential_hosts: Vec<String>,
+    /// Each account names its own server (a federated platform: Mastodon, Bluesky's
+    /// self-hosted PDSes). The account's API base is then reachable in that account's
+    /// calls, over HTTPS to a public address, and receives that account's token only.
+    #[serde(default)]
+    pub account_api_base: bool,
 }
 
 /// Why a manifest or component was refused.

@@ -9,6 +9,12 @@
 //! Credentials are a second, narrower decision: the account's token goes only to the
 //! operator's API base and to the hosts the manifest names in `credential_hosts`, never to
 //! the rest of `http_hosts` (CDNs, pre-signed upload URLs, anything else a plugin declared).
+//!
+//! A plugin whose manifest says `account_api_base` (a federated platform) also reaches, in
+//! one account's calls, that account's own server ([`Grant::for_account`]): over HTTPS to a
+//! public address like any declared host, and it receives that account's token. People
+//! connect accounts, so their servers are never trusted like the operator's API base:
+//! plain HTTP on loopback is allowed only where the operator said so (tests, the demo).
 
 use super::manifest::{Manifest, ManifestError, host_matches};
 use std::net::IpAddr;
@@ -27,6 +33,12 @@ pub struct Grant {
     /// `http://127.0.0.1:9001`): reachable like the API base, and credentialed only when the
     /// host they stand for is a credential host.
     pub local_origins: Vec<(String, Url)>,
+    /// The manifest lets each account name its own server.
+    pub per_account: bool,
+    /// The operator allows accounts on plain-HTTP loopback servers (local fakes).
+    pub loopback_accounts: bool,
+    /// In one account's call: that account's server.
+    pub account_base: Option<Url>,
 }
 
 /// Where a URL leads, as far as the policy is concerned.
@@ -34,6 +46,8 @@ pub struct Grant {
 enum Destination<'a> {
     /// The operator's API base.
     ApiBase,
+    /// The server of the account this call acts for.
+    Account,
     /// A local origin standing in for this declared host.
     Local(&'a str),
     /// Anywhere else: the URL's own host.
@@ -67,6 +81,42 @@ impl Grant {
             credential_hosts: manifest.capabilities.credential_hosts.clone(),
             api_base,
             local_origins: Vec::new(),
+            per_account: manifest.capabilities.account_api_base,
+            loopback_accounts: false,
+            account_base: None,
+        })
+    }
+
+    /// This grant for one account's call on `base`, the account's own server; refused,
+    /// with the reason, unless the manifest takes per-account servers and `base` is an
+    /// HTTPS origin on a host name (or plain HTTP on loopback where the operator allows it).
+    pub fn for_account(&self, base: &str) -> Result<Self, String> {
+        if !self.per_account {
+            return Err(format!(
+                "the account names its own server ({base}), but this plugin's manifest does not declare `account_api_base`"
+            ));
+        }
+        let url = Url::parse(base).map_err(|e| format!("the account's API base {base:?} is not a URL: {e}"))?;
+        let loopback = url.scheme() == "http" && ip_of(&url).is_some_and(|ip| ip.is_loopback());
+        let origin_only = url.path().trim_end_matches('/').is_empty() && url.query().is_none();
+        let ok = match url.scheme() {
+            "https" => ip_of(&url).is_none() && url.host_str().is_some(),
+            "http" => loopback && self.loopback_accounts,
+            _ => false,
+        };
+        if !ok || !origin_only || !url.username().is_empty() || url.password().is_some() {
+            return Err(format!(
+                "the account's API base {base} must be https://HOST with a host name and no path{}",
+                if loopback {
+                    " (plain http on loopback only where the operator allows it)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        Ok(Self {
+            account_base: Some(url),
+            ..self.clone()
         })
     }
 
@@ -100,6 +150,9 @@ impl Grant {
     }
 
     fn destination<'a>(&'a self, url: &'a Url) -> Destination<'a> {
+        if self.account_base.as_ref().is_some_and(|b| same_origin(b, url)) {
+            return Destination::Account;
+        }
         if self.is_api_base(url) {
             return Destination::ApiBase;
         }
@@ -115,7 +168,7 @@ impl Grant {
     pub fn sends_credentials(&self, url: &Url) -> bool {
         let credentialed = |h: &str| self.credential_hosts.iter().any(|p| host_matches(p, h));
         match self.destination(url) {
-            Destination::ApiBase => true,
+            Destination::ApiBase | Destination::Account => true,
             Destination::Local(h) => credentialed(h),
             Destination::Public(h) => url.scheme() == "https" && credentialed(h),
         }
@@ -124,12 +177,21 @@ impl Grant {
     /// Whether `url` goes to a destination the operator configured (API base or local
     /// origin), which may be on loopback and so uses the unfiltered client.
     pub fn is_configured(&self, url: &Url) -> bool {
-        !matches!(self.destination(url), Destination::Public(_))
+        match self.destination(url) {
+            // An account's HTTPS server goes through the filtered client like any public
+            // host (its name must not resolve to a private address).
+            Destination::Account => url.scheme() == "http",
+            Destination::Public(_) => false,
+            Destination::ApiBase | Destination::Local(_) => true,
+        }
     }
 
     /// Checks `url` and returns why it is refused, if it is.
     pub fn check(&self, url: &Url) -> Result<(), String> {
         let host = url.host_str().ok_or_else(|| format!("{url} has no host"))?;
+        if self.destination(url) == Destination::Account {
+            return Ok(()); // checked by `for_account`
+        }
         if self.is_configured(url) {
             return Ok(());
         }
@@ -283,6 +345,61 @@ pub fn is_public(ip: IpAddr) -> bool {
 }
 
 #[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    fn federated(per_account: bool) -> Grant {
+        Grant {
+            hosts: vec!["mastodon.social".into()],
+            credential_hosts: vec!["mastodon.social".into()],
+            per_account,
+            ..Grant::default()
+        }
+    }
+
+    #[test]
+    fn an_accounts_server_is_reached_with_its_token_in_its_calls_only() {
+        let g = federated(true).for_account("https://fosstodon.org").unwrap();
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(g.check(&u("https://fosstodon.org/api/v1/statuses")), Ok(()));
+        assert!(g.sends_credentials(&u("https://fosstodon.org/api/v1/statuses")));
+        assert!(
+            !g.is_configured(&u("https://fosstodon.org/api/v1/statuses")),
+            "filtered client"
+        );
+        // Another account's server is not reachable in this call.
+        assert!(g.check(&u("https://hachyderm.io/api/v1/statuses")).is_err());
+        assert!(
+            federated(true).check(&u("https://fosstodon.org/x")).is_err(),
+            "not without the account"
+        );
+    }
+
+    #[test]
+    fn an_account_server_is_refused_unless_the_plugin_is_federated_and_the_url_is_a_public_https_origin() {
+        let why = federated(false).for_account("https://fosstodon.org").unwrap_err();
+        assert!(why.contains("does not declare `account_api_base`"), "{why}");
+        for bad in [
+            "http://fosstodon.org",
+            "https://10.0.0.1",
+            "https://fosstodon.org/api",
+            "https://user:pw@fosstodon.org",
+            "ftp://fosstodon.org",
+            "http://127.0.0.1:8080",
+            "not a url",
+        ] {
+            assert!(federated(true).for_account(bad).is_err(), "{bad} was allowed");
+        }
+        let local = Grant {
+            loopback_accounts: true,
+            ..federated(true)
+        };
+        let g = local.for_account("http://127.0.0.1:8080").unwrap();
+        assert!(g.is_configured(&Url::parse("http://127.0.0.1:8080/api/v1/statuses").unwrap()));
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -291,7 +408,7 @@ mod tests {
             hosts: vec!["api.x.com".into(), "*.twimg.com".into()],
             credential_hosts: vec!["api.x.com".into()],
             api_base: base.map(|b| Url::parse(b).unwrap()),
-            local_origins: vec![],
+            ..Grant::default()
         }
     }
 

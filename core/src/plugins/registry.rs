@@ -31,6 +31,9 @@ pub struct PluginSettings {
     /// simulator), reachable like the API base.
     pub local_origins: BTreeMap<String, Vec<(String, Url)>>,
     pub limits: Limits,
+    /// Accounts of federated platforms may name plain-HTTP loopback servers (local fakes,
+    /// tests); off in production, where an account's server must be public HTTPS.
+    pub loopback_account_servers: bool,
     /// Where installed plugins live (`<data_dir>/plugins`).
     pub install_dir: Option<PathBuf>,
 }
@@ -186,6 +189,10 @@ impl PluginSettings {
             self.api_bases.get(platform).cloned(),
         )?
         .with_local_origins(self.local_origins.get(platform).map_or(&[][..], Vec::as_slice))
+        .map(|g| Grant {
+            loopback_accounts: self.loopback_account_servers,
+            ..g
+        })
         .map_err(|message| ManifestError::Grant {
             id: manifest.id.clone(),
             message,

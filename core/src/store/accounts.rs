@@ -24,6 +24,9 @@ pub struct NewAccount {
     pub timezone: String,
     pub scopes: Vec<String>,
     pub credentials: Credentials,
+    /// The account's own server on a federated platform (`https://fosstodon.org`); the
+    /// plugin's manifest must declare `account_api_base` for calls to use it.
+    pub api_base: Option<String>,
 }
 
 impl Accounts<'_> {
@@ -36,6 +39,7 @@ impl Accounts<'_> {
                 return Err(Invalid::new(field, "must be 1-200 characters").into());
             }
         }
+        let api_base = new.api_base.as_deref().map(account_server).transpose()?;
         self.t.brands().get(new.brand_id).await?;
         let id = new_id();
         let sealed = self.seal(id, &new.credentials)?;
@@ -49,6 +53,7 @@ impl Accounts<'_> {
             remote_id: Set(new.remote_id.trim().to_owned()),
             display_name: Set(new.display_name),
             timezone: Set(zone.to_string()),
+            api_base: Set(api_base),
             status: Set(AccountStatus::Connected),
             credentials: Set(Some(sealed)),
             credentials_expire_at: Set(new.credentials.expires_at),
@@ -246,4 +251,21 @@ impl Accounts<'_> {
 /// `column IS NULL OR column < at`: a lock or pause that is not set, or has run out.
 fn unset_or_before(column: social_account::Column, at: DateTime<Utc>) -> Condition {
     Condition::any().add(column.is_null()).add(column.lt(at))
+}
+
+/// An account's server as stored: an http(s) origin without a path, e.g.
+/// `https://fosstodon.org` (whether a call may reach it is the plugin policy's decision).
+fn account_server(raw: &str) -> Result<String, Invalid> {
+    let bad = || {
+        Invalid::new(
+            "account.api_base",
+            format!("{raw:?} must be the server's origin, like https://fosstodon.org (https, a host, no path)"),
+        )
+    };
+    let url = url::Url::parse(raw.trim()).map_err(|_| bad())?;
+    let origin_only = url.path().trim_end_matches('/').is_empty() && url.query().is_none() && url.fragment().is_none();
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() || !origin_only || raw.len() > 300 {
+        return Err(bad());
+    }
+    Ok(url.origin().ascii_serialization())
 }

@@ -90,6 +90,13 @@ impl Plugin for Mastodon {
         let mut ids: Vec<(String, Option<String>)> = Vec::new();
         for (i, text) in parts.iter().enumerate() {
             let mut body = serde_json::json!({ "status": text, "visibility": "public" });
+            // Mastodon takes one ISO 639-1 code: the primary language of the text's most
+            // specific tag (`en-GB` → `en`).
+            if let Some(lang) = adapted.languages.first().and_then(|l| l.split('-').next()) {
+                if lang.len() == 2 {
+                    body["language"] = lang.to_ascii_lowercase().into();
+                }
+            }
             if i == 0 && !media_ids.is_empty() {
                 body["media_ids"] = media_ids.clone().into();
             }

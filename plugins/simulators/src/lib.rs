@@ -15,6 +15,7 @@
 pub mod facebook;
 pub mod fault;
 pub mod linkedin;
+pub mod mastodon;
 pub mod oauth;
 pub mod x;
 

@@ -10,6 +10,9 @@ super::entity! {
         pub remote_id: String,
         pub display_name: Option<String>,
         pub timezone: String,
+        /// The account's own server on a federated platform (`https://fosstodon.org`);
+        /// `None`: the platform's API base.
+        pub api_base: Option<String>,
         pub status: AccountStatus,
         /// Sealed by `crate::secrets`; open it through the repository, never directly.
         #[serde(skip)]

@@ -136,6 +136,10 @@ pub struct Credentials {
     pub refresh_token: Option<String>,
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
+    /// An app password, for platforms that sign in with one (`describe`'s `session`): the
+    /// host opens a new session with it when the refresh token is refused.
+    #[serde(default)]
+    pub app_password: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -144,6 +148,7 @@ impl std::fmt::Debug for Credentials {
             .field("access_token", &"<redacted>")
             .field("refresh_token", &self.refresh_token.as_ref().map(|_| "<redacted>"))
             .field("expires_at", &self.expires_at)
+            .field("app_password", &self.app_password.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -192,6 +197,7 @@ mod tests {
             access_token: "s3cret".into(),
             refresh_token: Some("r3fresh".into()),
             expires_at: None,
+            app_password: None,
         };
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cret") && !shown.contains("r3fresh"));

@@ -9,6 +9,7 @@ const BUNDLED: &[(&str, &str)] = &[
     ("chorus-plugin-x", "x"),
     ("chorus-plugin-linkedin", "linkedin"),
     ("chorus-plugin-facebook", "facebook"),
+    ("chorus-plugin-bluesky", "bluesky"),
 ];
 
 fn main() {

@@ -101,6 +101,7 @@ pub async fn connected_account(
                 access_token: token.into(),
                 refresh_token: None,
                 expires_at: None,
+                app_password: None,
             },
         })
         .await

@@ -42,6 +42,7 @@ pub async fn seed_due(
                     access_token: token.clone(),
                     refresh_token: None,
                     expires_at: None,
+                    app_password: None,
                 },
             })
             .await

@@ -1025,6 +1025,7 @@ async fn a_targeted_delivery_below_the_platform_minimum_is_not_scheduled() {
                 access_token: "t".into(),
                 refresh_token: None,
                 expires_at: None,
+                app_password: None,
             },
         })
         .await

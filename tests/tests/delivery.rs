@@ -421,6 +421,7 @@ async fn each_kind_of_failure_ends_the_way_its_kind_says() {
                 access_token: "reconnected".into(),
                 refresh_token: None,
                 expires_at: None,
+                app_password: None,
             },
         )
         .await

@@ -50,6 +50,7 @@ async fn connect(tenant: &Tenant<'_>, brand: Uuid, handle: &str, remote_id: &str
                 access_token: token.into(),
                 refresh_token: None,
                 expires_at: None,
+                app_password: None,
             },
         })
         .await

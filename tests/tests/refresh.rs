@@ -4,7 +4,7 @@
 
 use chorus_core::delivery::{Backoff, Engine, EngineSettings};
 use chorus_core::domain::{AccountStatus, DeliveryStatus};
-use chorus_core::oauth::refresh::{Fresh, Refresher};
+use chorus_core::oauth::refresh::{Fresh, Refresher, Renewal};
 use chorus_core::oauth::{OAuthClient, OAuthClients};
 use chorus_core::plugins::Limits;
 use chorus_core::secrets::Credentials;
@@ -63,6 +63,7 @@ async fn world(label: &str, n: usize, refresh_known: bool) -> (TestStore, Uuid, 
                 access_token: acc.token.clone(),
                 refresh_token: Some("rt-1".into()),
                 expires_at: Some(Utc::now() + Duration::minutes(1)),
+                app_password: None,
             },
         )
         .await
@@ -113,8 +114,8 @@ async fn two_workers_racing_to_refresh_spend_the_refresh_token_once() {
         Refresher::new(settings("b", &x).oauth),
     );
     let (ra, rb) = tokio::join!(
-        a.fresh(&t.store, &account, None, "worker-a"),
-        b.fresh(&t.store, &account, None, "worker-b")
+        a.fresh(&t.store, &account, Renewal::OAuth { token_url: None }, "worker-a"),
+        b.fresh(&t.store, &account, Renewal::OAuth { token_url: None }, "worker-b")
     );
     let outcomes = [ra.unwrap(), rb.unwrap()];
     let refreshed = outcomes
@@ -124,7 +125,11 @@ async fn two_workers_racing_to_refresh_spend_the_refresh_token_once() {
     let busy = outcomes.iter().filter(|o| matches!(o, Fresh::Busy)).count();
     assert_eq!((refreshed, busy), (1, 1), "{outcomes:?}");
     // The one that waited finds the new token stored, and does not refresh again.
-    match b.fresh(&t.store, &account, None, "worker-b").await.unwrap() {
+    match b
+        .fresh(&t.store, &account, Renewal::OAuth { token_url: None }, "worker-b")
+        .await
+        .unwrap()
+    {
         Fresh::Ready { credentials, refreshed } => {
             assert!(!refreshed);
             assert!(credentials.access_token.starts_with("x-at-"));

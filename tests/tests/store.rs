@@ -32,6 +32,7 @@ fn account(brand_id: Uuid, remote_id: &str) -> NewAccount {
             access_token: "tok-SECRET-123".into(),
             refresh_token: Some("refresh-SECRET-456".into()),
             expires_at: Some(Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()),
+            app_password: None,
         },
     }
 }
@@ -325,6 +326,7 @@ async fn credentials_are_sealed_at_rest_and_open_only_through_their_tenant() {
         access_token: "tok-NEW".into(),
         refresh_token: None,
         expires_at: None,
+        app_password: None,
     };
     accounts.set_credentials(acc.id, &renewed).await.unwrap();
     assert_eq!(accounts.credentials(acc.id).await.unwrap(), renewed);

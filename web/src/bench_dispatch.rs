@@ -265,6 +265,7 @@ async fn seed(
                     access_token: token.clone(),
                     refresh_token: None,
                     expires_at: None,
+                    app_password: None,
                 },
             })
             .await?;

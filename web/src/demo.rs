@@ -1,6 +1,6 @@
 //! `chorus serve --demo`: an offline sandbox. It seeds a demo agency (two brands with a
-//! synthetic audience, segments and personas) whose X, LinkedIn and Facebook accounts are
-//! connected to the same platform fakes the test suite uses, served on loopback by this
+//! synthetic audience, segments and personas) whose X, LinkedIn, Facebook and Bluesky
+//! accounts are connected to the same platform fakes the test suite uses, served on loopback by this
 //! process, and points the plugins at them. Previews and publishing then work on a fresh
 //! machine without any platform account; later features (scheduling, metrics, the UI) use
 //! the same sandbox.
@@ -20,6 +20,7 @@ use chorus_core::plugins::PluginRegistry;
 use chorus_core::secrets::Credentials;
 use chorus_core::store::entity::brand;
 use chorus_core::store::{NewAccount, NewBrand, NewWorkspace, Store, Tenant};
+use chorus_simulators::bluesky::BlueskyFake;
 use chorus_simulators::facebook::FacebookFake;
 use chorus_simulators::linkedin::{LinkedInFake, TEST_ORGANIZATION};
 use chorus_simulators::x::{ALL_SCOPES, XFake};
@@ -31,12 +32,13 @@ use std::sync::Arc;
 /// The demo workspace's slug.
 pub const WORKSPACE: &str = "demo";
 
-/// The three sandbox platforms, running in this process.
+/// The sandbox platforms, running in this process.
 #[derive(Clone)]
 pub struct Sandbox {
     pub x: XFake,
     pub linkedin: LinkedInFake,
     pub facebook: FacebookFake,
+    pub bluesky: BlueskyFake,
 }
 
 impl Sandbox {
@@ -45,6 +47,7 @@ impl Sandbox {
             x: XFake::start().await.context("starting the X sandbox")?,
             linkedin: LinkedInFake::start().await.context("starting the LinkedIn sandbox")?,
             facebook: FacebookFake::start().await.context("starting the Facebook sandbox")?,
+            bluesky: BlueskyFake::start().await.context("starting the Bluesky sandbox")?,
         })
     }
 
@@ -54,13 +57,15 @@ impl Sandbox {
             ("x", &self.x.base_url),
             ("linkedin", &self.linkedin.base_url),
             ("facebook", &self.facebook.base_url),
+            ("bluesky", &self.bluesky.base_url),
         ]
         .into_iter()
         .map(|(p, u)| (p.to_owned(), url::Url::parse(u).expect("a loopback URL")))
         .collect()
     }
 
-    /// Lets the sandbox accept an account's token (the fakes keep nothing across restarts).
+    /// Lets the sandbox accept an account's token, or for Bluesky its app password (the
+    /// fakes keep nothing across restarts).
     fn grant(&self, platform: &str, remote_id: &str, handle: &str, token: &str) {
         match platform {
             "x" => self.x.grant(token, remote_id, handle, ALL_SCOPES),
@@ -76,6 +81,7 @@ impl Sandbox {
                 ],
             ),
             "facebook" => self.facebook.grant_page(token, remote_id),
+            "bluesky" => self.bluesky.add_account(remote_id, handle, token),
             _ => {}
         }
     }
@@ -85,7 +91,7 @@ struct DemoBrand {
     slug: &'static str,
     name: &'static str,
     interests: &'static [&'static str],
-    accounts: [(&'static str, &'static str, &'static str); 3],
+    accounts: [(&'static str, &'static str, &'static str); 4],
 }
 
 const BRANDS: [DemoBrand; 2] = [
@@ -97,6 +103,7 @@ const BRANDS: [DemoBrand; 2] = [
             ("x", "northwind", "1000001"),
             ("linkedin", "northwind", TEST_ORGANIZATION),
             ("facebook", "northwind", "100000001"),
+            ("bluesky", "northwind.bsky.social", "did:plc:northwinddemo"),
         ],
     },
     DemoBrand {
@@ -107,6 +114,7 @@ const BRANDS: [DemoBrand; 2] = [
             ("x", "fikaroasters", "1000002"),
             ("linkedin", "fika", "urn:li:organization:2000002"),
             ("facebook", "fika", "100000002"),
+            ("bluesky", "fika.bsky.social", "did:plc:fikademo"),
         ],
     },
 ];
@@ -151,7 +159,19 @@ pub async fn seed(store: &Store, sandbox: &Sandbox) -> anyhow::Result<Seeded> {
             .with_context(|| format!("seeding the demo brand {}", b.slug))?;
         created |= added;
         for account in tenant.accounts().list_for_brand(brand.id).await? {
-            let creds = tenant.accounts().credentials(account.id).await?;
+            let mut creds = tenant.accounts().credentials(account.id).await?;
+            if let Some(password) = creds.app_password.clone() {
+                // A new sandbox knows no session: the host opens one with the password.
+                sandbox.grant(&account.platform, &account.remote_id, &account.handle, &password);
+                creds = Credentials {
+                    access_token: String::new(),
+                    refresh_token: None,
+                    expires_at: None,
+                    app_password: Some(password),
+                };
+                tenant.accounts().set_credentials(account.id, &creds).await?;
+                continue;
+            }
             sandbox.grant(
                 &account.platform,
                 &account.remote_id,
@@ -240,10 +260,21 @@ async fn seed_brand(tenant: Tenant<'_>, b: &DemoBrand, n: usize) -> anyhow::Resu
                 display_name: Some(format!("{} (sandbox)", b.name)),
                 timezone: "Europe/Stockholm".into(),
                 scopes: vec![],
-                credentials: Credentials {
-                    access_token: format!("sandbox-{}", uuid::Uuid::now_v7().simple()),
-                    refresh_token: None,
-                    expires_at: None,
+                credentials: if platform == "bluesky" {
+                    // Bluesky accounts sign in with an app password; the host opens the session.
+                    Credentials {
+                        access_token: String::new(),
+                        refresh_token: None,
+                        expires_at: None,
+                        app_password: Some(format!("sandbox-{}", uuid::Uuid::now_v7().simple())),
+                    }
+                } else {
+                    Credentials {
+                        access_token: format!("sandbox-{}", uuid::Uuid::now_v7().simple()),
+                        refresh_token: None,
+                        expires_at: None,
+                        app_password: None,
+                    }
                 },
             })
             .await?;
@@ -374,6 +405,7 @@ async fn overview(State(s): State<SandboxState>) -> impl IntoResponse {
             "x": {"api_base": s.sandbox.x.base_url, "posts": s.sandbox.x.tweets().len()},
             "linkedin": {"api_base": s.sandbox.linkedin.base_url, "posts": s.sandbox.linkedin.posts().len()},
             "facebook": {"api_base": s.sandbox.facebook.base_url, "posts": s.sandbox.facebook.posts().len()},
+            "bluesky": {"api_base": s.sandbox.bluesky.base_url, "posts": s.sandbox.bluesky.posts().len()},
         },
         "queue": queue,
     }))
@@ -431,7 +463,7 @@ async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<V
         .find(|a| a.platform == req.platform)
         .with_context(|| {
             format!(
-                "platform {:?}: the demo accounts are x, linkedin and facebook",
+                "platform {:?}: the demo accounts are x, linkedin, facebook and bluesky",
                 req.platform
             )
         })?;
@@ -527,7 +559,12 @@ pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry) -> anyhow::R
                     "Welcome to {}: this post was scheduled by the Chorus demo and published by its engine.",
                     b.name
                 ),
-                vec![(on("x"), None), (on("linkedin"), None), (on("facebook"), None)],
+                vec![
+                    (on("x"), None),
+                    (on("linkedin"), None),
+                    (on("facebook"), None),
+                    (on("bluesky"), None),
+                ],
             ),
             (
                 90,

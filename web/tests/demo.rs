@@ -57,7 +57,7 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
         .await
         .unwrap();
     assert_eq!(overview["brands"].as_array().unwrap().len(), 2);
-    for p in ["x", "linkedin", "facebook"] {
+    for p in ["x", "linkedin", "facebook", "bluesky"] {
         assert!(
             overview["platforms"][p]["api_base"]
                 .as_str()

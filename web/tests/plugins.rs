@@ -39,7 +39,7 @@ fn list_and_inspect_show_the_bundled_plugin_with_its_rules() {
     let (code, _, err) = run(bin(), cwd.path(), &["plugin", "inspect", "nope"], &[]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("no plugin \"nope\"; installed: facebook, linkedin, mastodon, x"),
+        err.contains("no plugin \"nope\"; installed: bluesky, facebook, linkedin, mastodon, x"),
         "{err}"
     );
 }
@@ -405,7 +405,12 @@ fn a_scaffolded_plugin_builds_passes_its_tests_runs_against_its_fake_and_install
 fn plugin_test_passes_every_platform_plugin() {
     let cwd = tempfile::tempdir().unwrap();
     let config = relaxed_config(cwd.path());
-    for (id, account) in [("x", "1"), ("linkedin", "urn:li:organization:1"), ("facebook", "1")] {
+    for (id, account) in [
+        ("x", "1"),
+        ("linkedin", "urn:li:organization:1"),
+        ("facebook", "1"),
+        ("bluesky", "did:plc:conformance"),
+    ] {
         let (code, out, err) = run(
             bin(),
             cwd.path(),

@@ -20,7 +20,7 @@ use super::budget::BudgetBook;
 use super::stats::Stats;
 use super::writer::Writer;
 use crate::domain::{AccountStatus, DeliveryStatus, FailureKind};
-use crate::oauth::refresh::{Fresh, Refresher};
+use crate::oauth::refresh::{Fresh, Refresher, Renewal};
 use crate::plugins::types::{self, PluginError};
 use crate::plugins::{CallError, CallErrorKind, Invocation, Plugin, PluginRegistry};
 use crate::store::entity::social_account;
@@ -411,13 +411,28 @@ impl Attempts {
         account: &social_account::Model,
         plugin: &Plugin,
     ) -> Result<Result<crate::secrets::Credentials, Write>, StoreError> {
-        let token_url = plugin.description.oauth.as_ref().map(|o| o.token_url.as_str());
+        let api_base = account.api_base.clone().unwrap_or_else(|| plugin.api_base());
+        let via = match &plugin.description.session {
+            Some(spec) => {
+                // The account's server is held to the plugin's policy before the host
+                // signs in there (people name it; it must not lead inside).
+                if account.api_base.is_some() {
+                    if let Err(why) = plugin.grant().for_account(&api_base) {
+                        self.touch(account.id);
+                        return Ok(Err(Write::postpone(Utc::now() + HOLD, format!("{HELD} {why}"))));
+                    }
+                }
+                Renewal::Session {
+                    spec,
+                    api_base: &api_base,
+                }
+            }
+            None => Renewal::OAuth {
+                token_url: plugin.description.oauth.as_ref().map(|o| o.token_url.as_str()),
+            },
+        };
         Ok(
-            match self
-                .refresher
-                .fresh(&self.store, account, token_url, &self.worker)
-                .await?
-            {
+            match self.refresher.fresh(&self.store, account, via, &self.worker).await? {
                 Fresh::Ready { credentials, refreshed } => {
                     if refreshed {
                         self.stats.refreshed();

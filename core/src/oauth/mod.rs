@@ -4,10 +4,13 @@
 //!
 //! - [`refresh`]: an expiring access token is refreshed before publishing, once per
 //!   account across every worker, and the new token is stored before it is used.
+//! - [`session`]: the same for accounts that sign in with an app password (`describe`'s
+//!   `session`): the session is renewed with its refresh token, or opened again.
 //!
 //! (Connecting an account, the authorization-code flow, comes with the REST API.)
 
 pub mod refresh;
+pub mod session;
 
 use std::collections::BTreeMap;
 

@@ -43,6 +43,18 @@ pub enum Fresh {
     Transient(String),
 }
 
+/// How an account's access token is renewed: the plugin's `describe` says.
+#[derive(Debug, Clone, Copy)]
+pub enum Renewal<'a> {
+    /// OAuth 2 refresh at the plugin's `oauth-spec.token-url` (the operator may override it).
+    OAuth { token_url: Option<&'a str> },
+    /// An app-password session on `api_base` (the account's server, else the platform's).
+    Session {
+        spec: &'a crate::plugins::types::SessionSpec,
+        api_base: &'a str,
+    },
+}
+
 /// Refreshes tokens with the operator's app registrations.
 pub struct Refresher {
     clients: OAuthClients,
@@ -64,13 +76,13 @@ impl Refresher {
     }
 
     /// The account's credentials, refreshed first when they expire within [`MARGIN`] and a
-    /// refresh is possible (a refresh token, an app registration, a token URL).
-    /// `spec_token_url` is the plugin's `oauth-spec.token-url`.
+    /// refresh is possible (OAuth: a refresh token, an app registration, a token URL; a
+    /// session: a refresh token or the app password).
     pub async fn fresh(
         &self,
         store: &Store,
         account: &social_account::Model,
-        spec_token_url: Option<&str>,
+        via: Renewal<'_>,
         holder: &str,
     ) -> Result<Fresh, StoreError> {
         let accounts = store.tenant(account.workspace_id).accounts();
@@ -82,6 +94,12 @@ impl Refresher {
                 refreshed: false,
             });
         }
+        let spec_token_url = match via {
+            Renewal::OAuth { token_url } => token_url,
+            Renewal::Session { spec, api_base } => {
+                return self.renew_session(store, account, spec, api_base, holder).await;
+            }
+        };
         let Some((client, token_url)) = self.client(&account.platform, spec_token_url) else {
             return Ok(unrefreshable(
                 &creds,
@@ -182,6 +200,7 @@ impl Refresher {
                         .expires_in()
                         .and_then(|d| chrono::Duration::from_std(d).ok())
                         .map(|d| Utc::now() + d),
+                    app_password: creds.app_password.clone(),
                 };
                 // Stored before it is used: a crash now loses nothing.
                 accounts.finish_refresh(account.id, &fresh).await?;
@@ -209,6 +228,57 @@ impl Refresher {
         }
     }
 
+    /// [`Refresher::fresh`] for an app-password session, under the same per-account lock.
+    async fn renew_session(
+        &self,
+        store: &Store,
+        account: &social_account::Model,
+        spec: &crate::plugins::types::SessionSpec,
+        api_base: &str,
+        holder: &str,
+    ) -> Result<Fresh, StoreError> {
+        let accounts = store.tenant(account.workspace_id).accounts();
+        let now = Utc::now();
+        let creds = accounts.open(account)?;
+        if creds.refresh_token.is_none() && creds.app_password.is_none() {
+            return Ok(unrefreshable(
+                &creds,
+                now,
+                &account.platform,
+                "the account has neither a refresh token nor an app password",
+            ));
+        }
+        if !accounts.begin_refresh(account.id, holder, now + LOCK).await? {
+            return Ok(Fresh::Busy);
+        }
+        // Another worker may have renewed between our read and our lock.
+        let creds = accounts.credentials(account.id).await?;
+        if !due(&creds, Utc::now()) {
+            accounts.end_refresh(account.id, holder).await?;
+            return Ok(Fresh::Ready {
+                credentials: creds,
+                refreshed: false,
+            });
+        }
+        let outcome = match super::session::renew(&self.http, spec, api_base, &account.handle, &creds).await {
+            super::session::Session::Opened(fresh) => {
+                // Stored before it is used, like a refreshed OAuth token.
+                accounts.finish_refresh(account.id, &fresh).await?;
+                return Ok(Fresh::Ready {
+                    credentials: fresh,
+                    refreshed: true,
+                });
+            }
+            super::session::Session::Refused(why) => {
+                accounts.set_status(account.id, AccountStatus::NeedsReauth).await?;
+                Fresh::Refused(format!("{}: {why}; reconnect the account", account.platform))
+            }
+            super::session::Session::Transient(why) => Fresh::Transient(format!("{}: {why}", account.platform)),
+        };
+        let _ = accounts.end_refresh(account.id, holder).await;
+        Ok(outcome)
+    }
+
     fn client(&self, platform: &str, spec_token_url: Option<&str>) -> Option<(&OAuthClient, String)> {
         let client = self.clients.get(platform)?;
         let url = client
@@ -220,11 +290,13 @@ impl Refresher {
     }
 }
 
-/// Whether the token should be refreshed now.
+/// Whether the token should be refreshed now: it expires soon, or there is none yet (an
+/// account connected with an app password, whose first session opens before its first call).
 fn due(creds: &Credentials, now: DateTime<Utc>) -> bool {
-    creds
-        .expires_at
-        .is_some_and(|at| at - now < chrono::Duration::from_std(MARGIN).unwrap_or_default())
+    creds.access_token.is_empty()
+        || creds
+            .expires_at
+            .is_some_and(|at| at - now < chrono::Duration::from_std(MARGIN).unwrap_or_default())
 }
 
 /// A token that cannot be refreshed: used while it lasts, refused once it has expired.

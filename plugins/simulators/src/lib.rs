@@ -12,6 +12,7 @@
 //! A fake that accepts anything proves nothing: a request the real platform would refuse,
 //! the fake refuses, with the status and body the platform would send.
 
+pub mod bluesky;
 pub mod facebook;
 pub mod fault;
 pub mod linkedin;

@@ -536,7 +536,26 @@ pub async fn preview(settings: &Settings, args: PreviewArgs<'_>) -> anyhow::Resu
     let d = &plugin.description;
     let rule = d.text.length_rule;
     let limit = d.text.max_length as usize;
-    let fits = measure(&a.text, rule) <= limit && a.parts.iter().all(|p| measure(p, rule) <= limit);
+    // Every limit, the one shown first and the further ones (`text-rules.also`).
+    let limits: Vec<(usize, chorus_core::plugins::types::LengthRule)> = std::iter::once((limit, rule))
+        .chain(d.text.also.iter().map(|l| (l.max as usize, l.rule)))
+        .collect();
+    let texts: Vec<&String> = std::iter::once(&a.text).chain(&a.parts).collect();
+    let fits = texts
+        .iter()
+        .all(|t| limits.iter().all(|&(max, r)| measure(t, r) <= max));
+    // What the plugin carries to publish, as the preview shows it (JSON values parsed).
+    let extras: Vec<serde_json::Value> = a
+        .extras
+        .iter()
+        .map(|e| {
+            json!({
+                "key": e.key,
+                "label": e.label,
+                "value": serde_json::from_str::<serde_json::Value>(&e.value).unwrap_or(json!(e.value)),
+            })
+        })
+        .collect();
     let targeting = a
         .targeting
         .as_deref()
@@ -557,6 +576,14 @@ pub async fn preview(settings: &Settings, args: PreviewArgs<'_>) -> anyhow::Resu
             "media": a.media,
             "warnings": a.warnings,
             "targeting": targeting,
+            "also": d.text.also.iter().map(|l| json!({
+                "limit": l.max,
+                "length_rule": name_of(&l.rule),
+                "length": measure(&a.text, l.rule),
+            })).collect::<Vec<_>>(),
+            "fields": a.fields,
+            "extras": extras,
+            "languages": a.languages,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -578,11 +605,28 @@ pub async fn preview(settings: &Settings, args: PreviewArgs<'_>) -> anyhow::Resu
             name_of(&rule),
             if fits { "" } else { "  DOES NOT FIT" }
         );
+        for l in &d.text.also {
+            println!("  also {} / {} ({})", measure(&a.text, l.rule), l.max, name_of(&l.rule));
+        }
+        for f in &a.fields {
+            println!("  {}: {} ({})", f.name, f.text, f.length);
+        }
+        if !a.languages.is_empty() {
+            println!("  languages: {}", a.languages.join(", "));
+        }
         for w in &a.warnings {
             println!("  note [{}]: {}", w.code, w.message);
         }
         if let Some(t) = targeting {
             println!("  targeting: {t}");
+        }
+        for e in &extras {
+            println!(
+                "  {} ({}): {}",
+                e["label"].as_str().unwrap_or(""),
+                e["key"].as_str().unwrap_or(""),
+                e["value"]
+            );
         }
     }
     Ok(())

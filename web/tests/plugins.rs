@@ -657,3 +657,40 @@ async fn plugin_run_publishes_finds_and_measures_against_a_fake_showing_each_exc
     assert!(out.contains("publish failed [auth-expired]"), "{out}");
     assert_eq!(x.tweets().len(), 1);
 }
+
+/// Contract 0.2.0 in a preview: Bluesky's second limit (UTF-8 bytes), the text's languages,
+/// and the facets `publish` will send, with byte ranges that point at what they mark.
+#[test]
+fn preview_for_bluesky_shows_both_limits_and_the_facets_publish_will_send() {
+    let cwd = tempfile::tempdir().unwrap();
+    let config = relaxed_config(cwd.path());
+    let text = "Hej @alice.bsky.social, läs https://example.com/fika #fika 🎉";
+    let v = chorus_json(
+        cwd.path(),
+        &[
+            "preview",
+            "--platform",
+            "bluesky",
+            "--text",
+            text,
+            "--config",
+            config,
+            "--json",
+        ],
+    );
+    assert_eq!(v["fits"], true, "{v}");
+    assert_eq!(v["length_rule"], "Graphemes");
+    assert_eq!(v["also"][0]["length_rule"], "Utf8Bytes");
+    assert_eq!(v["also"][0]["length"].as_u64(), Some(text.len() as u64));
+    assert_eq!(v["languages"], serde_json::json!(["en"]));
+    let facets = &v["extras"][0];
+    assert_eq!(facets["key"], "facets");
+    let shown = v["text"].as_str().unwrap();
+    let marked: Vec<&str> = facets["value"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &shown[f["byteStart"].as_u64().unwrap() as usize..f["byteEnd"].as_u64().unwrap() as usize])
+        .collect();
+    assert_eq!(marked, ["@alice.bsky.social", "https://example.com/fika", "#fika"]);
+}

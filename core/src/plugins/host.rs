@@ -132,6 +132,7 @@ impl host_api::Host for HostState {
         };
         Ok(host_api::CallLimits {
             max_requests: requests,
+            publish_max_requests: l.http_requests_per_call,
             max_call_ms: u32::try_from(time.as_millis()).unwrap_or(u32::MAX),
             max_response_bytes: l.http_response_bytes,
             max_output_items: u32::try_from(l.output_items).unwrap_or(u32::MAX),

@@ -73,7 +73,10 @@ impl Plugin for Bluesky {
     }
 
     fn adapt(post: Post, segment: Option<Segment>, _account: Account) -> Result<Adapted, PluginError> {
-        let mut rules = AdaptRules::from_description(&Self::describe());
+        // One publish sends a request per part, plus a lookup, an upload per image and a
+        // handle resolution per mention: the thread is capped to what fits.
+        let reserved = 1 + post.media.len() + chorus_plugin_sdk::tags::mention_spans(&post.body).len();
+        let mut rules = AdaptRules::from_description(&Self::describe()).with_parts_for_one_publish(reserved);
         rules.default_hashtags = 3;
         let mut adapted = adapt_post(&post, segment.as_ref(), &rules)?;
         adapted
@@ -486,6 +489,14 @@ mod tests {
                 ("tag", "#Rust")
             ]
         );
+    }
+
+    #[test]
+    fn a_thread_is_capped_to_what_one_publish_may_send() {
+        // The host's default: 50 requests per publish; one is kept for the lookup.
+        let a = Bluesky::adapt(post(&"A sentence that keeps going on. ".repeat(600)), None, account()).unwrap();
+        assert_eq!(a.parts.len(), 49);
+        assert!(a.warnings.iter().any(|w| w.code == "thread-capped"), "{:?}", a.warnings);
     }
 
     #[test]

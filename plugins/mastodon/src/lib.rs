@@ -67,7 +67,9 @@ impl Plugin for Mastodon {
     }
 
     fn adapt(post: Post, segment: Option<Segment>, _account: Account) -> Result<Adapted, PluginError> {
-        let mut rules = AdaptRules::from_description(&Self::describe());
+        // A status per part, plus an upload and a status poll per attachment.
+        let reserved = 1 + 2 * post.media.len();
+        let mut rules = AdaptRules::from_description(&Self::describe()).with_parts_for_one_publish(reserved);
         rules.default_hashtags = 3;
         let mut adapted = adapt_post(&post, segment.as_ref(), &rules)?;
         adapted

@@ -5,7 +5,7 @@
 
 use crate::invalid;
 use crate::tags::{dedupe, extract_hashtags, hashtag_spans};
-use crate::text::{fits_all, measure, truncate, truncate_all};
+use crate::text::{fits_all, measure, truncate_all};
 use crate::thread::split_thread_within;
 use crate::tone::{apply_emoji, apply_formality, retone_words};
 use crate::types::{
@@ -48,6 +48,14 @@ pub struct AdaptRules {
 }
 
 impl AdaptRules {
+    /// Caps threads to what one publish may send: the host's requests per publish less
+    /// `reserved` for the publish's other requests (uploads, lookups); at least one part.
+    pub fn with_parts_for_one_publish(mut self, reserved: usize) -> Self {
+        let requests = crate::call_limits().publish_max_requests as usize;
+        self.max_parts = Some(requests.saturating_sub(reserved).max(1));
+        self
+    }
+
     /// Every limit a text must meet: the one shown first, then the others.
     pub fn limits(&self) -> Vec<(usize, LengthRule)> {
         std::iter::once((self.max_length, self.length_rule))
@@ -230,7 +238,7 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
         ));
         if let Some(max) = rules.max_parts.filter(|&max| parts.len() > max.max(1)) {
             let needed = parts.len();
-            parts = capped_thread(&full, &limits, max.max(1));
+            parts = crate::thread::split_thread_at_most(&full, &limits, max.max(1));
             warnings.push(warn(
                 "thread-capped",
                 format!(
@@ -279,19 +287,6 @@ fn describe_limits(limits: &[(usize, LengthRule)]) -> String {
         .map(|(max, rule)| format!("{max} ({rule:?} counting)"))
         .collect::<Vec<_>>()
         .join(" and ")
-}
-
-/// A thread of at most `max` parts: the text cut, at a word, until it splits into that many.
-fn capped_thread(full: &str, limits: &[(usize, LengthRule)], max: usize) -> Vec<String> {
-    let mut budget = measure(full, LengthRule::Characters);
-    loop {
-        budget = budget * 9 / 10;
-        let (cut, _) = truncate(full, budget, LengthRule::Characters, "…");
-        let parts = split_thread_within(&cut, limits, true);
-        if parts.len() <= max || budget == 0 {
-            return parts.into_iter().take(max).collect();
-        }
-    }
 }
 
 /// The languages of the adapted text, most specific first: the segment's variant, the

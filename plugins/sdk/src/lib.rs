@@ -200,6 +200,25 @@ impl types::Audience {
     }
 }
 
+/// The limits of the current call (`host.limits`). Outside WebAssembly (a plugin's unit
+/// tests, where there is no host) the host's default limits.
+pub fn call_limits() -> host::CallLimits {
+    #[cfg(target_arch = "wasm32")]
+    {
+        host::limits()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        host::CallLimits {
+            max_requests: 0,
+            max_call_ms: 100,
+            max_response_bytes: 8 << 20,
+            max_output_items: 1000,
+            publish_max_requests: 50,
+        }
+    }
+}
+
 /// A permanent input error naming the field and what is allowed.
 pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> types::PluginError {
     types::PluginError::InvalidInput(types::InvalidInput {

@@ -47,6 +47,27 @@ pub fn split_thread_within(text: &str, limits: &[(usize, LengthRule)], numbered:
     }
 }
 
+/// A numbered thread of at most `max_parts` parts (what one publish may send, from
+/// `call_limits().publish_max_requests`): when the text needs more, it is shortened at a
+/// word, with an ellipsis, until it fits. Compare the count with [`split_thread_within`]'s
+/// to tell the person it was shortened.
+pub fn split_thread_at_most(text: &str, limits: &[(usize, LengthRule)], max_parts: usize) -> Vec<String> {
+    let max_parts = max_parts.max(1);
+    let parts = split_thread_within(text, limits, true);
+    if parts.len() <= max_parts {
+        return parts;
+    }
+    let mut budget = measure(text, LengthRule::Characters);
+    loop {
+        budget = budget * 9 / 10;
+        let (cut, _) = crate::text::truncate(text, budget, LengthRule::Characters, "…");
+        let parts = split_thread_within(&cut, limits, true);
+        if parts.len() <= max_parts || budget == 0 {
+            return parts.into_iter().take(max_parts).collect();
+        }
+    }
+}
+
 /// Greedily fills parts with pieces (sentences, then words), splitting any piece that is
 /// too long on its own. Pieces end at whitespace, where every length rule is additive, so
 /// the running length is kept instead of re-measuring the part for every piece.

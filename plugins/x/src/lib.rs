@@ -79,7 +79,15 @@ impl Plugin for X {
     }
 
     fn adapt(post: Post, segment: Option<Segment>, _account: Account) -> Result<Adapted, PluginError> {
-        let mut rules = AdaptRules::from_description(&Self::describe());
+        // A post per part, a lookup, and per medium the upload's initialize, one append per
+        // chunk, finalize and a few status polls: the thread is capped to what one publish
+        // may send.
+        let uploads: usize = post
+            .media
+            .iter()
+            .map(|m| m.byte_size.div_ceil(CHUNK) as usize + 8)
+            .sum();
+        let mut rules = AdaptRules::from_description(&Self::describe()).with_parts_for_one_publish(1 + uploads);
         rules.max_hashtags = Some(MAX_HASHTAGS as usize);
         rules.default_hashtags = MAX_HASHTAGS as usize;
         rules.default_placement = HashtagPlacement::Inline;

@@ -70,8 +70,8 @@ impl Plugin for Hostile {
             "limits" => {
                 let l = host::limits();
                 Ok(simple(format!(
-                    "{} {} {}",
-                    l.max_requests, l.max_call_ms, l.max_output_items
+                    "{} {} {} {}",
+                    l.max_requests, l.max_call_ms, l.max_output_items, l.publish_max_requests
                 )))
             }
             "loop" => loop {

@@ -244,6 +244,7 @@ pub fn test_account() -> chorus_core::plugins::types::Account {
 /// A post with only text.
 pub fn text_post(body: &str) -> chorus_core::plugins::types::Post {
     chorus_core::plugins::types::Post {
+        options: vec![],
         title: None,
         id: "p1".into(),
         body: body.into(),

@@ -103,6 +103,7 @@ async fn a_restricted_segment_becomes_targeting_and_a_preferred_one_feed_targeti
 async fn photos_are_posted_alone_or_attached_unpublished() {
     let mut s = setup().await;
     let img = |id: &str| MediaRef {
+        url: None,
         id: id.into(),
         kind: MediaKind::Image,
         mime_type: "image/jpeg".into(),

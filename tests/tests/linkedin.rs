@@ -60,6 +60,7 @@ async fn an_organization_post_goes_out_targeted_with_escaped_commentary_and_an_i
         ..Audience::everyone()
     };
     let image = MediaRef {
+        url: None,
         id: "hero".into(),
         kind: MediaKind::Image,
         mime_type: "image/png".into(),

@@ -51,6 +51,7 @@ async fn a_video_goes_up_in_chunks_and_waits_for_processing() {
     let mut s = setup(ALL_SCOPES, Limits::default()).await;
     let size = 2 * 1024 * 1024 + 300_000; // three append segments
     let video = MediaRef {
+        url: None,
         id: "clip".into(),
         kind: MediaKind::Video,
         mime_type: "video/mp4".into(),
@@ -61,6 +62,7 @@ async fn a_video_goes_up_in_chunks_and_waits_for_processing() {
         alt_text: None,
     };
     let image = MediaRef {
+        url: None,
         id: "pic".into(),
         kind: MediaKind::Image,
         mime_type: "image/png".into(),

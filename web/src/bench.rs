@@ -141,6 +141,7 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
     );
 
     let tiny = Post {
+        options: vec![],
         title: None,
         id: "t".into(),
         body: "Hello".into(),
@@ -156,6 +157,7 @@ pub async fn plugins(iterations: usize) -> anyhow::Result<()> {
     );
 
     let post = Post {
+        options: vec![],
         title: None,
         id: "bench".into(),
         body: POST.into(),
@@ -269,6 +271,7 @@ fn native_rules(p: &Plugin) -> chorus_plugin_sdk::adapt::AdaptRules {
     use chorus_plugin_sdk::types as t;
     let d = &p.description;
     let desc = t::Description {
+        options: vec![],
         fields: vec![],
         session: None,
         id: d.id.clone(),
@@ -311,6 +314,7 @@ fn native_rules(p: &Plugin) -> chorus_plugin_sdk::adapt::AdaptRules {
 
 fn native_post(p: &Post) -> chorus_plugin_sdk::types::Post {
     chorus_plugin_sdk::types::Post {
+        options: vec![],
         title: None,
         id: p.id.clone(),
         body: p.body.clone(),

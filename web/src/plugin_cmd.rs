@@ -453,6 +453,7 @@ fn interesting_header(name: &str) -> bool {
 fn post_from(text: Option<&str>, file: Option<&Path>) -> anyhow::Result<Post> {
     match (text, file) {
         (Some(t), None) => Ok(Post {
+            options: vec![],
             title: None,
             id: "preview".into(),
             body: t.to_owned(),
@@ -659,6 +660,7 @@ fn read_post(path: &Path) -> anyhow::Result<Post> {
                 ),
             };
             Ok(MediaRef {
+                url: None,
                 id: m.id,
                 kind,
                 mime_type: m.mime_type,
@@ -671,6 +673,7 @@ fn read_post(path: &Path) -> anyhow::Result<Post> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Post {
+        options: vec![],
         title: None,
         id: "preview".into(),
         body: f.body,

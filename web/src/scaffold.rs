@@ -114,6 +114,7 @@ struct __TYPE__;
 impl Plugin for __TYPE__ {
     fn describe() -> Description {
         Description {
+            options: vec![],
             fields: vec![],
             session: None,
             id: "__NAME__".into(),
@@ -181,6 +182,7 @@ mod tests {
 
     fn post(body: &str) -> Post {
         Post {
+            options: vec![],
             id: "p1".into(),
             title: None,
             body: body.into(),

@@ -837,6 +837,7 @@ fn to_json(a: &types::Adapted) -> Result<serde_json::Value, StoreError> {
 /// The post as plugins see it.
 pub fn as_plugin_post(id: Uuid, draft: &PostDraft, media: &[types::MediaRef]) -> types::Post {
     types::Post {
+        options: vec![],
         id: id.to_string(),
         title: None,
         body: draft.body.clone(),

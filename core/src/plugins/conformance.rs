@@ -44,6 +44,7 @@ pub const UNREACHABLE_API_BASE: &str = "http://127.0.0.1:9";
 /// Posts that have broken text handling somewhere before, named for the report.
 pub fn corpus() -> Vec<(&'static str, Post)> {
     let post = |body: String| Post {
+        options: vec![],
         title: None,
         id: "conformance".into(),
         body,
@@ -58,6 +59,7 @@ pub fn corpus() -> Vec<(&'static str, Post)> {
     let mut many_tags = post("So many tags".into());
     many_tags.hashtags = (0..60).map(|i| format!("tag{i}")).collect();
     let image = |i: u32| MediaRef {
+        url: None,
         id: format!("m{i}"),
         kind: MediaKind::Image,
         mime_type: "image/jpeg".into(),

@@ -123,6 +123,7 @@ pub fn measure(text: &str, rule: types::LengthRule) -> usize {
 impl From<&crate::store::entity::media_asset::Model> for types::MediaRef {
     fn from(m: &crate::store::entity::media_asset::Model) -> Self {
         types::MediaRef {
+            url: None,
             id: m.id.to_string(),
             kind: match m.kind {
                 domain::MediaKind::Image => types::MediaKind::Image,

@@ -16,6 +16,7 @@ const POST: &str = "app.bsky.feed.post";
 impl Plugin for Bluesky {
     fn describe() -> Description {
         Description {
+            options: vec![],
             id: "bluesky".into(),
             name: "Bluesky".into(),
             default_api_base: "https://bsky.social".into(),
@@ -431,6 +432,7 @@ mod tests {
 
     fn post(body: &str) -> Post {
         Post {
+            options: vec![],
             id: "p1".into(),
             title: None,
             body: body.into(),

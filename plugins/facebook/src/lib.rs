@@ -16,6 +16,7 @@ const GRAPH: &str = "v23.0";
 impl Plugin for Facebook {
     fn describe() -> Description {
         Description {
+            options: vec![],
             fields: vec![],
             session: None,
             id: "facebook".into(),

@@ -20,6 +20,7 @@ const MIN_AUDIENCE: u32 = 300;
 impl Plugin for LinkedIn {
     fn describe() -> Description {
         Description {
+            options: vec![],
             fields: vec![],
             session: None,
             id: "linkedin".into(),
@@ -546,6 +547,7 @@ mod tests {
     #[test]
     fn adapt_keeps_three_hashtags_at_the_end_and_escapes_only_when_sending() {
         let p = Post {
+            options: vec![],
             title: None,
             id: "p".into(),
             body: "We are hiring (remote) engineers!!!".into(),

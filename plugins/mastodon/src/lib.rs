@@ -10,6 +10,7 @@ pub struct Mastodon;
 impl Plugin for Mastodon {
     fn describe() -> Description {
         Description {
+            options: vec![],
             fields: vec![],
             session: None,
             id: "mastodon".into(),

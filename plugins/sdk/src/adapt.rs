@@ -280,6 +280,57 @@ pub fn adapt_post(post: &Post, segment: Option<&Segment>, rules: &AdaptRules) ->
     })
 }
 
+/// A text field (a title) cut to every limit of its `spec`, with a warning when it was cut.
+/// `None` for an empty text; a required field's absence is [`check_options`]'s and the
+/// plugin's to refuse.
+pub fn field_text(spec: &crate::types::TextField, text: &str) -> Option<(crate::types::FieldText, Option<Warning>)> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let limits: Vec<(usize, LengthRule)> = spec.limits.iter().map(|l| (l.max as usize, l.rule)).collect();
+    let (cut, shortened) = truncate_all(text, &limits, "…");
+    let length = spec.limits.first().map_or(0, |l| measure(&cut, l.rule)) as u32;
+    let note = shortened.then(|| {
+        warn(
+            "field-truncated",
+            format!("{} shortened to fit {}", spec.label, describe_limits(&limits)),
+        )
+    });
+    Some((
+        crate::types::FieldText {
+            name: spec.name.clone(),
+            text: cut,
+            length,
+        },
+        note,
+    ))
+}
+
+/// Refuses a post that lacks a required option or gives a value outside an option's
+/// choices, naming the option and what is allowed.
+pub fn check_options(post: &Post, specs: &[crate::types::OptionSpec]) -> Result<(), PluginError> {
+    for spec in specs {
+        let given = post.options.iter().find(|(k, _)| k == &spec.key).map(|(_, v)| v.trim());
+        match given {
+            None | Some("") if spec.required => {
+                return Err(invalid(
+                    format!("options.{}", spec.key),
+                    format!("{} is required for this platform", spec.label),
+                ));
+            }
+            Some(v) if !v.is_empty() && !spec.choices.is_empty() && !spec.choices.iter().any(|c| c == v) => {
+                return Err(invalid(
+                    format!("options.{}", spec.key),
+                    format!("{v:?} is not one of {}", spec.choices.join(", ")),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// "300 (Graphemes counting) and 3000 (Utf8Bytes counting)".
 fn describe_limits(limits: &[(usize, LengthRule)]) -> String {
     limits
@@ -538,6 +589,7 @@ mod tests {
 
     fn post(body: &str) -> Post {
         Post {
+            options: vec![],
             id: "p1".into(),
             title: None,
             body: body.into(),
@@ -614,6 +666,7 @@ mod tests {
     #[test]
     fn media_outside_its_kinds_declared_rule_is_dropped_naming_the_rule() {
         let image = |id: &str, mime: &str, bytes: u64, w: u32, h: u32| MediaRef {
+            url: None,
             id: id.into(),
             kind: MediaKind::Image,
             mime_type: mime.into(),
@@ -653,6 +706,40 @@ mod tests {
             said.iter().any(|m| m.contains("tall") && m.contains("0.80 to 1.91")),
             "{said:?}"
         );
+    }
+
+    #[test]
+    fn a_title_is_cut_to_its_fields_limits_and_options_are_checked() {
+        let spec = TextField {
+            name: "title".into(),
+            label: "Pin title".into(),
+            required: false,
+            limits: vec![LengthLimit {
+                max: 10,
+                rule: LengthRule::Characters,
+            }],
+        };
+        let (f, note) = field_text(&spec, "A very long title indeed").unwrap();
+        assert!(f.text.chars().count() <= 10, "{}", f.text);
+        assert_eq!((f.name.as_str(), f.length as usize), ("title", f.text.chars().count()));
+        assert!(note.unwrap().message.contains("Pin title"));
+        assert!(field_text(&spec, "  ").is_none());
+
+        let board = OptionSpec {
+            key: "board".into(),
+            label: "Board".into(),
+            required: true,
+            choices: vec!["Recipes".into(), "Travel".into()],
+        };
+        let mut p = post("Hi");
+        match check_options(&p, std::slice::from_ref(&board)) {
+            Err(PluginError::InvalidInput(i)) => assert_eq!(i.field, "options.board"),
+            other => panic!("{other:?}"),
+        }
+        p.options = vec![("board".into(), "Cars".into())];
+        assert!(check_options(&p, std::slice::from_ref(&board)).is_err());
+        p.options = vec![("board".into(), "Travel".into())];
+        assert!(check_options(&p, &[board]).is_ok());
     }
 
     #[test]
@@ -747,6 +834,7 @@ mod tests {
         }
         let mut p = post("hi");
         let m = |id: &str| MediaRef {
+            url: None,
             id: id.into(),
             kind: MediaKind::Image,
             mime_type: "image/png".into(),

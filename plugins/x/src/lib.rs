@@ -18,6 +18,7 @@ const MAX_HASHTAGS: u32 = 2;
 impl Plugin for X {
     fn describe() -> Description {
         Description {
+            options: vec![],
             fields: vec![],
             session: None,
             id: "x".into(),
@@ -366,6 +367,7 @@ mod tests {
 
     fn post(body: &str) -> Post {
         Post {
+            options: vec![],
             title: None,
             id: "p".into(),
             body: body.into(),

@@ -95,6 +95,7 @@ pub fn description(d: old::Description) -> Result<new::Description, Mismatch> {
             max_mentions: d.text.max_mentions,
         },
         fields: Vec::new(),
+        options: Vec::new(),
         media: same(&d.media)?,
         features: same(&d.features)?,
         targeting: same(&d.targeting)?,

@@ -34,6 +34,7 @@ fn recurse(n: u64) -> u64 {
 impl Plugin for Hostile {
     fn describe() -> Description {
         Description {
+            options: vec![],
             fields: vec![],
             session: None,
             id: "hostile".into(),

@@ -53,6 +53,17 @@ pub fn bundled(id: &str) -> (Manifest, &'static [u8]) {
     (m, b.component)
 }
 
+/// A bundled plugin's `describe`, as the host reads it.
+pub async fn bundled_description(id: &str) -> chorus_core::plugins::types::Description {
+    let (manifest, bytes) = bundled(id);
+    let grant = Grant::for_manifest(&manifest, None, None).unwrap();
+    engine()
+        .load(manifest, bytes, true, grant, Limits::default())
+        .await
+        .expect("load the bundled plugin")
+        .description
+}
+
 /// A bundled plugin loaded with its API base pointed at `api_base` (a fake on loopback).
 pub async fn load_bundled(engine: &PluginEngine, id: &str, api_base: &str, limits: Limits) -> Plugin {
     let (manifest, bytes) = bundled(id);

@@ -263,3 +263,81 @@ async fn the_session_is_renewed_then_reopened_and_a_revoked_password_holds_the_a
     let _ = task.await;
     assert_eq!(w.pds.posts().len(), 3, "nothing posted without a session");
 }
+
+/// The plugin in the sandbox, against the PDS directly: an image is uploaded as a blob
+/// (streamed by the host) and embedded with its alt text; a 429 becomes `rate-limited`
+/// after the wait `ratelimit-reset` names.
+#[tokio::test]
+async fn images_are_uploaded_as_blobs_and_a_429_waits_for_ratelimit_reset() {
+    use chorus_core::plugins::types::{MediaKind, MediaRef, PluginError};
+    use chorus_core::plugins::{CallErrorKind, Limits, MemoryMedia};
+    let pds = BlueskyFake::start().await.unwrap();
+    pds.add_account("did:plc:img", "img.test", "pw");
+    let spec = chorus_tests::plugins::bundled_description("bluesky")
+        .await
+        .session
+        .unwrap();
+    let session = match chorus_core::oauth::session::open(
+        &reqwest::Client::new(),
+        &spec,
+        &pds.base_url,
+        "img.test",
+        "pw",
+    )
+    .await
+    {
+        chorus_core::oauth::session::Session::Opened(c) => c,
+        other => panic!("{other:?}"),
+    };
+    assert!(session.expires_at.is_some(), "the expiry is read from the JWT");
+    let engine = chorus_tests::plugins::engine();
+    let plugin = chorus_tests::plugins::load_bundled(&engine, "bluesky", &pds.base_url, Limits::default()).await;
+    let photo = MediaRef {
+        id: "m1".into(),
+        kind: MediaKind::Image,
+        mime_type: "image/png".into(),
+        byte_size: 200_000,
+        width: Some(1000),
+        height: Some(1000),
+        duration_ms: None,
+        alt_text: Some("A cup of coffee".into()),
+        url: None,
+    };
+    let mut post = chorus_tests::plugins::text_post("Morning brew");
+    post.media = vec![photo.clone()];
+    let account = chorus_core::plugins::types::Account {
+        id: "a".into(),
+        handle: "img.test".into(),
+        remote_id: "did:plc:img".into(),
+        timezone: "UTC".into(),
+    };
+    let inv = Invocation {
+        token: Some(session.access_token.clone()),
+        media: Some(Arc::new(MemoryMedia(
+            [("m1".to_owned(), vec![9u8; 200_000])].into_iter().collect(),
+        ))),
+        media_refs: vec![photo],
+        ..Invocation::default()
+    };
+    let adapted = plugin.adapt(&post, None, &account, &inv).await.unwrap();
+    assert_eq!(adapted.media, ["m1"]);
+    plugin.publish(&adapted, "img-1", &account, &inv).await.unwrap();
+    let posts = pds.posts();
+    let embed = &posts[0].record["embed"];
+    assert_eq!(embed["$type"], "app.bsky.embed.images");
+    assert_eq!(embed["images"][0]["alt"], "A cup of coffee");
+    assert_eq!(embed["images"][0]["image"]["size"], 200_000);
+
+    pds.set_create_limit(1);
+    let again = plugin
+        .adapt(&chorus_tests::plugins::text_post("Second cup"), None, &account, &inv)
+        .await
+        .unwrap();
+    let e = plugin.publish(&again, "img-2", &account, &inv).await.unwrap_err();
+    match e.kind {
+        CallErrorKind::Plugin(PluginError::RateLimited(r)) => {
+            assert!((29..=31).contains(&r.retry_after_seconds), "{r:?}");
+        }
+        other => panic!("{other}"),
+    }
+}

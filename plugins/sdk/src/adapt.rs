@@ -16,7 +16,9 @@ use crate::types::{
 /// [`AdaptRules::from_description`] so the limits live in one place.
 #[derive(Debug, Clone)]
 pub struct AdaptRules {
+    /// The limit people see counted (`text-rules.max-length`).
     pub max_length: usize,
+    /// How the platform counts `max_length`.
     pub length_rule: LengthRule,
     /// Further limits the text (and each thread part) must also meet.
     pub also: Vec<(usize, LengthRule)>,
@@ -27,10 +29,13 @@ pub struct AdaptRules {
     pub max_hashtags: Option<usize>,
     /// Hashtags kept when the segment says nothing.
     pub default_hashtags: usize,
+    /// Where hashtags go when the segment says nothing.
     pub default_placement: HashtagPlacement,
+    /// The voice when the segment says nothing.
     pub default_formality: Formality,
     /// Split into a numbered thread instead of truncating.
     pub threads: bool,
+    /// Most media items in one post.
     pub max_media: usize,
     /// Whether images and videos may share a post. When not, the first item's kind wins,
     /// and a video or GIF goes alone (X, Mastodon: 4 images, or 1 video, or 1 GIF).
@@ -42,6 +47,7 @@ pub struct AdaptRules {
     /// outside its kind's rule is dropped with a warning naming the rule, instead of
     /// failing at the platform.
     pub media_rules: Vec<crate::types::MediaRule>,
+    /// Whether a post without media is refused.
     pub media_required: bool,
     /// Append the post's link to the text if it is not there (platforms without link cards).
     pub append_link: bool,
@@ -63,6 +69,7 @@ impl AdaptRules {
             .collect()
     }
 
+    /// The rules `describe` declares, with the SDK's defaults for the rest.
     pub fn from_description(d: &Description) -> Self {
         Self {
             max_length: d.text.max_length as usize,

@@ -15,12 +15,16 @@ pub struct Request {
 /// A platform's answer.
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// The HTTP status.
     pub status: u16,
+    /// As the platform sent them (names in any case).
     pub headers: Vec<(String, String)>,
+    /// At most the host's response cap.
     pub body: Vec<u8>,
 }
 
 impl Request {
+    /// A request with `method` to `url` (absolute; a host the manifest declares).
     pub fn new(method: Method, url: impl Into<String>) -> Self {
         Self {
             inner: HttpRequest {
@@ -31,12 +35,15 @@ impl Request {
             },
         }
     }
+    /// A GET request.
     pub fn get(url: impl Into<String>) -> Self {
         Self::new(Method::Get, url)
     }
+    /// A POST request.
     pub fn post(url: impl Into<String>) -> Self {
         Self::new(Method::Post, url)
     }
+    /// Adds a header (never `authorization`: the host adds the token).
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.inner.headers.push((name.to_owned(), value.into()));
         self
@@ -58,6 +65,7 @@ impl Request {
         r.inner.body = Body::Bytes(encoded.into_bytes());
         r
     }
+    /// Any body: bytes, a media slice the host streams, or multipart.
     pub fn body(mut self, body: Body) -> Self {
         self.inner.body = body;
         self
@@ -83,12 +91,14 @@ impl Request {
 }
 
 impl Response {
+    /// A header's value, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+    /// The body as JSON, or a transient error saying it was not JSON.
     pub fn json(&self) -> Result<serde_json::Value, PluginError> {
         serde_json::from_slice(&self.body).map_err(|e| {
             PluginError::Transient(format!(

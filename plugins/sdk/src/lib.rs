@@ -25,6 +25,8 @@
 //! in bytes and UTF-16 units ([`rich`]) and timestamps ([`time`]). docs/plugins/sdk.md
 //! lists every helper by task.
 
+#![warn(missing_docs)]
+
 pub mod adapt;
 pub mod http;
 pub mod progress;
@@ -48,7 +50,9 @@ impl From<types::LengthRule> for text::LengthRule {
     }
 }
 
-/// Generated bindings for `chorus:plugin@0.2.0` (from `plugins/wit/since_v0.2.0`).
+/// Generated bindings for `chorus:plugin@0.2.0` (from `plugins/wit/since_v0.2.0`); the
+/// contract's own comments are their documentation.
+#[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
         world: "platform",
@@ -79,9 +83,12 @@ pub trait Plugin {
             .map(|s| Self::adapt(post.clone(), s, account.clone()))
             .collect()
     }
+    /// Publishes an adaptation; `marker` goes where `find_published` can see it.
     fn publish(adapted: Adapted, marker: String, context: CallContext) -> Result<Published, PluginError>;
+    /// Whether the post published with `marker` exists (recovery after a crash).
     fn find_published(marker: String, adapted: Adapted, context: CallContext)
     -> Result<Option<Published>, PluginError>;
+    /// The platform's figures for posts it published.
     fn fetch_metrics(remote_ids: Vec<String>, context: CallContext) -> Result<Vec<Metrics>, PluginError>;
 }
 pub use bindings::chorus::plugin::host;

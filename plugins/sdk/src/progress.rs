@@ -82,6 +82,7 @@ impl Progress {
         self.ids.last().map(String::as_str)
     }
 
+    /// The confirmed parts' ids, in order.
     pub fn ids(&self) -> &[String] {
         &self.ids
     }

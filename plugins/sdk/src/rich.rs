@@ -11,15 +11,20 @@ use std::ops::Range;
 /// What a span is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpanKind {
+    /// A URL, with or without a scheme.
     Link,
+    /// `@handle` or `@user@server`.
     Mention,
+    /// `#tag`.
     Hashtag,
+    /// `$TICKER`.
     Cashtag,
 }
 
 /// One entity of a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
+    /// What the span marks.
     pub kind: SpanKind,
     /// Byte offsets into the text (UTF-8), end exclusive: `&text[bytes]` is the entity.
     pub bytes: Range<usize>,

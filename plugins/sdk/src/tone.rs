@@ -15,6 +15,7 @@ pub fn apply_glossary(text: &str, glossary: &[GlossaryEntry]) -> (String, usize)
 /// What [`retone_words`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retoned {
+    /// The text with the changes applied.
     pub text: String,
     /// Glossary replacements made.
     pub glossary: usize,

@@ -25,7 +25,9 @@ pub const URL_WEIGHT: usize = 23;
 /// `parseTweet`'s verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parsed {
+    /// The weighted length (what X compares with 280).
     pub weighted_length: usize,
+    /// Whether X would take it: within 280 and free of the characters X refuses.
     pub valid: bool,
 }
 

@@ -181,16 +181,7 @@ mod tests {
     use super::*;
 
     fn post(body: &str) -> Post {
-        Post {
-            options: vec![],
-            id: "p1".into(),
-            title: None,
-            body: body.into(),
-            link: None,
-            hashtags: vec![],
-            locale: "en".into(),
-            media: vec![],
-        }
+        Post::from_text(body)
     }
 
     fn account() -> Account {

@@ -83,7 +83,7 @@ impl Plugin for Bluesky {
         adapted
             .warnings
             .extend(targeting_unsupported("Bluesky", segment.as_ref()));
-        let parts = parts_of(&adapted);
+        let parts = adapted.parts_to_post();
         adapted.extras.push(Extra {
             key: "facets".into(),
             label: "Links, mentions and tags (UTF-8 byte ranges)".into(),
@@ -96,15 +96,11 @@ impl Plugin for Bluesky {
     /// before). Progress is kept under the marker, as X's plugin does: a retry continues
     /// after the last confirmed part.
     fn publish(adapted: Adapted, marker: String, ctx: CallContext) -> Result<Published, PluginError> {
-        let parts = parts_of(&adapted);
+        let parts = adapted.parts_to_post();
         let facets = stored_facets(&adapted, &parts);
-        let mut progress = Progress::load_for(&marker, parts.len());
-        if let Some(i) = progress.pending() {
-            match parts.get(i).map(|text| find_recent(&ctx, text)).transpose()?.flatten() {
-                Some(r) => progress.posted(r.to_string())?,
-                None => progress.forget_pending()?,
-            }
-        }
+        let mut progress = Progress::resume(&marker, &parts, |text| {
+            Ok(find_recent(&ctx, text)?.map(|r| r.to_string()))
+        })?;
         let images = if progress.done() == 0 {
             adapted
                 .media
@@ -171,7 +167,7 @@ impl Plugin for Bluesky {
     fn find_published(_marker: String, adapted: Adapted, ctx: CallContext) -> Result<Option<Published>, PluginError> {
         let feed = author_feed(&ctx)?;
         let mut uris = Vec::new();
-        for part in parts_of(&adapted) {
+        for part in adapted.parts_to_post() {
             match feed
                 .iter()
                 .find(|p| same_text(p["record"]["text"].as_str().unwrap_or(""), &part))
@@ -241,14 +237,6 @@ impl Ref {
 impl std::fmt::Display for Ref {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.uri, self.cid)
-    }
-}
-
-fn parts_of(a: &Adapted) -> Vec<String> {
-    if a.parts.is_empty() {
-        vec![a.text.clone()]
-    } else {
-        a.parts.clone()
     }
 }
 
@@ -431,16 +419,7 @@ mod tests {
     use super::*;
 
     fn post(body: &str) -> Post {
-        Post {
-            options: vec![],
-            id: "p1".into(),
-            title: None,
-            body: body.into(),
-            link: None,
-            hashtags: vec![],
-            locale: "en".into(),
-            media: vec![],
-        }
+        Post::from_text(body)
     }
 
     fn account() -> Account {
@@ -460,7 +439,7 @@ mod tests {
             "🎉 ".repeat(400)
         );
         let a = Bluesky::adapt(post(&body), None, account()).unwrap();
-        let parts = parts_of(&a);
+        let parts = a.parts_to_post();
         assert!(parts.len() > 1, "a thread");
         for p in &parts {
             assert!(

@@ -85,11 +85,7 @@ impl Plugin for Mastodon {
             .iter()
             .map(|m| upload_media(&ctx.api_base, m))
             .collect::<Result<Vec<_>, _>>()?;
-        let parts = if adapted.parts.is_empty() {
-            vec![adapted.text.clone()]
-        } else {
-            adapted.parts.clone()
-        };
+        let parts = adapted.parts_to_post();
         let mut ids: Vec<(String, Option<String>)> = Vec::new();
         for (i, text) in parts.iter().enumerate() {
             let mut body = serde_json::json!({ "status": text, "visibility": "public" });

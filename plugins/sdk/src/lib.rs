@@ -159,6 +159,33 @@ macro_rules! export_plugin {
     };
 }
 
+impl types::Adapted {
+    /// What one publish posts, in order: the thread's parts, or the text alone.
+    pub fn parts_to_post(&self) -> Vec<String> {
+        if self.parts.is_empty() {
+            vec![self.text.clone()]
+        } else {
+            self.parts.clone()
+        }
+    }
+}
+
+impl types::Post {
+    /// A post of `body` alone (locale `en`, no media), for a plugin's unit tests.
+    pub fn from_text(body: &str) -> Self {
+        Self {
+            id: "test".into(),
+            title: None,
+            body: body.into(),
+            link: None,
+            hashtags: vec![],
+            locale: "en".into(),
+            media: vec![],
+            options: vec![],
+        }
+    }
+}
+
 impl types::Warning {
     /// A warning: a stable `code` and what changed and why, for a person.
     pub fn new(code: &str, message: impl Into<String>) -> Self {

@@ -52,6 +52,24 @@ impl Progress {
         Self::load(marker)
     }
 
+    /// [`Progress::load_for`] `parts`, then settles a part whose answer was lost: `find`
+    /// looks for its text on the platform (among the account's latest posts); found, it
+    /// counts as posted, else it is posted again. What every multi-part publish starts with.
+    pub fn resume(
+        marker: &str,
+        parts: &[String],
+        find: impl FnOnce(&str) -> Result<Option<String>, PluginError>,
+    ) -> Result<Self, PluginError> {
+        let mut progress = Self::load_for(marker, parts.len());
+        if let Some(text) = progress.pending().and_then(|i| parts.get(i)) {
+            match find(text)? {
+                Some(id) => progress.posted(id)?,
+                None => progress.forget_pending()?,
+            }
+        }
+        Ok(progress)
+    }
+
     /// The progress an earlier attempt with this marker left, or a fresh start; every step
     /// is recorded.
     pub fn load(marker: &str) -> Self {

@@ -122,18 +122,8 @@ impl Plugin for X {
     /// kept under the marker: a retry after part 3 of 5 failed posts parts 3-5 only, as
     /// replies under part 2, and a part whose answer was lost is looked for first.
     fn publish(adapted: Adapted, marker: String, ctx: CallContext) -> Result<Published, PluginError> {
-        let parts = if adapted.parts.is_empty() {
-            vec![adapted.text.clone()]
-        } else {
-            adapted.parts.clone()
-        };
-        let mut progress = Progress::load_for(&marker, parts.len());
-        if let Some(i) = progress.pending() {
-            match parts.get(i).map(|text| find_recent(&ctx, text)).transpose()?.flatten() {
-                Some(id) => progress.posted(id)?,
-                None => progress.forget_pending()?,
-            }
-        }
+        let parts = adapted.parts_to_post();
+        let mut progress = Progress::resume(&marker, &parts, |text| find_recent(&ctx, text))?;
         let media_ids = if progress.done() == 0 {
             adapted
                 .media

@@ -149,19 +149,27 @@ pub async fn registry(
     api_base: &str,
     limits: chorus_core::plugins::Limits,
 ) -> std::sync::Arc<chorus_core::plugins::PluginRegistry> {
-    use chorus_core::plugins::{EngineSettings, PluginEngine, PluginRegistry, PluginSettings};
+    let mut settings = chorus_core::plugins::PluginSettings {
+        limits,
+        ..Default::default()
+    };
+    settings
+        .api_bases
+        .insert(platform.into(), url::Url::parse(api_base).expect("fake URL"));
+    registry_with(store, settings).await
+}
+
+/// The bundled plugins with `settings`, their key-value store in `store`.
+pub async fn registry_with(
+    store: &Store,
+    settings: chorus_core::plugins::PluginSettings,
+) -> std::sync::Arc<chorus_core::plugins::PluginRegistry> {
+    use chorus_core::plugins::{EngineSettings, PluginEngine, PluginRegistry};
     let engine = PluginEngine::new(EngineSettings {
         cache_dir: None,
         kv: std::sync::Arc::new(store.plugin_kv()),
     })
     .expect("plugin engine");
-    let mut settings = PluginSettings {
-        limits,
-        ..PluginSettings::default()
-    };
-    settings
-        .api_bases
-        .insert(platform.into(), url::Url::parse(api_base).expect("fake URL"));
     let (reg, problems) = PluginRegistry::load(engine, settings, chorus_plugins_bundled::BUNDLED)
         .await
         .expect("load the bundled plugins");

@@ -7,9 +7,7 @@
 use chorus_core::delivery::EngineSettings;
 use chorus_core::delivery::plan::{Planner, Target, When};
 use chorus_core::domain::{AccountStatus, DeliveryStatus, PostDraft};
-use chorus_core::plugins::{
-    EngineSettings as PluginEngineSettings, Invocation, PluginEngine, PluginRegistry, PluginSettings,
-};
+use chorus_core::plugins::{Invocation, PluginRegistry, PluginSettings};
 use chorus_core::secrets::Credentials;
 use chorus_core::store::{NewAccount, Store};
 use chorus_simulators::bluesky::BlueskyFake;
@@ -20,20 +18,11 @@ use std::time::Duration;
 use uuid::Uuid;
 
 async fn plugins(store: &Store) -> Arc<PluginRegistry> {
-    let engine = PluginEngine::new(PluginEngineSettings {
-        cache_dir: None,
-        kv: Arc::new(store.plugin_kv()),
-    })
-    .unwrap();
     let settings = PluginSettings {
         loopback_account_servers: true,
         ..PluginSettings::default()
     };
-    let (reg, problems) = PluginRegistry::load(engine, settings, chorus_plugins_bundled::BUNDLED)
-        .await
-        .unwrap();
-    assert!(problems.is_empty(), "{problems:?}");
-    Arc::new(reg)
+    chorus_tests::queue::registry_with(store, settings).await
 }
 
 fn quick() -> EngineSettings {

@@ -6,7 +6,7 @@
 use chorus_core::delivery::EngineSettings;
 use chorus_core::delivery::plan::{Planner, Target, When};
 use chorus_core::domain::{DeliveryStatus, FailureKind, PostDraft};
-use chorus_core::plugins::{EngineSettings as PluginEngineSettings, PluginEngine, PluginRegistry, PluginSettings};
+use chorus_core::plugins::{PluginRegistry, PluginSettings};
 use chorus_core::secrets::Credentials;
 use chorus_core::store::{NewAccount, Store, Tenant};
 use chorus_simulators::mastodon::MastodonFake;
@@ -18,20 +18,11 @@ use uuid::Uuid;
 
 /// The bundled plugins, with accounts allowed on loopback servers when `loopback`.
 async fn plugins(store: &Store, loopback: bool) -> Arc<PluginRegistry> {
-    let engine = PluginEngine::new(PluginEngineSettings {
-        cache_dir: None,
-        kv: Arc::new(store.plugin_kv()),
-    })
-    .unwrap();
     let settings = PluginSettings {
         loopback_account_servers: loopback,
         ..PluginSettings::default()
     };
-    let (reg, problems) = PluginRegistry::load(engine, settings, chorus_plugins_bundled::BUNDLED)
-        .await
-        .unwrap();
-    assert!(problems.is_empty(), "{problems:?}");
-    Arc::new(reg)
+    chorus_tests::queue::registry_with(store, settings).await
 }
 
 async fn connect(tenant: &Tenant<'_>, brand: Uuid, handle: &str, remote_id: &str, server: &str, token: &str) -> Uuid {

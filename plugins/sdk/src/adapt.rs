@@ -596,14 +596,8 @@ mod tests {
 
     fn post(body: &str) -> Post {
         Post {
-            options: vec![],
             id: "p1".into(),
-            title: None,
-            body: body.into(),
-            link: None,
-            hashtags: vec![],
-            locale: "en".into(),
-            media: vec![],
+            ..Post::from_text(body)
         }
     }
 

@@ -53,18 +53,21 @@ pub fn split_thread_within(text: &str, limits: &[(usize, LengthRule)], numbered:
 /// to tell the person it was shortened.
 pub fn split_thread_at_most(text: &str, limits: &[(usize, LengthRule)], max_parts: usize) -> Vec<String> {
     let max_parts = max_parts.max(1);
-    let parts = split_thread_within(text, limits, true);
-    if parts.len() <= max_parts {
-        return parts;
-    }
-    let mut budget = measure(text, LengthRule::Characters);
+    // At most what `max_parts` whole parts hold (one cut, however long the text), then a
+    // little shorter each round until the numbered parts fit: a few splits of a text
+    // that size, never of the whole text again (100,000 characters for X stayed in time).
+    let room: Vec<(usize, LengthRule)> = limits
+        .iter()
+        .map(|&(max, rule)| (max.saturating_mul(max_parts), rule))
+        .collect();
+    let (mut cut, _) = crate::text::truncate_all(text, &room, "…");
     loop {
-        budget = budget * 9 / 10;
-        let (cut, _) = crate::text::truncate(text, budget, LengthRule::Characters, "…");
         let parts = split_thread_within(&cut, limits, true);
-        if parts.len() <= max_parts || budget == 0 {
+        let chars = measure(&cut, LengthRule::Characters);
+        if parts.len() <= max_parts || chars <= 1 {
             return parts.into_iter().take(max_parts).collect();
         }
+        cut = crate::text::truncate(&cut, chars * 97 / 100, LengthRule::Characters, "…").0;
     }
 }
 

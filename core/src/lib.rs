@@ -6,6 +6,8 @@
 //!   and the one place tenant isolation is enforced.
 //! - [`audience`]: contacts, segment rules compiled to SQL, sizing, overlap, lookalikes,
 //!   warnings, priority and native-targeting plans.
+//! - [`media`]: the media library: files read and checked, stored locally or on S3,
+//!   served to platforms by signed URL or streamed into uploads.
 //! - [`secrets`]: sealing of platform credentials at rest.
 //! - [`delivery`]: the background loop that later turns scheduled deliveries into posts.
 
@@ -13,6 +15,7 @@ pub mod audience;
 pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod media;
 pub mod oauth;
 pub mod plugins;
 pub mod secrets;

@@ -40,6 +40,16 @@ pub enum KeyError {
 }
 
 impl SecretKey {
+    /// A key for one purpose (`"media-url"`), derived from this one (HMAC-SHA256 as a PRF):
+    /// a signature made with it never doubles as a sealing key, or as another purpose's.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(b"chorus key derivation v1\0");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     pub fn generate() -> Self {
         let mut k = [0u8; 32];
         rand::rng().fill(&mut k);

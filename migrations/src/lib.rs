@@ -23,6 +23,7 @@ mod m20261204_000007_sandbox_workspace;
 mod m20261204_000008_delivery_queue;
 mod m20261206_000009_planning;
 mod m20261207_000010_account_servers;
+mod m20261207_000011_media_probe;
 
 /// Applies Chorus's migrations in order.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000008_delivery_queue::Migration),
             Box::new(m20261206_000009_planning::Migration),
             Box::new(m20261207_000010_account_servers::Migration),
+            Box::new(m20261207_000011_media_probe::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`), each test gets a new database on that
 //! server, dropped when the test ends.
 
+pub mod media;
 pub mod plugins;
 pub mod process;
 pub mod queue;

@@ -206,6 +206,9 @@ async fn a_post_a_plugin_refuses_is_not_stored_and_the_error_names_the_target() 
             sha256: "00".repeat(32),
             storage_key: "doc.pdf".into(),
             alt_text: None,
+            codec: None,
+            frame_rate: None,
+            original_name: None,
         })
         .await
         .unwrap();
@@ -783,4 +786,55 @@ async fn rescheduling_between_one_off_and_recurring_replaces_the_plan() {
         assert_eq!((d.status, d.occurrence), (DeliveryStatus::Scheduled, None));
         assert_eq!(d.scheduled_at.map(|t| t.timestamp()), Some(tomorrow.timestamp()));
     }
+}
+
+#[tokio::test]
+async fn media_that_breaks_the_platforms_rule_is_refused_at_compose_naming_platform_item_and_rule() {
+    let w = World::new("media-rule", 1).await;
+    let video = |seconds: i64| NewMediaAsset {
+        brand_id: w.brand,
+        kind: MediaKind::Video,
+        mime_type: "video/mp4".into(),
+        byte_size: 40_000_000,
+        width: Some(1280),
+        height: Some(720),
+        duration_ms: Some(seconds * 1000),
+        sha256: "ab".repeat(32),
+        storage_key: "v.mp4".into(),
+        alt_text: None,
+        codec: Some("h264".into()),
+        frame_rate: Some(30.0),
+        original_name: None,
+    };
+    // X takes videos up to 140 s: a 4-minute one is refused when composed, not at publish.
+    let long = w.tenant().media().register(video(240)).await.unwrap();
+    let post = PostDraft {
+        media: vec![long.id],
+        ..draft("Our launch film")
+    };
+    match w.planner().compose(w.brand, None, post, &w.targets(&[None])).await {
+        Err(StoreError::Invalid(i)) => {
+            assert_eq!(i.field, "media[0]");
+            assert!(i.message.contains("targets[0]"), "{i}");
+            assert!(
+                i.message.contains("X: the video lasts 240 s; at most 140 s is allowed"),
+                "{i}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(
+        w.tenant().posts().list(w.brand, None).await.unwrap().is_empty(),
+        "nothing stored"
+    );
+    // A video within the rule composes.
+    let short = w.tenant().media().register(video(60)).await.unwrap();
+    let post = PostDraft {
+        media: vec![short.id],
+        ..draft("Our launch film")
+    };
+    w.planner()
+        .compose(w.brand, None, post, &w.targets(&[None]))
+        .await
+        .unwrap();
 }

@@ -467,6 +467,9 @@ async fn posts_keep_media_in_order_and_refuse_foreign_assets() {
         sha256: "a".repeat(64),
         storage_key: key.into(),
         alt_text: Some("a cup".into()),
+        codec: None,
+        frame_rate: None,
+        original_name: None,
     };
     let m1 = tenant.media().register(asset("1.jpg")).await.unwrap();
     let m2 = tenant.media().register(asset("2.jpg")).await.unwrap();

@@ -20,7 +20,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 /// back at once, those talking to a platform finish, all within one lease (what is left
 /// then is rescued like a crash's).
 fn drain_grace(settings: &Settings) -> Duration {
-    engine_settings(settings).lease + Duration::from_secs(1)
+    engine_settings(settings, None).lease + Duration::from_secs(1)
 }
 
 #[derive(Debug, Parser)]
@@ -100,6 +100,9 @@ pub enum Command {
     /// Posting slots: the times "add to queue" (`post create --queue`) picks from.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// A brand's media library: images and videos, read and checked by Chorus.
+    #[command(subcommand)]
+    Media(MediaCommand),
     /// The delivery queue: deliveries per state, how late the due ones are, and the ones
     /// that failed or died with their reasons (docs/operations.md).
     Queue {
@@ -501,6 +504,43 @@ pub enum PersonaCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum MediaCommand {
+    /// Add an image (JPEG, PNG, GIF, WebP) or a video (MP4, MOV): its type, dimensions,
+    /// duration, codec and frame rate are read from the file itself.
+    Add {
+        file: PathBuf,
+        #[command(flatten)]
+        at: BrandArg,
+        /// What the image shows, for people who cannot see it (sent as alt text).
+        #[arg(long)]
+        alt: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The brand's media, newest first.
+    List {
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One asset: what was read from it, the posts using it, a signed URL.
+    Show {
+        id: String,
+        #[command(flatten)]
+        at: BrandArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an asset no post uses, and its stored bytes.
+    Remove {
+        id: String,
+        #[command(flatten)]
+        at: BrandArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Plugin sandbox: instantiation, adapt latency, 30-way fan-out, native comparison.
     Plugins {
@@ -676,6 +716,7 @@ pub fn main() -> ExitCode {
                     | Command::Persona(_)
                     | Command::Post(_)
                     | Command::Schedule(_)
+                    | Command::Media(_)
                     | Command::Bench(_)
             )
             .then(|| "warn".to_owned())
@@ -728,6 +769,7 @@ pub fn main() -> ExitCode {
             Command::Queue { limit, json } => crate::queue_cmd::show(&settings, limit, json).await,
             Command::Post(c) => post(&settings, c).await,
             Command::Schedule(c) => schedule(&settings, c).await,
+            Command::Media(c) => media(&settings, c).await,
             Command::Preview(a) => {
                 let args = crate::plugin_cmd::PreviewArgs {
                     platform: &a.platform,
@@ -946,6 +988,20 @@ async fn post(settings: &Settings, cmd: PostCommand) -> anyhow::Result<()> {
     result
 }
 
+async fn media(settings: &Settings, cmd: MediaCommand) -> anyhow::Result<()> {
+    use crate::media_cmd as m;
+    let store = open_store(settings, true).await?;
+    let library = settings.media_library()?;
+    let result = match cmd {
+        MediaCommand::Add { file, at, alt, json } => m::add(&store, &library, &at.r(), &file, alt, json).await,
+        MediaCommand::List { at, json } => m::list(&store, &at.r(), json).await,
+        MediaCommand::Show { id, at, json } => m::show(&store, &library, &at.r(), &id, json).await,
+        MediaCommand::Remove { id, at } => m::remove(&store, &library, &at.r(), &id).await,
+    };
+    let _ = store.close().await;
+    result
+}
+
 async fn schedule(settings: &Settings, cmd: ScheduleCommand) -> anyhow::Result<()> {
     use crate::post_cmd as p;
     let store = open_store(settings, true).await?;
@@ -1027,7 +1083,12 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     tracing::info!(plugins = %ids.join(", "), "platform plugins loaded");
     let stop = stop_on_signal()?;
 
-    let engine = Engine::new(store.clone(), plugins.clone(), engine_settings(&settings));
+    let media = settings.media_library()?;
+    let engine = Engine::new(
+        store.clone(),
+        plugins.clone(),
+        engine_settings(&settings, Some(media.clone())),
+    );
     let stats = engine.stats();
     let worker = tokio::spawn(engine.run(stop.clone()));
     let mut app = router(AppState {
@@ -1035,6 +1096,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
         plugins: plugins.clone(),
         started: Instant::now(),
         stats: Some(stats),
+        media: Some(media),
     });
     if let Some(sandbox) = sandbox {
         let seeded = crate::demo::seed(&store, &sandbox)
@@ -1087,7 +1149,8 @@ async fn worker(settings: &Settings, metrics_bind: Option<std::net::SocketAddr>)
         crate::plugin_cmd::registry_with_kv(settings, std::sync::Arc::new(store.plugin_kv())).await?,
     );
     let stop = stop_on_signal()?;
-    let engine = Engine::new(store.clone(), plugins.clone(), engine_settings(settings));
+    let media = settings.media_library()?;
+    let engine = Engine::new(store.clone(), plugins.clone(), engine_settings(settings, Some(media)));
     if let Some(addr) = metrics_bind {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -1097,6 +1160,7 @@ async fn worker(settings: &Settings, metrics_bind: Option<std::net::SocketAddr>)
             plugins,
             started: Instant::now(),
             stats: Some(engine.stats()),
+            media: None,
         });
         tracing::info!(%addr, "serving /healthz, /readyz and /metrics");
         tokio::spawn(
@@ -1118,10 +1182,11 @@ async fn worker(settings: &Settings, metrics_bind: Option<std::net::SocketAddr>)
 }
 
 /// The engine as the operator configured it.
-fn engine_settings(settings: &Settings) -> EngineSettings {
+fn engine_settings(settings: &Settings, media: Option<chorus_core::media::MediaLibrary>) -> EngineSettings {
     EngineSettings {
         rescue_every: settings.worker_tick,
         oauth: settings.oauth.clone(),
+        media,
         ..EngineSettings::default()
     }
 }

@@ -40,6 +40,21 @@ pub struct FileConfig {
     pub platforms: BTreeMap<String, PlatformFileConfig>,
     #[serde(default)]
     pub plugins: PluginsFileConfig,
+    #[serde(default)]
+    pub media: MediaFileConfig,
+}
+
+/// `[media]`: where media bytes are kept and how platforms reach them.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaFileConfig {
+    /// Where platforms fetch media from (`https://chorus.example.com`): the base of signed
+    /// media URLs. Default: `http://` and the bind address (reachable from this machine only).
+    pub public_base_url: Option<String>,
+    /// `[media.s3]`: an S3-compatible bucket instead of files under the data directory (for
+    /// workers on several machines). The secret may also come from
+    /// `CHORUS_MEDIA_S3_SECRET_ACCESS_KEY`.
+    pub s3: Option<chorus_core::media::S3Settings>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -149,6 +164,8 @@ pub struct Settings {
     pub plugins: PluginSettings,
     /// The operator's OAuth apps, by platform (token refresh).
     pub oauth: chorus_core::oauth::OAuthClients,
+    /// Media storage and the public base of media URLs.
+    pub media: MediaFileConfig,
 }
 
 /// A setting that cannot be used, with where it came from and what is allowed.
@@ -232,7 +249,32 @@ impl Settings {
         }
         let plugins = plugin_settings(&data_dir, &file.platforms, &file.plugins, &o.platform_api_bases)?;
         let oauth = oauth_clients(&file.platforms, &o.platform_oauth)?;
+        let mut media = file.media;
+        if let Some(url) = std::env::var("CHORUS_PUBLIC_BASE_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+        {
+            media.public_base_url = Some(url);
+        }
+        let public_base = media.public_base_url.get_or_insert_with(|| format!("http://{bind}"));
+        match url::Url::parse(public_base) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            _ => {
+                return Err(ConfigError::ParseFile {
+                    path: o.config.clone().unwrap_or_else(|| "CHORUS_PUBLIC_BASE_URL".into()),
+                    message: format!(
+                        "media.public_base_url {public_base:?} is not an http(s) URL; use the address platforms reach Chorus at, e.g. https://chorus.example.com"
+                    ),
+                });
+            }
+        }
+        if let Some(s3) = &mut media.s3
+            && let Ok(secret) = std::env::var("CHORUS_MEDIA_S3_SECRET_ACCESS_KEY")
+        {
+            s3.secret_access_key = Some(secret);
+        }
         Ok(Settings {
+            media,
             plugins,
             oauth,
             data_dir,
@@ -264,6 +306,25 @@ impl Settings {
     }
 
     /// The key that seals platform credentials.
+    /// The media library: files under `data_dir/media`, or the `[media.s3]` bucket; URLs
+    /// signed with a key derived from the secret key.
+    pub fn media_library(&self) -> anyhow::Result<chorus_core::media::MediaLibrary> {
+        use chorus_core::media::{MediaLibrary, MediaStorage, UrlSigner};
+        let storage = match &self.media.s3 {
+            Some(s3) => MediaStorage::s3(s3)?,
+            None => MediaStorage::local(&self.data_dir.join("media"))?,
+        };
+        let base = self
+            .media
+            .public_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind));
+        Ok(MediaLibrary::new(
+            storage,
+            Some(UrlSigner::new(&self.secret_key()?, &base)),
+        ))
+    }
+
     pub fn secret_key(&self) -> Result<SecretKey, ConfigError> {
         Ok(match &self.secret_key {
             Some(hex) => SecretKey::from_hex("secret_key (CHORUS_SECRET_KEY)", hex)?,

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod logging;
+pub mod media_cmd;
 pub mod metrics;
 pub mod plugin_cmd;
 pub mod post_cmd;

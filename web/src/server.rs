@@ -18,6 +18,8 @@ pub struct AppState {
     pub started: Instant,
     /// The in-process engine's figures, for `/metrics` (none when this process runs no engine).
     pub stats: Option<std::sync::Arc<chorus_core::delivery::Stats>>,
+    /// Serves signed media URLs at `/media/{id}` (none: the route answers 404).
+    pub media: Option<chorus_core::media::MediaLibrary>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -25,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/media/{id}", get(media))
         .with_state(state)
 }
 
@@ -59,5 +62,55 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         )
             .into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("metrics unavailable: {e}\n")).into_response(),
+    }
+}
+
+/// A media asset for a platform that fetches it (Instagram, TikTok, Pinterest): only with a
+/// valid, unexpired signature (`?exp=…&sig=…`, made by [`chorus_core::media::UrlSigner`]);
+/// anything else is a 403 that names no asset. The bytes stream from storage.
+async fn media(
+    State(s): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> axum::response::Response {
+    let forbidden = |why: String| (StatusCode::FORBIDDEN, format!("{why}\n")).into_response();
+    let (Some(library), Some(signer)) = (s.media.as_ref(), s.media.as_ref().and_then(|m| m.signer())) else {
+        return (StatusCode::NOT_FOUND, "no media is served here\n").into_response();
+    };
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return forbidden("the media URL is not one Chorus made".into());
+    };
+    if let Err(e) = signer.check(
+        id,
+        q.get("exp").map(String::as_str),
+        q.get("sig").map(String::as_str),
+        chrono::Utc::now(),
+    ) {
+        return forbidden(e.to_string());
+    }
+    let asset = match s.store.media_asset(id).await {
+        Ok(a) => a,
+        Err(_) => return (StatusCode::NOT_FOUND, "the media asset was removed\n").into_response(),
+    };
+    let size = asset.byte_size.max(0) as u64;
+    match library.storage().stream(&asset.storage_key, 0..size).await {
+        Ok(stream) => (
+            StatusCode::OK,
+            [
+                (axum::http::header::CONTENT_TYPE, asset.mime_type.clone()),
+                (axum::http::header::CONTENT_LENGTH, size.to_string()),
+                (axum::http::header::CACHE_CONTROL, "private, max-age=300".to_owned()),
+            ],
+            axum::body::Body::from_stream(stream),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(asset = %id, error = %e, "cannot read a media asset for a platform");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the media storage cannot be read now\n",
+            )
+                .into_response()
+        }
     }
 }

@@ -81,6 +81,7 @@ fn spinning_guests_do_not_stall_healthz_or_a_well_behaved_plugin() {
             plugins: Arc::new(plugins),
             started: Instant::now(),
             stats: None,
+            media: None,
         }))
         .await;
         let good = Arc::new(load_bundled(&e, "x", "http://127.0.0.1:9", Limits::default()).await);

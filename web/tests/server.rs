@@ -16,6 +16,7 @@ async fn readyz_reports_503_when_the_database_stops_answering_while_healthz_stay
         plugins: std::sync::Arc::new(plugins),
         started: Instant::now(),
         stats: None,
+        media: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -80,6 +81,7 @@ async fn metrics_show_queue_depth_outcomes_per_platform_and_lateness_in_promethe
         plugins,
         started: Instant::now(),
         stats: Some(stats),
+        media: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -59,6 +59,8 @@ pub(crate) struct Attempts {
     /// One attempt per account talks to the platform at a time, so a 429 is heard before
     /// the account's next request is sent.
     pub account_turns: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
+    /// The media library: signed URLs and upload streams for posts with media.
+    pub media: Option<crate::media::MediaLibrary>,
 }
 
 /// What a claim statement brought: its accounts, read in one query.
@@ -168,6 +170,7 @@ impl Attempts {
                 Ok(creds) => invocation(d.workspace_id, &account, creds),
                 Err(w) => return queue.write(claim, w).await,
             };
+            let inv = self.with_media(inv, &adapted).await?;
             self.stats.lookup();
             match plugin.find_published(marker, &adapted, &acc, &inv).await {
                 Ok(Some(found)) => {
@@ -204,7 +207,11 @@ impl Attempts {
             // In the turn, so one attempt per account refreshes an expiring token and the
             // next ones use what it stored.
             match self.credentials(&account, &plugin).await? {
-                Ok(creds) => (my_turn, invocation(d.workspace_id, &account, creds)),
+                Ok(creds) => (
+                    my_turn,
+                    self.with_media(invocation(d.workspace_id, &account, creds), &adapted)
+                        .await?,
+                ),
                 Err(w) => return queue.write(claim, w).await,
             }
         };
@@ -580,6 +587,30 @@ impl Attempts {
             }
             None => None,
         }
+    }
+
+    /// The call's media: what the platform's version keeps (`adapted.media`), described in
+    /// the call context with a signed URL each (for platforms that fetch), and readable as
+    /// a stream (for platforms that take uploads). Nothing is read for a post without media.
+    async fn with_media(&self, mut inv: Invocation, adapted: &types::Adapted) -> Result<Invocation, StoreError> {
+        if adapted.media.is_empty() {
+            return Ok(inv);
+        }
+        let media = self.store.tenant(inv.workspace).media();
+        let mut assets = Vec::with_capacity(adapted.media.len());
+        for id in &adapted.media {
+            let Ok(id) = id.parse::<Uuid>() else { continue };
+            assets.push(media.get(id).await?);
+        }
+        let refs = assets.iter().map(types::MediaRef::from).collect();
+        match &self.media {
+            Some(library) => {
+                inv.media_refs = library.with_urls(refs, crate::media::signing::DEFAULT_URL_LIFETIME);
+                inv.media = Some(library.source(&assets));
+            }
+            None => inv.media_refs = refs,
+        }
+        Ok(inv)
     }
 
     fn pause(&self, account: Uuid, until: DateTime<Utc>) {

@@ -38,6 +38,8 @@ pub struct EngineSettings {
     pub backoff: Backoff,
     /// The operator's app registrations, for refreshing expiring tokens.
     pub oauth: crate::oauth::OAuthClients,
+    /// Where posts' media are read from; without it plugins get no media to upload.
+    pub media: Option<crate::media::MediaLibrary>,
 }
 
 impl Default for EngineSettings {
@@ -52,6 +54,7 @@ impl Default for EngineSettings {
             max_attempts: 8,
             backoff: Backoff::default(),
             oauth: Default::default(),
+            media: None,
         }
     }
 }
@@ -89,6 +92,7 @@ impl Engine {
                 budgets: Default::default(),
                 touched: Mutex::new(HashMap::new()),
                 account_turns: Mutex::new(HashMap::new()),
+                media: settings.media.clone(),
             }),
             settings,
             wake: Arc::new(Notify::new()),

@@ -724,6 +724,17 @@ impl<'a> Planner<'a> {
                     ),
                 )
             })?;
+            // The post's media against the platform's rules, before anything is adapted:
+            // said now, with the platform and the rule, not at publish.
+            let broken = crate::media::rules::check(&plugin.description.name, &plugin.description.media, &post.media);
+            if let Some(b) = broken.first() {
+                let all: Vec<&str> = broken.iter().map(|b| b.message.as_str()).collect();
+                return Err(Invalid::new(
+                    b.field.clone(),
+                    format!("for account @{} ({}): {}", account.handle, index(first), all.join("; ")),
+                )
+                .into());
+            }
             let mine: Vec<usize> = (0..targets.len())
                 .filter(|i| targets[*i].account_id == account_id)
                 .collect();

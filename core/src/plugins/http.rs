@@ -12,23 +12,41 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Looks up a media asset's bytes when a plugin uploads it.
+/// A media asset's bytes, for plugins that upload them: read as a stream of chunks, a
+/// range at a time, so an upload holds one chunk in memory, not the asset.
 #[async_trait::async_trait]
 pub trait MediaSource: Send + Sync {
-    async fn read(&self, media_id: &str) -> Result<Vec<u8>, String>;
+    /// The asset's size in bytes.
+    async fn size(&self, media_id: &str) -> Result<u64, String>;
+    /// The bytes `range` of the asset (within its size).
+    async fn stream(&self, media_id: &str, range: std::ops::Range<u64>) -> Result<MediaStream, String>;
 }
+
+/// Bytes of a media asset, chunk by chunk.
+pub type MediaStream = futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>;
 
 /// Media held in memory (tests, previews).
 #[derive(Default)]
 pub struct MemoryMedia(pub std::collections::HashMap<String, Vec<u8>>);
 
+impl MemoryMedia {
+    fn get(&self, media_id: &str) -> Result<&Vec<u8>, String> {
+        self.0.get(media_id).ok_or_else(|| format!("no media asset {media_id}"))
+    }
+}
+
 #[async_trait::async_trait]
 impl MediaSource for MemoryMedia {
-    async fn read(&self, media_id: &str) -> Result<Vec<u8>, String> {
-        self.0
-            .get(media_id)
-            .cloned()
-            .ok_or_else(|| format!("no media asset {media_id}"))
+    async fn size(&self, media_id: &str) -> Result<u64, String> {
+        Ok(self.get(media_id)?.len() as u64)
+    }
+
+    async fn stream(&self, media_id: &str, range: std::ops::Range<u64>) -> Result<MediaStream, String> {
+        let b = self.get(media_id)?;
+        let end = (range.end as usize).min(b.len());
+        let start = (range.start as usize).min(end);
+        let chunk = bytes::Bytes::copy_from_slice(&b[start..end]);
+        Ok(Box::pin(futures::stream::once(async move { Ok(chunk) })))
     }
 }
 
@@ -277,15 +295,20 @@ impl CallHttp {
         builder = match req.body {
             Body::Empty => builder,
             Body::Bytes(b) => builder.body(self.capped(b)?),
-            Body::Media(slice) => builder.body(self.media_bytes(&slice.media_id, slice.offset, slice.length).await?),
+            Body::Media(slice) => {
+                let (length, body) = self.media_body(&slice.media_id, slice.offset, slice.length).await?;
+                builder.header(reqwest::header::CONTENT_LENGTH, length).body(body)
+            }
             Body::Multipart(parts) => {
                 let mut form = reqwest::multipart::Form::new();
                 for part in parts {
-                    let bytes = match part.body {
-                        PartBody::Bytes(b) => self.capped(b)?,
-                        PartBody::Media(s) => self.media_bytes(&s.media_id, s.offset, s.length).await?,
+                    let mut p = match part.body {
+                        PartBody::Bytes(b) => reqwest::multipart::Part::bytes(self.capped(b)?),
+                        PartBody::Media(s) => {
+                            let (length, body) = self.media_body(&s.media_id, s.offset, s.length).await?;
+                            reqwest::multipart::Part::stream_with_length(body, length)
+                        }
                     };
-                    let mut p = reqwest::multipart::Part::bytes(bytes);
                     if let Some(f) = part.filename {
                         p = p.file_name(f);
                     }
@@ -351,20 +374,22 @@ impl CallHttp {
         Ok(b)
     }
 
-    async fn media_bytes(&self, id: &str, offset: u64, length: Option<u64>) -> Result<Vec<u8>, HttpError> {
+    /// The slice of a media asset as a streamed body, and its length: the bytes go from
+    /// storage to the socket a chunk at a time (an upload of a 500 MB video in 64 MB parts
+    /// never holds a part whole, let alone the video).
+    async fn media_body(&self, id: &str, offset: u64, length: Option<u64>) -> Result<(u64, reqwest::Body), HttpError> {
         let media = self
             .media
             .as_ref()
             .ok_or_else(|| HttpError::Denied("no media is available to this call".into()))?;
-        let bytes = media.read(id).await.map_err(HttpError::Denied)?;
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+        let size = media.size(id).await.map_err(HttpError::Denied)?;
+        let start = offset.min(size);
         let end = match length {
-            Some(l) => start
-                .saturating_add(usize::try_from(l).unwrap_or(usize::MAX))
-                .min(bytes.len()),
-            None => bytes.len(),
+            Some(l) => start.saturating_add(l).min(size),
+            None => size,
         };
-        Ok(bytes[start..end].to_vec())
+        let stream = media.stream(id, start..end).await.map_err(HttpError::Denied)?;
+        Ok((end - start, reqwest::Body::wrap_stream(stream)))
     }
 }
 

@@ -1,10 +1,10 @@
 //! Media assets (metadata; the bytes live in media storage) and campaigns.
 
-use super::entity::{campaign, media_asset};
+use super::entity::{campaign, media_asset, post_media};
 use super::{Tenant, map_db_err, now, workspaces::required_name};
 use crate::domain::{MediaKind, new_id};
 use crate::{Invalid, StoreError};
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 pub struct Media<'a> {
@@ -24,6 +24,9 @@ pub struct NewMediaAsset {
     pub sha256: String,
     pub storage_key: String,
     pub alt_text: Option<String>,
+    pub codec: Option<String>,
+    pub frame_rate: Option<f64>,
+    pub original_name: Option<String>,
 }
 
 impl Media<'_> {
@@ -56,6 +59,9 @@ impl Media<'_> {
             storage_key: Set(new.storage_key),
             alt_text: Set(new.alt_text),
             created_at: Set(now()),
+            codec: Set(new.codec),
+            frame_rate: Set(new.frame_rate),
+            original_name: Set(new.original_name),
         }
         .insert(self.t.db())
         .await
@@ -64,6 +70,46 @@ impl Media<'_> {
 
     pub async fn get(&self, id: Uuid) -> Result<media_asset::Model, StoreError> {
         self.t.get::<media_asset::Entity>(id).await
+    }
+
+    /// The assets of `brand`, newest first.
+    pub async fn list(&self, brand: Uuid) -> Result<Vec<media_asset::Model>, StoreError> {
+        self.t.brands().get(brand).await?;
+        Ok(media_asset::Entity::find()
+            .filter(media_asset::Column::WorkspaceId.eq(self.t.workspace_id))
+            .filter(media_asset::Column::BrandId.eq(brand))
+            .order_by_desc(media_asset::Column::CreatedAt)
+            .order_by_desc(media_asset::Column::Id)
+            .all(self.t.db())
+            .await?)
+    }
+
+    /// How many posts use `id`.
+    pub async fn uses(&self, id: Uuid) -> Result<u64, StoreError> {
+        Ok(post_media::Entity::find()
+            .filter(post_media::Column::WorkspaceId.eq(self.t.workspace_id))
+            .filter(post_media::Column::MediaAssetId.eq(id))
+            .count(self.t.db())
+            .await?)
+    }
+
+    /// Forgets `id` (its bytes are the caller's to remove), refused while a post uses it:
+    /// a scheduled post would lose its media, a published one its record.
+    pub async fn remove(&self, id: Uuid) -> Result<media_asset::Model, StoreError> {
+        let asset = self.get(id).await?;
+        let uses = self.uses(id).await?;
+        if uses > 0 {
+            return Err(Invalid::new(
+                "media",
+                format!("media asset {id} is used by {uses} post(s); remove it from them (or cancel them) first"),
+            )
+            .into());
+        }
+        media_asset::Entity::delete_by_id(id)
+            .filter(media_asset::Column::WorkspaceId.eq(self.t.workspace_id))
+            .exec(self.t.db())
+            .await?;
+        Ok(asset)
     }
 
     pub async fn create_campaign(&self, brand_id: Uuid, name: &str) -> Result<campaign::Model, StoreError> {
@@ -78,5 +124,16 @@ impl Media<'_> {
         .insert(self.t.db())
         .await
         .map_err(|e| map_db_err("campaign", e))
+    }
+}
+
+impl super::Store {
+    /// An asset by id alone, whatever its workspace: for the media route, where a valid
+    /// signature on the id is the permission (see [`crate::media::UrlSigner`]).
+    pub async fn media_asset(&self, id: Uuid) -> Result<media_asset::Model, StoreError> {
+        media_asset::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| StoreError::not_found("media asset", id))
     }
 }

@@ -14,5 +14,8 @@ super::entity! {
         pub storage_key: String,
         pub alt_text: Option<String>,
         pub created_at: DateTimeUtc,
+        pub codec: Option<String>,
+        pub frame_rate: Option<f64>,
+        pub original_name: Option<String>,
     }
 }

@@ -10,6 +10,7 @@ const BUNDLED: &[(&str, &str)] = &[
     ("chorus-plugin-linkedin", "linkedin"),
     ("chorus-plugin-facebook", "facebook"),
     ("chorus-plugin-bluesky", "bluesky"),
+    ("chorus-plugin-instagram", "instagram"),
 ];
 
 fn main() {

@@ -11,6 +11,7 @@ pub mod media;
 pub mod plugins;
 pub mod process;
 pub mod queue;
+pub mod s3;
 
 use chorus_core::domain::WorkspaceKind;
 use chorus_core::secrets::SecretKey;

@@ -567,6 +567,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 0)]
         rate: u32,
     },
+    /// Media: the memory a large video costs when added to the library and uploaded in
+    /// chunks as the plugin host streams them, against reading the whole asset per chunk.
+    Media {
+        /// The video's size.
+        #[arg(long, default_value_t = 500)]
+        size_mb: u64,
+        /// The upload's chunk size (TikTok takes 5-64 MB chunks).
+        #[arg(long, default_value_t = 64)]
+        chunk_mb: u64,
+    },
     /// Audiences: import, 5-rule segment size and 5-segment overlap on a synthetic audience.
     Audience {
         /// Contacts to generate.
@@ -757,6 +767,9 @@ pub fn main() -> ExitCode {
                     rate,
                 })
                 .await
+            }
+            Command::Bench(BenchCommand::Media { size_mb, chunk_mb }) => {
+                crate::bench_media::run(crate::bench_media::MediaArgs { size_mb, chunk_mb }).await
             }
             Command::Bench(BenchCommand::Audience { contacts, keep }) => {
                 crate::bench_audience::run(contacts.max(1000), keep).await

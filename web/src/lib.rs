@@ -5,6 +5,7 @@ pub mod audience_cmd;
 pub mod bench;
 pub mod bench_audience;
 pub mod bench_dispatch;
+pub mod bench_media;
 pub mod cli;
 pub mod config;
 pub mod demo;

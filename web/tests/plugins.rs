@@ -39,7 +39,7 @@ fn list_and_inspect_show_the_bundled_plugin_with_its_rules() {
     let (code, _, err) = run(bin(), cwd.path(), &["plugin", "inspect", "nope"], &[]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("no plugin \"nope\"; installed: bluesky, facebook, linkedin, mastodon, x"),
+        err.contains("no plugin \"nope\"; installed: bluesky, facebook, instagram, linkedin, mastodon, x"),
         "{err}"
     );
 }
@@ -410,6 +410,7 @@ fn plugin_test_passes_every_platform_plugin() {
         ("linkedin", "urn:li:organization:1"),
         ("facebook", "1"),
         ("bluesky", "did:plc:conformance"),
+        ("instagram", "17841400000000001"),
     ] {
         let (code, out, err) = run(
             bin(),
@@ -425,6 +426,7 @@ fn plugin_test_passes_every_platform_plugin() {
         ("x", true, "tweet.write"),
         ("linkedin", false, "w_organization_social"),
         ("facebook", false, "pages_manage_posts"),
+        ("instagram", false, "instagram_business_content_publish"),
     ] {
         let oauth = chorus_json(cwd.path(), &["plugin", "inspect", id, "--json"])["describe"]["oauth"].clone();
         assert_eq!(oauth["pkce_required"], pkce, "{id}: {oauth}");

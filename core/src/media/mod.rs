@@ -7,6 +7,7 @@
 //! - [`storage`]: local files or an S3-compatible bucket.
 //! - [`signing`]: `/media/{id}?exp=…&sig=…` URLs.
 //! - [`rules`]: a post's media against a platform's `describe` rules, at compose time.
+//! - [`synthetic`]: generated images and videos (tests, benchmarks, the demo).
 //!
 //! Thumbnails and video poster frames belong here too when they come (a `derived/` key
 //! beside each asset's); nothing makes them yet.
@@ -15,6 +16,7 @@ pub mod probe;
 pub mod rules;
 pub mod signing;
 pub mod storage;
+pub mod synthetic;
 
 use crate::plugins::{MediaSource, MediaStream, types};
 use crate::store::NewMediaAsset;

@@ -28,7 +28,7 @@ pub mod registry;
 pub use bindings::types;
 pub use engine::{EngineSettings, Invocation, LoadError, Plugin, PluginEngine};
 pub use error::{CallError, CallErrorKind};
-pub use http::{Exchange, HttpTrace, MediaSource, MediaStream, MemoryMedia};
+pub use http::{Exchange, HttpTrace, MediaSource, MediaStream, MemoryMedia, media_request_body};
 pub use kv::{DbKv, KvBackend, MemoryKv};
 pub use limits::Limits;
 pub use manifest::{Manifest, ManifestError};

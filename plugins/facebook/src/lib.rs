@@ -239,46 +239,9 @@ fn text_part(name: &str, value: &str) -> FormPart {
     }
 }
 
-/// Sends a Graph request and reads Meta's error envelope: the code, not the HTTP status,
-/// says what happened (an expired token is a 400 with code 190).
+/// A Graph request, with Meta's errors typed by the SDK.
 fn graph(req: Request) -> Result<Value, PluginError> {
-    let resp = req.send()?;
-    if (200..300).contains(&resp.status) {
-        return resp.json();
-    }
-    let v: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
-    let e = &v["error"];
-    let message = e["message"]
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| resp.message());
-    let Some(code) = e["code"].as_u64() else {
-        return Err(error_from_status(&resp, &message));
-    };
-    Err(match code {
-        190 => PluginError::AuthExpired(message),
-        4 | 17 | 32 | 613 | 80000..=80014 => PluginError::RateLimited(RateLimit {
-            retry_after_seconds: regain_after(&resp).unwrap_or(300),
-            message,
-        }),
-        1 | 2 => PluginError::Transient(message),
-        _ if e["is_transient"].as_bool() == Some(true) => PluginError::Transient(message),
-        _ if resp.status >= 500 => PluginError::Transient(message),
-        _ => invalid("request", format!("Facebook refused it (code {code}): {message}")),
-    })
-}
-
-/// Seconds until Meta lets the Page call again, from `X-Business-Use-Case-Usage`
-/// (`estimated_time_to_regain_access`, in minutes).
-fn regain_after(resp: &Response) -> Option<u32> {
-    let usage: Value = serde_json::from_str(resp.header("x-business-use-case-usage")?).ok()?;
-    let minutes = usage
-        .as_object()?
-        .values()
-        .flat_map(|v| v.as_array().cloned().unwrap_or_default())
-        .filter_map(|e| e["estimated_time_to_regain_access"].as_u64())
-        .max()?;
-    Some((minutes * 60).max(60) as u32)
+    chorus_plugin_sdk::meta::graph("Facebook", req)
 }
 
 /// The segment's audience as Page-post targeting: `targeting` when the segment restricts,

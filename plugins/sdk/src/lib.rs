@@ -21,7 +21,8 @@
 //! another's: length counting by each platform's rule ([`text`]), hashtag and mention
 //! handling ([`tags`]), thread splitting ([`thread`]), tone transforms driven by the
 //! segment ([`tone`]), a whole `adapt` pipeline built from those ([`adapt`]), HTTP with
-//! the platform's errors mapped to the contract's typed errors ([`http`]), rich-text spans
+//! the platform's errors mapped to the contract's typed errors ([`http`], and Meta's Graph API
+//! in [`meta`]), rich-text spans
 //! in bytes and UTF-16 units ([`rich`]) and timestamps ([`time`]). docs/plugins/sdk.md
 //! lists every helper by task.
 
@@ -29,6 +30,7 @@
 
 pub mod adapt;
 pub mod http;
+pub mod meta;
 pub mod progress;
 pub mod rich;
 pub mod thread;

@@ -15,6 +15,7 @@
 pub mod bluesky;
 pub mod facebook;
 pub mod fault;
+pub mod instagram;
 pub mod linkedin;
 pub mod mastodon;
 pub mod oauth;

@@ -1,0 +1,116 @@
+//! A real S3-compatible server for tests: moto in server mode, from the pinned
+//! `tests/oracles/moto/requirements.txt`, installed into `tests/oracles/moto/.venv` the first
+//! time (`.ci/run` does it up front). Each [`S3Server`] is its own process on a free loopback
+//! port, killed when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+fn oracle_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("oracles/moto")
+}
+
+static INSTALL: Mutex<()> = Mutex::new(());
+
+/// The `moto_server` executable, installed if missing.
+fn moto_server() -> PathBuf {
+    let dir = oracle_dir();
+    let bin = dir.join(".venv/bin/moto_server");
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if !bin.exists() {
+        let venv = dir.join(".venv");
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .expect("python3 is needed to run the S3 test server (moto)");
+        assert!(ok.success(), "python3 -m venv {} failed", venv.display());
+        let out = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "-r"])
+            .arg(dir.join("requirements.txt"))
+            .output()
+            .expect("run pip");
+        assert!(
+            out.status.success(),
+            "installing moto into {} failed: {}",
+            venv.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    bin
+}
+
+/// A running S3-compatible server with one bucket.
+pub struct S3Server {
+    child: Child,
+    pub endpoint: String,
+    pub bucket: String,
+}
+
+impl S3Server {
+    /// Starts a server and creates `bucket` in it.
+    pub async fn start(bucket: &str) -> Self {
+        let bin = moto_server();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let server = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            bucket: bucket.to_owned(),
+        };
+        let http = crate::http_client();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if http.get(&server.endpoint).send().await.is_ok() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start on {}",
+                server.endpoint
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let created = http
+            .put(format!("{}/{bucket}", server.endpoint))
+            .send()
+            .await
+            .expect("create the bucket");
+        assert!(
+            created.status().is_success(),
+            "creating bucket {bucket}: {}",
+            created.status()
+        );
+        server
+    }
+
+    /// Settings for Chorus's media storage in this server's bucket.
+    pub fn settings(&self) -> chorus_core::media::S3Settings {
+        chorus_core::media::S3Settings {
+            bucket: self.bucket.clone(),
+            endpoint: Some(self.endpoint.clone()),
+            region: Some("us-east-1".into()),
+            access_key_id: Some("chorus-test".into()),
+            secret_access_key: Some("chorus-test-secret".into()),
+            path_style: true,
+            allow_http: true,
+        }
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

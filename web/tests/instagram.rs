@@ -1,0 +1,414 @@
+//! The Instagram plugin end to end: the bundled component against the Instagram fake on
+//! loopback, with media from Chorus's media library served by Chorus's own signed-URL route
+//! (the fake really fetches every image and video). Containers, polling, carousels, first
+//! comments, "link in bio", resuming a container across attempts, the publishing quota, and
+//! URLs that no longer verify.
+
+use chorus::server::{AppState, router};
+use chorus_core::media::{MediaLibrary, MediaStorage, UrlSigner};
+use chorus_core::plugins::Limits;
+use chorus_core::plugins::types::{MediaRef, PluginError, Post};
+use chorus_core::secrets::SecretKey;
+use chorus_simulators::instagram::InstagramFake;
+use chorus_tests::TestStore;
+use chorus_tests::plugins::{Harness, text_post};
+use std::time::{Duration, Instant};
+
+const IG: &str = "17841400000000001";
+
+struct Setup {
+    h: Harness<InstagramFake>,
+    library: MediaLibrary,
+    store: TestStore,
+    ws: uuid::Uuid,
+    brand: uuid::Uuid,
+    dir: tempfile::TempDir,
+}
+
+async fn setup(limits: Limits) -> Setup {
+    let fake = InstagramFake::start().await.unwrap();
+    fake.grant("ig-token", IG);
+    let base = fake.base_url.clone();
+    let h = Harness::new(
+        fake,
+        "instagram",
+        &base,
+        IG,
+        "ig-token",
+        &["instagram_business_content_publish"],
+        limits,
+    )
+    .await;
+    // Chorus's media route on loopback: where the fake fetches from.
+    let store = TestStore::new().await;
+    let (ws, brand) = store.workspace_with_brand("ig-media").await;
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public = format!("http://{}", listener.local_addr().unwrap());
+    let library = MediaLibrary::new(
+        MediaStorage::local(&dir.path().join("media")).unwrap(),
+        Some(UrlSigner::new(&SecretKey::generate(), &public)),
+    );
+    let (plugins, _) =
+        chorus_core::plugins::PluginRegistry::load(chorus_tests::plugins::engine(), Default::default(), &[])
+            .await
+            .unwrap();
+    let app = router(AppState {
+        store: store.store.clone(),
+        plugins: std::sync::Arc::new(plugins),
+        started: Instant::now(),
+        stats: None,
+        media: Some(library.clone()),
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Setup {
+        h,
+        library,
+        store,
+        ws,
+        brand,
+        dir,
+    }
+}
+
+impl Setup {
+    /// Adds a file to the library; its `MediaRef` as plugins see it (no URL yet).
+    async fn add(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        alt: Option<&str>,
+    ) -> (chorus_core::store::entity::media_asset::Model, MediaRef) {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let tenant = self.store.store.tenant(self.ws);
+        let a = self
+            .library
+            .add_file(&tenant, self.brand, &path, alt.map(str::to_owned))
+            .await
+            .unwrap();
+        let r = MediaRef::from(&a);
+        (a, r)
+    }
+
+    /// The invocation an attempt would make: signed URLs valid for `lifetime`, and the bytes.
+    fn with_media(
+        &self,
+        assets: &[chorus_core::store::entity::media_asset::Model],
+        refs: &[MediaRef],
+        lifetime: Duration,
+    ) -> chorus_core::plugins::Invocation {
+        let mut inv = self.h.inv.clone();
+        inv.media_refs = self.library.with_urls(refs.to_vec(), lifetime);
+        inv.media = Some(self.library.source(assets));
+        inv
+    }
+
+    async fn adapt(&self, post: &Post) -> chorus_core::plugins::types::Adapted {
+        self.h.adapt(post).await
+    }
+
+    async fn publish(
+        &self,
+        adapted: &chorus_core::plugins::types::Adapted,
+        inv: &chorus_core::plugins::Invocation,
+        marker: &str,
+    ) -> Result<chorus_core::plugins::types::Published, PluginError> {
+        chorus_tests::plugins::plugin_result(self.h.plugin.publish(adapted, marker, &self.h.account, inv).await)
+    }
+}
+
+/// `url` with the query `pairs`, encoded.
+fn at(url: String, pairs: &[(&str, &str)]) -> String {
+    let mut u = url::Url::parse(&url).unwrap();
+    u.query_pairs_mut().extend_pairs(pairs);
+    u.to_string()
+}
+
+fn post_with(body: &str, media: &[MediaRef], options: &[(&str, &str)]) -> Post {
+    let mut p = text_post(body);
+    p.media = media.to_vec();
+    p.options = options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    p
+}
+
+#[tokio::test]
+async fn an_image_post_links_in_bio_is_fetched_from_chorus_and_gets_its_first_comment() {
+    let s = setup(Limits::default()).await;
+    let (asset, image) = s
+        .add(
+            "cup.jpg",
+            &chorus_tests::media::jpeg_header(1080, 1350),
+            Some("A flat white"),
+        )
+        .await;
+    let mut post = post_with(
+        "Our winter menu is here: https://fika.coffee/winter with cardamom buns",
+        std::slice::from_ref(&image),
+        &[
+            ("first_comment", "Which one is your favourite?"),
+            ("hashtags", "first_comment"),
+        ],
+    );
+    post.hashtags = vec!["fika".into(), "coffee".into()];
+    let adapted = s.adapt(&post).await;
+    assert!(
+        !adapted.text.contains("https://"),
+        "no link in the caption: {}",
+        adapted.text
+    );
+    assert!(adapted.text.ends_with("Link in bio."), "{}", adapted.text);
+    assert!(
+        !adapted.text.contains('#'),
+        "hashtags go to the first comment: {}",
+        adapted.text
+    );
+    let link = adapted.extras.iter().find(|e| e.key == "link").unwrap();
+    assert_eq!(link.value, "\"https://fika.coffee/winter\"");
+
+    let inv = s.with_media(
+        std::slice::from_ref(&asset),
+        std::slice::from_ref(&image),
+        Duration::from_secs(600),
+    );
+    let out = s.publish(&adapted, &inv, "m-image").await.unwrap();
+    let media = s.h.fake.media();
+    assert_eq!(media.len(), 1);
+    assert_eq!(media[0].id, out.remote_id);
+    assert_eq!(media[0].media_type, "IMAGE");
+    assert_eq!(media[0].caption, adapted.text);
+    assert_eq!(media[0].alt_texts, vec![Some("A flat white".to_owned())]);
+    assert!(
+        media[0].sources[0].contains(&format!("/media/{}?exp=", asset.id)),
+        "{:?}",
+        media[0].sources
+    );
+    assert_eq!(out.url.as_deref(), Some(media[0].permalink.as_str()));
+    let comments = s.h.fake.comments();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].media, out.remote_id);
+    assert_eq!(comments[0].text, "Which one is your favourite?\n\n#fika #coffee");
+    assert_eq!(out.extra_ids, vec![comments[0].id.clone()]);
+
+    // Found again after a lost answer, comment included.
+    let found =
+        chorus_tests::plugins::plugin_result(s.h.plugin.find_published("m-image", &adapted, &s.h.account, &inv).await)
+            .unwrap()
+            .unwrap();
+    assert_eq!((found.remote_id, found.extra_ids), (out.remote_id, out.extra_ids));
+}
+
+#[tokio::test]
+async fn a_carousel_of_images_and_a_video_is_made_of_finished_children() {
+    let s = setup(Limits::default()).await;
+    s.h.fake.set_processing_polls(2);
+    let (a1, r1) = s
+        .add("a.jpg", &chorus_tests::media::jpeg_header(1080, 1080), None)
+        .await;
+    let (a2, r2) = s
+        .add("b.jpg", &chorus_tests::media::jpeg_header(1080, 1350), None)
+        .await;
+    let (a3, r3) = s.add("c.mp4", &chorus_tests::media::mp4(1080, 1920, 5, 30), None).await;
+    let refs = [r1, r2, r3];
+    let adapted = s.adapt(&post_with("Three ways to brew at home", &refs, &[])).await;
+    assert_eq!(adapted.media.len(), 3, "{:?}", adapted.warnings);
+    let inv = s.with_media(&[a1, a2, a3], &refs, Duration::from_secs(600));
+    let out = s.publish(&adapted, &inv, "m-carousel").await.unwrap();
+    let media = s.h.fake.media();
+    assert_eq!(media.len(), 1);
+    assert_eq!(media[0].media_type, "CAROUSEL_ALBUM");
+    assert_eq!(media[0].sources.len(), 3);
+    assert_eq!(media[0].id, out.remote_id);
+    assert_eq!(s.h.fake.containers(), 4, "three children and the carousel");
+}
+
+#[tokio::test]
+async fn a_post_without_media_is_refused_at_adapt() {
+    let s = setup(Limits::default()).await;
+    let e = chorus_tests::plugins::plugin_result(
+        s.h.plugin
+            .adapt(&text_post("Just words"), None, &s.h.account, &s.h.inv)
+            .await,
+    )
+    .unwrap_err();
+    match e {
+        PluginError::InvalidInput(i) => assert_eq!(i.field, "media", "{i:?}"),
+        other => panic!("expected invalid input, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_container_still_processing_when_the_call_ends_is_resumed_not_made_again() {
+    let s = setup(Limits {
+        publish_time: Duration::from_secs(4),
+        ..Limits::default()
+    })
+    .await;
+    s.h.fake.set_processing_polls(1000);
+    let (asset, reel) = s
+        .add("reel.mp4", &chorus_tests::media::mp4(1080, 1920, 8, 30), None)
+        .await;
+    let adapted = s
+        .adapt(&post_with("Latte art in 8 seconds", std::slice::from_ref(&reel), &[]))
+        .await;
+    let inv = s.with_media(
+        std::slice::from_ref(&asset),
+        std::slice::from_ref(&reel),
+        Duration::from_secs(600),
+    );
+    match s.publish(&adapted, &inv, "m-reel").await {
+        Err(PluginError::Transient(m)) => assert!(m.contains("still processing"), "{m}"),
+        other => panic!("expected a transient error, got {other:?}"),
+    }
+    assert_eq!(s.h.fake.containers(), 1);
+    assert!(s.h.fake.media().is_empty());
+    s.h.fake.finish_processing();
+    let out = s.publish(&adapted, &inv, "m-reel").await.unwrap();
+    assert_eq!(
+        s.h.fake.containers(),
+        1,
+        "the next attempt continued from the same container"
+    );
+    assert_eq!(s.h.fake.media()[0].id, out.remote_id);
+    assert_eq!(s.h.fake.media()[0].media_type, "VIDEO");
+}
+
+#[tokio::test]
+async fn an_expired_media_url_fails_the_fetch_and_a_fresh_one_publishes() {
+    let s = setup(Limits::default()).await;
+    let (asset, image) = s
+        .add("old.jpg", &chorus_tests::media::jpeg_header(1080, 1080), None)
+        .await;
+    let adapted = s
+        .adapt(&post_with("Yesterday's roast", std::slice::from_ref(&image), &[]))
+        .await;
+    let mut stale = s.h.inv.clone();
+    let mut expired = image.clone();
+    expired.url = Some(
+        s.library
+            .signer()
+            .unwrap()
+            .url(asset.id, chrono::Utc::now() - chrono::Duration::seconds(5)),
+    );
+    stale.media_refs = vec![expired];
+    match s.publish(&adapted, &stale, "m-expired").await {
+        Err(PluginError::Transient(m)) => assert!(m.contains("could not be fetched") && m.contains("403"), "{m}"),
+        other => panic!("expected the fetch to fail, got {other:?}"),
+    }
+    assert!(s.h.fake.media().is_empty());
+    let fresh = s.with_media(
+        std::slice::from_ref(&asset),
+        std::slice::from_ref(&image),
+        Duration::from_secs(600),
+    );
+    s.publish(&adapted, &fresh, "m-expired").await.unwrap();
+    assert_eq!(s.h.fake.media().len(), 1);
+}
+
+#[tokio::test]
+async fn the_daily_quota_is_read_before_publishing_and_becomes_a_rate_limit() {
+    let s = setup(Limits::default()).await;
+    s.h.fake.set_quota(1);
+    let (asset, image) = s
+        .add("q.jpg", &chorus_tests::media::jpeg_header(1080, 1080), None)
+        .await;
+    let inv = s.with_media(
+        std::slice::from_ref(&asset),
+        std::slice::from_ref(&image),
+        Duration::from_secs(600),
+    );
+    let first = s
+        .adapt(&post_with("First of the day", std::slice::from_ref(&image), &[]))
+        .await;
+    s.publish(&first, &inv, "q1").await.unwrap();
+    let second = s
+        .adapt(&post_with("Second of the day", std::slice::from_ref(&image), &[]))
+        .await;
+    match s.publish(&second, &inv, "q2").await {
+        Err(PluginError::RateLimited(r)) => {
+            assert!(r.message.contains("1 of 1 posts"), "{}", r.message);
+            assert!(r.retry_after_seconds >= 3600);
+        }
+        other => panic!("expected a rate limit, got {other:?}"),
+    }
+    assert_eq!(s.h.fake.containers(), 1, "no container is made over quota");
+}
+
+#[tokio::test]
+async fn the_fake_refuses_what_instagram_refuses() {
+    let s = setup(Limits::default()).await;
+    s.h.fake.set_processing_polls(3);
+    let http = chorus_tests::http_client();
+    let api = format!("{}/v23.0", s.h.fake.base_url);
+    let (asset, image) = s
+        .add("r.jpg", &chorus_tests::media::jpeg_header(1080, 1080), None)
+        .await;
+    let url = s
+        .library
+        .with_urls(vec![image], Duration::from_secs(600))
+        .remove(0)
+        .url
+        .unwrap();
+    let call = |req: reqwest::RequestBuilder| async move {
+        let r = req.bearer_auth("ig-token").send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json::<serde_json::Value>().await.unwrap())
+    };
+    // No token.
+    let r = http
+        .post(at(format!("{api}/{IG}/media"), &[("image_url", url.as_str())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"]["code"], 190);
+    // Neither an image nor a video.
+    let (st, v) = call(http.post(at(format!("{api}/{IG}/media"), &[("caption", "words only")]))).await;
+    assert_eq!((st, v["error"]["code"].as_u64()), (400, Some(100)));
+    // A caption over 2,200 characters.
+    let long = "é".repeat(2201);
+    let (_, v) = call(http.post(at(
+        format!("{api}/{IG}/media"),
+        &[("image_url", url.as_str()), ("caption", long.as_str())],
+    )))
+    .await;
+    assert_eq!(v["error"]["error_subcode"], 2_207_010);
+    // Publishing before the container is finished.
+    let (_, v) = call(http.post(at(format!("{api}/{IG}/media"), &[("image_url", url.as_str())]))).await;
+    let container = v["id"].as_str().unwrap().to_owned();
+    let (st, v) = call(http.post(at(
+        format!("{api}/{IG}/media_publish"),
+        &[("creation_id", container.as_str())],
+    )))
+    .await;
+    assert_eq!(
+        (st, v["error"]["code"].as_u64(), v["error"]["error_subcode"].as_u64()),
+        (400, Some(9007), Some(2_207_027))
+    );
+    // A carousel of one.
+    let (_, v) = call(http.post(at(
+        format!("{api}/{IG}/media"),
+        &[("media_type", "CAROUSEL"), ("children", container.as_str())],
+    )))
+    .await;
+    assert_eq!(v["error"]["error_subcode"], 2_207_028);
+    // A PNG is not a JPEG, whatever the URL says.
+    let (png_asset, png) = s
+        .add("fake.jpg", &chorus_tests::media::png(10, 10, [1, 2, 3]), None)
+        .await;
+    assert_eq!(png_asset.mime_type, "image/png");
+    let png_url = s
+        .library
+        .with_urls(vec![png], Duration::from_secs(60))
+        .remove(0)
+        .url
+        .unwrap();
+    let (_, v) = call(http.post(at(format!("{api}/{IG}/media"), &[("image_url", png_url.as_str())]))).await;
+    assert_eq!(v["error"]["error_subcode"], 2_207_005);
+    // Expired containers.
+    s.h.fake.set_container_ttl(Duration::from_millis(1));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let (_, v) = call(http.get(at(format!("{api}/{container}"), &[("fields", "status_code")]))).await;
+    assert_eq!(v["status_code"], "EXPIRED");
+    let _ = asset;
+}

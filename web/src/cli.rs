@@ -1096,7 +1096,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     tracing::info!(plugins = %ids.join(", "), "platform plugins loaded");
     let stop = stop_on_signal()?;
 
-    let media = settings.media_library()?;
+    let media = settings.media_library_served_at(addr)?;
     let engine = Engine::new(
         store.clone(),
         plugins.clone(),
@@ -1109,13 +1109,13 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
         plugins: plugins.clone(),
         started: Instant::now(),
         stats: Some(stats),
-        media: Some(media),
+        media: Some(media.clone()),
     });
     if let Some(sandbox) = sandbox {
         let seeded = crate::demo::seed(&store, &sandbox)
             .await
             .context("seeding the demo workspace")?;
-        let tour = crate::demo::schedule_tour(&store, &plugins)
+        let tour = crate::demo::schedule_tour(&store, &plugins, &media)
             .await
             .context("scheduling the demo's posts")?;
         tracing::info!(

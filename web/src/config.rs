@@ -256,16 +256,17 @@ impl Settings {
         {
             media.public_base_url = Some(url);
         }
-        let public_base = media.public_base_url.get_or_insert_with(|| format!("http://{bind}"));
-        match url::Url::parse(public_base) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            _ => {
-                return Err(ConfigError::ParseFile {
-                    path: o.config.clone().unwrap_or_else(|| "CHORUS_PUBLIC_BASE_URL".into()),
-                    message: format!(
-                        "media.public_base_url {public_base:?} is not an http(s) URL; use the address platforms reach Chorus at, e.g. https://chorus.example.com"
-                    ),
-                });
+        if let Some(public_base) = &media.public_base_url {
+            match url::Url::parse(public_base) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                _ => {
+                    return Err(ConfigError::ParseFile {
+                        path: o.config.clone().unwrap_or_else(|| "CHORUS_PUBLIC_BASE_URL".into()),
+                        message: format!(
+                            "media.public_base_url {public_base:?} is not an http(s) URL; use the address platforms reach Chorus at, e.g. https://chorus.example.com"
+                        ),
+                    });
+                }
             }
         }
         if let Some(s3) = &mut media.s3
@@ -309,6 +310,12 @@ impl Settings {
     /// The media library: files under `data_dir/media`, or the `[media.s3]` bucket; URLs
     /// signed with a key derived from the secret key.
     pub fn media_library(&self) -> anyhow::Result<chorus_core::media::MediaLibrary> {
+        self.media_library_served_at(self.bind)
+    }
+
+    /// [`Settings::media_library`] for a server bound to `addr` (where port `0` picked one):
+    /// URLs start with `media.public_base_url`, else `http://ADDR`.
+    pub fn media_library_served_at(&self, addr: SocketAddr) -> anyhow::Result<chorus_core::media::MediaLibrary> {
         use chorus_core::media::{MediaLibrary, MediaStorage, UrlSigner};
         let storage = match &self.media.s3 {
             Some(s3) => MediaStorage::s3(s3)?,
@@ -318,7 +325,7 @@ impl Settings {
             .media
             .public_base_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.bind));
+            .unwrap_or_else(|| format!("http://{addr}"));
         Ok(MediaLibrary::new(
             storage,
             Some(UrlSigner::new(&self.secret_key()?, &base)),

@@ -16,12 +16,14 @@ use chorus_core::audience::import::{Format, ImportOptions, Mapping, Records, imp
 use chorus_core::audience::{Audience, PersonaDefinition, SegmentDefinition};
 use chorus_core::delivery::plan::{Planner, Target, When};
 use chorus_core::domain::{PostDraft, PostStatus, WorkspaceKind};
+use chorus_core::media::MediaLibrary;
 use chorus_core::plugins::PluginRegistry;
 use chorus_core::secrets::Credentials;
 use chorus_core::store::entity::brand;
 use chorus_core::store::{NewAccount, NewBrand, NewWorkspace, Store, Tenant};
 use chorus_simulators::bluesky::BlueskyFake;
 use chorus_simulators::facebook::FacebookFake;
+use chorus_simulators::instagram::InstagramFake;
 use chorus_simulators::linkedin::{LinkedInFake, TEST_ORGANIZATION};
 use chorus_simulators::x::{ALL_SCOPES, XFake};
 use serde::Deserialize;
@@ -39,6 +41,7 @@ pub struct Sandbox {
     pub linkedin: LinkedInFake,
     pub facebook: FacebookFake,
     pub bluesky: BlueskyFake,
+    pub instagram: InstagramFake,
 }
 
 impl Sandbox {
@@ -48,6 +51,7 @@ impl Sandbox {
             linkedin: LinkedInFake::start().await.context("starting the LinkedIn sandbox")?,
             facebook: FacebookFake::start().await.context("starting the Facebook sandbox")?,
             bluesky: BlueskyFake::start().await.context("starting the Bluesky sandbox")?,
+            instagram: InstagramFake::start().await.context("starting the Instagram sandbox")?,
         })
     }
 
@@ -58,6 +62,7 @@ impl Sandbox {
             ("linkedin", &self.linkedin.base_url),
             ("facebook", &self.facebook.base_url),
             ("bluesky", &self.bluesky.base_url),
+            ("instagram", &self.instagram.base_url),
         ]
         .into_iter()
         .map(|(p, u)| (p.to_owned(), url::Url::parse(u).expect("a loopback URL")))
@@ -82,6 +87,7 @@ impl Sandbox {
             ),
             "facebook" => self.facebook.grant_page(token, remote_id),
             "bluesky" => self.bluesky.add_account(remote_id, handle, token),
+            "instagram" => self.instagram.grant(token, remote_id),
             _ => {}
         }
     }
@@ -91,7 +97,7 @@ struct DemoBrand {
     slug: &'static str,
     name: &'static str,
     interests: &'static [&'static str],
-    accounts: [(&'static str, &'static str, &'static str); 4],
+    accounts: [(&'static str, &'static str, &'static str); 5],
 }
 
 const BRANDS: [DemoBrand; 2] = [
@@ -104,6 +110,7 @@ const BRANDS: [DemoBrand; 2] = [
             ("linkedin", "northwind", TEST_ORGANIZATION),
             ("facebook", "northwind", "100000001"),
             ("bluesky", "northwind.bsky.social", "did:plc:northwinddemo"),
+            ("instagram", "northwind.outdoor", "17841400000000101"),
         ],
     },
     DemoBrand {
@@ -115,6 +122,7 @@ const BRANDS: [DemoBrand; 2] = [
             ("linkedin", "fika", "urn:li:organization:2000002"),
             ("facebook", "fika", "100000002"),
             ("bluesky", "fika.bsky.social", "did:plc:fikademo"),
+            ("instagram", "fikaroasters", "17841400000000102"),
         ],
     },
 ];
@@ -406,6 +414,7 @@ async fn overview(State(s): State<SandboxState>) -> impl IntoResponse {
             "linkedin": {"api_base": s.sandbox.linkedin.base_url, "posts": s.sandbox.linkedin.posts().len()},
             "facebook": {"api_base": s.sandbox.facebook.base_url, "posts": s.sandbox.facebook.posts().len()},
             "bluesky": {"api_base": s.sandbox.bluesky.base_url, "posts": s.sandbox.bluesky.posts().len()},
+            "instagram": {"api_base": s.sandbox.instagram.base_url, "posts": s.sandbox.instagram.media().len()},
         },
         "queue": queue,
     }))
@@ -463,7 +472,7 @@ async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<V
         .find(|a| a.platform == req.platform)
         .with_context(|| {
             format!(
-                "platform {:?}: the demo accounts are x, linkedin, facebook and bluesky",
+                "platform {:?}: the demo accounts are x, linkedin, facebook, bluesky and instagram",
                 req.platform
             )
         })?;
@@ -537,7 +546,7 @@ async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<V
 /// The tour: a few posts per demo brand over the next minutes, for every account and some
 /// segments, so a newcomer watches deliveries move from scheduled to published (`chorus post
 /// list --brand northwind`, `chorus queue`). A brand that still has posts waiting gets none.
-pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry) -> anyhow::Result<usize> {
+pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry, media: &MediaLibrary) -> anyhow::Result<usize> {
     let Some(ws) = store.workspaces().sandbox().await? else {
         return Ok(0);
     };
@@ -552,7 +561,14 @@ pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry) -> anyhow::R
         let on = |platform: &str| accounts.iter().find(|a| a.platform == platform).map(|a| a.id);
         let segment = |name: String| async move { tenant.segments().by_name(brand.id, &name).await.ok().map(|s| s.id) };
         let interest = b.interests[0];
-        let tour: Vec<(i64, String, Vec<(Option<uuid::Uuid>, Option<uuid::Uuid>)>)> = vec![
+        let photo = demo_photo(&tenant, brand.id, b, n, media).await?;
+        type Tour = Vec<(
+            i64,
+            String,
+            Vec<(Option<uuid::Uuid>, Option<uuid::Uuid>)>,
+            Vec<uuid::Uuid>,
+        )>;
+        let tour: Tour = vec![
             (
                 30,
                 format!(
@@ -565,11 +581,22 @@ pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry) -> anyhow::R
                     (on("facebook"), None),
                     (on("bluesky"), None),
                 ],
+                vec![],
+            ),
+            (
+                60,
+                format!(
+                    "A first look at {}'s season, from the Chorus demo's media library. Details: https://example.com/{}",
+                    b.name, b.slug
+                ),
+                vec![(on("instagram"), None)],
+                vec![photo],
             ),
             (
                 90,
                 "Teams that order together save time: one invoice, one delivery. Ask us how.".to_owned(),
                 vec![(on("linkedin"), segment("Decision makers".into()).await)],
+                vec![],
             ),
             (
                 180,
@@ -578,11 +605,12 @@ pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry) -> anyhow::R
                     (on("facebook"), segment(format!("Nordic {interest} fans")).await),
                     (on("x"), None),
                 ],
+                vec![],
             ),
         ];
         let planner = Planner::new(tenant, plugins);
         let zone = chorus_core::domain::Zone::parse("timezone", &brand.timezone)?;
-        for (secs, text, targets) in tour {
+        for (secs, text, targets, media) in tour {
             let targets: Vec<Target> = targets
                 .into_iter()
                 .filter_map(|(a, s)| {
@@ -595,6 +623,7 @@ pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry) -> anyhow::R
             let draft = PostDraft {
                 body: text,
                 locale: "en".into(),
+                media,
                 ..PostDraft::default()
             };
             let p = planner.compose(brand.id, None, draft, &targets).await?;
@@ -604,6 +633,37 @@ pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry) -> anyhow::R
         }
     }
     Ok(made)
+}
+
+/// The brand's demo photo in the media library (a generated JPEG in the brand's colour),
+/// added on the first start.
+async fn demo_photo(
+    tenant: &chorus_core::store::Tenant<'_>,
+    brand: uuid::Uuid,
+    b: &DemoBrand,
+    n: usize,
+    media: &MediaLibrary,
+) -> anyhow::Result<uuid::Uuid> {
+    let name = format!("{}-season.jpg", b.slug);
+    if let Some(a) = tenant
+        .media()
+        .list(brand)
+        .await?
+        .into_iter()
+        .find(|a| a.original_name.as_deref() == Some(name.as_str()))
+    {
+        return Ok(a.id);
+    }
+    let colour = [[34, 90, 60], [120, 70, 40]][n % 2];
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join(&name);
+    std::fs::write(&path, chorus_core::media::synthetic::jpeg(1080, 1350, colour))?;
+    let alt = format!(
+        "A {} gradient, {}'s demo photo",
+        if n % 2 == 0 { "forest green" } else { "coffee brown" },
+        b.name
+    );
+    Ok(media.add_file(tenant, brand, &path, Some(alt)).await?.id)
 }
 
 /// The sandbox publishes only to its own simulators: the plugin must be for the account's

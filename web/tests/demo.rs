@@ -57,7 +57,7 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
         .await
         .unwrap();
     assert_eq!(overview["brands"].as_array().unwrap().len(), 2);
-    for p in ["x", "linkedin", "facebook", "bluesky"] {
+    for p in ["x", "linkedin", "facebook", "bluesky", "instagram"] {
         assert!(
             overview["platforms"][p]["api_base"]
                 .as_str()
@@ -119,7 +119,7 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
         .unwrap();
     assert!(overview["platforms"]["linkedin"]["posts"].as_u64().unwrap() >= 1);
     assert!(
-        overview["queue"]["scheduled"].as_u64().unwrap() >= 6,
+        overview["queue"]["scheduled"].as_u64().unwrap() >= 8,
         "the tour's posts wait for their instants: {overview}"
     );
     hub.terminate(Duration::from_secs(10)).expect("stops on SIGTERM");

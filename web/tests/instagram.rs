@@ -138,7 +138,7 @@ async fn an_image_post_links_in_bio_is_fetched_from_chorus_and_gets_its_first_co
     let (asset, image) = s
         .add(
             "cup.jpg",
-            &chorus_tests::media::jpeg_header(1080, 1350),
+            &chorus_tests::media::jpeg(1080, 1350, [180, 90, 40]),
             Some("A flat white"),
         )
         .await;
@@ -203,10 +203,10 @@ async fn a_carousel_of_images_and_a_video_is_made_of_finished_children() {
     let s = setup(Limits::default()).await;
     s.h.fake.set_processing_polls(2);
     let (a1, r1) = s
-        .add("a.jpg", &chorus_tests::media::jpeg_header(1080, 1080), None)
+        .add("a.jpg", &chorus_tests::media::jpeg(1080, 1080, [180, 90, 40]), None)
         .await;
     let (a2, r2) = s
-        .add("b.jpg", &chorus_tests::media::jpeg_header(1080, 1350), None)
+        .add("b.jpg", &chorus_tests::media::jpeg(1080, 1350, [180, 90, 40]), None)
         .await;
     let (a3, r3) = s.add("c.mp4", &chorus_tests::media::mp4(1080, 1920, 5, 30), None).await;
     let refs = [r1, r2, r3];
@@ -277,7 +277,7 @@ async fn a_container_still_processing_when_the_call_ends_is_resumed_not_made_aga
 async fn an_expired_media_url_fails_the_fetch_and_a_fresh_one_publishes() {
     let s = setup(Limits::default()).await;
     let (asset, image) = s
-        .add("old.jpg", &chorus_tests::media::jpeg_header(1080, 1080), None)
+        .add("old.jpg", &chorus_tests::media::jpeg(1080, 1080, [180, 90, 40]), None)
         .await;
     let adapted = s
         .adapt(&post_with("Yesterday's roast", std::slice::from_ref(&image), &[]))
@@ -310,7 +310,7 @@ async fn the_daily_quota_is_read_before_publishing_and_becomes_a_rate_limit() {
     let s = setup(Limits::default()).await;
     s.h.fake.set_quota(1);
     let (asset, image) = s
-        .add("q.jpg", &chorus_tests::media::jpeg_header(1080, 1080), None)
+        .add("q.jpg", &chorus_tests::media::jpeg(1080, 1080, [180, 90, 40]), None)
         .await;
     let inv = s.with_media(
         std::slice::from_ref(&asset),
@@ -341,7 +341,7 @@ async fn the_fake_refuses_what_instagram_refuses() {
     let http = chorus_tests::http_client();
     let api = format!("{}/v23.0", s.h.fake.base_url);
     let (asset, image) = s
-        .add("r.jpg", &chorus_tests::media::jpeg_header(1080, 1080), None)
+        .add("r.jpg", &chorus_tests::media::jpeg(1080, 1080, [180, 90, 40]), None)
         .await;
     let url = s
         .library
@@ -411,4 +411,115 @@ async fn the_fake_refuses_what_instagram_refuses() {
     let (_, v) = call(http.get(at(format!("{api}/{container}"), &[("fields", "status_code")]))).await;
     assert_eq!(v["status_code"], "EXPIRED");
     let _ = asset;
+}
+
+/// Through the delivery engine, on the test database (SQLite, or PostgreSQL with
+/// CHORUS_TEST_DATABASE_URL): a composed post with media goes to two accounts, each
+/// container made from a fresh signed URL the fake fetches from Chorus; a post without media
+/// is refused when composed.
+#[tokio::test]
+async fn the_engine_publishes_a_composed_post_with_its_media_to_each_account_once() {
+    use chorus_core::delivery::EngineSettings;
+    use chorus_core::delivery::plan::{Planner, Target, When};
+    use chorus_core::domain::PostDraft;
+    use chorus_tests::queue::{registry, run_until_settled, seed_due};
+
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("ig-engine").await;
+    let fake = InstagramFake::start().await.unwrap();
+    let accounts = seed_due(
+        &t.store,
+        ws,
+        brand,
+        "instagram",
+        (0, 2),
+        chrono::Utc::now(),
+        "ig-engine",
+    )
+    .await;
+    for a in &accounts {
+        fake.grant(&a.token, &a.remote_id);
+    }
+    let plugins = registry(&t.store, "instagram", &fake.base_url, Limits::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public = format!("http://{}", listener.local_addr().unwrap());
+    let library = MediaLibrary::new(
+        MediaStorage::local(&dir.path().join("media")).unwrap(),
+        Some(UrlSigner::new(&SecretKey::generate(), &public)),
+    );
+    let app = router(AppState {
+        store: t.store.clone(),
+        plugins: plugins.clone(),
+        started: Instant::now(),
+        stats: None,
+        media: Some(library.clone()),
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let tenant = t.store.tenant(ws);
+    let path = dir.path().join("bun.jpg");
+    std::fs::write(&path, chorus_tests::media::jpeg(1080, 1350, [180, 90, 40])).unwrap();
+    let asset = library
+        .add_file(&tenant, brand, &path, Some("A cardamom bun".into()))
+        .await
+        .unwrap();
+    let planner = Planner::new(t.store.tenant(ws), &plugins);
+    let targets: Vec<Target> = accounts
+        .iter()
+        .map(|a| Target {
+            account_id: a.id,
+            segment_id: None,
+        })
+        .collect();
+    let without = PostDraft {
+        body: "Words alone".into(),
+        locale: "en".into(),
+        ..Default::default()
+    };
+    let refused = planner
+        .compose(brand, None, without, &targets)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("Instagram publishes nothing without media"),
+        "{refused}"
+    );
+
+    let draft = PostDraft {
+        body: "Cardamom bun season".into(),
+        locale: "en".into(),
+        media: vec![asset.id],
+        ..Default::default()
+    };
+    let planned = planner.compose(brand, None, draft, &targets).await.unwrap();
+    planner.schedule(planned.post.id, When::Now, None).await.unwrap();
+    let stats = run_until_settled(
+        &t.store,
+        plugins.clone(),
+        EngineSettings {
+            media: Some(library.clone()),
+            ..EngineSettings::default()
+        },
+        Duration::from_secs(60),
+    )
+    .await;
+    let media = fake.media();
+    assert_eq!(media.len(), 2, "one post per account");
+    let mut users: Vec<&str> = media.iter().map(|m| m.user.as_str()).collect();
+    users.sort();
+    let mut expected: Vec<&str> = accounts.iter().map(|a| a.remote_id.as_str()).collect();
+    expected.sort();
+    assert_eq!(users, expected);
+    for m in &media {
+        assert_eq!(m.caption, "Cardamom bun season");
+        assert!(
+            m.sources[0].starts_with(&format!("{public}/media/{}?exp=", asset.id)),
+            "{:?}",
+            m.sources
+        );
+        assert_eq!(m.alt_texts, vec![Some("A cardamom bun".to_owned())]);
+    }
+    assert_eq!(stats.published.load(std::sync::atomic::Ordering::Relaxed), 2);
 }

@@ -77,6 +77,13 @@ async fn images_and_videos_are_read_from_their_bytes_not_their_names() {
     use sha2::Digest;
     assert_eq!(image.sha256, hex::encode(sha2::Sha256::digest(&on_disk)));
 
+    let jpeg = s.write("photo.png", &chorus_tests::media::jpeg(640, 800, [10, 80, 160]));
+    let photo = s.library.add_file(&tenant, s.brand, &jpeg, None).await.unwrap();
+    assert_eq!(
+        (photo.mime_type.as_str(), photo.width, photo.height),
+        ("image/jpeg", Some(640), Some(800))
+    );
+
     let mp4 = s.write("clip.bin", &chorus_tests::media::mp4(720, 1280, 4, 30));
     let video = s.library.add_file(&tenant, s.brand, &mp4, None).await.unwrap();
     assert_eq!(
@@ -90,7 +97,7 @@ async fn images_and_videos_are_read_from_their_bytes_not_their_names() {
     let listed = tenant.media().list(s.brand).await.unwrap();
     assert_eq!(
         listed.iter().map(|a| a.id).collect::<Vec<_>>(),
-        vec![video.id, image.id]
+        vec![video.id, photo.id, image.id]
     );
 }
 

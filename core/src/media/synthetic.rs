@@ -66,20 +66,24 @@ pub fn png(width: u32, height: u32, rgb: [u8; 3]) -> Vec<u8> {
     out
 }
 
-/// The header of a baseline JPEG of `width`×`height` (start of image, JFIF, a frame header,
-/// end of image) without picture data: what Chorus's probe and the platforms' fakes read
-/// (the type and the size), not a picture a viewer could show.
-pub fn jpeg_header(width: u16, height: u16) -> Vec<u8> {
-    let mut out = vec![0xff, 0xd8];
-    out.extend_from_slice(&[
-        0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
-    ]);
-    out.extend_from_slice(&[0xff, 0xc0, 0x00, 0x11, 0x08]);
-    out.extend_from_slice(&height.to_be_bytes());
-    out.extend_from_slice(&width.to_be_bytes());
-    out.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
-    out.extend_from_slice(&[0xff, 0xd9]);
-    out
+/// A real baseline JPEG of `width`×`height`: a diagonal gradient from `rgb` to white
+/// (`jpeg-encoder`, quality 85), viewable anywhere. Empty if the encoder refuses the size.
+pub fn jpeg(width: u16, height: u16, rgb: [u8; 3]) -> Vec<u8> {
+    let (w, h) = (usize::from(width.max(1)), usize::from(height.max(1)));
+    let mut pixels = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            let t = ((x + y) * 255 / (w + h)) as u16;
+            for c in rgb {
+                pixels.push((u16::from(c) + (255 - u16::from(c)) * t / 255) as u8);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    match jpeg_encoder::Encoder::new(&mut out, 85).encode(&pixels, w as u16, h as u16, jpeg_encoder::ColorType::Rgb) {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
+    }
 }
 
 /// An MP4 with one H.264 video track of `width`×`height`, `seconds` long at `fps`, in memory.

@@ -150,6 +150,7 @@ pub async fn run(args: MediaArgs) -> anyhow::Result<()> {
 
     // 2. Upload it in chunks the way the host streams a plugin's media slices.
     let (url, received) = sink().await?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let source = library.source(std::slice::from_ref(&asset));
     let id = asset.id.to_string();

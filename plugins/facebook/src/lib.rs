@@ -171,14 +171,7 @@ impl Plugin for Facebook {
                     "{}/{GRAPH}/{id}/insights?metric=post_total_media_view_unique,post_clicks",
                     ctx.api_base
                 )))?;
-                let metric = |name: &str| {
-                    ins["data"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|m| m["name"] == name)
-                        .and_then(|m| m["values"][0]["value"].as_u64())
-                };
+                let metric = |name: &str| chorus_plugin_sdk::meta::insight(&ins, name);
                 Ok(Metrics {
                     remote_id: id,
                     impressions: None,

@@ -228,14 +228,7 @@ impl Plugin for Instagram {
                         "{api}/{id}/insights?metric=views,reach,saved,likes,comments,shares"
                     )),
                 )?;
-                let metric = |name: &str| {
-                    v["data"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|m| m["name"] == name)
-                        .and_then(|m| m["values"][0]["value"].as_u64())
-                };
+                let metric = |name: &str| chorus_plugin_sdk::meta::insight(&v, name);
                 Ok(Metrics {
                     remote_id: id,
                     impressions: None,

@@ -78,3 +78,82 @@ pub fn regain_after(resp: &Response) -> Option<u32> {
         .max()?;
     Some((minutes * 60).max(60) as u32)
 }
+
+/// The lifetime value of the insight `name` in an `/insights` answer
+/// (`{"data": [{"name", "values": [{"value"}]}]}`); `None` when Meta has no data for it
+/// (it sends an empty set, not zero).
+pub fn insight(answer: &Value, name: &str) -> Option<u64> {
+    answer["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["name"] == name)
+        .and_then(|m| m["values"][0]["value"].as_u64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn answer(status: u16, error: Value, usage: Option<&str>) -> Response {
+        Response {
+            status,
+            headers: usage
+                .map(|u| vec![("X-Business-Use-Case-Usage".to_owned(), u.to_owned())])
+                .unwrap_or_default(),
+            body: json!({ "error": error }).to_string().into_bytes(),
+        }
+    }
+
+    #[test]
+    fn meta_codes_and_subcodes_become_typed_errors() {
+        let dead = answer(
+            400,
+            json!({"code": 190, "error_subcode": 463, "message": "expired"}),
+            None,
+        );
+        assert!(matches!(graph_error("Instagram", &dead), PluginError::AuthExpired(_)));
+        let usage =
+            r#"{"17841400000000001":[{"type":"instagram","call_count":100,"estimated_time_to_regain_access":7}]}"#;
+        let throttled = answer(400, json!({"code": 80002, "message": "too many calls"}), Some(usage));
+        match graph_error("Instagram", &throttled) {
+            PluginError::RateLimited(r) => assert_eq!(r.retry_after_seconds, 420),
+            other => panic!("{other:?}"),
+        }
+        let daily = answer(
+            400,
+            json!({"code": 9, "error_subcode": 2_207_042, "message": "limit"}),
+            None,
+        );
+        match graph_error("Instagram", &daily) {
+            PluginError::RateLimited(r) => assert_eq!(r.retry_after_seconds, 3600),
+            other => panic!("{other:?}"),
+        }
+        let fetch = answer(
+            400,
+            json!({"code": 9004, "error_subcode": 2_207_052, "message": "fetch failed"}),
+            None,
+        );
+        assert!(matches!(graph_error("Instagram", &fetch), PluginError::Transient(_)));
+        let caption = answer(
+            400,
+            json!({"code": 100, "error_subcode": 2_207_010, "message": "Caption is too long"}),
+            None,
+        );
+        match graph_error("Instagram", &caption) {
+            PluginError::InvalidInput(i) => assert_eq!(
+                i.message,
+                "Instagram refused it (code 100, subcode 2207010): Caption is too long"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_insight_without_data_is_none_not_zero() {
+        let v = json!({"data": [{"name": "reach", "values": [{"value": 12}]}]});
+        assert_eq!(insight(&v, "reach"), Some(12));
+        assert_eq!(insight(&v, "saved"), None);
+    }
+}

@@ -85,24 +85,16 @@ impl FaultShapes for Shapes {
             "(#32) Page request limit reached",
             true,
         );
-        let minutes = retry_after.div_ceil(60);
         r.headers_mut().insert(
             "x-business-use-case-usage",
-            HeaderValue::from_str(&json!({"0": [{"type": "pages", "call_count": 100, "total_cputime": 100, "total_time": 100, "estimated_time_to_regain_access": minutes}]}).to_string())
-                .expect("ascii"),
+            crate::meta::usage_header("0", "pages", 100, retry_after.div_ceil(60)),
         );
         r
     }
 }
 
-/// Meta's error envelope.
 fn graph_error(status: StatusCode, code: u32, subcode: Option<u32>, message: &str, transient: bool) -> Response {
-    let mut e = json!({"message": message, "type": if code == 190 { "OAuthException" } else { "GraphMethodException" },
-                       "code": code, "fbtrace_id": "AbCdEfFake", "is_transient": transient});
-    if let Some(s) = subcode {
-        e["error_subcode"] = s.into();
-    }
-    (status, Json(json!({"error": e}))).into_response()
+    crate::meta::graph_error("GraphMethodException", status, code, subcode, message, transient)
 }
 
 impl FacebookFake {
@@ -212,12 +204,7 @@ impl Inner {
                 let used = self.page_calls.entry(p.clone()).or_insert(0);
                 *used += 1;
                 let pct = (*used * 100 / budget.max(1)).min(100);
-                let header = HeaderValue::from_str(
-                    &json!({p.clone(): [{"type": "pages", "call_count": pct, "total_cputime": pct / 2, "total_time": pct / 2,
-                                         "estimated_time_to_regain_access": if *used > budget { 5 } else { 0 }}]})
-                    .to_string(),
-                )
-                .expect("ascii");
+                let header = crate::meta::usage_header(&p, "pages", pct, if *used > budget { 5 } else { 0 });
                 if *used > budget {
                     let mut r = graph_error(
                         StatusCode::BAD_REQUEST,

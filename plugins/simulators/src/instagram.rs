@@ -8,7 +8,7 @@
 
 use crate::fault::{self, FaultShapes, Faults};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -99,26 +99,16 @@ impl FaultShapes for Shapes {
             "There have been too many calls to this Instagram account.",
             true,
         );
-        let minutes = retry_after.div_ceil(60);
-        if let Ok(v) = HeaderValue::from_str(
-            &json!({"0": [{"type": "instagram", "call_count": 100, "total_cputime": 100, "total_time": 100,
-                           "estimated_time_to_regain_access": minutes}]})
-            .to_string(),
-        ) {
-            r.headers_mut().insert("x-business-use-case-usage", v);
-        }
+        r.headers_mut().insert(
+            "x-business-use-case-usage",
+            crate::meta::usage_header("0", "instagram", 100, retry_after.div_ceil(60)),
+        );
         r
     }
 }
 
-/// Meta's error envelope.
 fn graph_error(status: StatusCode, code: u32, subcode: Option<u32>, message: &str, transient: bool) -> Response {
-    let mut e = json!({"message": message, "type": if code == 190 { "OAuthException" } else { "IGApiException" },
-                       "code": code, "fbtrace_id": "AbCdEfFakeIg", "is_transient": transient});
-    if let Some(s) = subcode {
-        e["error_subcode"] = s.into();
-    }
-    (status, Json(json!({"error": e}))).into_response()
+    crate::meta::graph_error("IGApiException", status, code, subcode, message, transient)
 }
 
 fn invalid(message: &str) -> Response {
@@ -235,6 +225,13 @@ fn user_of(inner: &Inner, headers: &HeaderMap, q: &HashMap<String, String>) -> R
         })
 }
 
+/// The account of the token, which must be `node` itself (an account's own edges).
+fn acting_as(inner: &Inner, headers: &HeaderMap, q: &HashMap<String, String>, node: &str) -> Result<String, Response> {
+    let user = user_of(inner, headers, q)?;
+    owns(&user, node)?;
+    Ok(user)
+}
+
 fn owns(user: &str, node: &str) -> Result<(), Response> {
     if user == node {
         Ok(())
@@ -330,7 +327,7 @@ async fn create_container(
 ) -> Response {
     let (user, fetcher) = {
         let g = lock(&s);
-        match user_of(&g, &headers, &q).and_then(|u| owns(&u, &node).map(|_| u)) {
+        match acting_as(&g, &headers, &q, &node) {
             Ok(u) => (u, g.fetcher.clone()),
             Err(r) => return r,
         }
@@ -508,7 +505,7 @@ async fn media_publish(
     headers: HeaderMap,
 ) -> Response {
     let mut g = lock(&s);
-    let user = match user_of(&g, &headers, &q).and_then(|u| owns(&u, &node).map(|_| u)) {
+    let user = match acting_as(&g, &headers, &q, &node) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -584,7 +581,7 @@ async fn publishing_limit(
     headers: HeaderMap,
 ) -> Response {
     let g = lock(&s);
-    let user = match user_of(&g, &headers, &q).and_then(|u| owns(&u, &node).map(|_| u)) {
+    let user = match acting_as(&g, &headers, &q, &node) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -600,7 +597,7 @@ async fn list_media(
     headers: HeaderMap,
 ) -> Response {
     let g = lock(&s);
-    let user = match user_of(&g, &headers, &q).and_then(|u| owns(&u, &node).map(|_| u)) {
+    let user = match acting_as(&g, &headers, &q, &node) {
         Ok(u) => u,
         Err(r) => return r,
     };

@@ -18,6 +18,7 @@ pub mod fault;
 pub mod instagram;
 pub mod linkedin;
 pub mod mastodon;
+mod meta;
 pub mod oauth;
 pub mod x;
 

@@ -24,6 +24,7 @@ mod m20261204_000008_delivery_queue;
 mod m20261206_000009_planning;
 mod m20261207_000010_account_servers;
 mod m20261207_000011_media_probe;
+mod m20261208_000012_post_options;
 
 /// Applies Chorus's migrations in order.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_planning::Migration),
             Box::new(m20261207_000010_account_servers::Migration),
             Box::new(m20261207_000011_media_probe::Migration),
+            Box::new(m20261208_000012_post_options::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ const BUNDLED: &[(&str, &str)] = &[
     ("chorus-plugin-facebook", "facebook"),
     ("chorus-plugin-bluesky", "bluesky"),
     ("chorus-plugin-instagram", "instagram"),
+    ("chorus-plugin-tiktok", "tiktok"),
 ];
 
 fn main() {

@@ -66,8 +66,27 @@ pub async fn bundled_description(id: &str) -> chorus_core::plugins::types::Descr
 
 /// A bundled plugin loaded with its API base pointed at `api_base` (a fake on loopback).
 pub async fn load_bundled(engine: &PluginEngine, id: &str, api_base: &str, limits: Limits) -> Plugin {
+    load_bundled_with_origins(engine, id, api_base, &[], limits).await
+}
+
+/// [`load_bundled`], with local stand-ins for declared hosts (`open-upload.tiktokapis.com`
+/// → a fake's upload origin).
+pub async fn load_bundled_with_origins(
+    engine: &PluginEngine,
+    id: &str,
+    api_base: &str,
+    origins: &[(&str, &str)],
+    limits: Limits,
+) -> Plugin {
     let (manifest, bytes) = bundled(id);
-    let grant = Grant::for_manifest(&manifest, None, Some(url::Url::parse(api_base).unwrap())).unwrap();
+    let origins: Vec<(String, url::Url)> = origins
+        .iter()
+        .map(|(h, u)| (h.to_string(), url::Url::parse(u).unwrap()))
+        .collect();
+    let grant = Grant::for_manifest(&manifest, None, Some(url::Url::parse(api_base).unwrap()))
+        .unwrap()
+        .with_local_origins(&origins)
+        .unwrap();
     engine
         .load(manifest, bytes, true, grant, limits)
         .await
@@ -171,9 +190,24 @@ impl<F> Harness<F> {
         scopes: &[&str],
         limits: Limits,
     ) -> Self {
+        Self::with_origins(fake, plugin, api_base, &[], remote_id, token, scopes, limits).await
+    }
+
+    /// [`Harness::new`] with local stand-ins for declared hosts.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn with_origins(
+        fake: F,
+        plugin: &str,
+        api_base: &str,
+        origins: &[(&str, &str)],
+        remote_id: &str,
+        token: &str,
+        scopes: &[&str],
+        limits: Limits,
+    ) -> Self {
         let store = crate::TestStore::new().await;
         let (account, inv) = connected_account(&store, plugin, "acme", remote_id, token, scopes).await;
-        let plugin = load_bundled(&engine(), plugin, api_base, limits).await;
+        let plugin = load_bundled_with_origins(&engine(), plugin, api_base, origins, limits).await;
         Self {
             fake,
             plugin,

@@ -120,7 +120,8 @@ pub struct ContentArgs {
     /// The post's text.
     #[arg(long)]
     pub text: Option<String>,
-    /// A JSON post: {"body", "link"?, "hashtags"?, "locale"?, "media"?: [asset ids]}.
+    /// A JSON post: {"body", "link"?, "hashtags"?, "locale"?, "media"?: [asset ids],
+    /// "title"?, "options"?: {"tiktok": {"privacy_level": "SELF_ONLY"}}}.
     #[arg(long, value_name = "POST.json")]
     pub file: Option<PathBuf>,
     /// An absolute http(s) link; "" removes it.
@@ -132,6 +133,18 @@ pub struct ContentArgs {
     /// BCP 47 language tag, e.g. en, sv-SE.
     #[arg(long)]
     pub locale: Option<String>,
+    /// A title, for platforms that show one (Pinterest, TikTok photo posts); "" removes it.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// A media asset id from `chorus media list`, once per item, in order (replaces the
+    /// post's media).
+    #[arg(long = "media", value_name = "ASSET")]
+    pub media: Vec<uuid::Uuid>,
+    /// A platform's per-post choice, as PLATFORM.KEY=VALUE or ACCOUNT.KEY=VALUE (an account's
+    /// own wins), e.g. tiktok.privacy_level=SELF_ONLY or pinterest.board=549755885175; an
+    /// empty VALUE removes it. `chorus plugin show PLATFORM` lists the choices.
+    #[arg(long = "option", value_name = "SCOPE.KEY=VALUE")]
+    pub options: Vec<String>,
 }
 
 impl ContentArgs {
@@ -142,6 +155,9 @@ impl ContentArgs {
             link: self.link.as_deref(),
             hashtags: &self.hashtags,
             locale: self.locale.as_deref(),
+            title: self.title.as_deref(),
+            media: &self.media,
+            options: &self.options,
         }
     }
 }
@@ -1085,6 +1101,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     let sandbox = if demo {
         let sandbox = crate::demo::Sandbox::start().await?;
         settings.plugins.api_bases.extend(sandbox.api_bases());
+        settings.plugins.local_origins.extend(sandbox.local_origins());
         Some(sandbox)
     } else {
         None
@@ -1097,6 +1114,9 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     let stop = stop_on_signal()?;
 
     let media = settings.media_library_served_at(addr)?;
+    if let (Some(sandbox), Some(signer)) = (&sandbox, media.signer()) {
+        sandbox.trust_media_at(signer.public_base());
+    }
     let engine = Engine::new(
         store.clone(),
         plugins.clone(),

@@ -25,6 +25,7 @@ use chorus_simulators::bluesky::BlueskyFake;
 use chorus_simulators::facebook::FacebookFake;
 use chorus_simulators::instagram::InstagramFake;
 use chorus_simulators::linkedin::{LinkedInFake, TEST_ORGANIZATION};
+use chorus_simulators::tiktok::{Creator, TikTokFake};
 use chorus_simulators::x::{ALL_SCOPES, XFake};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -42,6 +43,7 @@ pub struct Sandbox {
     pub facebook: FacebookFake,
     pub bluesky: BlueskyFake,
     pub instagram: InstagramFake,
+    pub tiktok: TikTokFake,
 }
 
 impl Sandbox {
@@ -52,6 +54,7 @@ impl Sandbox {
             facebook: FacebookFake::start().await.context("starting the Facebook sandbox")?,
             bluesky: BlueskyFake::start().await.context("starting the Bluesky sandbox")?,
             instagram: InstagramFake::start().await.context("starting the Instagram sandbox")?,
+            tiktok: TikTokFake::start().await.context("starting the TikTok sandbox")?,
         })
     }
 
@@ -63,10 +66,30 @@ impl Sandbox {
             ("facebook", &self.facebook.base_url),
             ("bluesky", &self.bluesky.base_url),
             ("instagram", &self.instagram.base_url),
+            ("tiktok", &self.tiktok.base_url),
         ]
         .into_iter()
         .map(|(p, u)| (p.to_owned(), url::Url::parse(u).expect("a loopback URL")))
         .collect()
+    }
+
+    /// Platform id → the simulators standing in for its other declared hosts.
+    pub fn local_origins(&self) -> BTreeMap<String, Vec<(String, url::Url)>> {
+        [(
+            "tiktok".to_owned(),
+            vec![(
+                "open-upload.tiktokapis.com".to_owned(),
+                url::Url::parse(&self.tiktok.upload_base).expect("a loopback URL"),
+            )],
+        )]
+        .into()
+    }
+
+    /// Lets the platforms that pull media only from verified URLs (TikTok) pull from
+    /// Chorus's media route at `public_base`.
+    pub fn trust_media_at(&self, public_base: &str) {
+        self.tiktok
+            .verify_prefix(&format!("{}/media/", public_base.trim_end_matches('/')));
     }
 
     /// Lets the sandbox accept an account's token, or for Bluesky its app password (the
@@ -88,6 +111,7 @@ impl Sandbox {
             "facebook" => self.facebook.grant_page(token, remote_id),
             "bluesky" => self.bluesky.add_account(remote_id, handle, token),
             "instagram" => self.instagram.grant(token, remote_id),
+            "tiktok" => self.tiktok.grant(token, Creator::new(remote_id, handle)),
             _ => {}
         }
     }
@@ -97,7 +121,7 @@ struct DemoBrand {
     slug: &'static str,
     name: &'static str,
     interests: &'static [&'static str],
-    accounts: [(&'static str, &'static str, &'static str); 5],
+    accounts: [(&'static str, &'static str, &'static str); 6],
 }
 
 const BRANDS: [DemoBrand; 2] = [
@@ -111,6 +135,7 @@ const BRANDS: [DemoBrand; 2] = [
             ("facebook", "northwind", "100000001"),
             ("bluesky", "northwind.bsky.social", "did:plc:northwinddemo"),
             ("instagram", "northwind.outdoor", "17841400000000101"),
+            ("tiktok", "northwind.outdoor", "-000northwindOpenId"),
         ],
     },
     DemoBrand {
@@ -123,6 +148,7 @@ const BRANDS: [DemoBrand; 2] = [
             ("facebook", "fika", "100000002"),
             ("bluesky", "fika.bsky.social", "did:plc:fikademo"),
             ("instagram", "fikaroasters", "17841400000000102"),
+            ("tiktok", "fikaroasters", "-000fikaOpenId"),
         ],
     },
 ];
@@ -415,6 +441,7 @@ async fn overview(State(s): State<SandboxState>) -> impl IntoResponse {
             "facebook": {"api_base": s.sandbox.facebook.base_url, "posts": s.sandbox.facebook.posts().len()},
             "bluesky": {"api_base": s.sandbox.bluesky.base_url, "posts": s.sandbox.bluesky.posts().len()},
             "instagram": {"api_base": s.sandbox.instagram.base_url, "posts": s.sandbox.instagram.media().len()},
+            "tiktok": {"api_base": s.sandbox.tiktok.base_url, "posts": s.sandbox.tiktok.posts().len()},
         },
         "queue": queue,
     }))
@@ -472,7 +499,7 @@ async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<V
         .find(|a| a.platform == req.platform)
         .with_context(|| {
             format!(
-                "platform {:?}: the demo accounts are x, linkedin, facebook, bluesky and instagram",
+                "platform {:?}: the demo accounts are x, linkedin, facebook, bluesky, instagram and tiktok",
                 req.platform
             )
         })?;
@@ -589,7 +616,7 @@ pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry, media: &Medi
                     "A first look at {}'s season, from the Chorus demo's media library. Details: https://example.com/{}",
                     b.name, b.slug
                 ),
-                vec![(on("instagram"), None)],
+                vec![(on("instagram"), None), (on("tiktok"), None)],
                 vec![photo],
             ),
             (
@@ -620,10 +647,14 @@ pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry, media: &Medi
                     })
                 })
                 .collect();
+            // TikTok asks the person who may see each post; the demo's posts are public.
+            let mut options = chorus_core::domain::PostOptions::default();
+            options.set("tiktok", "privacy_level", "PUBLIC_TO_EVERYONE");
             let draft = PostDraft {
                 body: text,
                 locale: "en".into(),
                 media,
+                options,
                 ..PostDraft::default()
             };
             let p = planner.compose(brand.id, None, draft, &targets).await?;

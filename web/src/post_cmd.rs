@@ -22,6 +22,10 @@ pub struct Content<'a> {
     pub link: Option<&'a str>,
     pub hashtags: &'a [String],
     pub locale: Option<&'a str>,
+    pub title: Option<&'a str>,
+    pub media: &'a [Uuid],
+    /// `SCOPE.KEY=VALUE`, SCOPE a platform id or an account id.
+    pub options: &'a [String],
 }
 
 /// When, from `--at [--zone]`, `--now`, `--queue` or `--every [--zone] [--until]`.
@@ -185,7 +189,7 @@ fn draft(content: &Content<'_>, base: Option<PostDraft>) -> anyhow::Result<PostD
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
             serde_json::from_str::<PostDraft>(&text).map_err(|e| {
                 anyhow!(
-                    "{}: {e}; expected {{\"body\", \"link\"?, \"hashtags\"?, \"locale\"?, \"media\"?}}",
+                    "{}: {e}; expected {{\"body\", \"link\"?, \"hashtags\"?, \"locale\"?, \"media\"?, \"title\"?, \"options\"?}}",
                     path.display()
                 )
             })?
@@ -207,6 +211,33 @@ fn draft(content: &Content<'_>, base: Option<PostDraft>) -> anyhow::Result<PostD
     }
     if let Some(l) = content.locale {
         d.locale = l.to_owned();
+    }
+    if let Some(t) = content.title {
+        d.title = (!t.is_empty()).then(|| t.to_owned());
+    }
+    if !content.media.is_empty() {
+        d.media = content.media.to_vec();
+    }
+    for (i, o) in content.options.iter().enumerate() {
+        let (path, value) = o.split_once('=').ok_or_else(|| {
+            anyhow!(
+                "--option #{} {o:?}: expected SCOPE.KEY=VALUE, e.g. tiktok.privacy_level=SELF_ONLY",
+                i + 1
+            )
+        })?;
+        let (scope, key) = path.split_once('.').ok_or_else(|| {
+            anyhow!(
+                "--option #{} {o:?}: expected SCOPE.KEY=VALUE, SCOPE a platform id or an account id",
+                i + 1
+            )
+        })?;
+        if value.is_empty() {
+            if let Some(m) = d.options.0.get_mut(scope) {
+                m.remove(key);
+            }
+        } else {
+            d.options.set(scope, key, value);
+        }
     }
     Ok(d)
 }
@@ -277,6 +308,8 @@ pub async fn edit(
         locale: post.locale.clone(),
         media: tenant.posts().media(id).await?,
         campaign_id: post.campaign_id,
+        title: post.title.clone(),
+        options: post.options.clone().unwrap_or_default(),
     };
     let planned = Planner::new(tenant, plugins)
         .edit(
@@ -455,7 +488,8 @@ async fn print_planned(tenant: Tenant<'_>, p: &Planned, skipped: &[Skipped], jso
     if json_out {
         let out = json!({
             "post": {"id": p.post.id, "status": p.post.status, "revision": p.post.revision, "body": p.post.body,
-                     "link": p.post.link, "hashtags": p.post.hashtags.0, "locale": p.post.locale},
+                     "link": p.post.link, "hashtags": p.post.hashtags.0, "locale": p.post.locale,
+                     "title": p.post.title, "options": p.post.options},
             "held_for_approval": p.held_for_approval,
             "recurrence": tenant.recurrences().get(p.post.id).await?.map(|r| json!({
                 "cron": r.cron, "timezone": r.timezone, "until": r.ends_at, "enabled": r.enabled,
@@ -467,6 +501,13 @@ async fn print_planned(tenant: Tenant<'_>, p: &Planned, skipped: &[Skipped], jso
         return Ok(());
     }
     println!("post {}  {}  revision {}", p.post.id, p.post.status, p.post.revision);
+    if let Some(o) = p.post.options.as_ref().filter(|o| !o.is_empty()) {
+        let all: Vec<String> =
+            o.0.iter()
+                .flat_map(|(scope, m)| m.iter().map(move |(k, v)| format!("{scope}.{k}={v}")))
+                .collect();
+        println!("options: {}", all.join(", "));
+    }
     if p.held_for_approval {
         println!(
             "held for approval: it is scheduled once approved (`chorus post approve {}`)",

@@ -57,7 +57,7 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
         .await
         .unwrap();
     assert_eq!(overview["brands"].as_array().unwrap().len(), 2);
-    for p in ["x", "linkedin", "facebook", "bluesky", "instagram"] {
+    for p in ["x", "linkedin", "facebook", "bluesky", "instagram", "tiktok"] {
         assert!(
             overview["platforms"][p]["api_base"]
                 .as_str()
@@ -150,11 +150,14 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
             .json()
             .await
             .unwrap();
-        if overview["queue"]["published"].as_u64().unwrap_or(0) >= 7 {
+        // ...and the tour's media post (a minute after the first start): the photo pulled
+        // by Instagram and TikTok from the hub's signed media URLs.
+        let pulled = |p: &str| overview["platforms"][p]["posts"].as_u64().unwrap_or(0) >= 2;
+        if overview["queue"]["published"].as_u64().unwrap_or(0) >= 7 && pulled("instagram") && pulled("tiktok") {
             break;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(120),
+            started.elapsed() < Duration::from_secs(150),
             "the scheduled tour did not publish: {overview}\n{}",
             hub.log.join("\n")
         );

@@ -39,7 +39,7 @@ fn list_and_inspect_show_the_bundled_plugin_with_its_rules() {
     let (code, _, err) = run(bin(), cwd.path(), &["plugin", "inspect", "nope"], &[]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("no plugin \"nope\"; installed: bluesky, facebook, instagram, linkedin, mastodon, x"),
+        err.contains("no plugin \"nope\"; installed: bluesky, facebook, instagram, linkedin, mastodon, tiktok, x"),
         "{err}"
     );
 }
@@ -411,6 +411,7 @@ fn plugin_test_passes_every_platform_plugin() {
         ("facebook", "1"),
         ("bluesky", "did:plc:conformance"),
         ("instagram", "17841400000000001"),
+        ("tiktok", "000conformance"),
     ] {
         let (code, out, err) = run(
             bin(),
@@ -427,6 +428,7 @@ fn plugin_test_passes_every_platform_plugin() {
         ("linkedin", false, "w_organization_social"),
         ("facebook", false, "pages_manage_posts"),
         ("instagram", false, "instagram_business_content_publish"),
+        ("tiktok", false, "video.publish"),
     ] {
         let oauth = chorus_json(cwd.path(), &["plugin", "inspect", id, "--json"])["describe"]["oauth"].clone();
         assert_eq!(oauth["pkce_required"], pkce, "{id}: {oauth}");

@@ -109,6 +109,52 @@ async fn a_post_is_composed_scheduled_published_and_shown_from_the_command_line(
     ]);
     assert_eq!(code, 1);
     assert!(err.contains("x:acct0"), "lists the accounts it has: {err}");
+    // A per-post choice must name its scope and key.
+    let (code, _, err) = cli.run(&[
+        "post",
+        "create",
+        "--brand",
+        "cli-brand",
+        "--account",
+        "x",
+        "--text",
+        "x",
+        "--option",
+        "privacy_level=SELF_ONLY",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("expected SCOPE.KEY=VALUE"), "{err}");
+    // Choices for other platforms are kept with the post (an X post ignores TikTok's).
+    let kept = cli.json(&[
+        "post",
+        "create",
+        "--brand",
+        "cli-brand",
+        "--account",
+        "x",
+        "--text",
+        "Options ride along",
+        "--title",
+        "A title",
+        "--option",
+        "tiktok.privacy_level=SELF_ONLY",
+        "--json",
+    ]);
+    assert_eq!(
+        kept["post"]["options"]["tiktok"]["privacy_level"], "SELF_ONLY",
+        "{kept}"
+    );
+    assert_eq!(kept["post"]["title"], "A title", "{kept}");
+    let id = kept["post"]["id"].as_str().unwrap().to_owned();
+    let edited = cli.json(&["post", "edit", &id, "--option", "tiktok.privacy_level=", "--json"]);
+    assert!(
+        edited["post"]["options"].is_null(),
+        "an empty value removes it: {edited}"
+    );
+    assert_eq!(
+        edited["post"]["title"], "A title",
+        "an edit keeps what it does not change"
+    );
 
     // Now: scheduled at once, then published by a worker.
     let created = cli.json(&[

@@ -23,7 +23,7 @@ use crate::domain::{AccountStatus, DeliveryStatus, FailureKind};
 use crate::oauth::refresh::{Fresh, Refresher, Renewal};
 use crate::plugins::types::{self, PluginError};
 use crate::plugins::{CallError, CallErrorKind, Invocation, Plugin, PluginRegistry};
-use crate::store::entity::social_account;
+use crate::store::entity::{media_asset, social_account};
 use crate::store::queue::HELD;
 use crate::store::{AttemptFailure, Claim, PublishedPost, Store, Write};
 use crate::{StoreError, plugins::error::describe_plugin_error};
@@ -148,6 +148,12 @@ impl Attempts {
                     .await;
             }
         };
+        // The assets the adaptation names, read before anything is sent: one that is gone
+        // (or was never ours) fails the delivery with its id instead of publishing without it.
+        let assets = match self.media_assets(d.workspace_id, &adapted).await? {
+            Ok(a) => a,
+            Err(why) => return self.end(claim, FailureKind::InvalidInput, why, d.lookup_first).await,
+        };
         let acc = types::Account {
             id: account.id.to_string(),
             handle: account.handle.clone(),
@@ -170,7 +176,7 @@ impl Attempts {
                 Ok(creds) => invocation(d.workspace_id, &account, creds),
                 Err(w) => return queue.write(claim, w).await,
             };
-            let inv = self.with_media(inv, &adapted).await?;
+            let inv = self.with_media(inv, &assets);
             self.stats.lookup();
             match plugin.find_published(marker, &adapted, &acc, &inv).await {
                 Ok(Some(found)) => {
@@ -209,8 +215,7 @@ impl Attempts {
             match self.credentials(&account, &plugin).await? {
                 Ok(creds) => (
                     my_turn,
-                    self.with_media(invocation(d.workspace_id, &account, creds), &adapted)
-                        .await?,
+                    self.with_media(invocation(d.workspace_id, &account, creds), &assets),
                 ),
                 Err(w) => return queue.write(claim, w).await,
             }
@@ -592,25 +597,48 @@ impl Attempts {
     /// The call's media: what the platform's version keeps (`adapted.media`), described in
     /// the call context with a signed URL each (for platforms that fetch), and readable as
     /// a stream (for platforms that take uploads). Nothing is read for a post without media.
-    async fn with_media(&self, mut inv: Invocation, adapted: &types::Adapted) -> Result<Invocation, StoreError> {
-        if adapted.media.is_empty() {
-            return Ok(inv);
-        }
-        let media = self.store.tenant(inv.workspace).media();
+    /// The media assets `adapted` names, in its order; `Err` says which one cannot be
+    /// used (not an asset id, or removed from the library).
+    async fn media_assets(
+        &self,
+        workspace: Uuid,
+        adapted: &types::Adapted,
+    ) -> Result<Result<Vec<media_asset::Model>, String>, StoreError> {
+        let media = self.store.tenant(workspace).media();
         let mut assets = Vec::with_capacity(adapted.media.len());
-        for id in &adapted.media {
-            let Ok(id) = id.parse::<Uuid>() else { continue };
-            assets.push(media.get(id).await?);
+        for (i, id) in adapted.media.iter().enumerate() {
+            let Ok(uuid) = id.parse::<Uuid>() else {
+                return Ok(Err(format!(
+                    "media[{i}]: {id:?} is not a media asset id; edit the post to re-adapt it"
+                )));
+            };
+            match media.get(uuid).await {
+                Ok(a) => assets.push(a),
+                Err(StoreError::NotFound { .. }) => {
+                    return Ok(Err(format!(
+                        "media[{i}]: asset {id} is no longer in the media library; edit the post to choose its media again"
+                    )));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Ok(assets))
+    }
+
+    /// `inv` with the assets' descriptions (and signed URLs) and their bytes.
+    fn with_media(&self, mut inv: Invocation, assets: &[media_asset::Model]) -> Invocation {
+        if assets.is_empty() {
+            return inv;
         }
         let refs = assets.iter().map(types::MediaRef::from).collect();
         match &self.media {
             Some(library) => {
                 inv.media_refs = library.with_urls(refs, crate::media::signing::DEFAULT_URL_LIFETIME);
-                inv.media = Some(library.source(&assets));
+                inv.media = Some(library.source(assets));
             }
             None => inv.media_refs = refs,
         }
-        Ok(inv)
+        inv
     }
 
     fn pause(&self, account: Uuid, until: DateTime<Utc>) {

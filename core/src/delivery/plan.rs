@@ -103,6 +103,7 @@ impl<'a> Planner<'a> {
         let adapted = self
             .adapt_all(
                 &as_plugin_post(id, &draft, &self.media_refs(&draft.media).await?),
+                &draft.options,
                 brand_id,
                 targets,
             )
@@ -344,6 +345,7 @@ impl<'a> Planner<'a> {
         let adapted = self
             .adapt_all(
                 &as_plugin_post(post_id, &draft, &self.media_refs(&draft.media).await?),
+                &draft.options,
                 before.brand_id,
                 &targets,
             )
@@ -693,6 +695,7 @@ impl<'a> Planner<'a> {
     async fn adapt_all(
         &self,
         post: &types::Post,
+        options: &crate::domain::PostOptions,
         brand_id: Uuid,
         targets: &[Target],
     ) -> Result<Vec<Adaptation>, StoreError> {
@@ -761,8 +764,12 @@ impl<'a> Planner<'a> {
                         .unwrap_or_default()
                 )
             };
+            let post = types::Post {
+                options: options.for_account(&account.platform, account.id),
+                ..post.clone()
+            };
             let results = plugin
-                .adapt_segments(post, &segments, &acc, &inv)
+                .adapt_segments(&post, &segments, &acc, &inv)
                 .await
                 .map_err(|e| Invalid::new(index(first), format!("{}: the plugin failed: {e}", what(&None))))?;
             for ((i, seg), r) in mine.iter().zip(&segments).zip(results) {
@@ -848,9 +855,10 @@ fn to_json(a: &types::Adapted) -> Result<serde_json::Value, StoreError> {
 /// The post as plugins see it.
 pub fn as_plugin_post(id: Uuid, draft: &PostDraft, media: &[types::MediaRef]) -> types::Post {
     types::Post {
+        // Set per account when adapted (see `PostOptions::for_account`).
         options: vec![],
         id: id.to_string(),
-        title: None,
+        title: draft.title.clone(),
         body: draft.body.clone(),
         link: draft.link.clone(),
         hashtags: draft.hashtags.clone(),

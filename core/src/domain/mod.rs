@@ -21,7 +21,7 @@ pub use audience::{
 pub use delivery::{DeliveryStatus, FailureKind, idempotency_key};
 pub use media::MediaKind;
 pub use names::{PlatformId, Slug};
-pub use post::{PostDraft, PostStatus, normalize_hashtag};
+pub use post::{PostDraft, PostOptions, PostStatus, normalize_hashtag};
 pub use schedule::CronSchedule;
 pub use segment::{FunnelStage, PersonaDemographics, PersonaProfile, SegmentCanvas, SegmentKind, SegmentWhy};
 pub use tenancy::{Role, WorkspaceKind};

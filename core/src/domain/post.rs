@@ -98,7 +98,47 @@ pub struct PostDraft {
     pub media: Vec<Uuid>,
     #[serde(default)]
     pub campaign_id: Option<Uuid>,
+    /// A title, for platforms that show one (a Pinterest Pin's, a TikTok photo post's).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// The person's answers to the platforms' per-post choices (a Pinterest board, a TikTok
+    /// privacy level), by platform id or by account id (an account's own answers win).
+    #[serde(default)]
+    pub options: PostOptions,
 }
+
+/// Per-post choices, keyed first by a platform id (`tiktok`) or an account id, then by the
+/// option's key (`privacy_level`). Each plugin declares its options in `describe`; the
+/// plugin checks the values when it adapts the post.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, sea_orm::FromJsonQueryResult)]
+pub struct PostOptions(pub std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>);
+
+impl PostOptions {
+    /// The answers an account's plugin sees: its platform's, then the account's own on top.
+    pub fn for_account(&self, platform: &str, account: Uuid) -> Vec<(String, String)> {
+        let mut out = self.0.get(platform).cloned().unwrap_or_default();
+        if let Some(own) = self.0.get(&account.to_string()) {
+            out.extend(own.clone());
+        }
+        out.into_iter().collect()
+    }
+
+    /// Sets `key` to `value` for `scope` (a platform id or an account id).
+    pub fn set(&mut self, scope: &str, key: &str, value: &str) {
+        self.0
+            .entry(scope.to_owned())
+            .or_default()
+            .insert(key.to_owned(), value.to_owned());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.values().all(|m| m.is_empty())
+    }
+}
+
+/// Longest title Chorus stores (platforms cut it to their own limit when they adapt).
+pub const MAX_TITLE_CHARS: usize = 500;
+const MAX_OPTION_CHARS: usize = 2_000;
 
 fn default_locale() -> String {
     "en".to_owned()
@@ -143,6 +183,43 @@ impl PostDraft {
         }
         self.hashtags = tags;
         check_locale(&self.locale)?;
+        if let Some(t) = &self.title {
+            let n = t.chars().count();
+            if n > MAX_TITLE_CHARS {
+                return Err(Invalid::new(
+                    "title",
+                    format!("{n} characters is too long; at most {MAX_TITLE_CHARS} are allowed"),
+                ));
+            }
+            if t.trim().is_empty() {
+                self.title = None;
+            }
+        }
+        for (scope, answers) in &self.options.0 {
+            let plausible = |s: &str| {
+                !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+            };
+            if !plausible(scope) {
+                return Err(Invalid::new(
+                    "options",
+                    format!("{scope:?} is neither a platform id (such as \"tiktok\") nor an account id"),
+                ));
+            }
+            for (key, value) in answers {
+                if !plausible(key) {
+                    return Err(Invalid::new(
+                        format!("options.{scope}"),
+                        format!("{key:?} is not an option key (letters, digits, '_', '-' and '.')"),
+                    ));
+                }
+                if value.chars().count() > MAX_OPTION_CHARS {
+                    return Err(Invalid::new(
+                        format!("options.{scope}.{key}"),
+                        format!("the value is longer than {MAX_OPTION_CHARS} characters"),
+                    ));
+                }
+            }
+        }
         let mut media = std::collections::HashSet::new();
         if let Some(dup) = self.media.iter().find(|m| !media.insert(**m)) {
             return Err(Invalid::new("media", format!("asset {dup} is listed twice")));
@@ -263,5 +340,34 @@ mod tests {
             ..draft("")
         };
         assert!(d.validated().is_ok());
+    }
+
+    #[test]
+    fn options_are_the_platforms_then_the_accounts_own_and_are_checked() {
+        let account = Uuid::now_v7();
+        let mut o = PostOptions::default();
+        o.set("tiktok", "privacy_level", "PUBLIC_TO_EVERYONE");
+        o.set("tiktok", "comments", "off");
+        o.set(&account.to_string(), "privacy_level", "SELF_ONLY");
+        let mut got = o.for_account("tiktok", account);
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("comments".to_owned(), "off".to_owned()),
+                ("privacy_level".to_owned(), "SELF_ONLY".to_owned())
+            ]
+        );
+        assert_eq!(o.for_account("tiktok", Uuid::now_v7()).len(), 2);
+        assert!(
+            o.for_account("pinterest", account).len() == 1,
+            "the account's own go everywhere it posts"
+        );
+        let mut d = draft("Hi");
+        d.options.set("tik tok", "x", "y");
+        assert_eq!(d.validated().unwrap_err().field, "options");
+        let mut d = draft("Hi");
+        d.title = Some("t".repeat(MAX_TITLE_CHARS + 1));
+        assert_eq!(d.validated().unwrap_err().field, "title");
     }
 }

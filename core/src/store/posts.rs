@@ -51,6 +51,8 @@ impl Posts<'_> {
             link: Set(draft.link),
             hashtags: Set(StringList(draft.hashtags)),
             locale: Set(draft.locale),
+            title: Set(draft.title),
+            options: Set((!draft.options.is_empty()).then_some(draft.options)),
             status: Set(PostStatus::Draft),
             status_changed_at: Set(at),
             revision: Set(1),
@@ -136,6 +138,11 @@ impl Posts<'_> {
             .col_expr(post::Column::Link, Expr::value(draft.link))
             .col_expr(post::Column::Hashtags, Expr::value(StringList(draft.hashtags)))
             .col_expr(post::Column::Locale, Expr::value(draft.locale))
+            .col_expr(post::Column::Title, Expr::value(draft.title))
+            .col_expr(
+                post::Column::Options,
+                Expr::value((!draft.options.is_empty()).then_some(draft.options)),
+            )
             .col_expr(post::Column::CampaignId, Expr::value(draft.campaign_id))
             .col_expr(post::Column::Status, Expr::value(next))
             .col_expr(post::Column::Revision, Expr::col(post::Column::Revision).add(1))

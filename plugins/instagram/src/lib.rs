@@ -7,6 +7,7 @@
 //! A publish that outlives its call keeps its container id in the key-value store and the
 //! next attempt continues from it (polling, then publishing) instead of making a new one.
 
+use chorus_plugin_sdk::adapt::{extra, link_in_bio, option};
 use chorus_plugin_sdk::host;
 use chorus_plugin_sdk::http::urlencode;
 use chorus_plugin_sdk::meta::graph;
@@ -247,41 +248,6 @@ impl Plugin for Instagram {
 
 chorus_plugin_sdk::export_plugin!(Instagram);
 
-fn option<'a>(post: &'a Post, key: &str) -> Option<&'a str> {
-    post.options
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
-}
-
-fn extra(adapted: &Adapted, key: &str) -> Option<String> {
-    adapted
-        .extras
-        .iter()
-        .find(|e| e.key == key)
-        .and_then(|e| serde_json::from_str::<String>(&e.value).ok())
-}
-
-/// Links in a caption are not clickable on Instagram: they leave the caption, and the post
-/// says where to find the link instead. The link itself goes to the `link` extra.
-fn link_in_bio(mut post: Post) -> (Post, Option<String>) {
-    let urls: Vec<std::ops::Range<usize>> = chorus_plugin_sdk::text::find_urls(&post.body);
-    let mut link = post.link.take();
-    for r in urls.iter().rev() {
-        if link.is_none() {
-            link = Some(post.body[r.clone()].to_owned());
-        }
-        post.body.replace_range(r.clone(), "");
-    }
-    if link.is_some() {
-        let body = post.body.split_whitespace().collect::<Vec<_>>().join(" ");
-        let body = body.replace(" .", ".").replace(" ,", ",");
-        post.body = format!("{} Link in bio.", body.trim_end_matches([' ', ':']));
-    }
-    (post, link)
-}
-
 /// `text` without the hashtags `tags` (wherever they stand), and without the lines that
 /// held only hashtags.
 fn strip_tags(text: &str, tags: &[String]) -> String {
@@ -477,35 +443,6 @@ fn find_media(api: &str, user: &str, caption: &str) -> Result<Option<String>, Pl
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn post(body: &str) -> Post {
-        Post {
-            id: "p".into(),
-            title: None,
-            body: body.into(),
-            link: None,
-            hashtags: vec![],
-            locale: "en".into(),
-            media: vec![],
-            options: vec![],
-        }
-    }
-
-    #[test]
-    fn links_leave_the_caption_for_the_bio() {
-        let (p, link) = link_in_bio(post("New menu is out: https://fika.coffee/menu and it is good."));
-        assert_eq!(link.as_deref(), Some("https://fika.coffee/menu"));
-        assert_eq!(p.body, "New menu is out: and it is good. Link in bio.");
-        let mut with_link = post("New menu is out.");
-        with_link.link = Some("https://fika.coffee".into());
-        let (p, link) = link_in_bio(with_link);
-        assert_eq!(
-            (p.body.as_str(), link.as_deref()),
-            ("New menu is out. Link in bio.", Some("https://fika.coffee"))
-        );
-        let (p, link) = link_in_bio(post("No links here"));
-        assert_eq!((p.body.as_str(), link), ("No links here", None));
-    }
 
     #[test]
     fn hashtags_leave_the_caption_when_they_go_to_the_first_comment() {

@@ -413,6 +413,44 @@ pub fn targeting_unsupported(platform: &str, segment: Option<&Segment>) -> Optio
     ))
 }
 
+/// A post option's value (`post.options`), trimmed; `None` when absent or empty.
+pub fn option<'a>(post: &'a Post, key: &str) -> Option<&'a str> {
+    post.options
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// A string `extra` of an adaptation (extras hold JSON), by key.
+pub fn extra(adapted: &Adapted, key: &str) -> Option<String> {
+    adapted
+        .extras
+        .iter()
+        .find(|e| e.key == key)
+        .and_then(|e| serde_json::from_str::<String>(&e.value).ok())
+}
+
+/// For platforms whose captions do not link (Instagram, TikTok): the links leave the body,
+/// which says where to find the link instead ("Link in bio."). Returns the post and the
+/// link to keep beside it (the post's `link`, else the first link of the body).
+pub fn link_in_bio(mut post: Post) -> (Post, Option<String>) {
+    let urls: Vec<std::ops::Range<usize>> = crate::text::find_urls(&post.body);
+    let mut link = post.link.take();
+    for r in urls.iter().rev() {
+        if link.is_none() {
+            link = Some(post.body[r.clone()].to_owned());
+        }
+        post.body.replace_range(r.clone(), "");
+    }
+    if link.is_some() {
+        let body = post.body.split_whitespace().collect::<Vec<_>>().join(" ");
+        let body = body.replace(" .", ".").replace(" ,", ",");
+        post.body = format!("{} Link in bio.", body.trim_end_matches([' ', ':']));
+    }
+    (post, link)
+}
+
 /// Whether two post texts are the same post (whitespace runs compared as one space), for
 /// finding a post again among an account's recent ones.
 pub fn same_text(a: &str, b: &str) -> bool {
@@ -599,6 +637,22 @@ mod tests {
             id: "p1".into(),
             ..Post::from_text(body)
         }
+    }
+
+    #[test]
+    fn links_leave_the_caption_for_the_bio() {
+        let (p, link) = link_in_bio(post("New menu is out: https://fika.coffee/menu and it is good."));
+        assert_eq!(link.as_deref(), Some("https://fika.coffee/menu"));
+        assert_eq!(p.body, "New menu is out: and it is good. Link in bio.");
+        let mut with_link = post("New menu is out.");
+        with_link.link = Some("https://fika.coffee".into());
+        let (p, link) = link_in_bio(with_link);
+        assert_eq!(
+            (p.body.as_str(), link.as_deref()),
+            ("New menu is out. Link in bio.", Some("https://fika.coffee"))
+        );
+        let (p, link) = link_in_bio(post("No links here"));
+        assert_eq!((p.body.as_str(), link), ("No links here", None));
     }
 
     fn segment(tone: Tone) -> Segment {

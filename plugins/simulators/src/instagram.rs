@@ -117,11 +117,7 @@ fn invalid(message: &str) -> Response {
 
 impl InstagramFake {
     pub async fn start() -> std::io::Result<Self> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let fetcher = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(std::io::Error::other)?;
+        let fetcher = crate::pull::client()?;
         let inner = Arc::new(Mutex::new(Inner {
             tokens: HashMap::new(),
             containers: HashMap::new(),
@@ -273,35 +269,15 @@ impl Inner {
     }
 }
 
-/// What Instagram's servers find at a media URL: `Ok` with its content type, or the
-/// subcode they would answer with.
+/// What Instagram's servers find at a media URL: `Ok`, or the subcode they would answer
+/// with.
 async fn fetch(client: &reqwest::Client, url: &str, video: bool) -> Result<(), (u32, String)> {
-    let resp = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| (2_207_052, format!("The media could not be fetched from this URI: {e}")))?;
-    if !resp.status().is_success() {
-        return Err((
-            2_207_052,
-            format!(
-                "The media could not be fetched from this URI: {url} answered {}",
-                resp.status()
-            ),
-        ));
+    let bytes = crate::pull::fetch(client, url).await.map_err(|e| (2_207_052, e))?;
+    match (crate::pull::sniff(&bytes), video) {
+        (Some("mp4"), true) | (Some("jpeg"), false) => Ok(()),
+        (_, true) => Err((2_207_026, "The video format is not supported. Use MP4 or MOV.".into())),
+        (_, false) => Err((2_207_005, "The image format is not supported. Use JPEG.".into())),
     }
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| (2_207_052, format!("The media could not be fetched: {e}")))?;
-    if video {
-        if bytes.len() < 12 || &bytes[4..8] != b"ftyp" {
-            return Err((2_207_026, "The video format is not supported. Use MP4 or MOV.".into()));
-        }
-    } else if !bytes.starts_with(&[0xff, 0xd8, 0xff]) {
-        return Err((2_207_005, "The image format is not supported. Use JPEG.".into()));
-    }
-    Ok(())
 }
 
 fn hashtags(caption: &str) -> usize {

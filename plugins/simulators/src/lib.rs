@@ -20,6 +20,8 @@ pub mod linkedin;
 pub mod mastodon;
 mod meta;
 pub mod oauth;
+mod pull;
+pub mod tiktok;
 pub mod x;
 
 pub use fault::{Fault, FaultMix, Faults};

@@ -12,6 +12,9 @@ super::entity! {
         #[sea_orm(column_type = "JsonBinary")]
         pub hashtags: super::StringList,
         pub locale: String,
+        pub title: Option<String>,
+        #[sea_orm(column_type = "JsonBinary", nullable)]
+        pub options: Option<crate::domain::PostOptions>,
         pub status: PostStatus,
         pub status_changed_at: DateTimeUtc,
         pub revision: i32,

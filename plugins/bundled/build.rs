@@ -12,6 +12,7 @@ const BUNDLED: &[(&str, &str)] = &[
     ("chorus-plugin-bluesky", "bluesky"),
     ("chorus-plugin-instagram", "instagram"),
     ("chorus-plugin-tiktok", "tiktok"),
+    ("chorus-plugin-pinterest", "pinterest"),
 ];
 
 fn main() {

@@ -25,6 +25,7 @@ use chorus_simulators::bluesky::BlueskyFake;
 use chorus_simulators::facebook::FacebookFake;
 use chorus_simulators::instagram::InstagramFake;
 use chorus_simulators::linkedin::{LinkedInFake, TEST_ORGANIZATION};
+use chorus_simulators::pinterest::PinterestFake;
 use chorus_simulators::tiktok::{Creator, TikTokFake};
 use chorus_simulators::x::{ALL_SCOPES, XFake};
 use serde::Deserialize;
@@ -44,6 +45,7 @@ pub struct Sandbox {
     pub bluesky: BlueskyFake,
     pub instagram: InstagramFake,
     pub tiktok: TikTokFake,
+    pub pinterest: PinterestFake,
 }
 
 impl Sandbox {
@@ -55,6 +57,7 @@ impl Sandbox {
             bluesky: BlueskyFake::start().await.context("starting the Bluesky sandbox")?,
             instagram: InstagramFake::start().await.context("starting the Instagram sandbox")?,
             tiktok: TikTokFake::start().await.context("starting the TikTok sandbox")?,
+            pinterest: PinterestFake::start().await.context("starting the Pinterest sandbox")?,
         })
     }
 
@@ -67,6 +70,7 @@ impl Sandbox {
             ("bluesky", &self.bluesky.base_url),
             ("instagram", &self.instagram.base_url),
             ("tiktok", &self.tiktok.base_url),
+            ("pinterest", &self.pinterest.base_url),
         ]
         .into_iter()
         .map(|(p, u)| (p.to_owned(), url::Url::parse(u).expect("a loopback URL")))
@@ -75,13 +79,20 @@ impl Sandbox {
 
     /// Platform id → the simulators standing in for its other declared hosts.
     pub fn local_origins(&self) -> BTreeMap<String, Vec<(String, url::Url)>> {
-        [(
-            "tiktok".to_owned(),
-            vec![(
-                "open-upload.tiktokapis.com".to_owned(),
-                url::Url::parse(&self.tiktok.upload_base).expect("a loopback URL"),
-            )],
-        )]
+        let origin = |host: &str, base: &str| vec![(host.to_owned(), url::Url::parse(base).expect("a loopback URL"))];
+        [
+            (
+                "tiktok".to_owned(),
+                origin("open-upload.tiktokapis.com", &self.tiktok.upload_base),
+            ),
+            (
+                "pinterest".to_owned(),
+                origin(
+                    "pinterest-media-upload.s3-accelerate.amazonaws.com",
+                    &self.pinterest.upload_base,
+                ),
+            ),
+        ]
         .into()
     }
 
@@ -112,6 +123,13 @@ impl Sandbox {
             "bluesky" => self.bluesky.add_account(remote_id, handle, token),
             "instagram" => self.instagram.grant(token, remote_id),
             "tiktok" => self.tiktok.grant(token, Creator::new(remote_id, handle)),
+            "pinterest" => {
+                self.pinterest.grant(token, remote_id);
+                if let Some(b) = BRANDS.iter().find(|b| b.accounts.iter().any(|a| a.2 == remote_id)) {
+                    self.pinterest
+                        .add_board(remote_id, b.board, &format!("{} ideas", b.name));
+                }
+            }
             _ => {}
         }
     }
@@ -121,7 +139,9 @@ struct DemoBrand {
     slug: &'static str,
     name: &'static str,
     interests: &'static [&'static str],
-    accounts: [(&'static str, &'static str, &'static str); 6],
+    accounts: [(&'static str, &'static str, &'static str); 7],
+    /// The Pinterest account's board the tour pins to.
+    board: &'static str,
 }
 
 const BRANDS: [DemoBrand; 2] = [
@@ -136,7 +156,9 @@ const BRANDS: [DemoBrand; 2] = [
             ("bluesky", "northwind.bsky.social", "did:plc:northwinddemo"),
             ("instagram", "northwind.outdoor", "17841400000000101"),
             ("tiktok", "northwind.outdoor", "-000northwindOpenId"),
+            ("pinterest", "northwindoutdoor", "northwindoutdoor"),
         ],
+        board: "549755885175",
     },
     DemoBrand {
         slug: "fika",
@@ -149,7 +171,9 @@ const BRANDS: [DemoBrand; 2] = [
             ("bluesky", "fika.bsky.social", "did:plc:fikademo"),
             ("instagram", "fikaroasters", "17841400000000102"),
             ("tiktok", "fikaroasters", "-000fikaOpenId"),
+            ("pinterest", "fikaroasters", "fikaroasters"),
         ],
+        board: "549755885176",
     },
 ];
 
@@ -442,6 +466,7 @@ async fn overview(State(s): State<SandboxState>) -> impl IntoResponse {
             "bluesky": {"api_base": s.sandbox.bluesky.base_url, "posts": s.sandbox.bluesky.posts().len()},
             "instagram": {"api_base": s.sandbox.instagram.base_url, "posts": s.sandbox.instagram.media().len()},
             "tiktok": {"api_base": s.sandbox.tiktok.base_url, "posts": s.sandbox.tiktok.posts().len()},
+            "pinterest": {"api_base": s.sandbox.pinterest.base_url, "posts": s.sandbox.pinterest.pins().len()},
         },
         "queue": queue,
     }))
@@ -499,7 +524,7 @@ async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<V
         .find(|a| a.platform == req.platform)
         .with_context(|| {
             format!(
-                "platform {:?}: the demo accounts are x, linkedin, facebook, bluesky, instagram and tiktok",
+                "platform {:?}: the demo accounts are x, linkedin, facebook, bluesky, instagram, tiktok and pinterest",
                 req.platform
             )
         })?;
@@ -616,7 +641,7 @@ pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry, media: &Medi
                     "A first look at {}'s season, from the Chorus demo's media library. Details: https://example.com/{}",
                     b.name, b.slug
                 ),
-                vec![(on("instagram"), None), (on("tiktok"), None)],
+                vec![(on("instagram"), None), (on("tiktok"), None), (on("pinterest"), None)],
                 vec![photo],
             ),
             (
@@ -647,9 +672,11 @@ pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry, media: &Medi
                     })
                 })
                 .collect();
-            // TikTok asks the person who may see each post; the demo's posts are public.
+            // TikTok asks the person who may see each post (the demo's are public), Pinterest
+            // which board a Pin goes to.
             let mut options = chorus_core::domain::PostOptions::default();
             options.set("tiktok", "privacy_level", "PUBLIC_TO_EVERYONE");
+            options.set("pinterest", "board", b.board);
             let draft = PostDraft {
                 body: text,
                 locale: "en".into(),

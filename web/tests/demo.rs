@@ -57,7 +57,15 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
         .await
         .unwrap();
     assert_eq!(overview["brands"].as_array().unwrap().len(), 2);
-    for p in ["x", "linkedin", "facebook", "bluesky", "instagram", "tiktok"] {
+    for p in [
+        "x",
+        "linkedin",
+        "facebook",
+        "bluesky",
+        "instagram",
+        "tiktok",
+        "pinterest",
+    ] {
         assert!(
             overview["platforms"][p]["api_base"]
                 .as_str()
@@ -151,9 +159,13 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
             .await
             .unwrap();
         // ...and the tour's media post (a minute after the first start): the photo pulled
-        // by Instagram and TikTok from the hub's signed media URLs.
+        // by Instagram, TikTok and Pinterest from the hub's signed media URLs.
         let pulled = |p: &str| overview["platforms"][p]["posts"].as_u64().unwrap_or(0) >= 2;
-        if overview["queue"]["published"].as_u64().unwrap_or(0) >= 7 && pulled("instagram") && pulled("tiktok") {
+        if overview["queue"]["published"].as_u64().unwrap_or(0) >= 7
+            && pulled("instagram")
+            && pulled("tiktok")
+            && pulled("pinterest")
+        {
             break;
         }
         assert!(

@@ -39,7 +39,9 @@ fn list_and_inspect_show_the_bundled_plugin_with_its_rules() {
     let (code, _, err) = run(bin(), cwd.path(), &["plugin", "inspect", "nope"], &[]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("no plugin \"nope\"; installed: bluesky, facebook, instagram, linkedin, mastodon, tiktok, x"),
+        err.contains(
+            "no plugin \"nope\"; installed: bluesky, facebook, instagram, linkedin, mastodon, pinterest, tiktok, x"
+        ),
         "{err}"
     );
 }
@@ -412,6 +414,7 @@ fn plugin_test_passes_every_platform_plugin() {
         ("bluesky", "did:plc:conformance"),
         ("instagram", "17841400000000001"),
         ("tiktok", "000conformance"),
+        ("pinterest", "conformance"),
     ] {
         let (code, out, err) = run(
             bin(),
@@ -429,6 +432,7 @@ fn plugin_test_passes_every_platform_plugin() {
         ("facebook", false, "pages_manage_posts"),
         ("instagram", false, "instagram_business_content_publish"),
         ("tiktok", false, "video.publish"),
+        ("pinterest", false, "pins:write"),
     ] {
         let oauth = chorus_json(cwd.path(), &["plugin", "inspect", id, "--json"])["describe"]["oauth"].clone();
         assert_eq!(oauth["pkce_required"], pkce, "{id}: {oauth}");

@@ -434,7 +434,18 @@ pub fn extra(adapted: &Adapted, key: &str) -> Option<String> {
 /// For platforms whose captions do not link (Instagram, TikTok): the links leave the body,
 /// which says where to find the link instead ("Link in bio."). Returns the post and the
 /// link to keep beside it (the post's `link`, else the first link of the body).
-pub fn link_in_bio(mut post: Post) -> (Post, Option<String>) {
+pub fn link_in_bio(post: Post) -> (Post, Option<String>) {
+    let (mut post, link) = take_links(post);
+    if link.is_some() {
+        post.body = format!("{} Link in bio.", post.body);
+    }
+    (post, link)
+}
+
+/// For platforms where the link belongs beside the text (a Pinterest Pin's `link`): the
+/// links leave the body; returns the link to keep (the post's `link`, else the body's
+/// first).
+pub fn take_links(mut post: Post) -> (Post, Option<String>) {
     let urls: Vec<std::ops::Range<usize>> = crate::text::find_urls(&post.body);
     let mut link = post.link.take();
     for r in urls.iter().rev() {
@@ -443,10 +454,10 @@ pub fn link_in_bio(mut post: Post) -> (Post, Option<String>) {
         }
         post.body.replace_range(r.clone(), "");
     }
-    if link.is_some() {
+    if !urls.is_empty() {
         let body = post.body.split_whitespace().collect::<Vec<_>>().join(" ");
         let body = body.replace(" .", ".").replace(" ,", ",");
-        post.body = format!("{} Link in bio.", body.trim_end_matches([' ', ':']));
+        post.body = body.trim_end_matches([' ', ':']).to_owned();
     }
     (post, link)
 }

@@ -15,6 +15,14 @@ pub fn now_rfc3339() -> String {
     rfc3339(crate::host::now_ms())
 }
 
+/// The UTC calendar date of `ms`: `2026-12-07` (Pinterest's analytics ranges).
+pub fn utc_date(ms: u64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
 /// Milliseconds since the epoch of a timestamp a platform wrote: RFC 3339
 /// (`2026-12-07T10:36:54Z`, `+01:00`) or an HTTP date (`Mon, 07 Dec 2026 10:36:54 GMT`).
 pub fn parse_ms(s: &str) -> Option<u64> {
@@ -37,5 +45,6 @@ mod tests {
         assert_eq!(parse_ms("2026-12-07T11:36:54+01:00"), Some(1_796_639_814_000));
         assert_eq!(parse_ms("Mon, 07 Dec 2026 10:36:54 GMT"), Some(1_796_639_814_000));
         assert_eq!(parse_ms("soon"), None);
+        assert_eq!(utc_date(1_796_639_814_123), "2026-12-07");
     }
 }

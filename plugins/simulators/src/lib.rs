@@ -20,6 +20,7 @@ pub mod linkedin;
 pub mod mastodon;
 mod meta;
 pub mod oauth;
+pub mod pinterest;
 mod pull;
 pub mod tiktok;
 pub mod x;

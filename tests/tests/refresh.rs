@@ -114,8 +114,8 @@ async fn two_workers_racing_to_refresh_spend_the_refresh_token_once() {
         Refresher::new(settings("b", &x).oauth),
     );
     let (ra, rb) = tokio::join!(
-        a.fresh(&t.store, &account, Renewal::OAuth { token_url: None }, "worker-a"),
-        b.fresh(&t.store, &account, Renewal::OAuth { token_url: None }, "worker-b")
+        a.fresh(&t.store, &account, Renewal::OAuth { spec: None }, "worker-a"),
+        b.fresh(&t.store, &account, Renewal::OAuth { spec: None }, "worker-b")
     );
     let outcomes = [ra.unwrap(), rb.unwrap()];
     let refreshed = outcomes
@@ -126,7 +126,7 @@ async fn two_workers_racing_to_refresh_spend_the_refresh_token_once() {
     assert_eq!((refreshed, busy), (1, 1), "{outcomes:?}");
     // The one that waited finds the new token stored, and does not refresh again.
     match b
-        .fresh(&t.store, &account, Renewal::OAuth { token_url: None }, "worker-b")
+        .fresh(&t.store, &account, Renewal::OAuth { spec: None }, "worker-b")
         .await
         .unwrap()
     {

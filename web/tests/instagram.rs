@@ -501,3 +501,43 @@ async fn the_engine_publishes_a_composed_post_with_its_media_to_each_account_onc
     }
     assert_eq!(stats.published.load(std::sync::atomic::Ordering::Relaxed), 1);
 }
+
+#[tokio::test]
+async fn a_segment_whose_tone_says_first_comment_gets_its_hashtags_there() {
+    use chorus_core::plugins::types::{Audience, EmojiUse, Formality, HashtagPlacement, Segment, Tone};
+    let s = setup(Limits::default()).await;
+    let (_, image) = s
+        .add("cup.jpg", &chorus_tests::media::jpeg(1080, 1080, [180, 90, 40]), None)
+        .await;
+    let segment = |placement| Segment {
+        id: "s1".into(),
+        name: "Regulars".into(),
+        tone: Tone {
+            formality: Formality::Casual,
+            emoji: EmojiUse::Keep,
+            max_hashtags: Some(3),
+            hashtag_placement: placement,
+            call_to_action: None,
+            glossary: vec![],
+            language_variant: None,
+        },
+        audience: Audience::everyone(),
+    };
+    let mut post = post_with("Fresh roast today", std::slice::from_ref(&image), &[]);
+    post.hashtags = vec!["coffee".into(), "fika".into()];
+    let a =
+        s.h.adapt_for(&post, Some(&segment(HashtagPlacement::FirstComment)))
+            .await;
+    assert!(!a.text.contains('#'), "{}", a.text);
+    let comment = a.extras.iter().find(|e| e.key == "first-comment").unwrap();
+    assert!(comment.value.contains("#coffee #fika"), "{}", comment.value);
+    let a = s.h.adapt_for(&post, Some(&segment(HashtagPlacement::End))).await;
+    assert!(a.text.contains("#coffee"), "{}", a.text);
+    assert!(a.extras.iter().all(|e| e.key != "first-comment"));
+    // The post's own choice wins over the tone.
+    post.options = vec![("hashtags".into(), "caption".into())];
+    let a =
+        s.h.adapt_for(&post, Some(&segment(HashtagPlacement::FirstComment)))
+            .await;
+    assert!(a.text.contains("#coffee"), "{}", a.text);
+}

@@ -444,6 +444,18 @@ fn plugin_test_passes_every_platform_plugin() {
             oauth["authorize_url"].as_str().unwrap().starts_with("https://"),
             "{id}: {oauth}"
         );
+        // Each platform's dialect: TikTok names the app id `client_key`; TikTok and
+        // Pinterest join scopes with commas.
+        let (field, sep) = match id {
+            "tiktok" => ("client_key", ","),
+            "pinterest" => ("client_id", ","),
+            _ => ("client_id", " "),
+        };
+        assert_eq!(
+            (oauth["client_id_field"].as_str(), oauth["scope_separator"].as_str()),
+            (Some(field), Some(sep)),
+            "{id}: {oauth}"
+        );
     }
 }
 

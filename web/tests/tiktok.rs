@@ -382,7 +382,7 @@ async fn the_engine_publishes_a_composed_video_with_each_accounts_privacy_level(
     use chorus_core::delivery::EngineSettings;
     use chorus_core::delivery::plan::{Planner, Target, When};
     use chorus_core::domain::{PostDraft, PostOptions};
-    use chorus_tests::queue::{registry_with, run_until_settled, seed_due};
+    use chorus_tests::queue::{run_until_settled, seed_due};
 
     let t = TestStore::new().await;
     let (ws, brand) = t.workspace_with_brand("tt-engine").await;
@@ -391,18 +391,7 @@ async fn the_engine_publishes_a_composed_video_with_each_accounts_privacy_level(
     for a in &accounts {
         fake.grant(&a.token, Creator::new(&a.remote_id, &format!("acct-{}", a.remote_id)));
     }
-    let mut settings = chorus_core::plugins::PluginSettings::default();
-    settings
-        .api_bases
-        .insert("tiktok".into(), url::Url::parse(&fake.base_url).unwrap());
-    settings.local_origins.insert(
-        "tiktok".into(),
-        vec![(
-            "open-upload.tiktokapis.com".into(),
-            url::Url::parse(&fake.upload_base).unwrap(),
-        )],
-    );
-    let plugins = registry_with(&t.store, settings).await;
+    let plugins = registry(&t.store, &fake).await;
     let host = MediaHost::start(&t.store, Some(plugins.clone())).await;
     let bytes = video(25, 20);
     let (asset, _) = host.add(ws, brand, "buns.mp4", &bytes, None).await;
@@ -466,5 +455,110 @@ async fn the_engine_publishes_a_composed_video_with_each_accounts_privacy_level(
         d.iter()
             .all(|d| d.status == chorus_core::domain::DeliveryStatus::Published),
         "{d:?}"
+    );
+}
+
+/// The bundled plugins aimed at `fake` (its API and its upload origin).
+async fn registry(
+    store: &chorus_core::store::Store,
+    fake: &TikTokFake,
+) -> std::sync::Arc<chorus_core::plugins::PluginRegistry> {
+    let mut settings = chorus_core::plugins::PluginSettings::default();
+    settings
+        .api_bases
+        .insert("tiktok".into(), url::Url::parse(&fake.base_url).unwrap());
+    settings.local_origins.insert(
+        "tiktok".into(),
+        vec![(
+            "open-upload.tiktokapis.com".into(),
+            url::Url::parse(&fake.upload_base).unwrap(),
+        )],
+    );
+    chorus_tests::queue::registry_with(store, settings).await
+}
+
+#[tokio::test]
+async fn an_expiring_token_is_refreshed_with_tiktoks_client_key_before_publishing() {
+    use chorus_core::delivery::EngineSettings;
+    use chorus_core::delivery::plan::{Planner, Target, When};
+    use chorus_core::domain::{PostDraft, PostOptions};
+    use chorus_core::oauth::{OAuthClient, OAuthClients};
+    use chorus_core::secrets::Credentials;
+    use chorus_tests::queue::{run_until_settled, seed_due};
+
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("tt-refresh").await;
+    let fake = TikTokFake::start().await.unwrap();
+    fake.register_client("chorus-key", "chorus-secret");
+    let acc = seed_due(&t.store, ws, brand, "tiktok", (0, 1), chrono::Utc::now(), "tt-refresh")
+        .await
+        .remove(0);
+    // The stored access token is no longer accepted: only a refreshed one publishes.
+    fake.grant_refresh("rft.1", &acc.remote_id, &acc.handle, &["video.publish", "video.list"]);
+    t.store
+        .tenant(ws)
+        .accounts()
+        .set_credentials(
+            acc.id,
+            &Credentials {
+                access_token: acc.token.clone(),
+                refresh_token: Some("rft.1".into()),
+                expires_at: Some(chrono::Utc::now() + chrono::Duration::minutes(1)),
+                app_password: None,
+            },
+        )
+        .await
+        .unwrap();
+    let plugins = registry(&t.store, &fake).await;
+    let host = MediaHost::start(&t.store, Some(plugins.clone())).await;
+    let (asset, _) = host.add(ws, brand, "c.mp4", &video(1, 3), None).await;
+    let mut options = PostOptions::default();
+    options.set("tiktok", "privacy_level", "SELF_ONLY");
+    let planner = Planner::new(t.store.tenant(ws), &plugins);
+    let draft = PostDraft {
+        body: "Refreshed".into(),
+        locale: "en".into(),
+        media: vec![asset.id],
+        options,
+        ..Default::default()
+    };
+    let target = Target {
+        account_id: acc.id,
+        segment_id: None,
+    };
+    let planned = planner.compose(brand, None, draft, &[target]).await.unwrap();
+    planner.schedule(planned.post.id, When::Now, None).await.unwrap();
+    let mut oauth = OAuthClients::new();
+    oauth.insert(
+        "tiktok".into(),
+        OAuthClient {
+            client_id: "chorus-key".into(),
+            client_secret: Some("chorus-secret".into()),
+            token_url: Some(url::Url::parse(&format!("{}/v2/oauth/token/", fake.base_url)).unwrap()),
+        },
+    );
+    run_until_settled(
+        &t.store,
+        plugins,
+        EngineSettings {
+            media: Some(host.library.clone()),
+            oauth,
+            ..EngineSettings::default()
+        },
+        Duration::from_secs(60),
+    )
+    .await;
+    let requests = fake.token_requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(
+        requests[0].outcome, 200,
+        "client_key and secret as form fields: {requests:?}"
+    );
+    assert_eq!(fake.posts().len(), 1);
+    let creds = t.store.tenant(ws).accounts().credentials(acc.id).await.unwrap();
+    assert!(creds.access_token.starts_with("act.fake"), "{}", creds.access_token);
+    assert!(
+        creds.refresh_token.unwrap().starts_with("rft.fake"),
+        "the rotated token is kept"
     );
 }

@@ -440,7 +440,7 @@ impl Attempts {
                 }
             }
             None => Renewal::OAuth {
-                token_url: plugin.description.oauth.as_ref().map(|o| o.token_url.as_str()),
+                spec: plugin.description.oauth.as_ref(),
             },
         };
         Ok(

@@ -27,6 +27,9 @@ pub enum HashtagPlacement {
     Inline,
     #[default]
     End,
+    /// In a comment under the post where the platform has first comments (Instagram); at
+    /// the end elsewhere.
+    FirstComment,
 }
 
 /// How a segment wants to be spoken to.

@@ -19,7 +19,7 @@ use crate::store::Store;
 use crate::store::entity::social_account;
 use chrono::{DateTime, Utc};
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
-use oauth2::{ClientId, ClientSecret, RefreshToken, RequestTokenError, TokenResponse, TokenUrl};
+use oauth2::{AuthType, ClientId, ClientSecret, RefreshToken, RequestTokenError, TokenResponse, TokenUrl};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -46,8 +46,11 @@ pub enum Fresh {
 /// How an account's access token is renewed: the plugin's `describe` says.
 #[derive(Debug, Clone, Copy)]
 pub enum Renewal<'a> {
-    /// OAuth 2 refresh at the plugin's `oauth-spec.token-url` (the operator may override it).
-    OAuth { token_url: Option<&'a str> },
+    /// OAuth 2 refresh at the plugin's `oauth-spec.token-url` (the operator may override
+    /// it), sending the app's credentials as the spec says (`None`: HTTP Basic, `client_id`).
+    OAuth {
+        spec: Option<&'a crate::plugins::types::OauthSpec>,
+    },
     /// An app-password session on `api_base` (the account's server, else the platform's).
     Session {
         spec: &'a crate::plugins::types::SessionSpec,
@@ -95,12 +98,13 @@ impl Refresher {
             });
         }
         let spec_token_url = match via {
-            Renewal::OAuth { token_url } => token_url,
+            Renewal::OAuth { spec } => spec,
             Renewal::Session { spec, api_base } => {
                 return self.renew_session(store, account, spec, api_base, holder).await;
             }
         };
-        let Some((client, token_url)) = self.client(&account.platform, spec_token_url) else {
+        let spec = spec_token_url;
+        let Some((client, token_url)) = self.client(&account.platform, spec.map(|s| s.token_url.as_str())) else {
             return Ok(unrefreshable(
                 &creds,
                 now,
@@ -119,7 +123,9 @@ impl Refresher {
         if !accounts.begin_refresh(account.id, holder, now + LOCK).await? {
             return Ok(Fresh::Busy);
         }
-        let outcome = self.refresh_locked(store, account, client, &token_url, holder).await;
+        let outcome = self
+            .refresh_locked(store, account, client, spec, &token_url, holder)
+            .await;
         if !matches!(outcome, Ok(Fresh::Ready { .. })) {
             let _ = accounts.end_refresh(account.id, holder).await;
         }
@@ -131,6 +137,7 @@ impl Refresher {
         store: &Store,
         account: &social_account::Model,
         client: &OAuthClient,
+        spec: Option<&crate::plugins::types::OauthSpec>,
         token_url: &str,
         holder: &str,
     ) -> Result<Fresh, StoreError> {
@@ -165,12 +172,24 @@ impl Refresher {
         if let Some(secret) = &client.client_secret {
             oauth = oauth.set_client_secret(ClientSecret::new(secret.clone()));
         }
+        if spec.is_some_and(|s| s.client_auth == crate::plugins::types::ClientAuth::RequestBody) {
+            oauth = oauth.set_auth_type(AuthType::RequestBody);
+        }
+        // The app id's field under the platform's name (TikTok: `client_key`).
+        let id_field = spec
+            .map(|s| s.client_id_field.trim())
+            .filter(|f| !f.is_empty() && *f != "client_id")
+            .map(str::to_owned);
         // The HTTP status of the answer: a 5xx or 429 is transient whatever its body says.
         let status: Arc<Mutex<Option<u16>>> = Arc::default();
         let http = |req: oauth2::HttpRequest| {
-            let (http, status) = (self.http.clone(), status.clone());
+            let (http, status, id_field) = (self.http.clone(), status.clone(), id_field.clone());
             async move {
                 let (parts, body) = req.into_parts();
+                let body = match &id_field {
+                    Some(field) => rename_form_field(&body, "client_id", field),
+                    None => body,
+                };
                 let mut r = http.request(parts.method, parts.uri.to_string()).body(body);
                 for (name, value) in &parts.headers {
                     r = r.header(name, value);
@@ -329,4 +348,13 @@ fn refused(e: &BasicErrorResponseType) -> bool {
 
 fn transient_status(code: Option<u16>) -> bool {
     code.is_some_and(|c| c >= 500 || c == 429 || c == 408)
+}
+
+/// A form body with the field `from` renamed `to` (values and the other fields kept).
+fn rename_form_field(body: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(body) {
+        out.append_pair(if k == from { to } else { &k }, &v);
+    }
+    out.finish().into_bytes()
 }

@@ -43,6 +43,7 @@ impl From<&ToneProfile> for types::Tone {
             hashtag_placement: match t.hashtag_placement {
                 domain::HashtagPlacement::Inline => types::HashtagPlacement::Inline,
                 domain::HashtagPlacement::End => types::HashtagPlacement::End,
+                domain::HashtagPlacement::FirstComment => types::HashtagPlacement::FirstComment,
             },
             call_to_action: t.call_to_action.clone(),
             glossary: t

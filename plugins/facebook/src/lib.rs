@@ -59,6 +59,9 @@ impl Plugin for Facebook {
                     "read_insights".into(),
                 ],
                 pkce_required: false,
+                client_auth: ClientAuth::RequestBody,
+                client_id_field: "client_id".into(),
+                scope_separator: " ".into(),
             }),
         }
     }

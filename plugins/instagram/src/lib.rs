@@ -97,6 +97,9 @@ impl Plugin for Instagram {
                     "instagram_business_manage_insights".into(),
                 ],
                 pkce_required: false,
+                client_auth: ClientAuth::RequestBody,
+                client_id_field: "client_id".into(),
+                scope_separator: " ".into(),
             }),
             session: None,
         }
@@ -109,7 +112,13 @@ impl Plugin for Instagram {
         let mut rules = AdaptRules::from_description(&d);
         rules.default_hashtags = 10;
         rules.append_link = false;
-        let to_comment = option(&post, HASHTAGS) == Some("first_comment");
+        // The post's own choice, else the segment's tone.
+        let to_comment = match option(&post, HASHTAGS) {
+            Some(choice) => choice == "first_comment",
+            None => segment
+                .as_ref()
+                .is_some_and(|s| s.tone.hashtag_placement == HashtagPlacement::FirstComment),
+        };
         let mut adapted = adapt_post(&post, segment.as_ref(), &rules)?;
         let mut comment = option(&post, FIRST_COMMENT).map(str::to_owned);
         if to_comment && !adapted.hashtags.is_empty() {

@@ -77,6 +77,9 @@ impl Plugin for LinkedIn {
                     "rw_organization_admin".into(),
                 ],
                 pkce_required: false,
+                client_auth: ClientAuth::RequestBody,
+                client_id_field: "client_id".into(),
+                scope_separator: " ".into(),
             }),
         }
     }

@@ -63,6 +63,9 @@ impl Plugin for Mastodon {
                     "write:media".into(),
                 ],
                 pkce_required: false,
+                client_auth: ClientAuth::Basic,
+                client_id_field: "client_id".into(),
+                scope_separator: " ".into(),
             }),
         }
     }

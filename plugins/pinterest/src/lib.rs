@@ -103,6 +103,9 @@ impl Plugin for Pinterest {
                     "user_accounts:read".into(),
                 ],
                 pkce_required: false,
+                client_auth: ClientAuth::Basic,
+                client_id_field: "client_id".into(),
+                scope_separator: ",".into(),
             }),
             session: None,
         }

@@ -44,6 +44,10 @@ pub struct Config {
     pub access_token_prefix: &'static str,
     /// Prefix of minted refresh tokens, e.g. `x-rt-`.
     pub refresh_token_prefix: &'static str,
+    /// The form field of the app's id: `client_id` (RFC 6749), TikTok's `client_key`.
+    pub client_id_field: &'static str,
+    /// Whether the client may authenticate with HTTP Basic (TikTok: form fields only).
+    pub basic_allowed: bool,
 }
 
 /// One request to the token endpoint, as the fake saw it.
@@ -285,7 +289,7 @@ impl TokenEndpoint {
                 &format!("The parameter {k} was included more than once."),
             ));
         }
-        authenticate(s.client.as_ref(), headers, form)?;
+        authenticate(&self.config, s.client.as_ref(), headers, form)?;
         match form.get("grant_type") {
             None => {
                 return Err(Refusal::bad_request(
@@ -402,7 +406,7 @@ fn transient(status: u16) -> Response {
 /// Client authentication (RFC 6749 §2.3.1): HTTP Basic with the url-encoded id and secret,
 /// or `client_id` (and `client_secret`) in the body, or Basic plus a matching `client_id`.
 /// A public client (no secret registered) must present none.
-fn authenticate(client: Option<&Client>, headers: &HeaderMap, form: &Form) -> Result<(), Refusal> {
+fn authenticate(config: &Config, client: Option<&Client>, headers: &HeaderMap, form: &Form) -> Result<(), Refusal> {
     let basic = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => None,
         Some(value) => match value.ok().and_then(|v| v.split_once(' ')) {
@@ -415,7 +419,16 @@ fn authenticate(client: Option<&Client>, headers: &HeaderMap, form: &Form) -> Re
         },
     };
     let tried_basic = basic.is_some();
-    let body_id = form.get("client_id");
+    if tried_basic && !config.basic_allowed {
+        return Err(Refusal::bad_request(
+            "invalid_request",
+            &format!(
+                "Send the client's credentials as the form fields {} and client_secret.",
+                config.client_id_field
+            ),
+        ));
+    }
+    let body_id = form.get(config.client_id_field);
     let body_secret = form.get("client_secret");
     if tried_basic && body_secret.is_some() {
         return Err(Refusal::bad_request(

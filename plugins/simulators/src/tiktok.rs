@@ -8,6 +8,8 @@
 //! list and metrics, and TikTok's `{"data", "error": {"code", "message", "log_id"}}`.
 
 use crate::fault::{self, FaultShapes, Faults};
+pub use crate::oauth::TokenRequest;
+use crate::oauth::{self, TokenEndpoint};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -21,6 +23,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const MIB: u64 = 1024 * 1024;
+
+/// TikTok's token endpoint: the app's id is `client_key`, sent with the secret as form
+/// fields (no HTTP Basic); refresh tokens rotate (TikTok's pages since November 2026).
+const TOKEN_ENDPOINT: oauth::Config = oauth::Config {
+    path: "/v2/oauth/token/",
+    rotate_refresh_tokens: true,
+    bad_token_error: "invalid_grant",
+    bad_token_description: "Refresh token is invalid or expired.",
+    access_token_prefix: "act.fake",
+    refresh_token_prefix: "rft.fake",
+    client_id_field: "client_key",
+    basic_allowed: false,
+};
 
 /// A post TikTok published.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +135,7 @@ pub struct TikTokFake {
     pub faults: Faults,
     pub upload_faults: Faults,
     inner: Arc<Mutex<Inner>>,
+    oauth: TokenEndpoint,
 }
 
 #[derive(Clone)]
@@ -194,19 +210,54 @@ impl TikTokFake {
             .route("/v2/video/list/", post(video_list))
             .route("/v2/video/query/", post(video_query))
             .with_state(inner.clone());
-        let (base_url, faults) = fault::launch(api, Shapes).await?;
+        let minted = inner.clone();
+        let oauth = TokenEndpoint::new(
+            TOKEN_ENDPOINT,
+            Arc::new(move |token: &str, grant: &oauth::Grant, _expires_in: u64| {
+                let mut g = lock(&minted);
+                if g.creators.contains_key(token) {
+                    return false;
+                }
+                let mut c = Creator::new(&grant.user_id, &grant.username);
+                c.scopes = grant.scopes.clone();
+                g.creators.insert(token.to_owned(), c);
+                true
+            }),
+        );
+        let (base_url, faults) = fault::launch(api.merge(oauth.router()), Shapes).await?;
         Ok(Self {
             base_url,
             upload_base,
             faults,
             upload_faults,
             inner,
+            oauth,
         })
     }
 
     /// Issues `token` for `creator`.
     pub fn grant(&self, token: &str, creator: Creator) {
         self.lock().creators.insert(token.to_owned(), creator);
+    }
+
+    /// Registers the app (its `client_key` and secret) at the token endpoint.
+    pub fn register_client(&self, client_key: &str, client_secret: &str) {
+        self.oauth.register_client(client_key, Some(client_secret));
+    }
+
+    /// Issues `refresh_token` for `open_id`; the token endpoint accepts it once (it rotates).
+    pub fn grant_refresh(&self, refresh_token: &str, open_id: &str, username: &str, scopes: &[&str]) {
+        self.oauth.grant_refresh(refresh_token, open_id, username, scopes);
+    }
+
+    /// Every request the token endpoint answered.
+    pub fn token_requests(&self) -> Vec<TokenRequest> {
+        self.oauth.requests()
+    }
+
+    /// Stops accepting `token` (an access token that expired).
+    pub fn revoke(&self, token: &str) {
+        self.lock().creators.remove(token);
     }
 
     /// URL prefixes the app verified with TikTok: `PULL_FROM_URL` takes only these.

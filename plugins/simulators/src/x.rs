@@ -66,6 +66,8 @@ const TOKEN_ENDPOINT: oauth::Config = oauth::Config {
     bad_token_description: "Value passed for the token was invalid.",
     access_token_prefix: "x-at-",
     refresh_token_prefix: "x-rt-",
+    client_id_field: "client_id",
+    basic_allowed: true,
 };
 
 #[derive(Debug)]

@@ -133,6 +133,9 @@ impl Plugin for TikTok {
                 token_url: "https://open.tiktokapis.com/v2/oauth/token/".into(),
                 scopes: vec!["user.info.basic".into(), "video.publish".into(), "video.list".into()],
                 pkce_required: false,
+                client_auth: ClientAuth::RequestBody,
+                client_id_field: "client_key".into(),
+                scope_separator: ",".into(),
             }),
             session: None,
         }

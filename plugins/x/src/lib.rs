@@ -75,6 +75,9 @@ impl Plugin for X {
                     "offline.access".into(),
                 ],
                 pkce_required: true,
+                client_auth: ClientAuth::Basic,
+                client_id_field: "client_id".into(),
+                scope_separator: " ".into(),
             }),
         }
     }

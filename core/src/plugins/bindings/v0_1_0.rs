@@ -2,8 +2,9 @@
 //! component run in a host that works in the latest contract's types.
 //!
 //! Arguments go down (the fields 0.1.0 lacks are dropped: a post's title, an adaptation's
-//! fields, extras and languages), results come up (what 0.1.0 cannot say is empty: no
-//! further limits, no text fields, no session sign-in). Host imports are the latest
+//! fields, extras and languages; hashtags meant for a first comment go at the end), results
+//! come up (what 0.1.0 cannot say is empty: no further limits, no text fields, no session
+//! sign-in; OAuth as the host did it then: Basic, `client_id`, spaces). Host imports are the latest
 //! host's, reached through [`old_host`]'s conversions, so both versions share one
 //! implementation of the sandbox's rules.
 
@@ -46,8 +47,13 @@ pub fn post(p: &new::Post) -> Result<old::Post, Mismatch> {
     })
 }
 
+/// 0.1.0 knows no first comment: hashtags meant for one go at the end.
 pub fn segment(s: &new::Segment) -> Result<old::Segment, Mismatch> {
-    same(s)
+    let mut s = s.clone();
+    if s.tone.hashtag_placement == new::HashtagPlacement::FirstComment {
+        s.tone.hashtag_placement = new::HashtagPlacement::End;
+    }
+    same(&s)
 }
 
 pub fn account(a: &new::Account) -> Result<old::Account, Mismatch> {
@@ -100,7 +106,17 @@ pub fn description(d: old::Description) -> Result<new::Description, Mismatch> {
         features: same(&d.features)?,
         targeting: same(&d.targeting)?,
         publish_budgets: same(&d.publish_budgets)?,
-        oauth: same(&d.oauth)?,
+        // 0.1.0 plugins were written for the host's OAuth client as it was: HTTP Basic,
+        // `client_id`, scopes joined by spaces.
+        oauth: d.oauth.map(|o| new::OauthSpec {
+            authorize_url: o.authorize_url,
+            token_url: o.token_url,
+            scopes: o.scopes,
+            pkce_required: o.pkce_required,
+            client_auth: new::ClientAuth::Basic,
+            client_id_field: "client_id".into(),
+            scope_separator: " ".into(),
+        }),
         session: None,
         id: d.id,
         name: d.name,

@@ -689,7 +689,8 @@ pub struct PreviewArgs {
     /// The post's text.
     #[arg(long, conflicts_with = "post_file")]
     pub text: Option<String>,
-    /// A JSON post: {"body", "link", "hashtags", "locale", "media": [...]}.
+    /// A JSON post: {"body", "link", "hashtags", "locale", "media": [...], "title",
+    /// "options": {"board": "…"}}.
     #[arg(long, value_name = "FILE")]
     pub post_file: Option<PathBuf>,
     /// A JSON segment: {"name", "tone": {...}, "audience": {...}}.

@@ -480,6 +480,11 @@ struct PostFile {
     locale: String,
     #[serde(default)]
     media: Vec<MediaFile>,
+    #[serde(default)]
+    title: Option<String>,
+    /// The platform's per-post choices, e.g. `{"privacy_level": "SELF_ONLY"}`.
+    #[serde(default)]
+    options: std::collections::BTreeMap<String, String>,
 }
 
 fn default_locale() -> String {
@@ -673,8 +678,8 @@ fn read_post(path: &Path) -> anyhow::Result<Post> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Post {
-        options: vec![],
-        title: None,
+        options: f.options.into_iter().collect(),
+        title: f.title,
         id: "preview".into(),
         body: f.body,
         link: f.link,

@@ -714,3 +714,112 @@ fn preview_for_bluesky_shows_both_limits_and_the_facets_publish_will_send() {
         .collect();
     assert_eq!(marked, ["@alice.bsky.social", "https://example.com/fika", "#fika"]);
 }
+
+/// One long post in several languages and scripts, with emoji (ZWJ sequences and flags),
+/// links, mentions and hashtags, previewed for each of the six platforms by its own plugin:
+/// every text fits its platform's limit counted by its platform's unit, nothing breaks a
+/// character, and each platform's handling of links and hashtags shows.
+#[test]
+fn previews_for_all_six_platforms_fit_a_long_multilingual_post() {
+    let cwd = tempfile::tempdir().unwrap();
+    let config = relaxed_config(cwd.path());
+    let paragraph = "Vinterns kardemummabullar är här 🧑‍🍳🇸🇪! 新しい冬のメニューができました☕️。 \
+                     قهوة الشتاء وصلت 🌙. Thanks @fika_friends and @nordicbakes for the recipe. \
+                     Read more: https://fika.coffee/winter-menu?utm_source=chorus #fika #kardemumma ";
+    let body = paragraph.repeat(14);
+    let post = serde_json::json!({
+        "body": body,
+        "hashtags": ["fika", "coffee", "winter"],
+        "locale": "sv",
+        "title": "Vinterns meny ☕️ 新しい冬のメニュー",
+        "options": {"privacy_level": "PUBLIC_TO_EVERYONE", "board": "549755885175"},
+        "media": [{"id": "m1", "kind": "image", "mime_type": "image/jpeg", "byte_size": 400000,
+                   "width": 1080, "height": 1350, "alt_text": "Cardamom buns on a tray"}],
+    });
+    let file = cwd.path().join("post.json");
+    std::fs::write(&file, post.to_string()).unwrap();
+    let file = file.to_str().unwrap();
+    let utf16 = |s: &str| s.encode_utf16().count();
+    for (platform, limit) in [
+        ("x", 280),
+        ("instagram", 2200),
+        ("tiktok", 2200),
+        ("linkedin", 3000),
+        ("facebook", 63206),
+        ("pinterest", 800),
+    ] {
+        let p = chorus_json(
+            cwd.path(),
+            &[
+                "preview",
+                "--platform",
+                platform,
+                "--config",
+                config,
+                "--post-file",
+                file,
+                "--json",
+            ],
+        );
+        assert_eq!(p["fits"], true, "{platform}: {p}");
+        assert_eq!(p["limit"], limit, "{platform}");
+        let text = p["text"].as_str().unwrap();
+        let parts: Vec<&str> = match p["parts"].as_array() {
+            Some(a) if !a.is_empty() => a.iter().map(|v| v.as_str().unwrap()).collect(),
+            _ => vec![text],
+        };
+        for part in &parts {
+            let n = match platform {
+                // X's weighting (checked against twitter-text in tests/tests/twitter_text.rs).
+                "x" => chorus_text::twitter_text::parse(part).weighted_length,
+                _ => utf16(part),
+            };
+            assert!(n <= limit, "{platform}: {n} > {limit}: {part}");
+            assert!(!part.contains('\u{FFFD}'), "{platform}: a character was broken");
+            // A cut never leaves half an emoji sequence: no dangling joiner at the end.
+            assert!(!part.ends_with('\u{200D}'), "{platform}: {part}");
+        }
+        assert_eq!(p["media"], serde_json::json!(["m1"]), "{platform}: the image is kept");
+        let extra = |key: &str| {
+            p["extras"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["key"] == key)
+                .map(|e| e["value"].clone())
+        };
+        match platform {
+            "x" => {
+                assert!(parts.len() > 1, "a long post becomes a thread on X");
+                assert!(text.contains("@fika_friends"), "{text}");
+                assert!(
+                    parts.iter().any(|t| t.contains("https://fika.coffee")),
+                    "links stay on X"
+                );
+            }
+            "instagram" | "tiktok" => {
+                assert!(!text.contains("https://"), "{platform}: captions do not link: {text}");
+                assert_eq!(
+                    extra("link"),
+                    Some(serde_json::json!("https://fika.coffee/winter-menu?utm_source=chorus")),
+                    "{platform}"
+                );
+                assert!(text.contains("新しい冬のメニュー"), "{platform}: {text}");
+                let tags = text.split_whitespace().filter(|w| w.starts_with('#')).count();
+                assert!(tags <= 30, "{platform}: {tags} hashtags");
+            }
+            "pinterest" => {
+                assert!(!text.contains("https://"), "the link goes on the Pin: {text}");
+                assert!(extra("link").is_some());
+                let title = p["fields"][0]["text"].as_str().unwrap();
+                assert_eq!(title, "Vinterns meny ☕️ 新しい冬のメニュー");
+                assert!(utf16(title) <= 100);
+            }
+            "linkedin" | "facebook" => {
+                assert!(text.contains("https://fika.coffee"), "{platform}: links stay: {text}");
+                assert!(text.contains("قهوة الشتاء"), "{platform}");
+            }
+            _ => unreachable!(),
+        }
+    }
+}

@@ -18,7 +18,7 @@ pub struct MediaArgs {
 }
 
 /// Resident set size of this process, in bytes (Linux).
-fn rss() -> u64 {
+pub(crate) fn rss() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -30,13 +30,13 @@ fn rss() -> u64 {
 }
 
 /// Samples RSS until dropped; `peak_above(base)` is the highest reading minus `base`.
-struct Sampler {
+pub(crate) struct Sampler {
     peak: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
 
 impl Sampler {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let peak = Arc::new(AtomicU64::new(rss()));
         let stop = Arc::new(AtomicBool::new(false));
         let (p, s) = (peak.clone(), stop.clone());
@@ -49,7 +49,7 @@ impl Sampler {
         Self { peak, stop }
     }
 
-    fn peak(&self) -> u64 {
+    pub(crate) fn peak(&self) -> u64 {
         self.peak.fetch_max(rss(), Ordering::Relaxed).max(rss())
     }
 }
@@ -60,7 +60,7 @@ impl Drop for Sampler {
     }
 }
 
-fn mb(b: u64) -> f64 {
+pub(crate) fn mb(b: u64) -> f64 {
     b as f64 / (1024.0 * 1024.0)
 }
 

@@ -593,6 +593,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 64)]
         chunk_mb: u64,
     },
+    /// Publishing: each multi-step flow (Instagram, TikTok, Pinterest) through its plugin
+    /// against its simulator, timed against a one-request publish, and a large video
+    /// published to TikTok in chunks with the process's peak extra memory.
+    Publish {
+        /// Publishes per flow (the median is shown).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// The large video's size.
+        #[arg(long, default_value_t = 500)]
+        video_mb: u64,
+    },
     /// Audiences: import, 5-rule segment size and 5-segment overlap on a synthetic audience.
     Audience {
         /// Contacts to generate.
@@ -787,6 +798,9 @@ pub fn main() -> ExitCode {
             }
             Command::Bench(BenchCommand::Media { size_mb, chunk_mb }) => {
                 crate::bench_media::run(crate::bench_media::MediaArgs { size_mb, chunk_mb }).await
+            }
+            Command::Bench(BenchCommand::Publish { rounds, video_mb }) => {
+                crate::bench_publish::run(crate::bench_publish::PublishArgs { rounds, video_mb }).await
             }
             Command::Bench(BenchCommand::Audience { contacts, keep }) => {
                 crate::bench_audience::run(contacts.max(1000), keep).await

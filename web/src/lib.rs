@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_audience;
 pub mod bench_dispatch;
 pub mod bench_media;
+pub mod bench_publish;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -562,3 +562,33 @@ async fn an_expiring_token_is_refreshed_with_tiktoks_client_key_before_publishin
         "the rotated token is kept"
     );
 }
+
+#[tokio::test]
+async fn a_video_with_more_chunks_than_one_call_may_send_finishes_in_the_next_attempt() {
+    let s = setup_with(
+        Limits {
+            http_requests_per_call: 10,
+            ..Limits::default()
+        },
+        Creator::new(OPEN_ID, "fikaroasters"),
+    )
+    .await;
+    let bytes = video(35, 20);
+    let (asset, clip) = s.add("long.mp4", &bytes).await;
+    let adapted = s.adapt(std::slice::from_ref(&clip), &[PUBLIC]).await;
+    match s
+        .publish(
+            &adapted,
+            std::slice::from_ref(&asset),
+            std::slice::from_ref(&clip),
+            "m-many",
+        )
+        .await
+    {
+        Err(PluginError::Transient(m)) => assert!(m.contains("uploaded 2 of 3 chunks"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    s.publish(&adapted, &[asset], &[clip], "m-many").await.unwrap();
+    assert_eq!(s.h.fake.inits(), 1, "one upload, over two attempts");
+    assert_eq!(s.h.fake.posts()[0].video_bytes, bytes.len() as u64);
+}

@@ -42,8 +42,12 @@ const PRIVACY_LEVELS: [&str; 4] = [
 ];
 
 /// Chunks of a video upload. TikTok takes 5-64 MB per chunk (the last one up to 128 MB,
-/// absorbing the remainder), 1-1000 chunks, and a video under 5 MB whole.
+/// absorbing the remainder), 1-1000 chunks, and a video under 5 MB whole. Chunks are
+/// 10 MB, larger for large videos so that most fit one call's requests (40 chunks: 500 MB
+/// goes in 13 MB chunks), at most 64 MB (a 4 GB video takes two or three attempts).
 const CHUNK: u64 = 10_000_000;
+const MAX_CHUNK: u64 = 64_000_000;
+const CHUNKS_PER_CALL: u64 = 40;
 const MAX_CHUNKS: u64 = 1000;
 
 impl Plugin for TikTok {
@@ -350,8 +354,8 @@ struct ChunkPlan {
 }
 
 impl ChunkPlan {
-    /// Whole up to one chunk's size; else 10 MB chunks (larger when a video would need more
-    /// than 1,000), the remainder going with the last one.
+    /// Whole up to one chunk's size; else chunks of 10-64 MB (see [`CHUNK`]), the remainder
+    /// going with the last one.
     fn for_size(size: u64) -> Self {
         if size <= CHUNK {
             return Self {
@@ -360,7 +364,10 @@ impl ChunkPlan {
                 count: 1,
             };
         }
-        let chunk = CHUNK.max(size.div_ceil(MAX_CHUNKS));
+        let chunk = CHUNK
+            .max(size.div_ceil(CHUNKS_PER_CALL))
+            .min(MAX_CHUNK)
+            .max(size.div_ceil(MAX_CHUNKS));
         Self {
             size,
             chunk,
@@ -534,7 +541,18 @@ fn send_chunks(state: &mut Upload, video: &MediaRef, marker: &str) -> Result<(),
     let (Some(url), Some(plan)) = (state.upload_url.clone(), state.plan) else {
         return Ok(());
     };
+    // What one call may send, less creator info, init and a few status reads: the rest of a
+    // very large video goes in the next attempt, from the chunk reached.
+    let room = u64::from(chorus_plugin_sdk::call_limits().publish_max_requests).saturating_sub(8);
+    let mut sent_now = 0;
     while state.sent < plan.count {
+        if sent_now >= room.max(1) {
+            return Err(transient(format!(
+                "uploaded {} of {} chunks to TikTok; the next attempt continues from there",
+                state.sent, plan.count
+            )));
+        }
+        sent_now += 1;
         let (first, end) = plan.range(state.sent);
         let resp = Request::new(Method::Put, url.clone())
             .header("content-type", video.mime_type.clone())
@@ -698,6 +716,11 @@ mod tests {
         // 15 MB: one chunk of 10 MB whose remainder rides along (15 MB in one PUT).
         let p = ChunkPlan::for_size(15 * MB);
         assert_eq!((p.count, p.range(0)), (1, (0, 15 * MB)));
+        // Large videos take larger chunks, so most fit one call's requests.
+        let p = ChunkPlan::for_size(500 * 1024 * 1024);
+        assert_eq!((p.chunk, p.count), (13_107_200, 40));
+        let p = ChunkPlan::for_size(4 * 1024 * 1024 * 1024);
+        assert_eq!((p.chunk, p.count), (MAX_CHUNK, 67));
         // Every plan: 1-1000 chunks, 5-64 MB each, the last at most 128 MB.
         for size in [
             5 * MB + 1,

@@ -60,6 +60,36 @@ impl Drop for Sampler {
     }
 }
 
+/// A new SQLite store in `dir` with one workspace and brand, for a benchmark's media.
+pub(crate) async fn scratch_brand(
+    dir: &std::path::Path,
+) -> anyhow::Result<(
+    chorus_core::store::Store,
+    uuid::Uuid,
+    chorus_core::store::entity::brand::Model,
+)> {
+    let url = format!("sqlite://{}", dir.join("bench.db").display());
+    let store = chorus_core::store::Store::open(&url, chorus_core::secrets::SecretKey::generate()).await?;
+    let ws = store
+        .workspaces()
+        .create(chorus_core::store::NewWorkspace {
+            slug: "bench".into(),
+            name: "Bench".into(),
+            kind: chorus_core::domain::WorkspaceKind::Company,
+        })
+        .await?;
+    let brand = store
+        .tenant(ws.id)
+        .brands()
+        .create(chorus_core::store::NewBrand {
+            slug: "bench".into(),
+            name: "Bench".into(),
+            timezone: "UTC".into(),
+        })
+        .await?;
+    Ok((store, ws.id, brand))
+}
+
 pub(crate) fn mb(b: u64) -> f64 {
     b as f64 / (1024.0 * 1024.0)
 }
@@ -111,25 +141,8 @@ pub async fn run(args: MediaArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("writing the test video: {e}"))?;
     let real_size = std::fs::metadata(&p)?.len();
 
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = chorus_core::store::Store::open(&url, chorus_core::secrets::SecretKey::generate()).await?;
-    let ws = store
-        .workspaces()
-        .create(chorus_core::store::NewWorkspace {
-            slug: "bench".into(),
-            name: "Bench".into(),
-            kind: chorus_core::domain::WorkspaceKind::Company,
-        })
-        .await?;
-    let tenant = store.tenant(ws.id);
-    let brand = tenant
-        .brands()
-        .create(chorus_core::store::NewBrand {
-            slug: "bench".into(),
-            name: "Bench".into(),
-            timezone: "UTC".into(),
-        })
-        .await?;
+    let (store, ws, brand) = scratch_brand(dir.path()).await?;
+    let tenant = store.tenant(ws);
     let library = MediaLibrary::new(MediaStorage::local(&dir.path().join("store"))?, None);
 
     // 1. Add it to the library: probe, SHA-256, multipart copy into storage.

@@ -63,25 +63,8 @@ fn post(body: &str, assets: &[media_asset::Model], options: &[(&str, &str)]) -> 
 pub async fn run(args: PublishArgs) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = chorus_core::store::Store::open(&url, chorus_core::secrets::SecretKey::generate()).await?;
-    let ws = store
-        .workspaces()
-        .create(chorus_core::store::NewWorkspace {
-            slug: "bench".into(),
-            name: "Bench".into(),
-            kind: chorus_core::domain::WorkspaceKind::Company,
-        })
-        .await?;
-    let tenant = store.tenant(ws.id);
-    let brand = tenant
-        .brands()
-        .create(chorus_core::store::NewBrand {
-            slug: "bench".into(),
-            name: "Bench".into(),
-            timezone: "UTC".into(),
-        })
-        .await?;
+    let (store, ws, brand) = crate::bench_media::scratch_brand(dir.path()).await?;
+    let tenant = store.tenant(ws);
 
     // The simulators, processing done at the first status read.
     let (x, ig, tt, pin) = (
@@ -263,7 +246,7 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<()> {
             let mut p = flow.post.clone();
             p.body = format!("{} ({round})", p.body);
             let adapted = plugin.adapt(&p, None, &flow.account, &Invocation::default()).await?;
-            let inv = invocation(ws.id, &flow.token, &library, &flow.assets);
+            let inv = invocation(ws, &flow.token, &library, &flow.assets);
             let t = Instant::now();
             publish(
                 &plugin,
@@ -309,7 +292,7 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<()> {
             &Invocation::default(),
         )
         .await?;
-    let inv = invocation(ws.id, &token, &library, &one(&big));
+    let inv = invocation(ws, &token, &library, &one(&big));
     let base = rss();
     let sampler = Sampler::start();
     let t = Instant::now();

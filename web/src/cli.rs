@@ -721,8 +721,9 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080]
     #[arg(long, env = "CHORUS_BIND", value_name = "IP:PORT")]
     pub bind: Option<String>,
-    /// Offline sandbox: seed a demo agency and connect its accounts to sandbox X, LinkedIn
-    /// and Facebook platforms served by this process on loopback.
+    /// Offline sandbox: seed a demo agency and connect its accounts to sandbox X, LinkedIn,
+    /// Facebook, Bluesky, Instagram, TikTok and Pinterest platforms served by this process
+    /// on loopback.
     #[arg(long)]
     pub demo: bool,
 }

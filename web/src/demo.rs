@@ -614,6 +614,7 @@ pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry, media: &Medi
         let segment = |name: String| async move { tenant.segments().by_name(brand.id, &name).await.ok().map(|s| s.id) };
         let interest = b.interests[0];
         let photo = demo_photo(&tenant, brand.id, b, n, media).await?;
+        let clip = demo_clip(&tenant, brand.id, b, media).await?;
         type Tour = Vec<(
             i64,
             String,
@@ -643,6 +644,15 @@ pub async fn schedule_tour(store: &Store, plugins: &PluginRegistry, media: &Medi
                 ),
                 vec![(on("instagram"), None), (on("tiktok"), None), (on("pinterest"), None)],
                 vec![photo],
+            ),
+            (
+                75,
+                format!(
+                    "Five seconds of {}'s season, a video from the Chorus demo's media library.",
+                    b.name
+                ),
+                vec![(on("instagram"), None), (on("tiktok"), None), (on("pinterest"), None)],
+                vec![clip],
             ),
             (
                 90,
@@ -722,6 +732,31 @@ async fn demo_photo(
         b.name
     );
     Ok(media.add_file(tenant, brand, &path, Some(alt)).await?.id)
+}
+
+/// The brand's demo video in the media library (a generated 5-second vertical MP4 of a few
+/// KB), added on the first start: Instagram publishes it as a reel, TikTok uploads it in a
+/// chunk, Pinterest registers and pins it.
+async fn demo_clip(
+    tenant: &chorus_core::store::Tenant<'_>,
+    brand: uuid::Uuid,
+    b: &DemoBrand,
+    media: &MediaLibrary,
+) -> anyhow::Result<uuid::Uuid> {
+    let name = format!("{}-season.mp4", b.slug);
+    if let Some(a) = tenant
+        .media()
+        .list(brand)
+        .await?
+        .into_iter()
+        .find(|a| a.original_name.as_deref() == Some(name.as_str()))
+    {
+        return Ok(a.id);
+    }
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join(&name);
+    std::fs::write(&path, chorus_core::media::synthetic::mp4(720, 1280, 5, 30))?;
+    Ok(media.add_file(tenant, brand, &path, None).await?.id)
 }
 
 /// The sandbox publishes only to its own simulators: the plugin must be for the account's

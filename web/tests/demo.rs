@@ -158,9 +158,10 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
             .json()
             .await
             .unwrap();
-        // ...and the tour's media post (a minute after the first start): the photo pulled
-        // by Instagram, TikTok and Pinterest from the hub's signed media URLs.
-        let pulled = |p: &str| overview["platforms"][p]["posts"].as_u64().unwrap_or(0) >= 2;
+        // ...and the tour's media posts (a minute after the first start): the photo pulled
+        // by Instagram, TikTok and Pinterest from the hub's signed media URLs, then the video
+        // (a reel, a chunked upload, a registered Pin video): two of each per brand.
+        let pulled = |p: &str| overview["platforms"][p]["posts"].as_u64().unwrap_or(0) >= 4;
         if overview["queue"]["published"].as_u64().unwrap_or(0) >= 7
             && pulled("instagram")
             && pulled("tiktok")

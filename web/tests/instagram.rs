@@ -7,22 +7,16 @@
 mod common;
 
 use chorus_core::plugins::Limits;
-use chorus_core::plugins::types::{MediaRef, PluginError, Post};
+use chorus_core::plugins::types::PluginError;
 use chorus_simulators::instagram::InstagramFake;
 use chorus_tests::TestStore;
 use chorus_tests::plugins::{Harness, text_post};
-use common::{MediaHost, post_with};
+use common::{MediaHost, MediaSetup, post_with};
 use std::time::Duration;
 
 const IG: &str = "17841400000000001";
 
-struct Setup {
-    h: Harness<InstagramFake>,
-    media: MediaHost,
-    _store: TestStore,
-    ws: uuid::Uuid,
-    brand: uuid::Uuid,
-}
+type Setup = MediaSetup<InstagramFake>;
 
 async fn setup(limits: Limits) -> Setup {
     let fake = InstagramFake::start().await.unwrap();
@@ -38,51 +32,7 @@ async fn setup(limits: Limits) -> Setup {
         limits,
     )
     .await;
-    let store = TestStore::new().await;
-    let (ws, brand) = store.workspace_with_brand("ig-media").await;
-    let media = MediaHost::start(&store.store, None).await;
-    Setup {
-        h,
-        media,
-        _store: store,
-        ws,
-        brand,
-    }
-}
-
-impl Setup {
-    /// Adds a file to the library; its `MediaRef` as plugins see it (no URL yet).
-    async fn add(
-        &self,
-        name: &str,
-        bytes: &[u8],
-        alt: Option<&str>,
-    ) -> (chorus_core::store::entity::media_asset::Model, MediaRef) {
-        self.media.add(self.ws, self.brand, name, bytes, alt).await
-    }
-
-    /// The invocation an attempt would make: signed URLs valid for `lifetime`, and the bytes.
-    fn with_media(
-        &self,
-        assets: &[chorus_core::store::entity::media_asset::Model],
-        refs: &[MediaRef],
-        lifetime: Duration,
-    ) -> chorus_core::plugins::Invocation {
-        self.media.invocation(&self.h.inv, assets, refs, lifetime)
-    }
-
-    async fn adapt(&self, post: &Post) -> chorus_core::plugins::types::Adapted {
-        self.h.adapt(post).await
-    }
-
-    async fn publish(
-        &self,
-        adapted: &chorus_core::plugins::types::Adapted,
-        inv: &chorus_core::plugins::Invocation,
-        marker: &str,
-    ) -> Result<chorus_core::plugins::types::Published, PluginError> {
-        chorus_tests::plugins::plugin_result(self.h.plugin.publish(adapted, marker, &self.h.account, inv).await)
-    }
+    MediaSetup::new(h).await
 }
 
 /// `url` with the query `pairs`, encoded.
@@ -111,7 +61,7 @@ async fn an_image_post_links_in_bio_is_fetched_from_chorus_and_gets_its_first_co
         ],
     );
     post.hashtags = vec!["fika".into(), "coffee".into()];
-    let adapted = s.adapt(&post).await;
+    let adapted = s.h.adapt(&post).await;
     assert!(
         !adapted.text.contains("https://"),
         "no link in the caption: {}",
@@ -131,7 +81,7 @@ async fn an_image_post_links_in_bio_is_fetched_from_chorus_and_gets_its_first_co
         std::slice::from_ref(&image),
         Duration::from_secs(600),
     );
-    let out = s.publish(&adapted, &inv, "m-image").await.unwrap();
+    let out = s.publish_inv(&adapted, &inv, "m-image").await.unwrap();
     let media = s.h.fake.media();
     assert_eq!(media.len(), 1);
     assert_eq!(media[0].id, out.remote_id);
@@ -170,10 +120,10 @@ async fn a_carousel_of_images_and_a_video_is_made_of_finished_children() {
         .await;
     let (a3, r3) = s.add("c.mp4", &chorus_tests::media::mp4(1080, 1920, 5, 30), None).await;
     let refs = [r1, r2, r3];
-    let adapted = s.adapt(&post_with("Three ways to brew at home", &refs, &[])).await;
+    let adapted = s.h.adapt(&post_with("Three ways to brew at home", &refs, &[])).await;
     assert_eq!(adapted.media.len(), 3, "{:?}", adapted.warnings);
     let inv = s.with_media(&[a1, a2, a3], &refs, Duration::from_secs(600));
-    let out = s.publish(&adapted, &inv, "m-carousel").await.unwrap();
+    let out = s.publish_inv(&adapted, &inv, "m-carousel").await.unwrap();
     let media = s.h.fake.media();
     assert_eq!(media.len(), 1);
     assert_eq!(media[0].media_type, "CAROUSEL_ALBUM");
@@ -208,22 +158,22 @@ async fn a_container_still_processing_when_the_call_ends_is_resumed_not_made_aga
     let (asset, reel) = s
         .add("reel.mp4", &chorus_tests::media::mp4(1080, 1920, 8, 30), None)
         .await;
-    let adapted = s
-        .adapt(&post_with("Latte art in 8 seconds", std::slice::from_ref(&reel), &[]))
-        .await;
+    let adapted =
+        s.h.adapt(&post_with("Latte art in 8 seconds", std::slice::from_ref(&reel), &[]))
+            .await;
     let inv = s.with_media(
         std::slice::from_ref(&asset),
         std::slice::from_ref(&reel),
         Duration::from_secs(600),
     );
-    match s.publish(&adapted, &inv, "m-reel").await {
+    match s.publish_inv(&adapted, &inv, "m-reel").await {
         Err(PluginError::Transient(m)) => assert!(m.contains("still processing"), "{m}"),
         other => panic!("expected a transient error, got {other:?}"),
     }
     assert_eq!(s.h.fake.containers(), 1);
     assert!(s.h.fake.media().is_empty());
     s.h.fake.finish_processing();
-    let out = s.publish(&adapted, &inv, "m-reel").await.unwrap();
+    let out = s.publish_inv(&adapted, &inv, "m-reel").await.unwrap();
     assert_eq!(
         s.h.fake.containers(),
         1,
@@ -239,9 +189,9 @@ async fn an_expired_media_url_fails_the_fetch_and_a_fresh_one_publishes() {
     let (asset, image) = s
         .add("old.jpg", &chorus_tests::media::jpeg(1080, 1080, [180, 90, 40]), None)
         .await;
-    let adapted = s
-        .adapt(&post_with("Yesterday's roast", std::slice::from_ref(&image), &[]))
-        .await;
+    let adapted =
+        s.h.adapt(&post_with("Yesterday's roast", std::slice::from_ref(&image), &[]))
+            .await;
     let mut stale = s.h.inv.clone();
     let mut expired = image.clone();
     expired.url = Some(
@@ -252,7 +202,7 @@ async fn an_expired_media_url_fails_the_fetch_and_a_fresh_one_publishes() {
             .url(asset.id, chrono::Utc::now() - chrono::Duration::seconds(5)),
     );
     stale.media_refs = vec![expired];
-    match s.publish(&adapted, &stale, "m-expired").await {
+    match s.publish_inv(&adapted, &stale, "m-expired").await {
         Err(PluginError::Transient(m)) => assert!(m.contains("could not be fetched") && m.contains("403"), "{m}"),
         other => panic!("expected the fetch to fail, got {other:?}"),
     }
@@ -262,7 +212,7 @@ async fn an_expired_media_url_fails_the_fetch_and_a_fresh_one_publishes() {
         std::slice::from_ref(&image),
         Duration::from_secs(600),
     );
-    s.publish(&adapted, &fresh, "m-expired").await.unwrap();
+    s.publish_inv(&adapted, &fresh, "m-expired").await.unwrap();
     assert_eq!(s.h.fake.media().len(), 1);
 }
 
@@ -278,14 +228,14 @@ async fn the_daily_quota_is_read_before_publishing_and_becomes_a_rate_limit() {
         std::slice::from_ref(&image),
         Duration::from_secs(600),
     );
-    let first = s
-        .adapt(&post_with("First of the day", std::slice::from_ref(&image), &[]))
-        .await;
-    s.publish(&first, &inv, "q1").await.unwrap();
-    let second = s
-        .adapt(&post_with("Second of the day", std::slice::from_ref(&image), &[]))
-        .await;
-    match s.publish(&second, &inv, "q2").await {
+    let first =
+        s.h.adapt(&post_with("First of the day", std::slice::from_ref(&image), &[]))
+            .await;
+    s.publish_inv(&first, &inv, "q1").await.unwrap();
+    let second =
+        s.h.adapt(&post_with("Second of the day", std::slice::from_ref(&image), &[]))
+            .await;
+    match s.publish_inv(&second, &inv, "q2").await {
         Err(PluginError::RateLimited(r)) => {
             assert!(r.message.contains("1 of 1 posts"), "{}", r.message);
             assert!(r.retry_after_seconds >= 3600);

@@ -7,25 +7,17 @@
 mod common;
 
 use chorus_core::plugins::Limits;
-use chorus_core::plugins::types::{Adapted, MediaRef, PluginError, Published};
-use chorus_core::store::entity::media_asset;
+use chorus_core::plugins::types::PluginError;
 use chorus_simulators::Fault;
 use chorus_simulators::pinterest::PinterestFake;
-use chorus_tests::TestStore;
 use chorus_tests::plugins::Harness;
-use common::{MediaHost, post_with};
+use common::{MediaSetup, post_with};
 use std::time::Duration;
 
 const USER: &str = "fikaroasters";
 const BOARD: &str = "549755885175";
 
-struct Setup {
-    h: Harness<PinterestFake>,
-    media: MediaHost,
-    _store: TestStore,
-    ws: uuid::Uuid,
-    brand: uuid::Uuid,
-}
+type Setup = MediaSetup<PinterestFake>;
 
 async fn setup_with(limits: Limits) -> Setup {
     let fake = PinterestFake::start().await.unwrap();
@@ -44,44 +36,11 @@ async fn setup_with(limits: Limits) -> Setup {
         limits,
     )
     .await;
-    let store = TestStore::new().await;
-    let (ws, brand) = store.workspace_with_brand("pin-media").await;
-    let media = MediaHost::start(&store.store, None).await;
-    Setup {
-        h,
-        media,
-        _store: store,
-        ws,
-        brand,
-    }
+    MediaSetup::new(h).await
 }
 
 async fn setup() -> Setup {
     setup_with(Limits::default()).await
-}
-
-impl Setup {
-    async fn add(&self, name: &str, bytes: &[u8], alt: Option<&str>) -> (media_asset::Model, MediaRef) {
-        self.media.add(self.ws, self.brand, name, bytes, alt).await
-    }
-
-    async fn publish(
-        &self,
-        adapted: &Adapted,
-        assets: &[media_asset::Model],
-        refs: &[MediaRef],
-        marker: &str,
-    ) -> Result<Published, PluginError> {
-        let inv = self
-            .media
-            .invocation(&self.h.inv, assets, refs, Duration::from_secs(600));
-        chorus_tests::plugins::plugin_result(self.h.plugin.publish(adapted, marker, &self.h.account, &inv).await)
-    }
-
-    async fn adapt_err(&self, post: &chorus_core::plugins::types::Post) -> PluginError {
-        chorus_tests::plugins::plugin_result(self.h.plugin.adapt(post, None, &self.h.account, &self.h.inv).await)
-            .unwrap_err()
-    }
 }
 
 fn jpeg(shade: u8) -> Vec<u8> {
@@ -104,7 +63,7 @@ async fn an_image_pin_has_its_title_its_link_on_the_pin_and_its_alt_text() {
         adapted.text
     );
     assert_eq!(adapted.fields[0].text, "Summer salad in ten minutes");
-    let out = s.publish(&adapted, &[asset], &[image], "m-image").await.unwrap();
+    let out = s.publish_with(&adapted, &[asset], &[image], "m-image").await.unwrap();
     let pins = s.h.fake.pins();
     assert_eq!(pins.len(), 1);
     let p = &pins[0];
@@ -142,7 +101,9 @@ async fn several_images_make_one_pin_of_at_most_five() {
     let adapted = s.h.adapt(&post).await;
     assert_eq!(adapted.media.len(), 5, "Pinterest takes five: {:?}", adapted.warnings);
     assert!(!adapted.warnings.is_empty());
-    s.publish(&adapted, &assets[..5], &refs[..5], "m-multi").await.unwrap();
+    s.publish_with(&adapted, &assets[..5], &refs[..5], "m-multi")
+        .await
+        .unwrap();
     let p = &s.h.fake.pins()[0];
     assert_eq!((p.media_type.as_str(), p.image_urls.len()), ("multiple_images", 5));
     assert_eq!(p.title.as_deref(), Some("Brew guide"));
@@ -181,7 +142,7 @@ async fn the_board_is_the_persons_choice_an_id_of_their_own() {
             &[("board", "549755885999")],
         ))
         .await;
-    match s.publish(&adapted, &[asset], &[image], "m-board").await {
+    match s.publish_with(&adapted, &[asset], &[image], "m-board").await {
         Err(PluginError::InvalidInput(i)) => {
             assert_eq!(i.field, "options.board");
             assert!(i.message.contains("Board not found"), "{}", i.message);
@@ -209,7 +170,7 @@ async fn a_video_is_registered_uploaded_to_the_bucket_processed_and_pinned_once(
         ))
         .await;
     match s
-        .publish(
+        .publish_with(
             &adapted,
             std::slice::from_ref(&asset),
             std::slice::from_ref(&clip),
@@ -221,7 +182,7 @@ async fn a_video_is_registered_uploaded_to_the_bucket_processed_and_pinned_once(
         other => panic!("{other:?}"),
     }
     s.h.fake.finish_processing();
-    let out = s.publish(&adapted, &[asset], &[clip], "m-video").await.unwrap();
+    let out = s.publish_with(&adapted, &[asset], &[clip], "m-video").await.unwrap();
     assert_eq!(
         s.h.fake.registrations(),
         1,
@@ -251,7 +212,7 @@ async fn pinterests_limits_and_errors_are_typed() {
             .await;
     assert!(adapted.text.chars().count() > 500 && adapted.text.chars().count() <= 800);
     match s
-        .publish(
+        .publish_with(
             &adapted,
             std::slice::from_ref(&asset),
             std::slice::from_ref(&image),
@@ -272,7 +233,7 @@ async fn pinterests_limits_and_errors_are_typed() {
     // A 429: rate limited for as long as Pinterest says.
     s.h.fake.faults.push(Fault::RateLimited(42));
     match s
-        .publish(
+        .publish_with(
             &adapted,
             std::slice::from_ref(&asset),
             std::slice::from_ref(&image),
@@ -298,7 +259,7 @@ async fn pinterests_limits_and_errors_are_typed() {
         Err(PluginError::Transient(m)) => assert!(m.contains("Unable to reach the URL"), "{m}"),
         other => panic!("{other:?}"),
     }
-    let out = s.publish(&adapted, &[asset], &[image], "m-ok").await.unwrap();
+    let out = s.publish_with(&adapted, &[asset], &[image], "m-ok").await.unwrap();
     s.h.fake.set_analytics(
         &out.remote_id,
         &[

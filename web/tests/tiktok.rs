@@ -7,25 +7,18 @@
 mod common;
 
 use chorus_core::plugins::Limits;
-use chorus_core::plugins::types::{Adapted, MediaRef, PluginError, Published};
-use chorus_core::store::entity::media_asset;
+use chorus_core::plugins::types::{Adapted, MediaRef, PluginError};
 use chorus_simulators::Fault;
 use chorus_simulators::tiktok::{Creator, TikTokFake};
 use chorus_tests::TestStore;
 use chorus_tests::plugins::Harness;
-use common::{MediaHost, post_with};
+use common::{MediaHost, MediaSetup, post_with};
 use std::time::Duration;
 
 const OPEN_ID: &str = "-000fakeOpenId";
 const PUBLIC: (&str, &str) = ("privacy_level", "PUBLIC_TO_EVERYONE");
 
-struct Setup {
-    h: Harness<TikTokFake>,
-    media: MediaHost,
-    _store: TestStore,
-    ws: uuid::Uuid,
-    brand: uuid::Uuid,
-}
+type Setup = MediaSetup<TikTokFake>;
 
 async fn setup_with(limits: Limits, creator: Creator) -> Setup {
     let fake = TikTokFake::start().await.unwrap();
@@ -42,16 +35,7 @@ async fn setup_with(limits: Limits, creator: Creator) -> Setup {
         limits,
     )
     .await;
-    let store = TestStore::new().await;
-    let (ws, brand) = store.workspace_with_brand("tt-media").await;
-    let media = MediaHost::start(&store.store, None).await;
-    Setup {
-        h,
-        media,
-        _store: store,
-        ws,
-        brand,
-    }
+    MediaSetup::new(h).await
 }
 
 async fn setup() -> Setup {
@@ -74,10 +58,6 @@ fn video(mb: usize, seconds: u32) -> Vec<u8> {
 }
 
 impl Setup {
-    async fn add(&self, name: &str, bytes: &[u8]) -> (media_asset::Model, MediaRef) {
-        self.media.add(self.ws, self.brand, name, bytes, None).await
-    }
-
     async fn adapt(&self, refs: &[MediaRef], options: &[(&str, &str)]) -> Adapted {
         self.h
             .adapt(&post_with(
@@ -87,26 +67,13 @@ impl Setup {
             ))
             .await
     }
-
-    async fn publish(
-        &self,
-        adapted: &Adapted,
-        assets: &[media_asset::Model],
-        refs: &[MediaRef],
-        marker: &str,
-    ) -> Result<Published, PluginError> {
-        let inv = self
-            .media
-            .invocation(&self.h.inv, assets, refs, Duration::from_secs(600));
-        chorus_tests::plugins::plugin_result(self.h.plugin.publish(adapted, marker, &self.h.account, &inv).await)
-    }
 }
 
 #[tokio::test]
 async fn a_video_goes_up_in_chunks_streamed_from_the_library_and_is_published() {
     let s = setup().await;
     let bytes = video(25, 20);
-    let (asset, clip) = s.add("buns.mp4", &bytes).await;
+    let (asset, clip) = s.add("buns.mp4", &bytes, None).await;
     let adapted = s
         .adapt(std::slice::from_ref(&clip), &[PUBLIC, ("comments", "off")])
         .await;
@@ -117,7 +84,7 @@ async fn a_video_goes_up_in_chunks_streamed_from_the_library_and_is_published() 
     );
     assert!(adapted.text.ends_with("Link in bio."), "{}", adapted.text);
 
-    let out = s.publish(&adapted, &[asset], &[clip], "m-video").await.unwrap();
+    let out = s.publish_with(&adapted, &[asset], &[clip], "m-video").await.unwrap();
     let posts = s.h.fake.posts();
     assert_eq!(posts.len(), 1);
     let p = &posts[0];
@@ -143,10 +110,10 @@ async fn a_video_goes_up_in_chunks_streamed_from_the_library_and_is_published() 
 async fn photos_are_pulled_from_signed_urls_on_a_verified_prefix_only() {
     let s = setup().await;
     let (a1, r1) = s
-        .add("a.jpg", &chorus_tests::media::jpeg(1080, 1350, [180, 90, 40]))
+        .add("a.jpg", &chorus_tests::media::jpeg(1080, 1350, [180, 90, 40]), None)
         .await;
     let (a2, r2) = s
-        .add("b.jpg", &chorus_tests::media::jpeg(1080, 1350, [90, 60, 40]))
+        .add("b.jpg", &chorus_tests::media::jpeg(1080, 1350, [90, 60, 40]), None)
         .await;
     let refs = [r1, r2];
     let mut post = post_with("Two new roasts this week", &refs, &[PUBLIC]);
@@ -155,12 +122,12 @@ async fn photos_are_pulled_from_signed_urls_on_a_verified_prefix_only() {
     assert_eq!(adapted.media.len(), 2);
     assert_eq!(adapted.fields[0].text, "New roasts");
     let assets = [a1, a2];
-    match s.publish(&adapted, &assets, &refs, "m-photos").await {
+    match s.publish_with(&adapted, &assets, &refs, "m-photos").await {
         Err(PluginError::Denied(m)) => assert!(m.contains("not verified"), "{m}"),
         other => panic!("TikTok pulls only from verified prefixes, got {other:?}"),
     }
     s.h.fake.verify_prefix(&format!("{}/media/", s.media.public));
-    let out = s.publish(&adapted, &assets, &refs, "m-photos").await.unwrap();
+    let out = s.publish_with(&adapted, &assets, &refs, "m-photos").await.unwrap();
     let p = &s.h.fake.posts()[0];
     assert_eq!((p.media_type.as_str(), p.title.as_str()), ("PHOTO", "New roasts"));
     assert_eq!(p.description, adapted.text);
@@ -174,19 +141,9 @@ async fn the_privacy_level_is_the_persons_choice_among_the_accounts_own() {
     let mut private = Creator::new(OPEN_ID, "fikaroasters");
     private.private = true;
     let s = setup_with(Limits::default(), private).await;
-    let (asset, clip) = s.add("c.mp4", &video(1, 5)).await;
+    let (asset, clip) = s.add("c.mp4", &video(1, 5), None).await;
     // No default: adapt refuses a post without one.
-    let e = chorus_tests::plugins::plugin_result(
-        s.h.plugin
-            .adapt(
-                &post_with("Hello", std::slice::from_ref(&clip), &[]),
-                None,
-                &s.h.account,
-                &s.h.inv,
-            )
-            .await,
-    )
-    .unwrap_err();
+    let e = s.adapt_err(&post_with("Hello", std::slice::from_ref(&clip), &[])).await;
     match e {
         PluginError::InvalidInput(i) => assert_eq!(i.field, "options.privacy_level"),
         other => panic!("{other:?}"),
@@ -194,7 +151,7 @@ async fn the_privacy_level_is_the_persons_choice_among_the_accounts_own() {
     // A private account does not offer PUBLIC_TO_EVERYONE: refused before any upload.
     let adapted = s.adapt(std::slice::from_ref(&clip), &[PUBLIC]).await;
     match s
-        .publish(
+        .publish_with(
             &adapted,
             std::slice::from_ref(&asset),
             std::slice::from_ref(&clip),
@@ -214,7 +171,7 @@ async fn the_privacy_level_is_the_persons_choice_among_the_accounts_own() {
     let adapted = s
         .adapt(std::slice::from_ref(&clip), &[("privacy_level", "FOLLOWER_OF_CREATOR")])
         .await;
-    match s.publish(&adapted, &[asset], &[clip], "m-p2").await {
+    match s.publish_with(&adapted, &[asset], &[clip], "m-p2").await {
         Err(PluginError::Denied(m)) => assert!(m.contains("SELF_ONLY"), "{m}"),
         other => panic!("{other:?}"),
     }
@@ -225,9 +182,9 @@ async fn a_video_longer_than_the_creator_may_post_is_refused_before_uploading() 
     let mut short = Creator::new(OPEN_ID, "fikaroasters");
     short.max_video_post_duration_sec = 10;
     let s = setup_with(Limits::default(), short).await;
-    let (asset, clip) = s.add("long.mp4", &video(1, 15)).await;
+    let (asset, clip) = s.add("long.mp4", &video(1, 15), None).await;
     let adapted = s.adapt(std::slice::from_ref(&clip), &[PUBLIC]).await;
-    match s.publish(&adapted, &[asset], &[clip], "m-long").await {
+    match s.publish_with(&adapted, &[asset], &[clip], "m-long").await {
         Err(PluginError::InvalidInput(i)) => {
             assert_eq!(i.field, "media[0]");
             assert!(i.message.contains("at most 10 s"), "{}", i.message);
@@ -241,13 +198,13 @@ async fn a_video_longer_than_the_creator_may_post_is_refused_before_uploading() 
 async fn an_upload_cut_short_continues_from_the_chunks_tiktok_holds() {
     let s = setup().await;
     let bytes = video(35, 20);
-    let (asset, clip) = s.add("long.mp4", &bytes).await;
+    let (asset, clip) = s.add("long.mp4", &bytes, None).await;
     let adapted = s.adapt(std::slice::from_ref(&clip), &[PUBLIC]).await;
     // Chunk 1 arrives, chunk 2 fails: the attempt ends with one chunk acknowledged.
     s.h.fake.upload_faults.push(Fault::Pass);
     s.h.fake.upload_faults.push(Fault::ServerError(503));
     match s
-        .publish(
+        .publish_with(
             &adapted,
             std::slice::from_ref(&asset),
             std::slice::from_ref(&clip),
@@ -259,7 +216,7 @@ async fn an_upload_cut_short_continues_from_the_chunks_tiktok_holds() {
         other => panic!("{other:?}"),
     }
     let before = s.h.fake.upload_faults.requests();
-    s.publish(&adapted, &[asset], &[clip], "m-cut").await.unwrap();
+    s.publish_with(&adapted, &[asset], &[clip], "m-cut").await.unwrap();
     assert_eq!(s.h.fake.inits(), 1, "the same publish continued");
     assert_eq!(
         s.h.fake.upload_faults.requests() - before,
@@ -282,10 +239,10 @@ async fn a_publish_still_processing_is_polled_again_by_the_next_attempt() {
     )
     .await;
     s.h.fake.set_processing_polls(1000);
-    let (asset, clip) = s.add("c.mp4", &video(2, 5)).await;
+    let (asset, clip) = s.add("c.mp4", &video(2, 5), None).await;
     let adapted = s.adapt(std::slice::from_ref(&clip), &[PUBLIC]).await;
     match s
-        .publish(
+        .publish_with(
             &adapted,
             std::slice::from_ref(&asset),
             std::slice::from_ref(&clip),
@@ -308,7 +265,7 @@ async fn a_publish_still_processing_is_polled_again_by_the_next_attempt() {
             .unwrap();
     assert!(found.is_none());
     s.h.fake.finish_processing();
-    let out = s.publish(&adapted, &[asset], &[clip], "m-slow").await.unwrap();
+    let out = s.publish_with(&adapted, &[asset], &[clip], "m-slow").await.unwrap();
     assert_eq!(s.h.fake.inits(), 1, "no second upload");
     assert_eq!(s.h.fake.posts()[0].id, out.remote_id);
     // Once published, it is found by its caption too (the key-value record is gone).
@@ -323,10 +280,10 @@ async fn a_publish_still_processing_is_polled_again_by_the_next_attempt() {
 async fn an_expired_upload_url_starts_a_new_upload_and_posts_once() {
     let s = setup().await;
     s.h.fake.set_upload_ttl(Duration::ZERO);
-    let (asset, clip) = s.add("c.mp4", &video(2, 5)).await;
+    let (asset, clip) = s.add("c.mp4", &video(2, 5), None).await;
     let adapted = s.adapt(std::slice::from_ref(&clip), &[PUBLIC]).await;
     match s
-        .publish(
+        .publish_with(
             &adapted,
             std::slice::from_ref(&asset),
             std::slice::from_ref(&clip),
@@ -338,7 +295,7 @@ async fn an_expired_upload_url_starts_a_new_upload_and_posts_once() {
         other => panic!("{other:?}"),
     }
     s.h.fake.set_upload_ttl(Duration::from_secs(3600));
-    s.publish(&adapted, &[asset], &[clip], "m-exp").await.unwrap();
+    s.publish_with(&adapted, &[asset], &[clip], "m-exp").await.unwrap();
     assert_eq!(s.h.fake.inits(), 2, "a new upload");
     assert_eq!(s.h.fake.posts().len(), 1, "one post");
 }
@@ -347,12 +304,12 @@ async fn an_expired_upload_url_starts_a_new_upload_and_posts_once() {
 async fn six_inits_a_minute_then_tiktoks_limit_is_a_rate_limit_and_metrics_are_read() {
     let s = setup().await;
     s.h.fake.set_processing_polls(0);
-    let (asset, clip) = s.add("c.mp4", &video(1, 3)).await;
+    let (asset, clip) = s.add("c.mp4", &video(1, 3), None).await;
     let adapted = s.adapt(std::slice::from_ref(&clip), &[PUBLIC]).await;
     let mut ids = vec![];
     for i in 0..6 {
         let out = s
-            .publish(
+            .publish_with(
                 &adapted,
                 std::slice::from_ref(&asset),
                 std::slice::from_ref(&clip),
@@ -362,7 +319,7 @@ async fn six_inits_a_minute_then_tiktoks_limit_is_a_rate_limit_and_metrics_are_r
             .unwrap();
         ids.push(out.remote_id);
     }
-    match s.publish(&adapted, &[asset], &[clip], "m-7").await {
+    match s.publish_with(&adapted, &[asset], &[clip], "m-7").await {
         Err(PluginError::RateLimited(r)) => {
             assert!(r.retry_after_seconds >= 1 && r.retry_after_seconds <= 60, "{r:?}");
             assert!(r.message.contains("rate"), "{}", r.message);
@@ -574,10 +531,10 @@ async fn a_video_with_more_chunks_than_one_call_may_send_finishes_in_the_next_at
     )
     .await;
     let bytes = video(35, 20);
-    let (asset, clip) = s.add("long.mp4", &bytes).await;
+    let (asset, clip) = s.add("long.mp4", &bytes, None).await;
     let adapted = s.adapt(std::slice::from_ref(&clip), &[PUBLIC]).await;
     match s
-        .publish(
+        .publish_with(
             &adapted,
             std::slice::from_ref(&asset),
             std::slice::from_ref(&clip),
@@ -588,7 +545,7 @@ async fn a_video_with_more_chunks_than_one_call_may_send_finishes_in_the_next_at
         Err(PluginError::Transient(m)) => assert!(m.contains("uploaded 2 of 3 chunks"), "{m}"),
         other => panic!("{other:?}"),
     }
-    s.publish(&adapted, &[asset], &[clip], "m-many").await.unwrap();
+    s.publish_with(&adapted, &[asset], &[clip], "m-many").await.unwrap();
     assert_eq!(s.h.fake.inits(), 1, "one upload, over two attempts");
     assert_eq!(s.h.fake.posts()[0].video_bytes, bytes.len() as u64);
 }

@@ -1,14 +1,19 @@
 //! What the media-platform tests share: Chorus's media library with its signed-URL route
 //! served on loopback, where the platform fakes fetch media from (as the real platforms
-//! fetch from `chorus serve`).
+//! fetch from `chorus serve`), and a plugin under test with that library beside it.
+
+// Each test binary uses part of this module.
+#![allow(dead_code)]
 
 use chorus::server::{AppState, router};
 use chorus_core::media::{MediaLibrary, MediaStorage, UrlSigner};
-use chorus_core::plugins::types::{MediaRef, Post};
+use chorus_core::plugins::types::{Adapted, MediaRef, PluginError, Post, Published};
 use chorus_core::plugins::{Invocation, PluginRegistry};
 use chorus_core::secrets::SecretKey;
 use chorus_core::store::Store;
 use chorus_core::store::entity::media_asset;
+use chorus_tests::TestStore;
+use chorus_tests::plugins::Harness;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -100,4 +105,67 @@ pub fn post_with(body: &str, media: &[MediaRef], options: &[(&str, &str)]) -> Po
     p.media = media.to_vec();
     p.options = options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     p
+}
+
+/// A platform plugin under test (its bundled component against its fake) with Chorus's media
+/// library beside it, in a brand of its own.
+pub struct MediaSetup<F> {
+    pub h: Harness<F>,
+    pub media: MediaHost,
+    pub ws: Uuid,
+    pub brand: Uuid,
+    _store: TestStore,
+}
+
+impl<F> MediaSetup<F> {
+    pub async fn new(h: Harness<F>) -> Self {
+        let store = TestStore::new().await;
+        let (ws, brand) = store.workspace_with_brand("media-setup").await;
+        let media = MediaHost::start(&store.store, None).await;
+        Self {
+            h,
+            media,
+            ws,
+            brand,
+            _store: store,
+        }
+    }
+
+    /// Adds a file to the library; its `MediaRef` as plugins see it (no URL yet).
+    pub async fn add(&self, name: &str, bytes: &[u8], alt: Option<&str>) -> (media_asset::Model, MediaRef) {
+        self.media.add(self.ws, self.brand, name, bytes, alt).await
+    }
+
+    /// The invocation an attempt would make: signed URLs valid for `lifetime`, and the bytes.
+    pub fn with_media(&self, assets: &[media_asset::Model], refs: &[MediaRef], lifetime: Duration) -> Invocation {
+        self.media.invocation(&self.h.inv, assets, refs, lifetime)
+    }
+
+    /// `publish` with `assets` as an attempt hands them over (URLs valid ten minutes).
+    pub async fn publish_with(
+        &self,
+        adapted: &Adapted,
+        assets: &[media_asset::Model],
+        refs: &[MediaRef],
+        marker: &str,
+    ) -> Result<Published, PluginError> {
+        let inv = self.with_media(assets, refs, Duration::from_secs(600));
+        self.publish_inv(adapted, &inv, marker).await
+    }
+
+    /// `publish` with the invocation `inv`.
+    pub async fn publish_inv(
+        &self,
+        adapted: &Adapted,
+        inv: &Invocation,
+        marker: &str,
+    ) -> Result<Published, PluginError> {
+        chorus_tests::plugins::plugin_result(self.h.plugin.publish(adapted, marker, &self.h.account, inv).await)
+    }
+
+    /// `adapt` that the plugin refuses: its error.
+    pub async fn adapt_err(&self, post: &Post) -> PluginError {
+        chorus_tests::plugins::plugin_result(self.h.plugin.adapt(post, None, &self.h.account, &self.h.inv).await)
+            .unwrap_err()
+    }
 }

@@ -118,6 +118,8 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<()> {
         stats: None,
         media: Some(library.clone()),
     });
+    // As `chorus serve` listens (TCP_NODELAY; without it each fetch waited 40 ms).
+    let listener = crate::cli::no_delay(listener);
     tokio::spawn(async move { axum::serve(listener, app).await });
     tt.verify_prefix(&format!("{public}/media/"));
 

@@ -61,12 +61,16 @@ pub async fn add(
     store: &Store,
     library: &MediaLibrary,
     at: &BrandRef<'_>,
-    file: &Path,
+    file: &str,
     alt: Option<String>,
     json: bool,
 ) -> anyhow::Result<()> {
     let (tenant, brand) = tenant_for(store, at).await?;
-    let asset = library.add_file(&tenant, brand, file, alt).await?;
+    let asset = if file.starts_with("http://") || file.starts_with("https://") {
+        library.add_url(&tenant, brand, file, alt).await?
+    } else {
+        library.add_file(&tenant, brand, Path::new(file), alt).await?
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&as_json(&asset))?);
     } else {

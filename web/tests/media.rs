@@ -209,3 +209,63 @@ async fn ranged_streams_read_only_the_slice_asked_for() {
     // Only the call's own assets are reachable.
     assert!(source.size(&uuid::Uuid::now_v7().to_string()).await.is_err());
 }
+
+#[tokio::test]
+async fn media_is_added_from_a_url_streamed_to_disk_and_read_like_a_file() {
+    let s = setup("from-url").await;
+    let tenant = s.t.store.tenant(s.ws);
+    let jpeg = chorus_tests::media::jpeg(1080, 1350, [180, 90, 40]);
+    let served = jpeg.clone();
+    let app = axum::Router::new()
+        .route(
+            "/photos/cup.jpg",
+            axum::routing::get(move || async move { served.clone() }),
+        )
+        .route("/notes", axum::routing::get(|| async { "just some text" }));
+    let origin = chorus_tests::plugins::serve(app).await;
+    let a = s
+        .library
+        .add_url(
+            &tenant,
+            s.brand,
+            &format!("{origin}/photos/cup.jpg?v=2"),
+            Some("A cup".into()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.kind, MediaKind::Image);
+    assert_eq!((a.width, a.height), (Some(1080), Some(1350)));
+    assert_eq!(a.byte_size, jpeg.len() as i64);
+    assert_eq!(a.original_name.as_deref(), Some("cup.jpg"));
+    assert_eq!(
+        s.library.storage().read_all(&a.storage_key).await.unwrap().as_ref(),
+        jpeg.as_slice(),
+        "the stored bytes are the served ones"
+    );
+    let e = s
+        .library
+        .add_url(&tenant, s.brand, &format!("{origin}/missing.jpg"), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("answered 404"), "{e}");
+    let e = s
+        .library
+        .add_url(&tenant, s.brand, &format!("{origin}/notes"), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("is not a media type Chorus can read"), "{e}");
+    let e = s
+        .library
+        .add_url(&tenant, s.brand, "ftp://example.com/a.jpg", None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("is not an http(s) URL"), "{e}");
+    assert_eq!(
+        tenant.media().list(s.brand).await.unwrap().len(),
+        1,
+        "only the image was kept"
+    );
+}

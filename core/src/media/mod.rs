@@ -4,6 +4,7 @@
 //! plugin's upload requests ([`StoredMedia`]).
 //!
 //! - [`probe`]: what a file is, from its bytes.
+//! - [`fetch`]: files named by a URL, downloaded as they stream.
 //! - [`storage`]: local files or an S3-compatible bucket.
 //! - [`signing`]: `/media/{id}?exp=…&sig=…` URLs.
 //! - [`rules`]: a post's media against a platform's `describe` rules, at compose time.
@@ -12,6 +13,7 @@
 //! Thumbnails and video poster frames belong here too when they come (a `derived/` key
 //! beside each asset's); nothing makes them yet.
 
+pub mod fetch;
 pub mod probe;
 pub mod rules;
 pub mod signing;
@@ -42,6 +44,8 @@ pub enum MediaError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Fetch(#[from] fetch::FetchError),
 }
 
 impl From<Invalid> for MediaError {
@@ -109,6 +113,21 @@ impl MediaLibrary {
                 Err(e.into())
             }
         }
+    }
+
+    /// Downloads `url` (see [`fetch`]; at most [`fetch::MAX_BYTES`]) and adds it like
+    /// [`Self::add_file`]; the temporary copy is removed either way.
+    pub async fn add_url(
+        &self,
+        tenant: &Tenant<'_>,
+        brand: Uuid,
+        url: &str,
+        alt_text: Option<String>,
+    ) -> Result<media_asset::Model, MediaError> {
+        tenant.brands().get(brand).await?;
+        let dir = tempfile::tempdir().map_err(fetch::FetchError::Io)?;
+        let path = fetch::download(url, dir.path(), fetch::MAX_BYTES).await?;
+        self.add_file(tenant, brand, &path, alt_text).await
     }
 
     /// Removes an asset no post uses, and its bytes.

@@ -109,6 +109,28 @@ struct Publish {
     head: Vec<u8>,
 }
 
+impl Publish {
+    /// A publish whose media TikTok pulled by URL (complete at once; `failed` says why a
+    /// pull or its check failed).
+    fn pulled(open_id: String, post: TikTokPost, polls: u32, failed: Option<String>) -> Self {
+        Self {
+            open_id,
+            post,
+            size: 0,
+            chunk: 0,
+            chunks: 0,
+            received: 0,
+            upload_id: String::new(),
+            upload_token: String::new(),
+            created: Instant::now(),
+            complete: true,
+            polls_left: polls,
+            failed,
+            head: vec![],
+        }
+    }
+}
+
 struct Inner {
     creators: HashMap<String, Creator>,
     publishes: HashMap<String, Publish>,
@@ -567,24 +589,8 @@ async fn video_init(State(s): Shared, headers: HeaderMap, body: bytes::Bytes) ->
             };
             p.video_bytes = pulled.map(|b| b.len() as u64).unwrap_or(0);
             let polls = g.processing_polls;
-            g.publishes.insert(
-                publish_id.clone(),
-                Publish {
-                    open_id: creator.open_id,
-                    post: p,
-                    size: 0,
-                    chunk: 0,
-                    chunks: 0,
-                    received: 0,
-                    upload_id: String::new(),
-                    upload_token: String::new(),
-                    created: Instant::now(),
-                    complete: true,
-                    polls_left: polls,
-                    failed,
-                    head: vec![],
-                },
-            );
+            g.publishes
+                .insert(publish_id.clone(), Publish::pulled(creator.open_id, p, polls, failed));
             ok(json!({"publish_id": publish_id}))
         }
         other => invalid(&format!(
@@ -676,21 +682,7 @@ async fn content_init(State(s): Shared, headers: HeaderMap, body: bytes::Bytes) 
     };
     g.publishes.insert(
         publish_id.clone(),
-        Publish {
-            open_id: creator.open_id,
-            post,
-            size: 0,
-            chunk: 0,
-            chunks: 0,
-            received: 0,
-            upload_id: String::new(),
-            upload_token: String::new(),
-            created: Instant::now(),
-            complete: true,
-            polls_left: polls,
-            failed,
-            head: vec![],
-        },
+        Publish::pulled(creator.open_id, post, polls, failed),
     );
     ok(json!({"publish_id": publish_id}))
 }

@@ -276,3 +276,103 @@ async fn pinterests_limits_and_errors_are_typed() {
     );
     assert_eq!(m[0].likes, None, "no data is no value, not zero");
 }
+
+/// Through the engine: a composed Pin on the account's board, published with a token
+/// refreshed first at Pinterest's token endpoint, which takes the app's credentials as
+/// HTTP Basic only (as the plugin's `oauth-spec` says).
+#[tokio::test]
+async fn the_engine_refreshes_with_basic_auth_and_pins_a_composed_post() {
+    use chorus_core::delivery::EngineSettings;
+    use chorus_core::delivery::plan::{Planner, Target, When};
+    use chorus_core::domain::{PostDraft, PostOptions};
+    use chorus_core::oauth::{OAuthClient, OAuthClients};
+    use chorus_core::secrets::Credentials;
+    use chorus_tests::queue::{registry_with, run_until_settled, seed_due};
+
+    let t = chorus_tests::TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("pin-engine").await;
+    let fake = PinterestFake::start().await.unwrap();
+    fake.register_client("chorus-app", "app-secret");
+    let acc = seed_due(
+        &t.store,
+        ws,
+        brand,
+        "pinterest",
+        (0, 1),
+        chrono::Utc::now(),
+        "pin-engine",
+    )
+    .await
+    .remove(0);
+    fake.add_board(&acc.remote_id, BOARD, "Recipes");
+    fake.grant_refresh("pinr_1", &acc.remote_id, &["boards:read", "pins:read", "pins:write"]);
+    t.store
+        .tenant(ws)
+        .accounts()
+        .set_credentials(
+            acc.id,
+            &Credentials {
+                access_token: acc.token.clone(),
+                refresh_token: Some("pinr_1".into()),
+                expires_at: Some(chrono::Utc::now() + chrono::Duration::minutes(1)),
+                app_password: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mut settings = chorus_core::plugins::PluginSettings::default();
+    settings
+        .api_bases
+        .insert("pinterest".into(), url::Url::parse(&fake.base_url).unwrap());
+    let plugins = registry_with(&t.store, settings).await;
+    let host = common::MediaHost::start(&t.store, Some(plugins.clone())).await;
+    let (asset, _) = host.add(ws, brand, "salad.jpg", &jpeg(160), Some("A salad")).await;
+    let mut options = PostOptions::default();
+    options.set("pinterest", "board", BOARD);
+    let planner = Planner::new(t.store.tenant(ws), &plugins);
+    let draft = PostDraft {
+        body: "Summer salad in ten minutes. https://fika.coffee/salad".into(),
+        locale: "en".into(),
+        media: vec![asset.id],
+        options,
+        ..Default::default()
+    };
+    let target = Target {
+        account_id: acc.id,
+        segment_id: None,
+    };
+    let planned = planner.compose(brand, None, draft, &[target]).await.unwrap();
+    planner.schedule(planned.post.id, When::Now, None).await.unwrap();
+    let mut oauth = OAuthClients::new();
+    oauth.insert(
+        "pinterest".into(),
+        OAuthClient {
+            client_id: "chorus-app".into(),
+            client_secret: Some("app-secret".into()),
+            token_url: Some(url::Url::parse(&format!("{}/v5/oauth/token", fake.base_url)).unwrap()),
+        },
+    );
+    run_until_settled(
+        &t.store,
+        plugins,
+        EngineSettings {
+            media: Some(host.library.clone()),
+            oauth,
+            ..EngineSettings::default()
+        },
+        Duration::from_secs(60),
+    )
+    .await;
+    let requests = fake.token_requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(
+        requests[0].outcome, 200,
+        "HTTP Basic, as Pinterest requires: {requests:?}"
+    );
+    let pins = fake.pins();
+    assert_eq!(pins.len(), 1);
+    assert_eq!(pins[0].link.as_deref(), Some("https://fika.coffee/salad"));
+    assert_eq!(pins[0].title.as_deref(), Some("Summer salad in ten minutes"));
+    let creds = t.store.tenant(ws).accounts().credentials(acc.id).await.unwrap();
+    assert!(creds.access_token.starts_with("pina_fake"), "{}", creds.access_token);
+}

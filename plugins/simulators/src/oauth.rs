@@ -48,6 +48,8 @@ pub struct Config {
     pub client_id_field: &'static str,
     /// Whether the client may authenticate with HTTP Basic (TikTok: form fields only).
     pub basic_allowed: bool,
+    /// Whether the client may send its credentials as form fields (Pinterest: Basic only).
+    pub body_credentials_allowed: bool,
 }
 
 /// One request to the token endpoint, as the fake saw it.
@@ -428,6 +430,12 @@ fn authenticate(config: &Config, client: Option<&Client>, headers: &HeaderMap, f
             ),
         ));
     }
+    if !tried_basic && !config.body_credentials_allowed {
+        return Err(Refusal::invalid_client(
+            "HTTP Basic authentication with the app's id and secret is required.",
+            true,
+        ));
+    }
     let body_id = form.get(config.client_id_field);
     let body_secret = form.get("client_secret");
     if tried_basic && body_secret.is_some() {
@@ -497,7 +505,9 @@ fn form_decode(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::{Client, Config, Form, authenticate};
     use crate::x::{ALL_SCOPES, XFake};
+    use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
     use serde_json::Value;
     use std::time::Duration;
 
@@ -710,5 +720,39 @@ mod tests {
         assert_eq!(body["expires_in"], 0);
         let access = body["access_token"].as_str().expect("access_token");
         assert_eq!(post_tweet(&x, access, "hi").await, 401);
+    }
+
+    #[test]
+    fn a_basic_only_endpoint_refuses_credentials_in_the_body() {
+        let config = Config {
+            path: "/token",
+            rotate_refresh_tokens: false,
+            bad_token_error: "invalid_grant",
+            bad_token_description: "",
+            access_token_prefix: "a",
+            refresh_token_prefix: "r",
+            client_id_field: "client_id",
+            basic_allowed: true,
+            body_credentials_allowed: false,
+        };
+        let app = Client {
+            id: "app".into(),
+            secret: Some("s".into()),
+        };
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([("client_id", "app"), ("client_secret", "s")])
+            .finish();
+        let form = Form(form_urlencoded::parse(body.as_bytes()).into_owned().collect());
+        let e = authenticate(&config, Some(&app), &HeaderMap::new(), &form).unwrap_err();
+        assert_eq!(
+            (e.status, e.error.as_str()),
+            (StatusCode::UNAUTHORIZED, "invalid_client")
+        );
+        let mut basic = HeaderMap::new();
+        basic.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic YXBwOnM="), // app:s
+        );
+        assert!(authenticate(&config, Some(&app), &basic, &Form(vec![])).is_ok());
     }
 }

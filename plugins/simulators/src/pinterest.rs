@@ -7,6 +7,8 @@
 //! cover; a board's Pins, Pin analytics, and Pinterest's `{code, message}` errors.
 
 use crate::fault::{self, FaultShapes, Faults};
+pub use crate::oauth::TokenRequest;
+use crate::oauth::{self, TokenEndpoint};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +17,20 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+/// Pinterest's token endpoint: the app authenticates with HTTP Basic only (the spec's
+/// `security: basic`); refresh tokens stay valid (continuous refresh).
+const TOKEN_ENDPOINT: oauth::Config = oauth::Config {
+    path: "/v5/oauth/token",
+    rotate_refresh_tokens: false,
+    bad_token_error: "invalid_grant",
+    bad_token_description: "Invalid refresh token.",
+    access_token_prefix: "pina_fake",
+    refresh_token_prefix: "pinr_fake",
+    client_id_field: "client_id",
+    basic_allowed: true,
+    body_credentials_allowed: false,
+};
 
 /// A Pin the fake created.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +86,7 @@ pub struct PinterestFake {
     pub upload_base: String,
     pub faults: Faults,
     inner: Arc<Mutex<Inner>>,
+    oauth: TokenEndpoint,
 }
 
 #[derive(Clone)]
@@ -129,12 +146,26 @@ impl PinterestFake {
             .route("/v5/media/{id}", get(media_status))
             .route("/v5/boards/{id}/pins", get(board_pins))
             .with_state(inner.clone());
-        let (base_url, faults) = fault::launch(api, Shapes).await?;
+        let minted = inner.clone();
+        let oauth = TokenEndpoint::new(
+            TOKEN_ENDPOINT,
+            Arc::new(move |token: &str, grant: &oauth::Grant, _expires_in: u64| {
+                let mut g = lock(&minted);
+                if g.tokens.contains_key(token) {
+                    return false;
+                }
+                g.tokens
+                    .insert(token.to_owned(), (grant.user_id.clone(), grant.scopes.clone()));
+                true
+            }),
+        );
+        let (base_url, faults) = fault::launch(api.merge(oauth.router()), Shapes).await?;
         Ok(Self {
             base_url,
             upload_base,
             faults,
             inner,
+            oauth,
         })
     }
 
@@ -155,6 +186,21 @@ impl PinterestFake {
             token.to_owned(),
             (user.to_owned(), scopes.iter().map(|s| s.to_string()).collect()),
         );
+    }
+
+    /// Registers the app at the token endpoint (HTTP Basic only).
+    pub fn register_client(&self, client_id: &str, client_secret: &str) {
+        self.oauth.register_client(client_id, Some(client_secret));
+    }
+
+    /// Issues `refresh_token` for `user`.
+    pub fn grant_refresh(&self, refresh_token: &str, user: &str, scopes: &[&str]) {
+        self.oauth.grant_refresh(refresh_token, user, user, scopes);
+    }
+
+    /// Every request the token endpoint answered.
+    pub fn token_requests(&self) -> Vec<TokenRequest> {
+        self.oauth.requests()
     }
 
     /// Gives `user` a board.

@@ -35,6 +35,7 @@ const TOKEN_ENDPOINT: oauth::Config = oauth::Config {
     refresh_token_prefix: "rft.fake",
     client_id_field: "client_key",
     basic_allowed: false,
+    body_credentials_allowed: true,
 };
 
 /// A post TikTok published.

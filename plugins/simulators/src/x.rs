@@ -68,6 +68,7 @@ const TOKEN_ENDPOINT: oauth::Config = oauth::Config {
     refresh_token_prefix: "x-rt-",
     client_id_field: "client_id",
     basic_allowed: true,
+    body_credentials_allowed: true,
 };
 
 #[derive(Debug)]

@@ -25,6 +25,7 @@ mod m20261206_000009_planning;
 mod m20261207_000010_account_servers;
 mod m20261207_000011_media_probe;
 mod m20261208_000012_post_options;
+mod m20261209_000013_identity;
 
 /// Applies Chorus's migrations in order.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_account_servers::Migration),
             Box::new(m20261207_000011_media_probe::Migration),
             Box::new(m20261208_000012_post_options::Migration),
+            Box::new(m20261209_000013_identity::Migration),
         ]
     }
 }

@@ -64,6 +64,8 @@ async fn migrations_are_idempotent_and_create_every_table() {
         "contact_events",
         "segment_snapshots",
         "segment_members",
+        "sessions",
+        "api_tokens",
     ] {
         let sql = format!("SELECT COUNT(*) AS n FROM {table}");
         let row = conn

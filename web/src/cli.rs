@@ -82,6 +82,9 @@ pub enum Command {
     /// Create workspaces (an agency, or a company).
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// People who sign in to the web UI and the API.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Create brands (an agency's clients, or a company's brands).
     #[command(subcommand)]
     Brand(BrandCommand),
@@ -347,6 +350,27 @@ pub enum WorkspaceCommand {
         name: String,
         #[arg(long, value_enum, default_value = "company")]
         kind: KindArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Creates a user (or sets an existing one's password) and grants a role. The password
+    /// is read from CHORUS_PASSWORD or standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// The workspace (slug) to grant the role in.
+        #[arg(long)]
+        workspace: Option<String>,
+        /// Limit the role to one brand (slug) of the workspace, e.g. for a client approver.
+        #[arg(long)]
+        brand: Option<String>,
+        /// owner, admin, editor, viewer or client_approver.
+        #[arg(long, default_value = "owner")]
+        role: String,
     },
 }
 
@@ -751,6 +775,7 @@ pub fn main() -> ExitCode {
             matches!(
                 command,
                 Command::Workspace(_)
+                    | Command::User(_)
                     | Command::Brand(_)
                     | Command::Audience(_)
                     | Command::Segment(_)
@@ -809,6 +834,32 @@ pub fn main() -> ExitCode {
                 crate::bench_audience::run(contacts.max(1000), keep).await
             }
             Command::Workspace(c) => audience(&settings, AudienceCli::Workspace(c)).await,
+            Command::User(UserCommand::Create {
+                email,
+                name,
+                workspace,
+                brand,
+                role,
+            }) => {
+                async {
+                    let role: chorus_core::domain::Role = role.parse()?;
+                    let store = open_store(&settings, true).await?;
+                    let r = crate::user_cmd::create(
+                        &store,
+                        crate::user_cmd::CreateUser {
+                            email: &email,
+                            name: &name,
+                            workspace: workspace.as_deref(),
+                            brand: brand.as_deref(),
+                            role,
+                        },
+                    )
+                    .await;
+                    let _ = store.close().await;
+                    r
+                }
+                .await
+            }
             Command::Brand(c) => audience(&settings, AudienceCli::Brand(c)).await,
             Command::Audience(c) => audience(&settings, AudienceCli::Audience(c)).await,
             Command::Segment(c) => audience(&settings, AudienceCli::Segment(c)).await,
@@ -1112,12 +1163,13 @@ async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 /// ACK: 40 ms per media fetch on loopback (`chorus bench publish`).
 pub(crate) fn no_delay(
     listener: tokio::net::TcpListener,
-) -> impl axum::serve::Listener<Io = tokio::net::TcpStream, Addr = std::net::SocketAddr> {
-    axum::serve::ListenerExt::tap_io(listener, |tcp| {
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    fn set(tcp: &mut tokio::net::TcpStream) {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY on a connection");
         }
-    })
+    }
+    axum::serve::ListenerExt::tap_io(listener, set as fn(&mut tokio::net::TcpStream))
 }
 
 async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
@@ -1155,13 +1207,26 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     );
     let stats = engine.stats();
     let worker = tokio::spawn(engine.run(stop.clone()));
-    let mut app = router(AppState {
-        store: store.clone(),
-        plugins: plugins.clone(),
-        started: Instant::now(),
-        stats: Some(stats),
-        media: Some(media.clone()),
-    });
+    let mut app = crate::server::router_with(
+        AppState {
+            store: store.clone(),
+            plugins: plugins.clone(),
+            started: Instant::now(),
+            stats: Some(stats),
+            media: Some(media.clone()),
+        },
+        crate::api::ApiSettings {
+            // Browsers keep `Secure` cookies on https and on loopback; plain http on another
+            // host (a LAN test box) would lose the session, so only there is it left off.
+            secure_cookies: addr.ip().is_loopback()
+                || settings
+                    .media
+                    .public_base_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://")),
+            ..Default::default()
+        },
+    );
     if let Some(sandbox) = sandbox {
         let seeded = crate::demo::seed(&store, &sandbox)
             .await
@@ -1186,6 +1251,14 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
         }));
     }
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Chorus listening on http://{addr}");
+    let first_start = !store.identity().has_users().await.unwrap_or(true);
+    if first_start {
+        tracing::warn!(
+            "no one can sign in yet: create the first owner with `chorus user create --email you@example.com --name \"Your Name\" --workspace SLUG`"
+        );
+    }
+    // The peer address feeds the sign-in rate limit.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(no_delay(listener), app).with_graceful_shutdown(stopped(stop.clone()));
     run_until_stopped(std::future::IntoFuture::into_future(server), stop, SHUTDOWN_GRACE)
         .await

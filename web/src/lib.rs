@@ -1,6 +1,7 @@
 //! The Chorus hub: the `chorus` command line, the HTTP server and the background worker,
 //! wired to the core. Handlers stay thin; the work happens in `chorus_core`.
 
+pub mod api;
 pub mod audience_cmd;
 pub mod bench;
 pub mod bench_audience;
@@ -18,3 +19,4 @@ pub mod post_cmd;
 pub mod queue_cmd;
 pub mod scaffold;
 pub mod server;
+pub mod user_cmd;

@@ -23,12 +23,19 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    router_with(state, crate::api::ApiSettings::default())
+}
+
+/// The server with the REST API set up by `api`.
+pub fn router_with(state: AppState, api: crate::api::ApiSettings) -> Router {
+    let api = crate::api::router(state.store.clone(), state.plugins.clone(), api);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/media/{id}", get(media))
         .with_state(state)
+        .merge(api)
 }
 
 /// Liveness: the process is up and serving. Does not touch the database.

@@ -340,3 +340,74 @@ async fn queue_shows_depth_per_state_and_the_dead_with_their_reasons() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_first_start_says_how_to_create_an_owner_and_user_create_lets_them_sign_in() {
+    let db = TestDatabase::new().await;
+    let cwd = tempfile::tempdir().unwrap();
+    let dir = cwd.path();
+    let env = [("CHORUS_DATABASE_URL", db.url.as_str())];
+    let mut hub = Running::start(bin(), dir, &["serve", "--bind", "127.0.0.1:0"], &env);
+    let base = hub.base_url();
+    assert!(
+        hub.wait_for_line("chorus user create", Duration::from_secs(5))
+            .is_some(),
+        "no first-start hint: {:?}",
+        hub.log
+    );
+    let (code, out, err) = run(
+        bin(),
+        dir,
+        &["workspace", "create", "acme", "--name", "Acme", "--kind", "agency"],
+        &env,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A short password is refused with the rule, and nothing is created.
+    let create = [
+        "user",
+        "create",
+        "--email",
+        "Ana@Acme.test",
+        "--name",
+        "Ana",
+        "--workspace",
+        "acme",
+    ];
+    let short = [env[0], ("CHORUS_PASSWORD", "too short")];
+    let (code, out, err) = run(bin(), dir, &create, &short);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("password") && err.contains("at least 12"), "{err}");
+    let good = [env[0], ("CHORUS_PASSWORD", "correct horse battery staple")];
+    let (code, out, err) = run(bin(), dir, &create, &good);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ana@acme.test can sign in; owner of acme"), "{out}");
+
+    let http = chorus_tests::http_client();
+    let r = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({ "email": "ana@acme.test", "password": "correct horse battery staple" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let me: serde_json::Value = http
+        .get(format!("{base}/api/v1/me"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["memberships"][0]["workspace"]["slug"], "acme");
+    assert_eq!(me["memberships"][0]["role"], "owner");
+    hub.terminate(Duration::from_secs(5));
+}

@@ -41,4 +41,54 @@ impl Role {
     pub fn can_manage_accounts(self) -> bool {
         matches!(self, Role::Owner | Role::Admin)
     }
+    /// Reads posts, deliveries, accounts and segments (every role does).
+    pub fn can_read(self) -> bool {
+        true
+    }
+    /// Manages people, API tokens, webhooks and brand settings.
+    pub fn can_administer(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+
+    /// Whether someone holding `self` may hand `other` to an API token or a person: never
+    /// more than they have. A client approver can delegate only approving and reading.
+    pub fn covers(self, other: Role) -> bool {
+        match self {
+            Role::Owner => true,
+            Role::Admin => other != Role::Owner,
+            Role::Editor => matches!(other, Role::Editor | Role::Viewer),
+            Role::Viewer => other == Role::Viewer,
+            Role::ClientApprover => matches!(other, Role::ClientApprover | Role::Viewer),
+        }
+    }
+
+    pub const ALL: [Role; 5] = [
+        Role::Owner,
+        Role::Admin,
+        Role::Editor,
+        Role::Viewer,
+        Role::ClientApprover,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Editor => "editor",
+            Role::Viewer => "viewer",
+            Role::ClientApprover => "client_approver",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = crate::Invalid;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            crate::Invalid::new(
+                "role",
+                format!("{s:?} is not a role; use owner, admin, editor, viewer or client_approver"),
+            )
+        })
+    }
 }

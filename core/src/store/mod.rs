@@ -10,6 +10,7 @@ mod brands;
 mod connect;
 mod deliveries;
 pub mod entity;
+pub mod identity;
 mod leases;
 mod media;
 mod notify;
@@ -27,6 +28,7 @@ pub use audit::AuditEntry;
 pub use brands::NewBrand;
 pub use connect::{ConnectError, DatabaseKind, ScratchDatabase, redact_url};
 pub use deliveries::{NewDelivery, Readaptation};
+pub use identity::{IssuedToken, NewToken, OpenedSession, SignedIn};
 pub use media::NewMediaAsset;
 pub use people::NewUser;
 pub use posts::Settlement;
@@ -72,6 +74,11 @@ impl Store {
     /// People exist across workspaces; their roles do not (see [`Tenant::memberships`]).
     pub fn users(&self) -> people::Users<'_> {
         people::Users { db: &self.db }
+    }
+
+    /// Passwords, sessions and API-token lookups (before the caller's workspace is known).
+    pub fn identity(&self) -> identity::Identity<'_> {
+        identity::Identity { db: &self.db }
     }
 
     /// The delivery queue across workspaces, for workers.

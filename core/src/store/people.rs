@@ -37,10 +37,18 @@ impl Users<'_> {
             display_name: Set(required_name("display_name", &new.display_name)?),
             created_at: Set(at),
             updated_at: Set(at),
+            password_hash: Set(None),
         }
         .insert(self.db)
         .await
         .map_err(|e| map_db_err("user", e))
+    }
+
+    pub async fn get(&self, id: Uuid) -> Result<user::Model, StoreError> {
+        user::Entity::find_by_id(id)
+            .one(self.db)
+            .await?
+            .ok_or_else(|| StoreError::not_found("user", id))
     }
 
     pub async fn by_email(&self, email: &str) -> Result<user::Model, StoreError> {

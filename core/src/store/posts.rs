@@ -7,7 +7,8 @@ use crate::domain::{PostDraft, PostStatus, new_id};
 use crate::{Invalid, StoreError};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -87,6 +88,29 @@ impl Posts<'_> {
             q = q.filter(post::Column::Status.eq(s));
         }
         Ok(q.order_by_desc(post::Column::Id).all(self.t.db()).await?)
+    }
+
+    /// One page of the workspace's posts, newest first: in `brands` (all when `None`),
+    /// optionally in one state, older than the post `before` (the cursor of the previous
+    /// page). UUIDv7 ids grow with time, so the id orders and pages at once.
+    pub async fn page(
+        &self,
+        brands: Option<&[Uuid]>,
+        status: Option<PostStatus>,
+        before: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<post::Model>, StoreError> {
+        let mut q = self.t.select::<post::Entity>();
+        if let Some(b) = brands {
+            q = q.filter(post::Column::BrandId.is_in(b.iter().copied()));
+        }
+        if let Some(s) = status {
+            q = q.filter(post::Column::Status.eq(s));
+        }
+        if let Some(c) = before {
+            q = q.filter(post::Column::Id.lt(c));
+        }
+        Ok(q.order_by_desc(post::Column::Id).limit(limit).all(self.t.db()).await?)
     }
 
     /// The post's media asset ids, in order.

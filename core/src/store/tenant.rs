@@ -48,6 +48,7 @@ tenant_owned!(
     posting_schedule => "posting schedule",
     recurrence => "recurrence",
     audit_log => "audit entry",
+    api_token => "API token",
 );
 
 impl<'a> Tenant<'a> {
@@ -106,6 +107,9 @@ impl<'a> Tenant<'a> {
     }
     pub fn media(&self) -> super::media::Media<'a> {
         super::media::Media { t: *self }
+    }
+    pub fn api_tokens(&self) -> super::identity::ApiTokens<'a> {
+        super::identity::ApiTokens { t: *self }
     }
     pub fn audit(&self) -> super::audit::Audit<'a> {
         super::audit::Audit { t: *self }

@@ -1,6 +1,7 @@
 //! sea-orm entities: one module per table, mirroring `migrations/`. Rows are plain data;
 //! the rules about them live in `crate::domain` and the queries in the repository modules.
 
+pub mod api_token;
 pub mod audience_segment;
 pub mod audit_log;
 pub mod brand;
@@ -18,6 +19,7 @@ pub mod post_media;
 pub mod posting_schedule;
 pub mod recurrence;
 pub mod segment_snapshot;
+pub mod session;
 pub mod social_account;
 pub mod user;
 pub mod workspace;

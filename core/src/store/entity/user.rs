@@ -6,5 +6,8 @@ super::entity! {
         pub display_name: String,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// argon2id in PHC format; none until a password is set. Never serialised.
+        #[serde(skip)]
+        pub password_hash: Option<String>,
     }
 }

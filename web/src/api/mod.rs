@@ -1,0 +1,163 @@
+//! The REST API under `/api/v1`: JSON in and out, errors as RFC 9457 problem details,
+//! and an OpenAPI 3.1 document at `/api/openapi.json` generated from these handlers (so it
+//! cannot drift from what the server accepts), with a reference page at `/api/docs`.
+//!
+//! Every tenant resource lives under `/api/v1/workspaces/{workspace}/…`; a handler reaches
+//! its data only through [`auth::Caller::access`], which resolves the caller's roles there
+//! and hands out the store's tenant scope. One module per resource; handlers stay thin.
+
+pub mod auth;
+mod extract;
+mod plugins;
+mod posts;
+pub mod problem;
+mod reference;
+mod session;
+mod tokens;
+mod workspaces;
+
+use axum::Router;
+use chorus_core::plugins::PluginRegistry;
+use chorus_core::store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// How the API behaves on this server.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Mark the session cookie `Secure` (off only for plain HTTP on a non-loopback host).
+    pub secure_cookies: bool,
+    /// Largest request body accepted (media uploads have their own route and limit).
+    pub body_limit: usize,
+    /// Longest a request may take before it is answered 408.
+    pub timeout: Duration,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            secure_cookies: true,
+            body_limit: 1024 * 1024,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What API handlers share.
+pub struct Api {
+    pub store: Store,
+    pub plugins: Arc<PluginRegistry>,
+    pub settings: ApiSettings,
+    pub logins: auth::LoginLimiter,
+}
+
+pub type ApiState = Arc<Api>;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Chorus API",
+        description = "Compose once, adapt per platform and audience segment, schedule and publish. \
+                       Sign in with POST /api/v1/session (browsers) or send an API token as a bearer token.",
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "session", description = "Signing in and out"),
+        (name = "workspaces", description = "Workspaces and their brands"),
+        (name = "posts", description = "Posts and their deliveries"),
+        (name = "tokens", description = "API tokens for integrations"),
+        (name = "plugins", description = "Installed platform plugins"),
+        (name = "audit", description = "Who did what"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("chorus_…")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(auth::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// The API's routes and its OpenAPI document, built from the same handler list.
+pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(session::sign_in, session::sign_out))
+        .routes(routes!(session::me))
+        .routes(routes!(workspaces::list))
+        .routes(routes!(workspaces::get))
+        .routes(routes!(workspaces::brands, workspaces::create_brand))
+        .routes(routes!(posts::list))
+        .routes(routes!(posts::get))
+        .routes(routes!(posts::deliveries))
+        .routes(routes!(tokens::list, tokens::issue))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(workspaces::audit))
+        .routes(routes!(plugins::list))
+        .split_for_parts()
+}
+
+/// The API mounted with its document, reference page, body limit and timeout.
+pub fn router(store: Store, plugins: Arc<PluginRegistry>, settings: ApiSettings) -> Router {
+    let (routes, doc) = routes();
+    let doc = Arc::new(doc);
+    let limit = settings.body_limit;
+    let timeout = settings.timeout;
+    let state = Arc::new(Api {
+        store,
+        plugins,
+        settings,
+        logins: auth::LoginLimiter::default(),
+    });
+    routes
+        .route(
+            "/api/openapi.json",
+            axum::routing::get({
+                let doc = doc.clone();
+                move || async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route(
+            "/api/docs",
+            axum::routing::get(move || async move { reference::page(&doc) }),
+        )
+        // Unknown API paths answer as the API does; the rest of the site is not the API's.
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async { problem::Problem::not_found().detail("no such API route; see /api/docs") }),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(axum::middleware::map_response(problem::bare_errors_as_problems))
+        .with_state(state)
+}
+
+/// A cursor page of items: pass `next_cursor` back as `cursor` for the next page.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}

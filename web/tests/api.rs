@@ -1,0 +1,698 @@
+//! The REST API over real HTTP on loopback, on SQLite (or PostgreSQL with
+//! `CHORUS_TEST_DATABASE_URL`): signing in, CSRF, the sign-in limit, API tokens, tenancy
+//! across every route of the OpenAPI document, and problem details.
+
+use chorus::api::ApiSettings;
+use chorus::server::{AppState, router_with};
+use chorus_core::domain::{PostDraft, Role, WorkspaceKind};
+use chorus_core::store::{NewBrand, NewUser, NewWorkspace, Store};
+use chorus_tests::TestStore;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use std::time::Instant;
+use uuid::Uuid;
+
+const PASSWORD: &str = "a long enough password";
+
+struct Hub {
+    t: TestStore,
+    base: String,
+    http: Client,
+    /// Workspace A (an agency) with two brands; workspace B another tenant.
+    a: Uuid,
+    a_brand: Uuid,
+    a_other_brand: Uuid,
+    a_post: Uuid,
+    a_other_post: Uuid,
+    b: Uuid,
+}
+
+async fn user(store: &Store, email: &str, grants: &[(Uuid, Option<Uuid>, Role)]) -> Uuid {
+    let u = store
+        .users()
+        .create(NewUser {
+            email: email.into(),
+            display_name: email.split('@').next().unwrap_or("x").into(),
+        })
+        .await
+        .unwrap();
+    store.identity().set_password(u.id, PASSWORD).await.unwrap();
+    for (ws, brand, role) in grants {
+        store
+            .tenant(*ws)
+            .memberships()
+            .grant(u.id, *brand, *role)
+            .await
+            .unwrap();
+    }
+    u.id
+}
+
+fn draft(body: &str) -> PostDraft {
+    serde_json::from_value(json!({ "body": body })).unwrap()
+}
+
+impl Hub {
+    async fn start() -> Hub {
+        let t = TestStore::new().await;
+        let (plugins, _) =
+            chorus_core::plugins::PluginRegistry::load(chorus_tests::plugins::engine(), Default::default(), &[])
+                .await
+                .unwrap();
+        let (a, a_brand) = t.workspace_with_brand("acme").await;
+        let a_other_brand = t
+            .store
+            .tenant(a)
+            .brands()
+            .create(NewBrand {
+                slug: "acme-other".into(),
+                name: "Other client".into(),
+                timezone: "UTC".into(),
+            })
+            .await
+            .unwrap()
+            .id;
+        let b = t
+            .store
+            .workspaces()
+            .create(NewWorkspace {
+                slug: "globex".into(),
+                name: "Globex".into(),
+                kind: WorkspaceKind::Company,
+            })
+            .await
+            .unwrap()
+            .id;
+        t.store
+            .tenant(b)
+            .brands()
+            .create(NewBrand {
+                slug: "globex-brand".into(),
+                name: "Globex brand".into(),
+                timezone: "UTC".into(),
+            })
+            .await
+            .unwrap();
+        let s = &t.store;
+        user(s, "owner@acme.test", &[(a, None, Role::Owner)]).await;
+        user(s, "admin@acme.test", &[(a, None, Role::Admin)]).await;
+        user(s, "editor@acme.test", &[(a, None, Role::Editor)]).await;
+        user(s, "viewer@acme.test", &[(a, None, Role::Viewer)]).await;
+        user(s, "client@acme.test", &[(a, Some(a_brand), Role::ClientApprover)]).await;
+        user(s, "owner@globex.test", &[(b, None, Role::Owner)]).await;
+        let posts = s.tenant(a).posts();
+        let a_post = posts
+            .create(a_brand, None, draft("Acme's secret launch"))
+            .await
+            .unwrap()
+            .id;
+        let a_other_post = posts
+            .create(a_other_brand, None, draft("The other client's plans"))
+            .await
+            .unwrap()
+            .id;
+
+        let app = router_with(
+            AppState {
+                store: t.store.clone(),
+                plugins: std::sync::Arc::new(plugins),
+                started: Instant::now(),
+                stats: None,
+                media: None,
+            },
+            ApiSettings::default(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
+        Hub {
+            t,
+            base,
+            http: chorus_tests::http_client(),
+            a,
+            a_brand,
+            a_other_brand,
+            a_post,
+            a_other_post,
+            b,
+        }
+    }
+
+    async fn sign_in(&self, email: &str) -> Session {
+        let r = self
+            .http
+            .post(format!("{}/api/v1/session", self.base))
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "sign in as {email}");
+        let cookie = set_cookie(&r);
+        let body: Value = r.json().await.unwrap();
+        Session {
+            cookie: cookie.split(';').next().unwrap().to_owned(),
+            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    async fn call(&self, as_: &Auth, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value, String) {
+        let mut req = self.http.request(method.clone(), format!("{}{path}", self.base));
+        match as_ {
+            Auth::Session(s) => {
+                req = req.header("cookie", &s.cookie);
+                if method != Method::GET {
+                    req = req.header("x-csrf-token", &s.csrf);
+                }
+            }
+            Auth::Token(t) => req = req.bearer_auth(t),
+            Auth::Nobody => {}
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let ctype = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = r.text().await.unwrap();
+        if !status.is_success() && status != StatusCode::NO_CONTENT {
+            assert_eq!(ctype, "application/problem+json", "{method} {path}: {status} {text}");
+        }
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null), text)
+    }
+}
+
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+enum Auth {
+    Session(Session),
+    Token(String),
+    Nobody,
+}
+
+fn set_cookie(r: &reqwest::Response) -> String {
+    r.headers()
+        .get("set-cookie")
+        .expect("a Set-Cookie header")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_flagged_cookie_and_changes_need_the_csrf_token() {
+    let hub = Hub::start().await;
+    // A session id planted before signing in is never adopted (no session fixation).
+    let planted = "chorus_session=planted-by-an-attacker";
+    let r = hub
+        .http
+        .post(format!("{}/api/v1/session", hub.base))
+        .header("cookie", planted)
+        .json(&json!({ "email": "Owner@Acme.test", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = set_cookie(&r);
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(cookie.contains(flag), "{flag} missing from {cookie}");
+    }
+    assert!(!cookie.contains("planted-by-an-attacker"));
+    let csrf = r.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let session = Session {
+        cookie: cookie.split(';').next().unwrap().to_owned(),
+        csrf,
+    };
+    let planted = Auth::Session(Session {
+        cookie: planted.into(),
+        csrf: session.csrf.clone(),
+    });
+    assert_eq!(hub.call(&planted, Method::GET, "/api/v1/me", None).await.0, 401);
+
+    let me = Auth::Session(session);
+    let (status, body, _) = hub.call(&me, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["user"]["email"], "owner@acme.test");
+    assert_eq!(body["memberships"][0]["role"], "owner");
+
+    // A change without the CSRF token, or with another one, is refused; with it, it goes.
+    let Auth::Session(s) = &me else { unreachable!() };
+    let brand = json!({ "slug": "new-client", "name": "New client", "timezone": "Europe/Stockholm" });
+    let path = format!("{}/api/v1/workspaces/{}/brands", hub.base, hub.a);
+    for csrf in [None, Some("not-the-token")] {
+        let mut req = hub.http.post(&path).header("cookie", &s.cookie).json(&brand);
+        if let Some(c) = csrf {
+            req = req.header("x-csrf-token", c);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        let p: Value = r.json().await.unwrap();
+        assert!(p["type"].as_str().unwrap().ends_with("/csrf"), "{p}");
+    }
+    assert!(
+        hub.t.store.tenant(hub.a).brands().by_slug("new-client").await.is_err(),
+        "nothing created"
+    );
+    let (status, body, _) = hub
+        .call(
+            &me,
+            Method::POST,
+            &format!("/api/v1/workspaces/{}/brands", hub.a),
+            Some(brand),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["timezone"], "Europe/Stockholm");
+
+    // Signing out ends the session on the server, not only in the browser.
+    let (status, _, _) = hub.call(&me, Method::DELETE, "/api/v1/session", None).await;
+    assert_eq!(status, 204);
+    assert_eq!(hub.call(&me, Method::GET, "/api/v1/me", None).await.0, 401);
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_refused_with_429_and_retry_after() {
+    let hub = Hub::start().await;
+    let attempt = |email: &'static str, password: &'static str| {
+        let (http, base) = (hub.http.clone(), hub.base.clone());
+        async move {
+            http.post(format!("{base}/api/v1/session"))
+                .json(&json!({ "email": email, "password": password }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // An unknown e-mail and a wrong password read the same.
+    let unknown = attempt("nobody@acme.test", "whatever it is").await;
+    assert_eq!(unknown.status(), 401);
+    let unknown: Value = unknown.json().await.unwrap();
+    for _ in 0..5 {
+        let r = attempt("editor@acme.test", "wrong password!!").await;
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.json::<Value>().await.unwrap(), unknown);
+    }
+    let r = attempt("editor@acme.test", PASSWORD).await;
+    assert_eq!(r.status(), 429, "the right password too waits out the limit");
+    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    // Another person is not locked out by someone guessing at the editor.
+    assert_eq!(attempt("viewer@acme.test", PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
+async fn api_tokens_are_shown_once_stored_hashed_scoped_and_revocable() {
+    let hub = Hub::start().await;
+    let editor = Auth::Session(hub.sign_in("editor@acme.test").await);
+    let tokens = format!("/api/v1/workspaces/{}/tokens", hub.a);
+    // Never more than the person holds.
+    let (status, body, _) = hub
+        .call(
+            &editor,
+            Method::POST,
+            &tokens,
+            Some(json!({ "name": "CI", "role": "owner" })),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "role");
+    let (status, body, _) = hub
+        .call(
+            &editor,
+            Method::POST,
+            &tokens,
+            Some(json!({ "name": "Zapier", "role": "viewer" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let secret = body["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("chorus_"));
+    let id = body["token"]["id"].as_str().unwrap().to_owned();
+    assert!(body["token"].get("secret").is_none());
+
+    // The listing never shows the secret again, and the database holds only a digest.
+    let (_, list, text) = hub.call(&editor, Method::GET, &tokens, None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(!text.contains(&secret[7..]));
+    let rows = hub.t.store.tenant(hub.a).api_tokens().list().await.unwrap();
+    let stored = serde_json::to_string(&rows).unwrap() + &rows[0].secret_hash;
+    assert!(!stored.contains(&secret[7..]), "the secret is stored");
+
+    let token = Auth::Token(secret.clone());
+    let posts = format!("/api/v1/workspaces/{}/posts", hub.a);
+    let (status, body, _) = hub.call(&token, Method::GET, &posts, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items"].as_array().unwrap().len(), 2);
+    // A viewer's token may read, not change.
+    let (status, _, _) = hub
+        .call(
+            &token,
+            Method::POST,
+            &format!("/api/v1/workspaces/{}/brands", hub.a),
+            Some(json!({ "slug": "x", "name": "x", "timezone": "UTC" })),
+        )
+        .await;
+    assert_eq!(status, 403);
+    // Its workspace only.
+    let (status, _, _) = hub
+        .call(
+            &token,
+            Method::GET,
+            &format!("/api/v1/workspaces/{}/posts", hub.b),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, body, _) = hub.call(&editor, Method::DELETE, &format!("{tokens}/{id}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["revoked_at"].is_string());
+    assert_eq!(hub.call(&token, Method::GET, &posts, None).await.0, 401);
+    let (_, audit, _) = hub
+        .call(
+            &Auth::Session(hub.sign_in("owner@acme.test").await),
+            Method::GET,
+            &format!("/api/v1/workspaces/{}/audit", hub.a),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .filter(|a| a.starts_with("token."))
+        .collect();
+    assert_eq!(actions, ["token.revoked", "token.issued"]);
+}
+
+/// A body the route accepts, so a refusal is about who is asking, not what was sent.
+/// A new route with a body must be added here, or this test fails naming it.
+fn sample_body(method: &str, path: &str) -> Option<Value> {
+    match (method, path) {
+        ("post", "/api/v1/session") => Some(json!({ "email": "owner@acme.test", "password": PASSWORD })),
+        ("post", "/api/v1/workspaces/{workspace}/brands") => {
+            Some(json!({ "slug": "leaked", "name": "Leaked", "timezone": "UTC" }))
+        }
+        ("post", "/api/v1/workspaces/{workspace}/tokens") => Some(json!({ "name": "leak", "role": "viewer" })),
+        ("get" | "delete", _) => None,
+        _ => panic!("{method} {path}: give this route a sample body in sample_body()"),
+    }
+}
+
+#[tokio::test]
+async fn no_route_of_the_openapi_document_leaks_across_workspaces() {
+    let hub = Hub::start().await;
+    let owner_a = Auth::Session(hub.sign_in("owner@acme.test").await);
+    // Something of A's to reach for: a token.
+    let (_, issued, _) = hub
+        .call(
+            &owner_a,
+            Method::POST,
+            &format!("/api/v1/workspaces/{}/tokens", hub.a),
+            Some(json!({ "name": "A's integration", "role": "admin" })),
+        )
+        .await;
+    let a_token_id = issued["token"]["id"].as_str().unwrap().to_owned();
+    let brands_before = hub.t.store.tenant(hub.a).brands().list().await.unwrap().len();
+
+    // B's owner by session, and B's owner by an API token of B.
+    let owner_b = hub.sign_in("owner@globex.test").await;
+    let (_, b_issued, _) = hub
+        .call(
+            &Auth::Session(Session {
+                cookie: owner_b.cookie.clone(),
+                csrf: owner_b.csrf.clone(),
+            }),
+            Method::POST,
+            &format!("/api/v1/workspaces/{}/tokens", hub.b),
+            Some(json!({ "name": "B's integration", "role": "owner" })),
+        )
+        .await;
+    let intruders = [
+        ("B's owner (session)", Auth::Session(owner_b)),
+        (
+            "B's owner (token)",
+            Auth::Token(b_issued["secret"].as_str().unwrap().to_owned()),
+        ),
+    ];
+
+    let doc: Value = hub
+        .http
+        .get(format!("{}/api/openapi.json", hub.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, _) in item.as_object().unwrap() {
+            if !path.contains("{workspace}") {
+                continue;
+            }
+            let concrete = path
+                .replace("{workspace}", &hub.a.to_string())
+                .replace("{post}", &hub.a_post.to_string())
+                .replace("{token}", &a_token_id);
+            assert!(!concrete.contains('{'), "{path}: teach this test the parameter");
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            for (who, auth) in &intruders {
+                let (status, _, text) = hub.call(auth, m.clone(), &concrete, sample_body(method, path)).await;
+                assert!(
+                    status == 404 || status == 403,
+                    "{who} {method} {concrete}: {status} {text}"
+                );
+                for secret in [
+                    hub.a.to_string(),
+                    hub.a_post.to_string(),
+                    a_token_id.clone(),
+                    "acme".into(),
+                    "secret launch".into(),
+                ] {
+                    assert!(
+                        !text.contains(&secret),
+                        "{who} {method} {concrete} reveals {secret:?}: {text}"
+                    );
+                }
+                checked += 1;
+            }
+            // Nobody signed in gets 401 everywhere.
+            let (status, _, _) = hub
+                .call(&Auth::Nobody, m.clone(), &concrete, sample_body(method, path))
+                .await;
+            assert_eq!(status, 401, "anonymous {method} {concrete}");
+        }
+    }
+    assert!(checked >= 2 * 9, "only {checked} calls: the document lost routes");
+    assert_eq!(
+        hub.t.store.tenant(hub.a).brands().list().await.unwrap().len(),
+        brands_before
+    );
+    assert!(
+        hub.t
+            .store
+            .tenant(hub.a)
+            .api_tokens()
+            .list()
+            .await
+            .unwrap()
+            .iter()
+            .all(|t| t.revoked_at.is_none())
+    );
+}
+
+#[tokio::test]
+async fn roles_decide_what_each_person_sees_and_changes() {
+    let hub = Hub::start().await;
+    let posts = format!("/api/v1/workspaces/{}/posts", hub.a);
+    let brands = format!("/api/v1/workspaces/{}/brands", hub.a);
+    let audit = format!("/api/v1/workspaces/{}/audit", hub.a);
+    let new_brand = || Some(json!({ "slug": format!("b{}", Uuid::now_v7().simple()), "name": "n", "timezone": "UTC" }));
+    // (who, sees how many posts, may add a brand, may read the audit log)
+    for (email, visible, admin) in [
+        ("owner@acme.test", 2, true),
+        ("admin@acme.test", 2, true),
+        ("editor@acme.test", 2, false),
+        ("viewer@acme.test", 2, false),
+        ("client@acme.test", 1, false),
+    ] {
+        let s = Auth::Session(hub.sign_in(email).await);
+        let (status, body, _) = hub.call(&s, Method::GET, &posts, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["items"].as_array().unwrap().len(), visible, "{email}");
+        let (status, _, _) = hub.call(&s, Method::POST, &brands, new_brand()).await;
+        assert_eq!(status.is_success(), admin, "{email} adding a brand: {status}");
+        let (status, _, _) = hub.call(&s, Method::GET, &audit, None).await;
+        assert_eq!(status.is_success(), admin, "{email} reading the audit log: {status}");
+    }
+    // The client sees their brand and nothing of the other client's.
+    let client = Auth::Session(hub.sign_in("client@acme.test").await);
+    let (_, list, _) = hub.call(&client, Method::GET, &brands, None).await;
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [hub.a_brand.to_string()]);
+    let other = format!("{posts}/{}", hub.a_other_post);
+    assert_eq!(hub.call(&client, Method::GET, &other, None).await.0, 404);
+    assert_eq!(
+        hub.call(&client, Method::GET, &format!("{other}/deliveries"), None)
+            .await
+            .0,
+        404
+    );
+    let (status, _, _) = hub
+        .call(
+            &client,
+            Method::GET,
+            &format!("{posts}?brand={}", hub.a_other_brand),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, body, _) = hub
+        .call(&client, Method::GET, &format!("{posts}/{}", hub.a_post), None)
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["body"].as_str()),
+        (200, Some("Acme's secret launch"))
+    );
+}
+
+#[tokio::test]
+async fn posts_page_by_cursor_and_bad_input_gets_problem_details() {
+    let hub = Hub::start().await;
+    let t = hub.t.store.tenant(hub.a);
+    for i in 0..5 {
+        t.posts()
+            .create(hub.a_brand, None, draft(&format!("post {i}")))
+            .await
+            .unwrap();
+    }
+    let owner = Auth::Session(hub.sign_in("owner@acme.test").await);
+    let base = format!("/api/v1/workspaces/{}/posts?brand={}&limit=2", hub.a, hub.a_brand);
+    let (mut seen, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("{base}&cursor={c}"),
+            None => base.clone(),
+        };
+        let (status, page, _) = hub.call(&owner, Method::GET, &path, None).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page["items"].as_array().unwrap().len() <= 2);
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["body"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        ["post 4", "post 3", "post 2", "post 1", "post 0", "Acme's secret launch"]
+    );
+
+    let ws = format!("/api/v1/workspaces/{}", hub.a);
+    let (status, p, _) = hub
+        .call(&owner, Method::GET, &format!("{ws}/posts?limit=0"), None)
+        .await;
+    assert_eq!((status.as_u16(), p["field"].as_str()), (422, Some("limit")));
+    assert!(p["detail"].as_str().unwrap().contains("1-200"));
+    let (status, p, _) = hub
+        .call(&owner, Method::GET, &format!("{ws}/posts?status=sent"), None)
+        .await;
+    assert_eq!(status, 400, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("status"), "{p}");
+    let (status, _, _) = hub
+        .call(&owner, Method::GET, &format!("{ws}/posts/not-a-uuid"), None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, p, _) = hub
+        .call(
+            &owner,
+            Method::POST,
+            &format!("{ws}/brands"),
+            Some(json!({ "slug": "x y", "name": "n", "timezone": "Mars/Olympus" })),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(p["field"], "brand.slug", "{p}");
+    let (status, p, _) = hub
+        .call(
+            &owner,
+            Method::POST,
+            &format!("{ws}/brands"),
+            Some(json!({ "slug": "ok" })),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(p["detail"].as_str().unwrap().contains("name"), "{p}");
+    let (status, _, _) = hub.call(&owner, Method::GET, "/api/v1/nothing-here", None).await;
+    assert_eq!(status, 404);
+    // Bodies over the limit are refused before they are read.
+    let big = "x".repeat(2 * 1024 * 1024);
+    let (status, _, _) = hub
+        .call(
+            &owner,
+            Method::POST,
+            &format!("{ws}/brands"),
+            Some(json!({ "slug": big, "name": "n", "timezone": "UTC" })),
+        )
+        .await;
+    assert_eq!(status, 413);
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_its_reference_page_describe_the_routes() {
+    let hub = Hub::start().await;
+    let doc: Value = hub
+        .http
+        .get(format!("{}/api/openapi.json", hub.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/v1/session",
+        "/api/v1/workspaces/{workspace}/posts",
+        "/api/v1/workspaces/{workspace}/tokens/{token}",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing");
+    }
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    assert!(doc["components"]["securitySchemes"]["token"].is_object());
+    let page = hub.http.get(format!("{}/api/docs", hub.base)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/api/v1/workspaces/{workspace}/posts/{post}/deliveries"));
+    assert!(!html.contains("http://") || !html.contains("cdn"), "no CDN");
+}

@@ -9,7 +9,7 @@ use chorus_core::domain::{CronSchedule, PostDraft, PostStatus, Zone};
 use chorus_core::plugins::PluginRegistry;
 use chorus_core::store::entity::{brand, delivery, social_account};
 use chorus_core::store::{Store, Tenant};
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::path::Path;
 use uuid::Uuid;
@@ -72,37 +72,7 @@ impl WhenArgs<'_> {
 /// with its offset (`2026-12-24T09:00:00+01:00`, `…Z`). A wall time the clocks skip is
 /// refused with the time they jump to; one they pass twice is the first of the two.
 pub fn parse_instant(flag: &str, s: &str, zone: Zone) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s.trim()) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let wall = [
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(s.trim(), f).ok())
-    .ok_or_else(|| {
-        anyhow!(
-            "{flag} {s:?} is not a time; write \"2026-12-24 09:00\" (in --zone, else the brand's zone) \
-                 or \"2026-12-24T09:00:00+01:00\""
-        )
-    })?;
-    match zone.tz().from_local_datetime(&wall) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(t.with_timezone(&Utc)),
-        LocalResult::None => {
-            let after = (1..=180)
-                .map(|m| wall + chrono::Duration::minutes(m))
-                .find(|w| matches!(zone.tz().from_local_datetime(w), LocalResult::Single(_)));
-            bail!(
-                "{flag} {s:?} does not exist in {zone}: the clocks skip it (daylight saving){}",
-                after
-                    .map(|a| format!("; the next time that exists is {}", a.format("%Y-%m-%d %H:%M")))
-                    .unwrap_or_default()
-            )
-        }
-    }
+    zone.instant(flag, s).map_err(|e| anyhow!("{flag} {}", e.message))
 }
 
 /// Targets from `--account` (platform, `platform:handle` or an account id) × `--segment`

@@ -24,6 +24,9 @@ struct Hub {
     a_other_brand: Uuid,
     a_post: Uuid,
     a_other_post: Uuid,
+    /// An X account of `a_brand` and one of `a_other_brand`.
+    a_x: Uuid,
+    a_other_x: Uuid,
     b: Uuid,
 }
 
@@ -54,9 +57,18 @@ fn draft(body: &str) -> PostDraft {
 
 impl Hub {
     async fn start() -> Hub {
+        Self::start_with(&[]).await
+    }
+
+    /// With the bundled plugins, for tests that compose (loading them takes seconds).
+    async fn with_plugins() -> Hub {
+        Self::start_with(chorus_plugins_bundled::BUNDLED).await
+    }
+
+    async fn start_with(bundled: &[chorus_core::plugins::BundledPlugin]) -> Hub {
         let t = TestStore::new().await;
         let (plugins, _) =
-            chorus_core::plugins::PluginRegistry::load(chorus_tests::plugins::engine(), Default::default(), &[])
+            chorus_core::plugins::PluginRegistry::load(chorus_tests::plugins::engine(), Default::default(), bundled)
                 .await
                 .unwrap();
         let (a, a_brand) = t.workspace_with_brand("acme").await;
@@ -112,6 +124,30 @@ impl Hub {
             .unwrap()
             .id;
 
+        let x = |brand: Uuid, handle: &str| chorus_core::store::NewAccount {
+            brand_id: brand,
+            platform: "x".into(),
+            handle: handle.into(),
+            remote_id: format!("id-{handle}"),
+            display_name: None,
+            timezone: "Europe/Stockholm".into(),
+            scopes: vec!["tweet.write".into()],
+            credentials: chorus_core::secrets::Credentials {
+                access_token: "token".into(),
+                refresh_token: None,
+                expires_at: None,
+                app_password: None,
+            },
+            api_base: None,
+        };
+        let a_x = s.tenant(a).accounts().connect(x(a_brand, "acme")).await.unwrap().id;
+        let a_other_x = s
+            .tenant(a)
+            .accounts()
+            .connect(x(a_other_brand, "other"))
+            .await
+            .unwrap()
+            .id;
         let app = router_with(
             AppState {
                 store: t.store.clone(),
@@ -140,6 +176,8 @@ impl Hub {
             a_other_brand,
             a_post,
             a_other_post,
+            a_x,
+            a_other_x,
             b,
         }
     }
@@ -404,8 +442,18 @@ async fn api_tokens_are_shown_once_stored_hashed_scoped_and_revocable() {
 
 /// A body the route accepts, so a refusal is about who is asking, not what was sent.
 /// A new route with a body must be added here, or this test fails naming it.
-fn sample_body(method: &str, path: &str) -> Option<Value> {
+fn sample_body(hub: &Hub, method: &str, path: &str) -> Option<Value> {
     match (method, path) {
+        ("post", "/api/v1/workspaces/{workspace}/posts") => Some(json!({
+            "brand_id": hub.a_brand, "body": "leak", "targets": [{ "account_id": hub.a_x }], "when": { "kind": "now" }
+        })),
+        ("post", "/api/v1/workspaces/{workspace}/posts/{post}/schedule") => Some(json!({ "kind": "now" })),
+        ("post", "/api/v1/workspaces/{workspace}/posts/{post}/approve") => Some(json!({})),
+        ("post", "/api/v1/workspaces/{workspace}/posts/{post}/reject") => Some(json!({ "comment": "no" })),
+        (
+            "post",
+            "/api/v1/workspaces/{workspace}/posts/{post}/cancel" | "/api/v1/workspaces/{workspace}/posts/{post}/retry",
+        ) => None,
         ("post", "/api/v1/session") => Some(json!({ "email": "owner@acme.test", "password": PASSWORD })),
         ("post", "/api/v1/workspaces/{workspace}/brands") => {
             Some(json!({ "slug": "leaked", "name": "Leaked", "timezone": "UTC" }))
@@ -475,7 +523,9 @@ async fn no_route_of_the_openapi_document_leaks_across_workspaces() {
             assert!(!concrete.contains('{'), "{path}: teach this test the parameter");
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             for (who, auth) in &intruders {
-                let (status, _, text) = hub.call(auth, m.clone(), &concrete, sample_body(method, path)).await;
+                let (status, _, text) = hub
+                    .call(auth, m.clone(), &concrete, sample_body(&hub, method, path))
+                    .await;
                 assert!(
                     status == 404 || status == 403,
                     "{who} {method} {concrete}: {status} {text}"
@@ -496,12 +546,26 @@ async fn no_route_of_the_openapi_document_leaks_across_workspaces() {
             }
             // Nobody signed in gets 401 everywhere.
             let (status, _, _) = hub
-                .call(&Auth::Nobody, m.clone(), &concrete, sample_body(method, path))
+                .call(&Auth::Nobody, m.clone(), &concrete, sample_body(&hub, method, path))
                 .await;
             assert_eq!(status, 401, "anonymous {method} {concrete}");
         }
     }
-    assert!(checked >= 2 * 9, "only {checked} calls: the document lost routes");
+    assert!(checked >= 2 * 15, "only {checked} calls: the document lost routes");
+    let a_posts = hub
+        .t
+        .store
+        .tenant(hub.a)
+        .posts()
+        .page(None, None, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(a_posts.len(), 2, "an intruder composed a post");
+    assert!(
+        a_posts
+            .iter()
+            .all(|p| p.status == chorus_core::domain::PostStatus::Draft)
+    );
     assert_eq!(
         hub.t.store.tenant(hub.a).brands().list().await.unwrap().len(),
         brands_before
@@ -695,4 +759,110 @@ async fn the_openapi_document_and_its_reference_page_describe_the_routes() {
     let html = page.text().await.unwrap();
     assert!(html.contains("/api/v1/workspaces/{workspace}/posts/{post}/deliveries"));
     assert!(!html.contains("http://") || !html.contains("cdn"), "no CDN");
+}
+
+#[tokio::test]
+async fn a_post_composed_through_the_api_waits_for_the_clients_approval() {
+    let hub = Hub::with_plugins().await;
+    hub.t
+        .store
+        .tenant(hub.a)
+        .brands()
+        .set_requires_approval(hub.a_brand, true)
+        .await
+        .unwrap();
+    let editor = Auth::Session(hub.sign_in("editor@acme.test").await);
+    let client = Auth::Session(hub.sign_in("client@acme.test").await);
+    let posts = format!("/api/v1/workspaces/{}/posts", hub.a);
+    let compose = |time: &str, account: Uuid| {
+        json!({
+            "brand_id": hub.a_brand,
+            "body": "Our winter menu is here",
+            "hashtags": ["fika"],
+            "targets": [{ "account_id": account }],
+            "when": { "kind": "at", "time": time, "timezone": "Europe/Stockholm" }
+        })
+    };
+    // A wall time the clocks skip is refused, naming the next one that exists.
+    let (status, p, _) = hub
+        .call(
+            &editor,
+            Method::POST,
+            &posts,
+            Some(compose("2027-03-28 02:30", hub.a_x)),
+        )
+        .await;
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(p["field"], "when.time");
+    assert!(p["detail"].as_str().unwrap().contains("2027-03-28 03:00"), "{p}");
+    // Another brand's account is not this brand's to post to.
+    let (status, p, _) = hub
+        .call(
+            &editor,
+            Method::POST,
+            &posts,
+            Some(compose("2027-01-04 09:00", hub.a_other_x)),
+        )
+        .await;
+    assert!(status == 404 || status == 422, "{status} {p}");
+    // A client approves; they do not compose.
+    let (status, _, _) = hub
+        .call(
+            &client,
+            Method::POST,
+            &posts,
+            Some(compose("2027-01-04 09:00", hub.a_x)),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    let (status, planned, _) = hub
+        .call(
+            &editor,
+            Method::POST,
+            &posts,
+            Some(compose("2027-01-04 09:00", hub.a_x)),
+        )
+        .await;
+    assert_eq!(status, 201, "{planned}");
+    assert_eq!(planned["held_for_approval"], true);
+    assert_eq!(planned["post"]["status"], "in_review");
+    let d = &planned["deliveries"][0];
+    assert_eq!(d["status"], "pending");
+    assert_eq!(
+        d["scheduled_at"], "2027-01-04T08:00:00Z",
+        "09:00 in Stockholm in winter"
+    );
+    assert!(d["adapted_text"].as_str().unwrap().contains("#fika"), "{d}");
+    let id = planned["post"]["id"].as_str().unwrap();
+
+    // The editor cannot approve their own post; the client can.
+    let (status, _, _) = hub
+        .call(&editor, Method::POST, &format!("{posts}/{id}/approve"), Some(json!({})))
+        .await;
+    assert_eq!(status, 403);
+    let (status, p, _) = hub
+        .call(&client, Method::POST, &format!("{posts}/{id}/reject"), Some(json!({})))
+        .await;
+    assert_eq!((status.as_u16(), p["field"].as_str()), (422, Some("comment")));
+    let (status, approved, _) = hub
+        .call(
+            &client,
+            Method::POST,
+            &format!("{posts}/{id}/approve"),
+            Some(json!({ "comment": "Lovely" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["post"]["status"], "scheduled");
+    assert_eq!(approved["deliveries"][0]["status"], "scheduled");
+    assert_eq!(approved["deliveries"][0]["scheduled_at"], "2027-01-04T08:00:00Z");
+
+    // Cancelled before it goes out.
+    let (status, cancelled, _) = hub
+        .call(&editor, Method::POST, &format!("{posts}/{id}/cancel"), None)
+        .await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["post"]["status"], "cancelled");
+    assert_eq!(cancelled["deliveries"][0]["status"], "cancelled");
 }

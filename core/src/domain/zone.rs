@@ -28,6 +28,52 @@ impl Zone {
     pub fn name(self) -> &'static str {
         self.0.name()
     }
+
+    /// A wall-clock time in this zone (`2026-12-24 09:00`, `2026-12-24T09:00:30`), or an
+    /// instant with its offset (`2026-12-24T09:00:00+01:00`, `…Z`). A wall time the clocks
+    /// skip is refused with the time they jump to; one they pass twice is the first of the
+    /// two. `field` names the input in the error.
+    pub fn instant(self, field: &str, s: &str) -> Result<chrono::DateTime<chrono::Utc>, Invalid> {
+        use chrono::{LocalResult, NaiveDateTime, TimeZone, Utc};
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s.trim()) {
+            return Ok(t.with_timezone(&Utc));
+        }
+        let wall = [
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M:%S",
+        ]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s.trim(), f).ok())
+        .ok_or_else(|| {
+            Invalid::new(
+                field,
+                format!(
+                    "{s:?} is not a time; write \"2026-12-24 09:00\" (in the zone given, else the brand's) \
+                     or \"2026-12-24T09:00:00+01:00\""
+                ),
+            )
+        })?;
+        match self.0.from_local_datetime(&wall) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(t.with_timezone(&Utc)),
+            LocalResult::None => {
+                let after = (1..=180)
+                    .map(|m| wall + chrono::Duration::minutes(m))
+                    .find(|w| matches!(self.0.from_local_datetime(w), LocalResult::Single(_)));
+                Err(Invalid::new(
+                    field,
+                    format!(
+                        "{s:?} does not exist in {}: the clocks skip it (daylight saving){}",
+                        self.name(),
+                        after
+                            .map(|a| format!("; the next time that exists is {}", a.format("%Y-%m-%d %H:%M")))
+                            .unwrap_or_default()
+                    ),
+                ))
+            }
+        }
+    }
 }
 
 impl TryFrom<String> for Zone {

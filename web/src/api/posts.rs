@@ -1,12 +1,12 @@
 //! Posts and their deliveries.
 
 use super::auth::Caller;
-use super::extract::{ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::problem::{ApiResult, Problem};
 use super::{ApiState, Page};
 use axum::Json;
 use axum::extract::State;
-use chorus_core::domain::{DeliveryStatus, PostStatus};
+use chorus_core::domain::{DeliveryStatus, PostStatus, Role};
 use chorus_core::store::entity::{delivery, post};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -178,4 +178,295 @@ pub async fn deliveries(
     access.require_in(p.brand_id, "read posts", |_| true)?;
     let rows = t.deliveries().list_for_post(id).await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+/// When a post goes out.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum WhenIn {
+    /// At a wall-clock time in `timezone` (else the brand's zone), e.g. `2026-12-24 09:00`,
+    /// or an instant with its offset. A time the clocks skip is refused, naming the next.
+    At { time: String, timezone: Option<String> },
+    /// As soon as a worker is free.
+    Now,
+    /// Each account's next free posting slot ("add to queue").
+    NextSlot,
+    /// On every slot of a 5-field cron rule (POSIX weekdays: 0 and 7 are Sunday) in
+    /// `timezone` (else the brand's), until `until`.
+    Every {
+        cron: String,
+        timezone: Option<String>,
+        until: Option<String>,
+    },
+}
+
+impl WhenIn {
+    fn resolve(&self, brand_zone: &str) -> ApiResult<chorus_core::delivery::plan::When> {
+        use chorus_core::delivery::plan::When;
+        use chorus_core::domain::{CronSchedule, Zone};
+        let zone = |z: &Option<String>| Zone::parse("when.timezone", z.as_deref().unwrap_or(brand_zone));
+        Ok(match self {
+            WhenIn::At { time, timezone } => {
+                let z = zone(timezone).map_err(chorus_core::StoreError::from)?;
+                When::At(z.instant("when.time", time).map_err(chorus_core::StoreError::from)?, z)
+            }
+            WhenIn::Now => When::Now,
+            WhenIn::NextSlot => When::NextSlot,
+            WhenIn::Every { cron, timezone, until } => {
+                let z = zone(timezone).map_err(chorus_core::StoreError::from)?;
+                When::Every {
+                    cron: CronSchedule::parse(cron).map_err(|e| Problem::invalid("when.cron", e.to_string()))?,
+                    zone: z,
+                    until: until
+                        .as_deref()
+                        .map(|u| z.instant("when.until", u))
+                        .transpose()
+                        .map_err(chorus_core::StoreError::from)?,
+                }
+            }
+        })
+    }
+}
+
+/// One destination: an account, for one segment or (without) everyone who sees it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetIn {
+    pub account_id: Uuid,
+    pub segment_id: Option<Uuid>,
+}
+
+/// A post as composed once, with where and (optionally) when it goes.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeIn {
+    pub brand_id: Uuid,
+    pub body: String,
+    pub title: Option<String>,
+    pub link: Option<String>,
+    #[serde(default)]
+    pub hashtags: Vec<String>,
+    /// A BCP 47 tag such as `en` or `sv-SE` (default `en`).
+    pub locale: Option<String>,
+    /// Media asset ids, in order.
+    #[serde(default)]
+    pub media: Vec<Uuid>,
+    /// Answers to the platforms' per-post choices, by platform id or account id:
+    /// `{"pinterest": {"board": "123"}, "tiktok": {"privacy_level": "PUBLIC_TO_EVERYONE"}}`.
+    #[schema(value_type = Option<Object>)]
+    pub options: Option<serde_json::Value>,
+    pub targets: Vec<TargetIn>,
+    /// Schedule at once; without it the post stays a draft.
+    pub when: Option<WhenIn>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlannedOut {
+    pub post: PostOut,
+    pub deliveries: Vec<DeliveryOut>,
+    /// The brand requires approval: the post waits in review, its deliveries keep their times.
+    pub held_for_approval: bool,
+    /// Deliveries the request left alone, and why.
+    pub not_changed: Vec<SkippedOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SkippedOut {
+    pub id: Uuid,
+    pub status: String,
+    pub reason: String,
+}
+
+impl From<chorus_core::delivery::plan::Planned> for PlannedOut {
+    fn from(p: chorus_core::delivery::plan::Planned) -> Self {
+        Self {
+            post: p.post.into(),
+            deliveries: p.deliveries.into_iter().map(Into::into).collect(),
+            held_for_approval: p.held_for_approval,
+            not_changed: p
+                .not_changed
+                .into_iter()
+                .map(|s| SkippedOut {
+                    id: s.id,
+                    status: s.status,
+                    reason: s.reason,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn planner<'a>(api: &'a super::Api, access: &super::auth::Access) -> chorus_core::delivery::plan::Planner<'a> {
+    chorus_core::delivery::plan::Planner::new(access.tenant(&api.store), &api.plugins)
+}
+
+/// Composes a post: each target adapted by its platform's plugin (nothing is stored when
+/// one cannot be), then scheduled when `when` is given. Editors, admins and owners.
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/posts", tag = "posts",
+    params(("workspace" = Uuid, Path, description = "Workspace id")),
+    request_body = ComposeIn,
+    responses((status = 201, body = PlannedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn compose(
+    State(api): State<ApiState>,
+    caller: Caller,
+    ApiPath(ws): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ComposeIn>,
+) -> ApiResult<(axum::http::StatusCode, Json<PlannedOut>)> {
+    let access = caller.access(&api, ws).await?;
+    access.require_in(body.brand_id, "compose posts", Role::can_compose)?;
+    let brand = access.tenant(&api.store).brands().get(body.brand_id).await?;
+    let when = body.when.as_ref().map(|w| w.resolve(&brand.timezone)).transpose()?;
+    let mut draft = serde_json::json!({
+        "body": body.body,
+        "title": body.title,
+        "link": body.link,
+        "hashtags": body.hashtags,
+        "media": body.media,
+    });
+    if let Some(l) = body.locale {
+        draft["locale"] = l.into();
+    }
+    if let Some(o) = body.options {
+        draft["options"] = o;
+    }
+    let draft: chorus_core::domain::PostDraft =
+        serde_json::from_value(draft).map_err(|e| Problem::invalid("options", e.to_string()))?;
+    let targets: Vec<_> = body
+        .targets
+        .iter()
+        .map(|t| chorus_core::delivery::plan::Target {
+            account_id: t.account_id,
+            segment_id: t.segment_id,
+        })
+        .collect();
+    // Accounts of another brand are refused by the planner ("not found" for this brand).
+    let p = planner(&api, &access);
+    let mut planned = p.compose(body.brand_id, Some(caller.user.id), draft, &targets).await?;
+    if let Some(w) = when {
+        planned = p.schedule(planned.post.id, w, Some(caller.user.id)).await?;
+    }
+    Ok((axum::http::StatusCode::CREATED, Json(planned.into())))
+}
+
+async fn post_brand(api: &super::Api, access: &super::auth::Access, id: Uuid) -> ApiResult<Uuid> {
+    Ok(access.tenant(&api.store).posts().get(id).await?.brand_id)
+}
+
+/// Schedules a post's deliveries that have not gone out. When the brand requires approval
+/// and the post is not approved, it is submitted for review instead.
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/posts/{post}/schedule", tag = "posts",
+    params(("workspace" = Uuid, Path, description = "Workspace id"), ("post" = Uuid, Path, description = "Post id")),
+    request_body = WhenIn,
+    responses((status = 200, body = PlannedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn schedule(
+    State(api): State<ApiState>,
+    caller: Caller,
+    ApiPath((ws, id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(when): ApiJson<WhenIn>,
+) -> ApiResult<Json<PlannedOut>> {
+    let access = caller.access(&api, ws).await?;
+    let brand = post_brand(&api, &access, id).await?;
+    access.require_in(brand, "schedule posts", Role::can_compose)?;
+    let zone = access.tenant(&api.store).brands().get(brand).await?.timezone;
+    let planned = planner(&api, &access)
+        .schedule(id, when.resolve(&zone)?, Some(caller.user.id))
+        .await?;
+    Ok(Json(planned.into()))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionIn {
+    /// Why: optional when approving, required when rejecting (the author reads it).
+    pub comment: Option<String>,
+}
+
+/// An approver (a client approver for their brand, an admin or owner) accepts a post in
+/// review: its deliveries are scheduled at their planned times.
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/posts/{post}/approve", tag = "posts",
+    params(("workspace" = Uuid, Path, description = "Workspace id"), ("post" = Uuid, Path, description = "Post id")),
+    request_body = DecisionIn,
+    responses((status = 200, body = PlannedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn approve(
+    State(api): State<ApiState>,
+    caller: Caller,
+    ApiPath((ws, id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<DecisionIn>,
+) -> ApiResult<Json<PlannedOut>> {
+    let access = caller.access(&api, ws).await?;
+    let brand = post_brand(&api, &access, id).await?;
+    access.require_in(brand, "approve posts", Role::can_approve)?;
+    let planned = planner(&api, &access)
+        .approve(id, Some(caller.user.id), body.comment.as_deref())
+        .await?;
+    Ok(Json(planned.into()))
+}
+
+/// An approver sends a post in review back to its author with a comment.
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/posts/{post}/reject", tag = "posts",
+    params(("workspace" = Uuid, Path, description = "Workspace id"), ("post" = Uuid, Path, description = "Post id")),
+    request_body = DecisionIn,
+    responses((status = 200, body = PostOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn reject(
+    State(api): State<ApiState>,
+    caller: Caller,
+    ApiPath((ws, id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<DecisionIn>,
+) -> ApiResult<Json<PostOut>> {
+    let access = caller.access(&api, ws).await?;
+    let brand = post_brand(&api, &access, id).await?;
+    access.require_in(brand, "reject posts", Role::can_approve)?;
+    let post = planner(&api, &access)
+        .reject(id, Some(caller.user.id), body.comment.as_deref().unwrap_or(""))
+        .await?;
+    Ok(Json(post.into()))
+}
+
+/// Cancels a post's deliveries that have not gone out (published ones stay, named).
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/posts/{post}/cancel", tag = "posts",
+    params(("workspace" = Uuid, Path, description = "Workspace id"), ("post" = Uuid, Path, description = "Post id")),
+    responses((status = 200, body = PlannedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn cancel(
+    State(api): State<ApiState>,
+    caller: Caller,
+    ApiPath((ws, id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Json<PlannedOut>> {
+    let access = caller.access(&api, ws).await?;
+    let brand = post_brand(&api, &access, id).await?;
+    access.require_in(brand, "cancel posts", Role::can_compose)?;
+    let p = planner(&api, &access);
+    let (post, not_changed) = p.cancel(id, Some(caller.user.id)).await?;
+    let deliveries = access.tenant(&api.store).deliveries().list_for_post(id).await?;
+    Ok(Json(
+        chorus_core::delivery::plan::Planned {
+            post,
+            deliveries,
+            held_for_approval: false,
+            not_changed,
+        }
+        .into(),
+    ))
+}
+
+/// Retries a post's deliveries that did not publish (failed, dead, cancelled); published
+/// ones are never sent again.
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/posts/{post}/retry", tag = "posts",
+    params(("workspace" = Uuid, Path, description = "Workspace id"), ("post" = Uuid, Path, description = "Post id")),
+    responses((status = 200, body = PlannedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn retry(
+    State(api): State<ApiState>,
+    caller: Caller,
+    ApiPath((ws, id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Json<PlannedOut>> {
+    let access = caller.access(&api, ws).await?;
+    let brand = post_brand(&api, &access, id).await?;
+    access.require_in(brand, "retry posts", Role::can_compose)?;
+    let planned = planner(&api, &access).retry(id, Some(caller.user.id)).await?;
+    Ok(Json(planned.into()))
 }

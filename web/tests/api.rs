@@ -448,6 +448,9 @@ fn sample_body(hub: &Hub, method: &str, path: &str) -> Option<Value> {
             "brand_id": hub.a_brand, "body": "leak", "targets": [{ "account_id": hub.a_x }], "when": { "kind": "now" }
         })),
         ("post", "/api/v1/workspaces/{workspace}/posts/{post}/schedule") => Some(json!({ "kind": "now" })),
+        ("post", "/api/v1/workspaces/{workspace}/previews") => Some(json!({
+            "brand_id": hub.a_brand, "body": "leak", "targets": [{ "account_id": hub.a_x }]
+        })),
         ("post", "/api/v1/workspaces/{workspace}/posts/{post}/approve") => Some(json!({})),
         ("post", "/api/v1/workspaces/{workspace}/posts/{post}/reject") => Some(json!({ "comment": "no" })),
         (
@@ -516,7 +519,13 @@ async fn no_route_of_the_openapi_document_leaks_across_workspaces() {
             if !path.contains("{workspace}") {
                 continue;
             }
-            let concrete = path
+            // Required query parameters, so a refusal is about who asks.
+            let query = if path.ends_with("/calendar") {
+                "?from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z"
+            } else {
+                ""
+            };
+            let concrete = format!("{path}{query}")
                 .replace("{workspace}", &hub.a.to_string())
                 .replace("{post}", &hub.a_post.to_string())
                 .replace("{token}", &a_token_id);
@@ -858,6 +867,55 @@ async fn a_post_composed_through_the_api_waits_for_the_clients_approval() {
     assert_eq!(approved["deliveries"][0]["status"], "scheduled");
     assert_eq!(approved["deliveries"][0]["scheduled_at"], "2027-01-04T08:00:00Z");
 
+    // On the calendar, in the reader's zone; the client sees their brand's posts only.
+    let owner = Auth::Session(hub.sign_in("owner@acme.test").await);
+    let (status, other, _) = hub
+        .call(
+            &owner,
+            Method::POST,
+            &posts,
+            Some(json!({
+                "brand_id": hub.a_other_brand, "body": "The other client's January post",
+                "targets": [{ "account_id": hub.a_other_x }],
+                "when": { "kind": "at", "time": "2027-01-05T12:00:00Z" }
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{other}");
+    let calendar = format!(
+        "/api/v1/workspaces/{}/calendar?from=2027-01-01%2000:00&to=2027-02-01%2000:00&timezone=America/New_York",
+        hub.a
+    );
+    let (status, cal, _) = hub.call(&owner, Method::GET, &calendar, None).await;
+    assert_eq!(status, 200, "{cal}");
+    let entries = cal["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{cal}");
+    assert_eq!(
+        entries[0]["local"], "2027-01-04T03:00:00-05:00",
+        "09:00 in Stockholm read in New York"
+    );
+    assert_eq!(entries[0]["planned_in"], "Europe/Stockholm");
+    assert_eq!(entries[0]["status"], "scheduled");
+    assert_eq!(entries[1]["brand_id"], hub.a_other_brand.to_string());
+    let (_, cal, _) = hub.call(&client, Method::GET, &calendar, None).await;
+    assert_eq!(
+        cal["entries"].as_array().unwrap().len(),
+        1,
+        "the client sees only their brand: {cal}"
+    );
+    let (status, p, _) = hub
+        .call(
+            &owner,
+            Method::GET,
+            &format!(
+                "/api/v1/workspaces/{}/calendar?from=2027-01-01T00:00:00Z&to=2027-06-01T00:00:00Z",
+                hub.a
+            ),
+            None,
+        )
+        .await;
+    assert_eq!((status.as_u16(), p["field"].as_str()), (422, Some("to")));
+
     // Cancelled before it goes out.
     let (status, cancelled, _) = hub
         .call(&editor, Method::POST, &format!("{posts}/{id}/cancel"), None)
@@ -865,4 +923,61 @@ async fn a_post_composed_through_the_api_waits_for_the_clients_approval() {
     assert_eq!(status, 200, "{cancelled}");
     assert_eq!(cancelled["post"]["status"], "cancelled");
     assert_eq!(cancelled["deliveries"][0]["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn previews_come_from_the_plugins_and_store_nothing() {
+    let hub = Hub::with_plugins().await;
+    let editor = Auth::Session(hub.sign_in("editor@acme.test").await);
+    let previews = format!("/api/v1/workspaces/{}/previews", hub.a);
+    let long = "Fika is a Swedish habit: a pause with coffee and something sweet. ".repeat(6);
+    let body = json!({
+        "brand_id": hub.a_brand,
+        "body": long,
+        "link": "https://example.com/fika",
+        "hashtags": ["fika", "coffee"],
+        "targets": [{ "account_id": hub.a_x }]
+    });
+    let before = hub
+        .t
+        .store
+        .tenant(hub.a)
+        .posts()
+        .page(None, None, None, 100)
+        .await
+        .unwrap()
+        .len();
+    let (status, out, _) = hub.call(&editor, Method::POST, &previews, Some(body.clone())).await;
+    assert_eq!(status, 200, "{out}");
+    let x = &out[0];
+    assert_eq!(
+        (x["platform"].as_str(), x["handle"].as_str()),
+        (Some("x"), Some("acme"))
+    );
+    // Over X's 280 weighted characters: a thread whose every part fits.
+    let parts = x["parts"].as_array().unwrap();
+    assert!(parts.len() >= 2, "{x}");
+    assert!(x["length"].as_u64().unwrap() <= 280, "{x}");
+    assert!(parts.iter().all(|p| p.as_str().unwrap().chars().count() <= 280));
+    let after = hub
+        .t
+        .store
+        .tenant(hub.a)
+        .posts()
+        .page(None, None, None, 100)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(before, after, "a preview stores nothing");
+    // Viewers and clients do not compose.
+    let client = Auth::Session(hub.sign_in("client@acme.test").await);
+    assert_eq!(
+        hub.call(&client, Method::POST, &previews, Some(body.clone())).await.0,
+        403
+    );
+    // An account of another brand is named.
+    let mut wrong = body;
+    wrong["targets"] = json!([{ "account_id": hub.a_x }, { "account_id": hub.a_other_x }]);
+    let (status, p, _) = hub.call(&editor, Method::POST, &previews, Some(wrong)).await;
+    assert_eq!((status.as_u16(), p["field"].as_str()), (422, Some("targets[1]")), "{p}");
 }

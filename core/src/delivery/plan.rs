@@ -57,6 +57,18 @@ pub struct Planned {
     pub not_changed: Vec<Skipped>,
 }
 
+/// One target's adapted variant of a draft, as [`Planner::preview`] shows it.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub target: Target,
+    pub platform: String,
+    pub handle: String,
+    pub plugin_id: String,
+    pub adapted: types::Adapted,
+    /// The native targeting that would be sent, as JSON.
+    pub targeting: Option<serde_json::Value>,
+}
+
 /// What a person asked for that could not be done to some deliveries.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Skipped {
@@ -135,6 +147,37 @@ impl<'a> Planner<'a> {
             held_for_approval: false,
             not_changed: Vec::new(),
         })
+    }
+
+    /// What composing `draft` for `targets` would store, without storing anything: each
+    /// target's adaptation by its platform's plugin, with the same checks and errors as
+    /// [`Self::compose`]. Cheap enough to call on every keystroke (plugins answer in about a
+    /// millisecond).
+    pub async fn preview(
+        &self,
+        brand_id: Uuid,
+        draft: PostDraft,
+        targets: &[Target],
+    ) -> Result<Vec<Preview>, StoreError> {
+        let draft = draft.validated()?;
+        if targets.is_empty() {
+            return Err(Invalid::new("targets", "pick at least one account to preview for").into());
+        }
+        self.tenant.brands().get(brand_id).await?;
+        let post = as_plugin_post(new_id(), &draft, &self.media_refs(&draft.media).await?);
+        let adapted = self.adapt_all(&post, &draft.options, brand_id, targets).await?;
+        Ok(targets
+            .iter()
+            .zip(adapted)
+            .map(|(t, a)| Preview {
+                target: *t,
+                platform: a.account.platform.clone(),
+                handle: a.account.handle.clone(),
+                plugin_id: a.plugin.id().to_owned(),
+                targeting: a.targeting(),
+                adapted: a.adapted,
+            })
+            .collect())
     }
 
     /// Schedules a post's deliveries that have not gone out. A post of a brand that requires

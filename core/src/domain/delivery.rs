@@ -53,6 +53,19 @@ impl DeliveryStatus {
     pub const CLAIMABLE: &'static [DeliveryStatus] = &[Self::Scheduled, Self::Retrying, Self::OutcomeUnknown];
     /// States held under a lease: the rescuer frees them when the lease expires.
     pub const LEASED: &'static [DeliveryStatus] = &[Self::Claimed, Self::Publishing];
+    /// Every state (a test checks none is missing).
+    pub const ALL: &'static [DeliveryStatus] = &[
+        Self::Pending,
+        Self::Scheduled,
+        Self::Claimed,
+        Self::Publishing,
+        Self::Published,
+        Self::Retrying,
+        Self::OutcomeUnknown,
+        Self::Failed,
+        Self::Dead,
+        Self::Cancelled,
+    ];
     /// States a person may retry.
     pub const RETRYABLE_BY_PERSON: &'static [DeliveryStatus] = &[Self::Failed, Self::Dead, Self::Cancelled];
     /// States a person may cancel (nothing is on its way to the platform yet).
@@ -173,6 +186,14 @@ pub fn idempotency_key(post: Uuid, account: Uuid, segment: Option<Uuid>, occurre
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_names_every_state() {
+        use sea_orm::Iterable;
+        let every: Vec<DeliveryStatus> = DeliveryStatus::iter().collect();
+        assert_eq!(every.len(), DeliveryStatus::ALL.len());
+        assert!(every.iter().all(|s| DeliveryStatus::ALL.contains(s)));
+    }
 
     #[test]
     fn key_differs_per_segment_and_fits_the_column() {

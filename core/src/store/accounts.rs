@@ -73,6 +73,17 @@ impl Accounts<'_> {
         self.t.get::<social_account::Entity>(id).await
     }
 
+    /// Every account of the workspace, by brand then platform.
+    pub async fn list(&self) -> Result<Vec<social_account::Model>, StoreError> {
+        Ok(self
+            .t
+            .select::<social_account::Entity>()
+            .order_by_asc(social_account::Column::BrandId)
+            .order_by_asc(social_account::Column::Platform)
+            .all(self.t.db())
+            .await?)
+    }
+
     pub async fn list_for_brand(&self, brand_id: Uuid) -> Result<Vec<social_account::Model>, StoreError> {
         Ok(self
             .t

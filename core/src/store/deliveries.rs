@@ -196,6 +196,46 @@ impl Deliveries<'_> {
             .await?)
     }
 
+    /// A calendar's worth: deliveries planned in `[from, to)` (by their instant, or the
+    /// fire instant of a recurrence), of the accounts of `brands` (all when `None`), earliest
+    /// first, at most `limit`. Recurring posts' templates (never published themselves) are
+    /// left out.
+    pub async fn in_range(
+        &self,
+        brands: Option<&[Uuid]>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<delivery::Model>, StoreError> {
+        use super::entity::social_account;
+        use sea_orm::sea_query::Query;
+        // Every state named, so both databases walk the (status, scheduled_at) index one
+        // state at a time instead of the queue's hot table needing another index.
+        let mut q = self
+            .t
+            .select::<delivery::Entity>()
+            .filter(delivery::Column::Status.is_in(DeliveryStatus::ALL.iter().copied()))
+            .filter(delivery::Column::ScheduledAt.gte(from))
+            .filter(delivery::Column::ScheduledAt.lt(to));
+        if let Some(b) = brands {
+            q = q.filter(
+                delivery::Column::SocialAccountId.in_subquery(
+                    Query::select()
+                        .column(social_account::Column::Id)
+                        .from(social_account::Entity)
+                        .and_where(social_account::Column::WorkspaceId.eq(self.t.workspace_id))
+                        .and_where(social_account::Column::BrandId.is_in(b.iter().copied()))
+                        .to_owned(),
+                ),
+            );
+        }
+        Ok(q.order_by_asc(delivery::Column::ScheduledAt)
+            .order_by_asc(delivery::Column::Id)
+            .limit(limit)
+            .all(self.t.db())
+            .await?)
+    }
+
     /// Deliveries of this workspace, newest first, optionally in some states.
     pub async fn list(&self, states: &[DeliveryStatus], limit: u64) -> Result<Vec<delivery::Model>, StoreError> {
         let mut q = self.t.select::<delivery::Entity>();

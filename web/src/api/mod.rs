@@ -7,6 +7,7 @@
 //! and hands out the store's tenant scope. One module per resource; handlers stay thin.
 
 pub mod auth;
+mod calendar;
 mod extract;
 mod plugins;
 mod posts;
@@ -106,6 +107,8 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(workspaces::get))
         .routes(routes!(workspaces::brands, workspaces::create_brand))
         .routes(routes!(posts::list, posts::compose))
+        .routes(routes!(posts::preview))
+        .routes(routes!(calendar::calendar))
         .routes(routes!(posts::schedule))
         .routes(routes!(posts::approve))
         .routes(routes!(posts::reject))

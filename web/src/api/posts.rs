@@ -317,21 +317,15 @@ pub async fn compose(
     access.require_in(body.brand_id, "compose posts", Role::can_compose)?;
     let brand = access.tenant(&api.store).brands().get(body.brand_id).await?;
     let when = body.when.as_ref().map(|w| w.resolve(&brand.timezone)).transpose()?;
-    let mut draft = serde_json::json!({
-        "body": body.body,
-        "title": body.title,
-        "link": body.link,
-        "hashtags": body.hashtags,
-        "media": body.media,
-    });
-    if let Some(l) = body.locale {
-        draft["locale"] = l.into();
-    }
-    if let Some(o) = body.options {
-        draft["options"] = o;
-    }
-    let draft: chorus_core::domain::PostDraft =
-        serde_json::from_value(draft).map_err(|e| Problem::invalid("options", e.to_string()))?;
+    let draft = draft_json(
+        body.body,
+        body.title,
+        body.link,
+        body.hashtags,
+        body.locale,
+        body.media,
+        body.options,
+    )?;
     let targets: Vec<_> = body
         .targets
         .iter()
@@ -469,4 +463,138 @@ pub async fn retry(
     access.require_in(brand, "retry posts", Role::can_compose)?;
     let planned = planner(&api, &access).retry(id, Some(caller.user.id)).await?;
     Ok(Json(planned.into()))
+}
+
+/// A draft to preview: what compose takes, without `when`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewIn {
+    pub brand_id: Uuid,
+    pub body: String,
+    pub title: Option<String>,
+    pub link: Option<String>,
+    #[serde(default)]
+    pub hashtags: Vec<String>,
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub media: Vec<Uuid>,
+    #[schema(value_type = Option<Object>)]
+    pub options: Option<serde_json::Value>,
+    pub targets: Vec<TargetIn>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WarningOut {
+    /// Stable, e.g. `text-truncated`, `hashtags-dropped`.
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewOut {
+    pub account_id: Uuid,
+    pub segment_id: Option<Uuid>,
+    pub platform: String,
+    pub handle: String,
+    pub plugin_id: String,
+    /// The text, or a thread's first part.
+    pub text: String,
+    /// Every part when the post became a thread.
+    pub parts: Vec<String>,
+    pub hashtags: Vec<String>,
+    /// Media asset ids kept, in order.
+    pub media: Vec<String>,
+    /// The text's length by the platform's own rule (X's weighted count, …).
+    pub length: u32,
+    /// The native targeting that would be sent.
+    #[schema(value_type = Option<Object>)]
+    pub targeting: Option<serde_json::Value>,
+    pub warnings: Vec<WarningOut>,
+    /// Languages of the text, most specific first.
+    pub languages: Vec<String>,
+}
+
+fn draft_json(
+    body: String,
+    title: Option<String>,
+    link: Option<String>,
+    hashtags: Vec<String>,
+    locale: Option<String>,
+    media: Vec<Uuid>,
+    options: Option<serde_json::Value>,
+) -> ApiResult<chorus_core::domain::PostDraft> {
+    let mut draft = serde_json::json!({
+        "body": body, "title": title, "link": link, "hashtags": hashtags, "media": media,
+    });
+    if let Some(l) = locale {
+        draft["locale"] = l.into();
+    }
+    if let Some(o) = options {
+        draft["options"] = o;
+    }
+    serde_json::from_value(draft).map_err(|e| Problem::invalid("options", e.to_string()))
+}
+
+/// The adapted variant of a draft for each chosen account and segment, computed by the
+/// plugins that would publish it, with the platform's own length count and every warning.
+/// Nothing is stored. Editors of the brand.
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/previews", tag = "posts",
+    params(("workspace" = Uuid, Path, description = "Workspace id")),
+    request_body = PreviewIn,
+    responses((status = 200, body = Vec<PreviewOut>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn preview(
+    State(api): State<ApiState>,
+    caller: Caller,
+    ApiPath(ws): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<PreviewIn>,
+) -> ApiResult<Json<Vec<PreviewOut>>> {
+    let access = caller.access(&api, ws).await?;
+    access.require_in(body.brand_id, "compose posts", Role::can_compose)?;
+    let draft = draft_json(
+        body.body,
+        body.title,
+        body.link,
+        body.hashtags,
+        body.locale,
+        body.media,
+        body.options,
+    )?;
+    let targets: Vec<_> = body
+        .targets
+        .iter()
+        .map(|t| chorus_core::delivery::plan::Target {
+            account_id: t.account_id,
+            segment_id: t.segment_id,
+        })
+        .collect();
+    let previews = planner(&api, &access).preview(body.brand_id, draft, &targets).await?;
+    Ok(Json(
+        previews
+            .into_iter()
+            .map(|p| PreviewOut {
+                account_id: p.target.account_id,
+                segment_id: p.target.segment_id,
+                platform: p.platform,
+                handle: p.handle,
+                plugin_id: p.plugin_id,
+                text: p.adapted.text,
+                parts: p.adapted.parts,
+                hashtags: p.adapted.hashtags,
+                media: p.adapted.media,
+                length: p.adapted.length,
+                targeting: p.targeting,
+                warnings: p
+                    .adapted
+                    .warnings
+                    .into_iter()
+                    .map(|w| WarningOut {
+                        code: w.code,
+                        message: w.message,
+                    })
+                    .collect(),
+                languages: p.adapted.languages,
+            })
+            .collect(),
+    ))
 }

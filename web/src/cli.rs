@@ -630,6 +630,22 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 500)]
         video_mb: u64,
     },
+    /// The REST API under load on loopback: the calendar's month view and previews, each
+    /// beside /healthz at the same concurrency.
+    Api {
+        /// Posts of the brand, spread over a year.
+        #[arg(long, default_value_t = 10_000)]
+        posts: usize,
+        /// Requests per figure.
+        #[arg(long, default_value_t = 4_000)]
+        requests: usize,
+        /// Concurrent connections reading the calendar.
+        #[arg(long, default_value_t = 200)]
+        calendar_connections: usize,
+        /// Concurrent connections asking for previews.
+        #[arg(long, default_value_t = 50)]
+        preview_connections: usize,
+    },
     /// Audiences: import, 5-rule segment size and 5-segment overlap on a synthetic audience.
     Audience {
         /// Contacts to generate.
@@ -829,6 +845,20 @@ pub fn main() -> ExitCode {
             }
             Command::Bench(BenchCommand::Publish { rounds, video_mb }) => {
                 crate::bench_publish::run(crate::bench_publish::PublishArgs { rounds, video_mb }).await
+            }
+            Command::Bench(BenchCommand::Api {
+                posts,
+                requests,
+                calendar_connections,
+                preview_connections,
+            }) => {
+                crate::bench_api::run(crate::bench_api::ApiArgs {
+                    posts: posts.max(1),
+                    requests: requests.max(10),
+                    calendar_connections: calendar_connections.max(1),
+                    preview_connections: preview_connections.max(1),
+                })
+                .await
             }
             Command::Bench(BenchCommand::Audience { contacts, keep }) => {
                 crate::bench_audience::run(contacts.max(1000), keep).await

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod audience_cmd;
 pub mod bench;
+pub mod bench_api;
 pub mod bench_audience;
 pub mod bench_dispatch;
 pub mod bench_media;

@@ -969,6 +969,11 @@ async fn previews_come_from_the_plugins_and_store_nothing() {
         .unwrap()
         .len();
     assert_eq!(before, after, "a preview stores nothing");
+    // A preview is not scheduled.
+    let mut timed = body.clone();
+    timed["when"] = json!({ "kind": "now" });
+    let (status, p, _) = hub.call(&editor, Method::POST, &previews, Some(timed)).await;
+    assert_eq!((status.as_u16(), p["field"].as_str()), (422, Some("when")));
     // Viewers and clients do not compose.
     let client = Auth::Session(hub.sign_in("client@acme.test").await);
     assert_eq!(

@@ -10,6 +10,19 @@ use sea_orm::sea_query::SimpleExpr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
+/// A delivery as a calendar shows it.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct CalendarRow {
+    pub id: Uuid,
+    pub post_id: Uuid,
+    pub social_account_id: Uuid,
+    pub segment_id: Option<Uuid>,
+    pub status: DeliveryStatus,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub timezone: String,
+    pub adapted_text: Option<String>,
+}
+
 pub struct Deliveries<'a> {
     pub(crate) t: Tenant<'a>,
 }
@@ -206,7 +219,7 @@ impl Deliveries<'_> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         limit: u64,
-    ) -> Result<Vec<delivery::Model>, StoreError> {
+    ) -> Result<Vec<CalendarRow>, StoreError> {
         use super::entity::social_account;
         use sea_orm::sea_query::Query;
         // Every state named, so both databases walk the (status, scheduled_at) index one
@@ -229,9 +242,22 @@ impl Deliveries<'_> {
                 ),
             );
         }
-        Ok(q.order_by_asc(delivery::Column::ScheduledAt)
+        // Only what a calendar shows: the adaptation and targeting documents stay unread.
+        Ok(q.select_only()
+            .columns([
+                delivery::Column::Id,
+                delivery::Column::PostId,
+                delivery::Column::SocialAccountId,
+                delivery::Column::SegmentId,
+                delivery::Column::Status,
+                delivery::Column::ScheduledAt,
+                delivery::Column::Timezone,
+                delivery::Column::AdaptedText,
+            ])
+            .order_by_asc(delivery::Column::ScheduledAt)
             .order_by_asc(delivery::Column::Id)
             .limit(limit)
+            .into_model::<CalendarRow>()
             .all(self.t.db())
             .await?)
     }

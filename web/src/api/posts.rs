@@ -236,7 +236,8 @@ pub struct TargetIn {
     pub segment_id: Option<Uuid>,
 }
 
-/// A post as composed once, with where and (optionally) when it goes.
+/// A post as composed once, with where and (optionally) when it goes. Previews take the
+/// same body without `when`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComposeIn {
@@ -317,23 +318,7 @@ pub async fn compose(
     access.require_in(body.brand_id, "compose posts", Role::can_compose)?;
     let brand = access.tenant(&api.store).brands().get(body.brand_id).await?;
     let when = body.when.as_ref().map(|w| w.resolve(&brand.timezone)).transpose()?;
-    let draft = draft_json(
-        body.body,
-        body.title,
-        body.link,
-        body.hashtags,
-        body.locale,
-        body.media,
-        body.options,
-    )?;
-    let targets: Vec<_> = body
-        .targets
-        .iter()
-        .map(|t| chorus_core::delivery::plan::Target {
-            account_id: t.account_id,
-            segment_id: t.segment_id,
-        })
-        .collect();
+    let (draft, targets) = (body.draft()?, body.targets());
     // Accounts of another brand are refused by the planner ("not found" for this brand).
     let p = planner(&api, &access);
     let mut planned = p.compose(body.brand_id, Some(caller.user.id), draft, &targets).await?;
@@ -465,24 +450,6 @@ pub async fn retry(
     Ok(Json(planned.into()))
 }
 
-/// A draft to preview: what compose takes, without `when`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PreviewIn {
-    pub brand_id: Uuid,
-    pub body: String,
-    pub title: Option<String>,
-    pub link: Option<String>,
-    #[serde(default)]
-    pub hashtags: Vec<String>,
-    pub locale: Option<String>,
-    #[serde(default)]
-    pub media: Vec<Uuid>,
-    #[schema(value_type = Option<Object>)]
-    pub options: Option<serde_json::Value>,
-    pub targets: Vec<TargetIn>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WarningOut {
     /// Stable, e.g. `text-truncated`, `hashtags-dropped`.
@@ -514,25 +481,30 @@ pub struct PreviewOut {
     pub languages: Vec<String>,
 }
 
-fn draft_json(
-    body: String,
-    title: Option<String>,
-    link: Option<String>,
-    hashtags: Vec<String>,
-    locale: Option<String>,
-    media: Vec<Uuid>,
-    options: Option<serde_json::Value>,
-) -> ApiResult<chorus_core::domain::PostDraft> {
-    let mut draft = serde_json::json!({
-        "body": body, "title": title, "link": link, "hashtags": hashtags, "media": media,
-    });
-    if let Some(l) = locale {
-        draft["locale"] = l.into();
+impl ComposeIn {
+    /// The draft as the core validates it (hashtags, link, locale, options).
+    fn draft(&self) -> ApiResult<chorus_core::domain::PostDraft> {
+        let mut draft = serde_json::json!({
+            "body": self.body, "title": self.title, "link": self.link, "hashtags": self.hashtags, "media": self.media,
+        });
+        if let Some(l) = &self.locale {
+            draft["locale"] = l.clone().into();
+        }
+        if let Some(o) = &self.options {
+            draft["options"] = o.clone();
+        }
+        serde_json::from_value(draft).map_err(|e| Problem::invalid("options", e.to_string()))
     }
-    if let Some(o) = options {
-        draft["options"] = o;
+
+    fn targets(&self) -> Vec<chorus_core::delivery::plan::Target> {
+        self.targets
+            .iter()
+            .map(|t| chorus_core::delivery::plan::Target {
+                account_id: t.account_id,
+                segment_id: t.segment_id,
+            })
+            .collect()
     }
-    serde_json::from_value(draft).map_err(|e| Problem::invalid("options", e.to_string()))
 }
 
 /// The adapted variant of a draft for each chosen account and segment, computed by the
@@ -540,34 +512,21 @@ fn draft_json(
 /// Nothing is stored. Editors of the brand.
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/previews", tag = "posts",
     params(("workspace" = Uuid, Path, description = "Workspace id")),
-    request_body = PreviewIn,
+    request_body = ComposeIn,
     responses((status = 200, body = Vec<PreviewOut>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("session" = []), ("token" = [])))]
 pub async fn preview(
     State(api): State<ApiState>,
     caller: Caller,
     ApiPath(ws): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<PreviewIn>,
+    ApiJson(body): ApiJson<ComposeIn>,
 ) -> ApiResult<Json<Vec<PreviewOut>>> {
     let access = caller.access(&api, ws).await?;
     access.require_in(body.brand_id, "compose posts", Role::can_compose)?;
-    let draft = draft_json(
-        body.body,
-        body.title,
-        body.link,
-        body.hashtags,
-        body.locale,
-        body.media,
-        body.options,
-    )?;
-    let targets: Vec<_> = body
-        .targets
-        .iter()
-        .map(|t| chorus_core::delivery::plan::Target {
-            account_id: t.account_id,
-            segment_id: t.segment_id,
-        })
-        .collect();
+    if body.when.is_some() {
+        return Err(Problem::invalid("when", "a preview is not scheduled; leave `when` out"));
+    }
+    let (draft, targets) = (body.draft()?, body.targets());
     let previews = planner(&api, &access).preview(body.brand_id, draft, &targets).await?;
     Ok(Json(
         previews

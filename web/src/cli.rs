@@ -1264,6 +1264,9 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
         let tour = crate::demo::schedule_tour(&store, &plugins, &media)
             .await
             .context("scheduling the demo's posts")?;
+        for (email, role, password) in &seeded.people {
+            tracing::info!(email = %email, role = %role, password = %password, "demo: sign in at POST /api/v1/session (a new password each start)");
+        }
         tracing::info!(
             workspace = crate::demo::WORKSPACE,
             brands = %seeded.brands.join(", "),

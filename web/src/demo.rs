@@ -15,7 +15,7 @@ use chorus_core::StoreError;
 use chorus_core::audience::import::{Format, ImportOptions, Mapping, Records, import};
 use chorus_core::audience::{Audience, PersonaDefinition, SegmentDefinition};
 use chorus_core::delivery::plan::{Planner, Target, When};
-use chorus_core::domain::{PostDraft, PostStatus, WorkspaceKind};
+use chorus_core::domain::{PostDraft, PostStatus, Role, WorkspaceKind};
 use chorus_core::media::MediaLibrary;
 use chorus_core::plugins::PluginRegistry;
 use chorus_core::secrets::Credentials;
@@ -181,6 +181,47 @@ const BRANDS: [DemoBrand; 2] = [
 pub struct Seeded {
     pub created: bool,
     pub brands: Vec<String>,
+    /// The demo's people and this run's passwords: (e-mail, role, password).
+    pub people: Vec<(String, String, String)>,
+}
+
+/// The demo's people: an owner of the agency, and the Fika client who approves its posts.
+const PEOPLE: [(&str, &str, Option<&str>, Role); 2] = [
+    ("owner@demo.example", "Demo Owner", None, Role::Owner),
+    ("client@fika.example", "Fika Client", Some("fika"), Role::ClientApprover),
+];
+
+/// Creates the demo's people if missing and gives each a new random password for this run
+/// (shown once on the console; only the argon2id hash is stored).
+async fn seed_people(
+    store: &Store,
+    tenant: chorus_core::store::Tenant<'_>,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let mut out = Vec::new();
+    for (email, name, brand, role) in PEOPLE {
+        let user = match store.users().by_email(email).await {
+            Ok(u) => u,
+            Err(StoreError::NotFound { .. }) => {
+                store
+                    .users()
+                    .create(chorus_core::store::NewUser {
+                        email: email.into(),
+                        display_name: name.into(),
+                    })
+                    .await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let brand = match brand {
+            Some(slug) => Some(tenant.brands().by_slug(slug).await?.id),
+            None => None,
+        };
+        tenant.memberships().grant(user.id, brand, role).await?;
+        let password = chorus_core::store::identity::generated_password();
+        store.identity().set_password(user.id, &password).await?;
+        out.push((email.to_owned(), role.as_str().to_owned(), password));
+    }
+    Ok(out)
 }
 
 /// Brings the demo workspace to its seeded state, adding only what is missing (so a seed
@@ -239,7 +280,12 @@ pub async fn seed(store: &Store, sandbox: &Sandbox) -> anyhow::Result<Seeded> {
         }
         brands.push(b.slug.to_owned());
     }
-    Ok(Seeded { created, brands })
+    let people = seed_people(store, tenant).await.context("seeding the demo's people")?;
+    Ok(Seeded {
+        created,
+        brands,
+        people,
+    })
 }
 
 /// Adds what the demo brand lacks; returns the brand and whether anything was added. Each

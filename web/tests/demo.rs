@@ -48,6 +48,40 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
         hub.log.join("\n")
     );
     let http = chorus_tests::http_client();
+    // The demo's client signs in with the password this start printed, and is a client
+    // approver of one brand.
+    let line = hub
+        .log
+        .iter()
+        .find(|l| l.contains("demo: sign in") && l.contains("client@fika.example"))
+        .unwrap_or_else(|| panic!("no sign-in line: {}", hub.log.join("\n")))
+        .clone();
+    let fields = serde_json::from_str::<Value>(&line).unwrap();
+    let signed_in = http
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({ "email": "client@fika.example", "password": fields["password"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200, "{line}");
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let me: Value = http
+        .get(format!("{base}/api/v1/me"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["memberships"][0]["role"], "client_approver", "{me}");
+    assert!(me["memberships"][0]["brand_id"].is_string(), "{me}");
     let overview: Value = http
         .get(format!("{base}/sandbox"))
         .send()

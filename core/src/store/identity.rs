@@ -70,6 +70,11 @@ fn new_secret(prefix: &str) -> String {
     )
 }
 
+/// A random password of 24 URL-safe characters (144 bits), for accounts a program makes.
+pub fn generated_password() -> String {
+    new_secret("").chars().take(24).collect()
+}
+
 /// What the database stores of a secret.
 pub fn secret_digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))

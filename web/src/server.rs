@@ -1,5 +1,5 @@
-//! The HTTP server: health, readiness and metrics for now; the REST API and the web UI
-//! mount here.
+//! The HTTP server: health, readiness, metrics and signed media, and (in `chorus serve`)
+//! the REST API; the web UI mounts here.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,20 +22,21 @@ pub struct AppState {
     pub media: Option<chorus_core::media::MediaLibrary>,
 }
 
+/// Health, readiness, metrics and signed media: what every process serves (`chorus worker
+/// --metrics-bind` serves only this).
 pub fn router(state: AppState) -> Router {
-    router_with(state, crate::api::ApiSettings::default())
-}
-
-/// The server with the REST API set up by `api`.
-pub fn router_with(state: AppState, api: crate::api::ApiSettings) -> Router {
-    let api = crate::api::router(state.store.clone(), state.plugins.clone(), api);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/media/{id}", get(media))
         .with_state(state)
-        .merge(api)
+}
+
+/// [`router`] with the REST API, set up by `api`: what `chorus serve` serves.
+pub fn router_with(state: AppState, api: crate::api::ApiSettings) -> Router {
+    let api = crate::api::router(state.store.clone(), state.plugins.clone(), api);
+    router(state).merge(api)
 }
 
 /// Liveness: the process is up and serving. Does not touch the database.

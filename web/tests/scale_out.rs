@@ -112,6 +112,13 @@ async fn three_workers_one_killed_mid_run_publish_every_delivery_exactly_once() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let survivors = published_by(ports[0]).await + published_by(ports[2]).await;
+    // A worker's metrics port serves health and metrics, not the API (no sign-in there).
+    let api = chorus_tests::http_client()
+        .get(format!("http://127.0.0.1:{}/api/openapi.json", ports[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 404);
     for i in [0, 2] {
         assert!(
             workers[i].terminate(Duration::from_secs(10)).is_some(),

@@ -180,15 +180,16 @@ pub async fn run(a: ApiArgs) -> anyhow::Result<()> {
         a.requests
     );
 
+    let plugins = Arc::new(plugins);
     let app = router_with(
         AppState {
             store: store.clone(),
-            plugins: Arc::new(plugins),
+            plugins: plugins.clone(),
             started: Instant::now(),
             stats: None,
             media: None,
         },
-        ApiSettings::default(),
+        crate::api::Api::new(store.clone(), plugins, ApiSettings::default()),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

@@ -1237,14 +1237,9 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     );
     let stats = engine.stats();
     let worker = tokio::spawn(engine.run(stop.clone()));
-    let mut app = crate::server::router_with(
-        AppState {
-            store: store.clone(),
-            plugins: plugins.clone(),
-            started: Instant::now(),
-            stats: Some(stats),
-            media: Some(media.clone()),
-        },
+    let api = crate::api::Api::new(
+        store.clone(),
+        plugins.clone(),
         crate::api::ApiSettings {
             // Browsers keep `Secure` cookies on https and on loopback; plain http on another
             // host (a LAN test box) would lose the session, so only there is it left off.
@@ -1256,6 +1251,16 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
                     .is_some_and(|u| u.starts_with("https://")),
             ..Default::default()
         },
+    );
+    let mut app = crate::server::router_with(
+        AppState {
+            store: store.clone(),
+            plugins: plugins.clone(),
+            started: Instant::now(),
+            stats: Some(stats),
+            media: Some(media.clone()),
+        },
+        api.clone(),
     );
     if let Some(sandbox) = sandbox {
         let seeded = crate::demo::seed(&store, &sandbox)
@@ -1277,11 +1282,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
             facebook = %sandbox.facebook.base_url,
             "demo: sandbox platforms on loopback; posts scheduled over the next minutes (`chorus post list --brand northwind`); see GET /sandbox, publish now with POST /sandbox/publish"
         );
-        app = app.merge(crate::demo::routes(crate::demo::SandboxState {
-            store: store.clone(),
-            plugins,
-            sandbox,
-        }));
+        app = app.merge(crate::demo::routes(crate::demo::SandboxState { api, sandbox }));
     }
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Chorus listening on http://{addr}");
     let first_start = !store.identity().has_users().await.unwrap_or(true);

@@ -5,6 +5,9 @@
 //! machine without any platform account; later features (scheduling, metrics, the UI) use
 //! the same sandbox.
 
+use crate::api::ApiState;
+use crate::api::auth::Caller;
+use crate::api::problem::Problem;
 use anyhow::Context;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -31,7 +34,6 @@ use chorus_simulators::x::{ALL_SCOPES, XFake};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// The demo workspace's slug.
 pub const WORKSPACE: &str = "demo";
@@ -480,14 +482,20 @@ fn personas(b: &DemoBrand) -> Vec<Value> {
 /// What `/sandbox` routes can reach.
 #[derive(Clone)]
 pub struct SandboxState {
-    pub store: Store,
-    pub plugins: Arc<PluginRegistry>,
+    pub api: ApiState,
     pub sandbox: Sandbox,
 }
 
+impl axum::extract::FromRef<SandboxState> for ApiState {
+    fn from_ref(s: &SandboxState) -> ApiState {
+        s.api.clone()
+    }
+}
+
 /// `GET /sandbox` (what is where) and `POST /sandbox/publish` (compose one post, schedule
-/// it for now and wait for the engine to publish it to the sandbox platform), until the
-/// REST API replaces them.
+/// it for now and wait for the engine to publish it to the sandbox platform). Publishing
+/// needs a signed-in person (session with CSRF token, or API token) who may compose in the
+/// brand: nothing unauthenticated publishes, even to the sandbox.
 pub fn routes(state: SandboxState) -> Router {
     Router::new()
         .route("/sandbox", get(overview))
@@ -496,7 +504,7 @@ pub fn routes(state: SandboxState) -> Router {
 }
 
 async fn overview(State(s): State<SandboxState>) -> impl IntoResponse {
-    let queue: serde_json::Map<String, Value> = match s.store.queue().depth().await {
+    let queue: serde_json::Map<String, Value> = match s.api.store.queue().depth().await {
         Ok(depth) => depth.iter().map(|d| (d.status.to_string(), json!(d.count))).collect(),
         Err(_) => Default::default(),
     };
@@ -528,7 +536,7 @@ struct PublishRequest {
     segment: Option<String>,
 }
 
-async fn publish(State(s): State<SandboxState>, body: axum::body::Bytes) -> axum::response::Response {
+async fn publish(State(s): State<SandboxState>, caller: Caller, body: axum::body::Bytes) -> axum::response::Response {
     let req: PublishRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -539,29 +547,58 @@ async fn publish(State(s): State<SandboxState>, body: axum::body::Bytes) -> axum
                 .into_response();
         }
     };
-    match publish_one(&s, &req).await {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => (
+    match publish_one(&s, &caller, &req).await {
+        Err(Refused::Api(p)) => p.into_response(),
+        Err(Refused::Other(e)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             Json(json!({"error": format!("{e:#}")})),
         )
             .into_response(),
+        Ok(v) => Json(v).into_response(),
     }
 }
 
-async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<Value> {
+/// Why `/sandbox/publish` said no: the caller may not (a problem+json answer), or the
+/// request could not be carried out (422 naming what was wrong).
+enum Refused {
+    Api(Problem),
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Refused {
+    fn from(e: anyhow::Error) -> Self {
+        Refused::Other(e)
+    }
+}
+
+impl From<chorus_core::StoreError> for Refused {
+    fn from(e: chorus_core::StoreError) -> Self {
+        Refused::Other(e.into())
+    }
+}
+
+impl From<Problem> for Refused {
+    fn from(p: Problem) -> Self {
+        Refused::Api(p)
+    }
+}
+
+async fn publish_one(s: &SandboxState, caller: &Caller, req: &PublishRequest) -> Result<Value, Refused> {
     let ws = s
+        .api
         .store
         .workspaces()
         .sandbox()
         .await?
         .context("the demo has not seeded its workspace on this database")?;
-    let tenant = s.store.tenant(ws.id);
+    let access = caller.access(&s.api, ws.id).await?;
+    let tenant = access.tenant(&s.api.store);
     let brand = tenant
         .brands()
         .by_slug(&req.brand)
         .await
         .with_context(|| format!("brand {:?}: the demo has northwind and fika", req.brand))?;
+    access.require_in(brand.id, "publish", Role::can_compose)?;
     let account = tenant
         .accounts()
         .list_for_brand(brand.id)
@@ -575,6 +612,7 @@ async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<V
             )
         })?;
     let plugin = s
+        .api
         .plugins
         .for_platform(&req.platform, None)
         .with_context(|| format!("no plugin for {:?}", req.platform))?;
@@ -596,7 +634,7 @@ async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<V
         ),
     };
     // Through the engine, like any post: composed, scheduled for now, published by a worker.
-    let planner = Planner::new(tenant, &s.plugins);
+    let planner = Planner::new(tenant, &s.api.plugins);
     let draft = PostDraft {
         body: req.text.clone(),
         locale: "en".into(),
@@ -621,16 +659,18 @@ async fn publish_one(s: &SandboxState, req: &PublishRequest) -> anyhow::Result<V
     let targeting = adapted["targeting"]
         .as_str()
         .and_then(|t| serde_json::from_str::<Value>(t).ok());
-    anyhow::ensure!(
-        d.status == chorus_core::domain::DeliveryStatus::Published,
-        "delivery {} of post {} is {}: {}",
-        d.id,
-        d.post_id,
-        d.status,
-        d.last_error
-            .as_deref()
-            .unwrap_or("still waiting after 60 s; see `chorus queue`")
-    );
+    if d.status != chorus_core::domain::DeliveryStatus::Published {
+        return Err(anyhow::anyhow!(
+            "delivery {} of post {} is {}: {}",
+            d.id,
+            d.post_id,
+            d.status,
+            d.last_error
+                .as_deref()
+                .unwrap_or("still waiting after 60 s; see `chorus queue`")
+        )
+        .into());
+    }
     Ok(json!({
         "post": d.post_id,
         "delivery": {"id": d.id, "status": d.status, "attempts": d.attempts},

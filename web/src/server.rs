@@ -33,10 +33,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// [`router`] with the REST API, set up by `api`: what `chorus serve` serves.
-pub fn router_with(state: AppState, api: crate::api::ApiSettings) -> Router {
-    let api = crate::api::router(state.store.clone(), state.plugins.clone(), api);
-    router(state).merge(api)
+/// [`router`] with the REST API: what `chorus serve` serves.
+pub fn router_with(state: AppState, api: crate::api::ApiState) -> Router {
+    router(state).merge(crate::api::router(api))
 }
 
 /// Liveness: the process is up and serving. Does not touch the database.

@@ -148,15 +148,16 @@ impl Hub {
             .await
             .unwrap()
             .id;
+        let plugins = std::sync::Arc::new(plugins);
         let app = router_with(
             AppState {
                 store: t.store.clone(),
-                plugins: std::sync::Arc::new(plugins),
+                plugins: plugins.clone(),
                 started: Instant::now(),
                 stats: None,
                 media: None,
             },
-            ApiSettings::default(),
+            chorus::api::Api::new(t.store.clone(), plugins, ApiSettings::default()),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -448,6 +449,7 @@ fn sample_body(hub: &Hub, method: &str, path: &str) -> Option<Value> {
             "brand_id": hub.a_brand, "body": "leak", "targets": [{ "account_id": hub.a_x }], "when": { "kind": "now" }
         })),
         ("post", "/api/v1/workspaces/{workspace}/posts/{post}/schedule") => Some(json!({ "kind": "now" })),
+        ("put", "/api/v1/workspaces/{workspace}/posts/{post}") => Some(json!({ "revision": 1, "body": "leak" })),
         ("post", "/api/v1/workspaces/{workspace}/previews") => Some(json!({
             "brand_id": hub.a_brand, "body": "leak", "targets": [{ "account_id": hub.a_x }]
         })),
@@ -915,6 +917,63 @@ async fn a_post_composed_through_the_api_waits_for_the_clients_approval() {
         )
         .await;
     assert_eq!((status.as_u16(), p["field"].as_str()), (422, Some("to")));
+
+    // Editing the approved post sends it back: a stale revision changes nothing, the
+    // client cannot edit, and the edited post waits for a new approval with new text.
+    let (_, before, _) = hub.call(&editor, Method::GET, &format!("{posts}/{id}"), None).await;
+    let revision = before["revision"].as_i64().unwrap();
+    let edit = |revision: i64| json!({ "revision": revision, "body": "Our winter menu is here, with saffron buns", "hashtags": ["fika"] });
+    let (status, _, _) = hub
+        .call(&client, Method::PUT, &format!("{posts}/{id}"), Some(edit(revision)))
+        .await;
+    assert_eq!(status, 403);
+    let (status, p, _) = hub
+        .call(&editor, Method::PUT, &format!("{posts}/{id}"), Some(edit(revision - 1)))
+        .await;
+    assert_eq!(status, 409, "{p}");
+    let (_, unchanged, _) = hub.call(&editor, Method::GET, &format!("{posts}/{id}"), None).await;
+    assert_eq!(unchanged["body"], "Our winter menu is here");
+    assert_eq!(unchanged["status"], "scheduled");
+    let (status, p, _) = hub
+        .call(
+            &editor,
+            Method::PUT,
+            &format!("{posts}/{id}"),
+            Some(json!({ "revision": revision, "body": "x", "surprise": 1 })),
+        )
+        .await;
+    assert_eq!(status, 422, "an unknown field is refused by name: {p}");
+    assert!(p["detail"].as_str().unwrap().contains("surprise"), "{p}");
+    let (status, edited, _) = hub
+        .call(&editor, Method::PUT, &format!("{posts}/{id}"), Some(edit(revision)))
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["post"]["status"], "draft", "{edited}");
+    assert_eq!(edited["post"]["revision"], revision + 1);
+    let d = &edited["deliveries"][0];
+    assert_ne!(d["status"], "scheduled", "held until approved again: {d}");
+    assert!(d["adapted_text"].as_str().unwrap().contains("saffron"), "{d}");
+    let (status, resubmitted, _) = hub
+        .call(
+            &editor,
+            Method::POST,
+            &format!("{posts}/{id}/schedule"),
+            Some(json!({ "kind": "at", "time": "2027-01-04 09:00", "timezone": "Europe/Stockholm" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{resubmitted}");
+    assert_eq!(resubmitted["post"]["status"], "in_review");
+    let (status, approved, _) = hub
+        .call(&client, Method::POST, &format!("{posts}/{id}/approve"), Some(json!({})))
+        .await;
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["deliveries"][0]["status"], "scheduled");
+    assert!(
+        approved["deliveries"][0]["adapted_text"]
+            .as_str()
+            .unwrap()
+            .contains("saffron")
+    );
 
     // Cancelled before it goes out.
     let (status, cancelled, _) = hub

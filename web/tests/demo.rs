@@ -14,14 +14,53 @@ fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_chorus"))
 }
 
-async fn publish(base: &str, body: Value) -> (u16, Value) {
+/// A signed-in browser: its session cookie and CSRF token.
+struct Person {
+    cookie: String,
+    csrf: String,
+}
+
+/// Signs in as one of the demo's people with the password this start logged for them.
+async fn sign_in(base: &str, log: &[String], email: &str) -> Person {
+    let line = log
+        .iter()
+        .find(|l| l.contains("demo: sign in") && l.contains(email))
+        .unwrap_or_else(|| panic!("no sign-in line for {email}: {}", log.join("\n")));
+    let fields = serde_json::from_str::<Value>(line).unwrap();
     let r = chorus_tests::http_client()
-        .post(format!("{base}/sandbox/publish"))
-        .json(&body)
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({ "email": email, "password": fields["password"] }))
         .send()
         .await
         .unwrap();
+    assert_eq!(r.status(), 200, "{line}");
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body: Value = r.json().await.unwrap();
+    Person {
+        cookie,
+        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+    }
+}
+
+async fn publish_as(base: &str, who: Option<&Person>, body: Value) -> (u16, Value) {
+    let mut r = chorus_tests::http_client().post(format!("{base}/sandbox/publish"));
+    if let Some(p) = who {
+        r = r.header("cookie", &p.cookie).header("x-csrf-token", &p.csrf);
+    }
+    let r = r.json(&body).send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
+}
+
+/// Publishes to the sandbox as the demo's owner.
+async fn publish(base: &str, log: &[String], body: Value) -> (u16, Value) {
+    let owner = sign_in(base, log, "owner@demo.example").await;
+    publish_as(base, Some(&owner), body).await
 }
 
 #[tokio::test]
@@ -50,30 +89,10 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
     let http = chorus_tests::http_client();
     // The demo's client signs in with the password this start printed, and is a client
     // approver of one brand.
-    let line = hub
-        .log
-        .iter()
-        .find(|l| l.contains("demo: sign in") && l.contains("client@fika.example"))
-        .unwrap_or_else(|| panic!("no sign-in line: {}", hub.log.join("\n")))
-        .clone();
-    let fields = serde_json::from_str::<Value>(&line).unwrap();
-    let signed_in = http
-        .post(format!("{base}/api/v1/session"))
-        .json(&serde_json::json!({ "email": "client@fika.example", "password": fields["password"] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), 200, "{line}");
-    let cookie = signed_in.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let client = sign_in(&base, &hub.log, "client@fika.example").await;
     let me: Value = http
         .get(format!("{base}/api/v1/me"))
-        .header("cookie", cookie)
+        .header("cookie", &client.cookie)
         .send()
         .await
         .unwrap()
@@ -108,9 +127,42 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
         );
     }
 
+    // Nothing unauthenticated publishes, nor anyone who may not compose in the brand: the
+    // client approver of Fika cannot publish there (403) nor see Northwind (404).
+    let post = json!({"brand": "fika", "platform": "linkedin", "text": "Not from a stranger"});
+    let (status, out) = publish_as(&base, None, post.clone()).await;
+    assert_eq!(status, 401, "{out}");
+    let (status, out) = publish_as(&base, Some(&client), post).await;
+    assert_eq!(status, 403, "{out}");
+    let north = json!({"brand": "northwind", "platform": "linkedin", "text": "Not from a client"});
+    let (status, out) = publish_as(&base, Some(&client), north).await;
+    assert_eq!(status, 404, "{out}");
+    let forged = Person {
+        cookie: client.cookie.clone(),
+        csrf: "not-the-token".into(),
+    };
+    let (status, out) = publish_as(
+        &base,
+        Some(&forged),
+        json!({"brand": "fika", "platform": "x", "text": "csrf"}),
+    )
+    .await;
+    assert_eq!(status, 403, "{out}");
+    let overview: Value = http
+        .get(format!("{base}/sandbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(overview["platforms"]["linkedin"]["posts"], 0, "{overview}");
+    assert_eq!(overview["platforms"]["x"]["posts"], 0, "{overview}");
+
     // LinkedIn, to the test organization, targeted at the seeded "Decision makers".
     let (status, out) = publish(
         &base,
+        &hub.log,
         json!({"brand": "northwind", "platform": "linkedin", "segment": "Decision makers",
                "text": "Team orders, one invoice. Ask us (today)!"}),
     )
@@ -133,13 +185,14 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
 
     // X: a long post becomes a thread of replies.
     let long = "Our autumn hiking range is out, tested on Kungsleden in the rain. ".repeat(8);
-    let (status, out) = publish(&base, json!({"brand": "fika", "platform": "x", "text": long})).await;
+    let (status, out) = publish(&base, &hub.log, json!({"brand": "fika", "platform": "x", "text": long})).await;
     assert_eq!(status, 200, "{out}");
     assert!(!out["published"]["extra_ids"].as_array().unwrap().is_empty(), "{out}");
 
     // Facebook, preferring the seeded interest segment: feed_targeting.
     let (status, out) = publish(
         &base,
+        &hub.log,
         json!({"brand": "northwind", "platform": "facebook", "segment": "Nordic hiking fans",
                "text": "Trail season. What is your favourite route?"}),
     )
@@ -148,7 +201,7 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
     assert_eq!(out["adapted"]["targeting"]["feed_targeting"]["age_min"], 25, "{out}");
 
     // Bad input gets a specific error, and the sandbox keeps what it accepted.
-    let (status, out) = publish(&base, json!({"brand": "nope", "platform": "x", "text": "hi"})).await;
+    let (status, out) = publish(&base, &hub.log, json!({"brand": "nope", "platform": "x", "text": "hi"})).await;
     assert_eq!(status, 422);
     assert!(out["error"].as_str().unwrap().contains("northwind and fika"), "{out}");
     let overview: Value = http
@@ -176,6 +229,7 @@ async fn the_demo_seeds_an_agency_and_publishes_offline_through_every_platform()
     );
     let (status, out) = publish(
         &base,
+        &hub.log,
         json!({"brand": "fika", "platform": "linkedin", "text": "Fresh roast Friday"}),
     )
     .await;
@@ -255,6 +309,7 @@ async fn a_seed_cut_short_is_completed_on_the_next_start() {
     // The bare brand got its audience, segments and accounts; the missing one was created.
     let (status, out) = publish(
         &base,
+        &hub.log,
         json!({"brand": "northwind", "platform": "linkedin", "segment": "Decision makers",
                "text": "Team orders, one invoice."}),
     )
@@ -262,6 +317,7 @@ async fn a_seed_cut_short_is_completed_on_the_next_start() {
     assert_eq!(status, 200, "{out}");
     let (status, out) = publish(
         &base,
+        &hub.log,
         json!({"brand": "fika", "platform": "x", "text": "Fresh roast Friday"}),
     )
     .await;

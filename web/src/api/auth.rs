@@ -9,7 +9,7 @@
 
 use super::problem::{ApiResult, Problem};
 use super::{Api, ApiState};
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use chorus_core::domain::Role;
@@ -53,10 +53,15 @@ fn cookie(parts: &Parts, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-impl FromRequestParts<ApiState> for Caller {
+/// Any router whose state holds the API's (the demo's sandbox routes) can ask who calls.
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    ApiState: FromRef<S>,
+{
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, api: &ApiState) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        let api = &ApiState::from_ref(state);
         let identity = api.store.identity();
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
             let secret = auth

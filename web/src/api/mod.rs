@@ -58,6 +58,18 @@ pub struct Api {
 
 pub type ApiState = Arc<Api>;
 
+impl Api {
+    /// The API's shared state: one per server (the sign-in limiter lives here).
+    pub fn new(store: Store, plugins: Arc<PluginRegistry>, settings: ApiSettings) -> ApiState {
+        Arc::new(Api {
+            store,
+            plugins,
+            settings,
+            logins: auth::LoginLimiter::default(),
+        })
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -114,7 +126,7 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(posts::reject))
         .routes(routes!(posts::cancel))
         .routes(routes!(posts::retry))
-        .routes(routes!(posts::get))
+        .routes(routes!(posts::get, posts::edit))
         .routes(routes!(posts::deliveries))
         .routes(routes!(tokens::list, tokens::issue))
         .routes(routes!(tokens::revoke))
@@ -124,17 +136,11 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
 }
 
 /// The API mounted with its document, reference page, body limit and timeout.
-pub fn router(store: Store, plugins: Arc<PluginRegistry>, settings: ApiSettings) -> Router {
+pub fn router(state: ApiState) -> Router {
     let (routes, doc) = routes();
     let doc = Arc::new(doc);
-    let limit = settings.body_limit;
-    let timeout = settings.timeout;
-    let state = Arc::new(Api {
-        store,
-        plugins,
-        settings,
-        logins: auth::LoginLimiter::default(),
-    });
+    let limit = state.settings.body_limit;
+    let timeout = state.settings.timeout;
     routes
         .route(
             "/api/openapi.json",

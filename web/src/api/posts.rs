@@ -328,8 +328,70 @@ pub async fn compose(
     Ok((axum::http::StatusCode::CREATED, Json(planned.into())))
 }
 
-async fn post_brand(api: &super::Api, access: &super::auth::Access, id: Uuid) -> ApiResult<Uuid> {
-    Ok(access.tenant(&api.store).posts().get(id).await?.brand_id)
+/// The post, once the caller's role in its brand allows `what` (a post of a brand the
+/// caller cannot see is "not found", as another tenant's would be).
+async fn post_in(
+    api: &super::Api,
+    access: &super::auth::Access,
+    id: Uuid,
+    what: &str,
+    allowed: fn(Role) -> bool,
+) -> ApiResult<chorus_core::store::entity::post::Model> {
+    let post = access.tenant(&api.store).posts().get(id).await?;
+    access.require_in(post.brand_id, what, allowed)?;
+    Ok(post)
+}
+
+/// A post's new content; its targets stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditIn {
+    /// The revision the editor last read (`GET` the post): if someone edited it since,
+    /// the edit is refused with 409 and nothing changes.
+    pub revision: i32,
+    pub body: String,
+    pub title: Option<String>,
+    pub link: Option<String>,
+    #[serde(default)]
+    pub hashtags: Vec<String>,
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub media: Vec<Uuid>,
+    #[schema(value_type = Option<Object>)]
+    pub options: Option<serde_json::Value>,
+}
+
+/// Replaces a post's content and adapts again every delivery that has not gone out
+/// (published ones keep what they sent, listed in `not_changed`). When the brand requires
+/// approval, an edited post goes back to draft, its deliveries held, until it is submitted
+/// and approved again. Editors, admins and owners.
+#[utoipa::path(put, path = "/api/v1/workspaces/{workspace}/posts/{post}", tag = "posts",
+    params(("workspace" = Uuid, Path, description = "Workspace id"), ("post" = Uuid, Path, description = "Post id")),
+    request_body = EditIn,
+    responses((status = 200, body = PlannedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn edit(
+    State(api): State<ApiState>,
+    caller: Caller,
+    ApiPath((ws, id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<EditIn>,
+) -> ApiResult<Json<PlannedOut>> {
+    let access = caller.access(&api, ws).await?;
+    post_in(&api, &access, id, "edit posts", Role::can_compose).await?;
+    let draft = Content {
+        body: &body.body,
+        title: &body.title,
+        link: &body.link,
+        hashtags: &body.hashtags,
+        locale: &body.locale,
+        media: &body.media,
+        options: &body.options,
+    }
+    .draft()?;
+    let planned = planner(&api, &access)
+        .edit(id, body.revision, Some(caller.user.id), draft)
+        .await?;
+    Ok(Json(planned.into()))
 }
 
 /// Schedules a post's deliveries that have not gone out. When the brand requires approval
@@ -346,9 +408,8 @@ pub async fn schedule(
     ApiJson(when): ApiJson<WhenIn>,
 ) -> ApiResult<Json<PlannedOut>> {
     let access = caller.access(&api, ws).await?;
-    let brand = post_brand(&api, &access, id).await?;
-    access.require_in(brand, "schedule posts", Role::can_compose)?;
-    let zone = access.tenant(&api.store).brands().get(brand).await?.timezone;
+    let post = post_in(&api, &access, id, "schedule posts", Role::can_compose).await?;
+    let zone = access.tenant(&api.store).brands().get(post.brand_id).await?.timezone;
     let planned = planner(&api, &access)
         .schedule(id, when.resolve(&zone)?, Some(caller.user.id))
         .await?;
@@ -376,8 +437,7 @@ pub async fn approve(
     ApiJson(body): ApiJson<DecisionIn>,
 ) -> ApiResult<Json<PlannedOut>> {
     let access = caller.access(&api, ws).await?;
-    let brand = post_brand(&api, &access, id).await?;
-    access.require_in(brand, "approve posts", Role::can_approve)?;
+    post_in(&api, &access, id, "approve posts", Role::can_approve).await?;
     let planned = planner(&api, &access)
         .approve(id, Some(caller.user.id), body.comment.as_deref())
         .await?;
@@ -397,8 +457,7 @@ pub async fn reject(
     ApiJson(body): ApiJson<DecisionIn>,
 ) -> ApiResult<Json<PostOut>> {
     let access = caller.access(&api, ws).await?;
-    let brand = post_brand(&api, &access, id).await?;
-    access.require_in(brand, "reject posts", Role::can_approve)?;
+    post_in(&api, &access, id, "reject posts", Role::can_approve).await?;
     let post = planner(&api, &access)
         .reject(id, Some(caller.user.id), body.comment.as_deref().unwrap_or(""))
         .await?;
@@ -416,8 +475,7 @@ pub async fn cancel(
     ApiPath((ws, id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Json<PlannedOut>> {
     let access = caller.access(&api, ws).await?;
-    let brand = post_brand(&api, &access, id).await?;
-    access.require_in(brand, "cancel posts", Role::can_compose)?;
+    post_in(&api, &access, id, "cancel posts", Role::can_compose).await?;
     let p = planner(&api, &access);
     let (post, not_changed) = p.cancel(id, Some(caller.user.id)).await?;
     let deliveries = access.tenant(&api.store).deliveries().list_for_post(id).await?;
@@ -444,8 +502,7 @@ pub async fn retry(
     ApiPath((ws, id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Json<PlannedOut>> {
     let access = caller.access(&api, ws).await?;
-    let brand = post_brand(&api, &access, id).await?;
-    access.require_in(brand, "retry posts", Role::can_compose)?;
+    post_in(&api, &access, id, "retry posts", Role::can_compose).await?;
     let planned = planner(&api, &access).retry(id, Some(caller.user.id)).await?;
     Ok(Json(planned.into()))
 }
@@ -481,19 +538,45 @@ pub struct PreviewOut {
     pub languages: Vec<String>,
 }
 
-impl ComposeIn {
-    /// The draft as the core validates it (hashtags, link, locale, options).
+/// A post's content as the core validates it (hashtags, link, locale, options): what
+/// composing and editing share.
+struct Content<'a> {
+    body: &'a str,
+    title: &'a Option<String>,
+    link: &'a Option<String>,
+    hashtags: &'a [String],
+    locale: &'a Option<String>,
+    media: &'a [Uuid],
+    options: &'a Option<serde_json::Value>,
+}
+
+impl Content<'_> {
     fn draft(&self) -> ApiResult<chorus_core::domain::PostDraft> {
         let mut draft = serde_json::json!({
             "body": self.body, "title": self.title, "link": self.link, "hashtags": self.hashtags, "media": self.media,
         });
-        if let Some(l) = &self.locale {
+        if let Some(l) = self.locale {
             draft["locale"] = l.clone().into();
         }
-        if let Some(o) = &self.options {
+        if let Some(o) = self.options {
             draft["options"] = o.clone();
         }
         serde_json::from_value(draft).map_err(|e| Problem::invalid("options", e.to_string()))
+    }
+}
+
+impl ComposeIn {
+    fn draft(&self) -> ApiResult<chorus_core::domain::PostDraft> {
+        Content {
+            body: &self.body,
+            title: &self.title,
+            link: &self.link,
+            hashtags: &self.hashtags,
+            locale: &self.locale,
+            media: &self.media,
+            options: &self.options,
+        }
+        .draft()
     }
 
     fn targets(&self) -> Vec<chorus_core::delivery::plan::Target> {

@@ -8,6 +8,7 @@
 //! server, dropped when the test ends.
 
 pub mod media;
+pub mod oracle;
 pub mod plugins;
 pub mod process;
 pub mod queue;

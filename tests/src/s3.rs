@@ -3,43 +3,13 @@
 //! time (`.ci/run` does it up front). Each [`S3Server`] is its own process on a free loopback
 //! port, killed when dropped.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-fn oracle_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("oracles/moto")
-}
-
-static INSTALL: Mutex<()> = Mutex::new(());
 
 /// The `moto_server` executable, installed if missing.
 fn moto_server() -> PathBuf {
-    let dir = oracle_dir();
-    let bin = dir.join(".venv/bin/moto_server");
-    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if !bin.exists() {
-        let venv = dir.join(".venv");
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 is needed to run the S3 test server (moto)");
-        assert!(ok.success(), "python3 -m venv {} failed", venv.display());
-        let out = Command::new(venv.join("bin/pip"))
-            .args(["install", "-q", "-r"])
-            .arg(dir.join("requirements.txt"))
-            .output()
-            .expect("run pip");
-        assert!(
-            out.status.success(),
-            "installing moto into {} failed: {}",
-            venv.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    bin
+    crate::oracle::python_tool("moto", "moto_server")
 }
 
 /// A running S3-compatible server with one bucket.

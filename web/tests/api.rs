@@ -371,6 +371,20 @@ async fn api_tokens_are_shown_once_stored_hashed_scoped_and_revocable() {
         .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["field"], "role");
+    // A token that has already expired is refused, not issued dead.
+    let (status, body, _) = hub
+        .call(
+            &editor,
+            Method::POST,
+            &tokens,
+            Some(json!({ "name": "Old", "role": "viewer", "expires_at": "2000-01-01T00:00:00Z" })),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), body["field"].as_str()),
+        (422, Some("expires_at")),
+        "{body}"
+    );
     let (status, body, _) = hub
         .call(
             &editor,

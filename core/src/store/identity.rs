@@ -299,6 +299,15 @@ impl ApiTokens<'_> {
             }
             None => return Err(StoreError::not_found("membership", new.user_id)),
         }
+        if let Some(at) = new.expires_at
+            && at <= now()
+        {
+            return Err(Invalid::new(
+                "expires_at",
+                format!("{at} has passed: a token must expire in the future (or leave expires_at out)"),
+            )
+            .into());
+        }
         let secret = new_secret(TOKEN_PREFIX);
         let token = api_token::ActiveModel {
             id: Set(new_id()),

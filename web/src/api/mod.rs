@@ -133,6 +133,85 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(workspaces::audit))
         .routes(routes!(plugins::list))
         .split_for_parts()
+        .map_doc(document_errors)
+}
+
+trait MapDoc {
+    fn map_doc(self, f: fn(&mut utoipa::openapi::OpenApi)) -> Self;
+}
+
+impl MapDoc for (Router<ApiState>, utoipa::openapi::OpenApi) {
+    fn map_doc(mut self, f: fn(&mut utoipa::openapi::OpenApi)) -> Self {
+        f(&mut self.1);
+        self
+    }
+}
+
+/// Errors as the server really answers them, for every operation at once: a problem is
+/// `application/problem+json` (RFC 9457), an operation that needs a caller may answer 401,
+/// and one that takes a body may answer 413 (over the body limit).
+fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    const JSON: &str = "application/json";
+    const PROBLEM: &str = "application/problem+json";
+    let problem_ref = Ref::from_schema_name("Problem");
+    let problem = |why: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(why)
+                .content(PROBLEM, ContentBuilder::new().schema(Some(problem_ref.clone())).build())
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            for r in op.responses.responses.values_mut() {
+                let RefOr::T(resp) = r else { continue };
+                let is_problem = resp
+                    .content
+                    .get(JSON)
+                    .is_some_and(|c| matches!(&c.schema, Some(RefOr::Ref(r)) if *r == problem_ref));
+                if is_problem && let Some(c) = resp.content.shift_remove(JSON) {
+                    resp.content.insert(PROBLEM.to_owned(), c);
+                }
+            }
+            let needs_caller = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            if needs_caller {
+                op.responses
+                    .responses
+                    .entry("401".into())
+                    .or_insert_with(|| problem("Not signed in: no session, or no valid API token"));
+            }
+            if op.request_body.is_some() {
+                let r = &mut op.responses.responses;
+                r.entry("413".into())
+                    .or_insert_with(|| problem("The body is larger than the server accepts"));
+                r.entry("415".into())
+                    .or_insert_with(|| problem("The body is not sent as `application/json`"));
+                r.entry("422".into())
+                    .or_insert_with(|| problem("The body is not JSON of the documented shape; `field` names where"));
+            }
+            let takes_query = op
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query);
+            if takes_query {
+                let r = &mut op.responses.responses;
+                r.entry("400".into())
+                    .or_insert_with(|| problem("The query string does not parse; the detail says which parameter"));
+                r.entry("422".into())
+                    .or_insert_with(|| problem("A parameter is out of range; `field` names it"));
+            }
+        }
+    }
 }
 
 /// The API mounted with its document, reference page, body limit and timeout.

@@ -106,6 +106,7 @@ pub struct PostQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,
     /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 
@@ -428,7 +429,7 @@ pub struct DecisionIn {
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/posts/{post}/approve", tag = "posts",
     params(("workspace" = Uuid, Path, description = "Workspace id"), ("post" = Uuid, Path, description = "Post id")),
     request_body = DecisionIn,
-    responses((status = 200, body = PlannedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses((status = 200, body = PlannedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("session" = []), ("token" = [])))]
 pub async fn approve(
     State(api): State<ApiState>,
@@ -467,7 +468,7 @@ pub async fn reject(
 /// Cancels a post's deliveries that have not gone out (published ones stay, named).
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/posts/{post}/cancel", tag = "posts",
     params(("workspace" = Uuid, Path, description = "Workspace id"), ("post" = Uuid, Path, description = "Post id")),
-    responses((status = 200, body = PlannedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses((status = 200, body = PlannedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("session" = []), ("token" = [])))]
 pub async fn cancel(
     State(api): State<ApiState>,
@@ -494,7 +495,7 @@ pub async fn cancel(
 /// ones are never sent again.
 #[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/posts/{post}/retry", tag = "posts",
     params(("workspace" = Uuid, Path, description = "Workspace id"), ("post" = Uuid, Path, description = "Post id")),
-    responses((status = 200, body = PlannedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses((status = 200, body = PlannedOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("session" = []), ("token" = [])))]
 pub async fn retry(
     State(api): State<ApiState>,

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SignIn {
     pub email: String,
     pub password: String,
@@ -106,7 +107,7 @@ pub async fn sign_in(
 
 /// Signs out: ends this session and clears its cookie.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session",
-    responses((status = 204, description = "Signed out"), (status = 401, body = Problem), (status = 403, description = "CSRF token missing", body = Problem)),
+    responses((status = 204, description = "Signed out"), (status = 401, body = Problem), (status = 403, description = "CSRF token missing", body = Problem), (status = 422, description = "Called with an API token, which is revoked instead", body = Problem)),
     security(("session" = [])))]
 pub async fn sign_out(State(api): State<ApiState>, caller: Caller) -> ApiResult<Response> {
     let Via::Session { secret } = &caller.via else {

@@ -48,6 +48,7 @@ impl From<api_token::Model> for TokenOut {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewTokenIn {
     /// What uses the token, e.g. "Zapier" or "CI".
     pub name: String,

@@ -118,6 +118,7 @@ pub async fn brands(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewBrandIn {
     /// Lowercase letters, digits and dashes; unique in the workspace.
     pub slug: String,
@@ -198,6 +199,7 @@ pub struct AuditQuery {
     /// Only entries about this subject (a post, a brand, a token).
     pub subject: Option<Uuid>,
     /// At most this many, newest first (1-500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
 }
 

@@ -26,6 +26,7 @@ mod m20261207_000010_account_servers;
 mod m20261207_000011_media_probe;
 mod m20261208_000012_post_options;
 mod m20261209_000013_identity;
+mod m20261210_000014_oauth_connections;
 
 /// Applies Chorus's migrations in order.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000011_media_probe::Migration),
             Box::new(m20261208_000012_post_options::Migration),
             Box::new(m20261209_000013_identity::Migration),
+            Box::new(m20261210_000014_oauth_connections::Migration),
         ]
     }
 }

@@ -25,6 +25,7 @@ fn settings(worker: &str, x: &XFake) -> EngineSettings {
             client_id: "chorus-app".into(),
             client_secret: Some("app-secret".into()),
             token_url: Some(url::Url::parse(&format!("{}/2/oauth2/token", x.base_url)).unwrap()),
+            authorize_url: None,
         },
     );
     EngineSettings {

@@ -1249,6 +1249,12 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
                     .public_base_url
                     .as_deref()
                     .is_some_and(|u| u.starts_with("https://")),
+            public_base: settings
+                .media
+                .public_base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
+            oauth_clients: settings.oauth.clone(),
             ..Default::default()
         },
     );

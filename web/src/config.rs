@@ -71,6 +71,8 @@ pub struct PlatformFileConfig {
     pub client_secret: Option<String>,
     /// Overrides the plugin's token endpoint (a sandbox, a local fake).
     pub token_url: Option<String>,
+    /// Overrides the plugin's authorize endpoint (a sandbox, a local fake).
+    pub authorize_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -113,6 +115,7 @@ pub struct OAuthOverride {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub token_url: Option<String>,
+    pub authorize_url: Option<String>,
 }
 
 impl Overrides {
@@ -126,20 +129,26 @@ impl Overrides {
             .collect()
     }
 
-    /// Reads `CHORUS_PLATFORM_<ID>_CLIENT_ID`, `_CLIENT_SECRET` and `_TOKEN_URL`.
+    /// Reads `CHORUS_PLATFORM_<ID>_CLIENT_ID`, `_CLIENT_SECRET`, `_TOKEN_URL` and `_AUTHORIZE_URL`.
     pub fn platform_oauth_from_env() -> BTreeMap<String, OAuthOverride> {
         let mut out: BTreeMap<String, OAuthOverride> = BTreeMap::new();
         for (k, v) in std::env::vars() {
             let Some(rest) = k.strip_prefix("CHORUS_PLATFORM_") else {
                 continue;
             };
-            for (suffix, field) in [("_CLIENT_ID", 0), ("_CLIENT_SECRET", 1), ("_TOKEN_URL", 2)] {
+            for (suffix, field) in [
+                ("_CLIENT_ID", 0),
+                ("_CLIENT_SECRET", 1),
+                ("_TOKEN_URL", 2),
+                ("_AUTHORIZE_URL", 3),
+            ] {
                 if let Some(id) = rest.strip_suffix(suffix) {
                     let o = out.entry(id.to_ascii_lowercase().replace('_', "-")).or_default();
                     let slot = match field {
                         0 => &mut o.client_id,
                         1 => &mut o.client_secret,
-                        _ => &mut o.token_url,
+                        2 => &mut o.token_url,
+                        _ => &mut o.authorize_url,
                     };
                     *slot = Some(v.clone()).filter(|v| !v.trim().is_empty());
                 }
@@ -354,11 +363,12 @@ fn oauth_clients(
         let client_id = pick(e.client_id, file.and_then(|f| f.client_id.as_ref()));
         let secret = pick(e.client_secret, file.and_then(|f| f.client_secret.as_ref()));
         let token_url = pick(e.token_url, file.and_then(|f| f.token_url.as_ref()));
+        let authorize_url = pick(e.authorize_url, file.and_then(|f| f.authorize_url.as_ref()));
         let Some(client_id) = client_id else {
-            if secret.is_some() || token_url.is_some() {
+            if secret.is_some() || token_url.is_some() || authorize_url.is_some() {
                 return Err(ConfigError::OAuth {
                     platform: id.clone(),
-                    message: "a client secret or token URL is set but no client id; set platforms.ID.client_id \
+                    message: "a client secret, token URL or authorize URL is set but no client id; set platforms.ID.client_id \
                               or CHORUS_PLATFORM_<ID>_CLIENT_ID"
                         .into(),
                 });
@@ -371,12 +381,16 @@ fn oauth_clients(
                 parse_api_base(&setting, &u)
             })
             .transpose()?;
+        let authorize_url = authorize_url
+            .map(|u| parse_api_base(&format!("platforms.{id}.authorize_url"), &u))
+            .transpose()?;
         out.insert(
             id.clone(),
             chorus_core::oauth::OAuthClient {
                 client_id,
                 client_secret: secret,
                 token_url,
+                authorize_url,
             },
         );
     }

@@ -478,6 +478,9 @@ fn sample_body(hub: &Hub, method: &str, path: &str) -> Option<Value> {
             Some(json!({ "slug": "leaked", "name": "Leaked", "timezone": "UTC" }))
         }
         ("post", "/api/v1/workspaces/{workspace}/tokens") => Some(json!({ "name": "leak", "role": "viewer" })),
+        ("post", "/api/v1/workspaces/{workspace}/brands/{brand}/connections") => {
+            Some(json!({ "platform": "x", "handle": "leak", "remote_id": "leak" }))
+        }
         ("get" | "delete", _) => None,
         _ => panic!("{method} {path}: give this route a sample body in sample_body()"),
     }
@@ -544,6 +547,7 @@ async fn no_route_of_the_openapi_document_leaks_across_workspaces() {
             let concrete = format!("{path}{query}")
                 .replace("{workspace}", &hub.a.to_string())
                 .replace("{post}", &hub.a_post.to_string())
+                .replace("{brand}", &hub.a_brand.to_string())
                 .replace("{token}", &a_token_id);
             assert!(!concrete.contains('{'), "{path}: teach this test the parameter");
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();

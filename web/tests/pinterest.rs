@@ -350,6 +350,7 @@ async fn the_engine_refreshes_with_basic_auth_and_pins_a_composed_post() {
             client_id: "chorus-app".into(),
             client_secret: Some("app-secret".into()),
             token_url: Some(url::Url::parse(&format!("{}/v5/oauth/token", fake.base_url)).unwrap()),
+            authorize_url: None,
         },
     );
     run_until_settled(

@@ -103,6 +103,8 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
     };
     let workspaces = get("/api/v1/workspaces".into()).await;
     let ws = workspaces[0]["id"].as_str().unwrap().to_owned();
+    let brands = get(format!("/api/v1/workspaces/{ws}/brands")).await;
+    let brand = brands[0]["id"].as_str().unwrap().to_owned();
     let posts = get(format!("/api/v1/workspaces/{ws}/posts?limit=1")).await;
     let post = posts["items"][0]["id"]
         .as_str()
@@ -126,7 +128,9 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
     let config = cwd.path().join("schemathesis.toml");
     std::fs::write(
         &config,
-        format!("[parameters]\n\"path.workspace\" = \"{ws}\"\n\"path.post\" = \"{post}\"\n"),
+        format!(
+            "[parameters]\n\"path.workspace\" = \"{ws}\"\n\"path.post\" = \"{post}\"\n\"path.brand\" = \"{brand}\"\n"
+        ),
     )
     .unwrap();
     // Everything but the deletes (which may end the run's own token or session)...

@@ -492,6 +492,7 @@ async fn an_expiring_token_is_refreshed_with_tiktoks_client_key_before_publishin
             client_id: "chorus-key".into(),
             client_secret: Some("chorus-secret".into()),
             token_url: Some(url::Url::parse(&format!("{}/v2/oauth/token/", fake.base_url)).unwrap()),
+            authorize_url: None,
         },
     );
     run_until_settled(

@@ -13,3 +13,20 @@ pub enum AccountStatus {
     /// Disconnected on purpose; kept for history.
     Disconnected,
 }
+
+impl AccountStatus {
+    /// The name used in the database, the API and the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Connected => "connected",
+            AccountStatus::NeedsReauth => "needs_reauth",
+            AccountStatus::Disconnected => "disconnected",
+        }
+    }
+}
+
+impl std::fmt::Display for AccountStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -18,9 +18,8 @@ use crate::secrets::Credentials;
 use crate::store::Store;
 use crate::store::entity::social_account;
 use chrono::{DateTime, Utc};
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
-use oauth2::{AuthType, ClientId, ClientSecret, RefreshToken, RequestTokenError, TokenResponse, TokenUrl};
-use std::sync::{Arc, Mutex};
+use oauth2::basic::BasicErrorResponseType;
+use oauth2::{RefreshToken, RequestTokenError, TokenResponse, TokenUrl};
 use std::time::Duration;
 
 /// How long before expiry a token is refreshed.
@@ -66,16 +65,10 @@ pub struct Refresher {
 
 impl Refresher {
     pub fn new(clients: OAuthClients) -> Self {
-        // rustls is built without a default provider (ring is shared with sqlx).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .no_proxy()
-            // A token endpoint that redirects is refused (RFC 6749 §3.2 wants no redirects).
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
-        Self { clients, http }
+        Self {
+            clients,
+            http: super::token_client(TIMEOUT),
+        }
     }
 
     /// The account's credentials, refreshed first when they expire within [`MARGIN`] and a
@@ -168,47 +161,13 @@ impl Refresher {
                 )));
             }
         };
-        let mut oauth = BasicClient::new(ClientId::new(client.client_id.clone())).set_token_uri(url);
-        if let Some(secret) = &client.client_secret {
-            oauth = oauth.set_client_secret(ClientSecret::new(secret.clone()));
-        }
-        if spec.is_some_and(|s| s.client_auth == crate::plugins::types::ClientAuth::RequestBody) {
-            oauth = oauth.set_auth_type(AuthType::RequestBody);
-        }
-        // The app id's field under the platform's name (TikTok: `client_key`).
-        let id_field = spec
-            .map(|s| s.client_id_field.trim())
-            .filter(|f| !f.is_empty() && *f != "client_id")
-            .map(str::to_owned);
-        // The HTTP status of the answer: a 5xx or 429 is transient whatever its body says.
-        let status: Arc<Mutex<Option<u16>>> = Arc::default();
-        let http = |req: oauth2::HttpRequest| {
-            let (http, status, id_field) = (self.http.clone(), status.clone(), id_field.clone());
-            async move {
-                let (parts, body) = req.into_parts();
-                let body = match &id_field {
-                    Some(field) => rename_form_field(&body, "client_id", field),
-                    None => body,
-                };
-                let mut r = http.request(parts.method, parts.uri.to_string()).body(body);
-                for (name, value) in &parts.headers {
-                    r = r.header(name, value);
-                }
-                let resp = r.send().await?;
-                *status.lock().unwrap_or_else(|e| e.into_inner()) = Some(resp.status().as_u16());
-                let mut out = oauth2::http::Response::builder().status(resp.status().as_u16());
-                for (name, value) in resp.headers() {
-                    out = out.header(name, value);
-                }
-                let bytes = resp.bytes().await?;
-                Ok::<_, reqwest::Error>(out.body(bytes.to_vec()).unwrap_or_default())
-            }
-        };
+        let oauth = super::app_client(client, spec, url);
+        let http = super::TokenHttp::new(&self.http, spec);
         let answer = oauth
             .exchange_refresh_token(&RefreshToken::new(refresh_token.clone()))
             .request_async(&http)
             .await;
-        let code = *status.lock().unwrap_or_else(|e| e.into_inner());
+        let code = http.status();
         match answer {
             Ok(t) => {
                 let fresh = Credentials {
@@ -346,15 +305,6 @@ fn refused(e: &BasicErrorResponseType) -> bool {
     )
 }
 
-fn transient_status(code: Option<u16>) -> bool {
+pub(crate) fn transient_status(code: Option<u16>) -> bool {
     code.is_some_and(|c| c >= 500 || c == 429 || c == 408)
-}
-
-/// A form body with the field `from` renamed `to` (values and the other fields kept).
-fn rename_form_field(body: &[u8], from: &str, to: &str) -> Vec<u8> {
-    let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in url::form_urlencoded::parse(body) {
-        out.append_pair(if k == from { to } else { &k }, &v);
-    }
-    out.finish().into_bytes()
 }

@@ -62,7 +62,7 @@ pub struct NewToken {
 }
 
 /// 256 random bits, URL-safe, after `prefix`.
-fn new_secret(prefix: &str) -> String {
+pub(crate) fn new_secret(prefix: &str) -> String {
     let bytes: [u8; 32] = rand::random();
     format!(
         "{prefix}{}",

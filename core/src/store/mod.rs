@@ -6,6 +6,7 @@
 
 mod accounts;
 mod audit;
+pub mod authorizations;
 mod brands;
 mod connect;
 mod deliveries;
@@ -25,6 +26,7 @@ mod workspaces;
 
 pub use accounts::NewAccount;
 pub use audit::AuditEntry;
+pub use authorizations::{NewAuthorization, TakenAuthorization};
 pub use brands::NewBrand;
 pub use connect::{ConnectError, DatabaseKind, ScratchDatabase, redact_url};
 pub use deliveries::{NewDelivery, Readaptation};

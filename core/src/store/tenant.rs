@@ -87,6 +87,10 @@ impl<'a> Tenant<'a> {
     pub fn accounts(&self) -> super::accounts::Accounts<'a> {
         super::accounts::Accounts { t: *self }
     }
+    /// OAuth 2 authorizations in progress (connecting accounts).
+    pub fn authorizations(&self) -> super::authorizations::Authorizations<'a> {
+        super::authorizations::Authorizations { t: *self }
+    }
     pub fn segments(&self) -> super::segments::Segments<'a> {
         super::segments::Segments { t: *self }
     }

@@ -8,8 +8,13 @@
 //! The platform fake supplies a hook that grants each minted access token on its API, so
 //! the new token works at once; the old one is left alone (it lives until it expires).
 //!
-//! Only the `refresh_token` grant is simulated: the authorization-code leg needs a browser
-//! and never runs in tests, so every other grant type gets `unsupported_grant_type`.
+//! The authorization-code grant (RFC 6749 §4.1, with PKCE, RFC 7636) is simulated too: the
+//! authorize route checks the app, its registered redirect URI, the scope list (joined the
+//! platform's way), `state` and, where the platform requires it, an S256 code challenge, then
+//! sends the browser back with a single-use code as the person set with
+//! [`TokenEndpoint::consent_as`] (or with `access_denied`). The token endpoint redeems a code
+//! once, for the same app and redirect URI, with the verifier that matches the challenge.
+//! Other grant types get `unsupported_grant_type`.
 //!
 //! Test controls: client registration, transient failures that leave the refresh token
 //! unspent, latency (so two racing refreshes really overlap) and a record of every request.
@@ -50,6 +55,12 @@ pub struct Config {
     pub basic_allowed: bool,
     /// Whether the client may send its credentials as form fields (Pinterest: Basic only).
     pub body_credentials_allowed: bool,
+    /// The authorize route, e.g. X's `/i/oauth2/authorize` (on the same fake as the API).
+    pub authorize_path: &'static str,
+    /// Whether an authorization request without an S256 code challenge is refused (X).
+    pub pkce_required: bool,
+    /// What joins scopes in the authorize URL and the token answer (`" "`, TikTok's `","`).
+    pub scope_separator: &'static str,
 }
 
 /// One request to the token endpoint, as the fake saw it.
@@ -82,8 +93,27 @@ struct Client {
     secret: Option<String>,
 }
 
+/// An authorization code the authorize route handed out, until it is redeemed.
+struct Code {
+    client_id: String,
+    redirect_uri: String,
+    /// The S256 challenge, when the request carried one.
+    challenge: Option<String>,
+    grant: Grant,
+    expires: Instant,
+}
+
+/// How long an authorization code lives (RFC 6749 §4.1.2 recommends at most 10 minutes).
+const CODE_LIFETIME: Duration = Duration::from_secs(600);
+
 struct EndpointState {
     client: Option<Client>,
+    /// Redirect URIs registered with the app; the authorize route takes only these, exactly.
+    redirect_uris: Vec<String>,
+    /// Who signs in and approves at the authorize route (None: the person declines).
+    consent: Option<(String, String)>,
+    codes: HashMap<String, Code>,
+    next_code: u64,
     /// Live refresh tokens.
     refresh: HashMap<String, Grant>,
     /// Every refresh token ever live, so minted ones never reuse a name.
@@ -178,6 +208,10 @@ impl TokenEndpoint {
             mint,
             state: Arc::new(Mutex::new(EndpointState {
                 client: None,
+                redirect_uris: Vec::new(),
+                consent: None,
+                codes: HashMap::new(),
+                next_code: 0,
                 refresh: HashMap::new(),
                 seen: HashSet::new(),
                 requests: Vec::new(),
@@ -196,6 +230,7 @@ impl TokenEndpoint {
     pub(crate) fn router(&self) -> Router {
         Router::new()
             .route(self.config.path, post(token))
+            .route(self.config.authorize_path, axum::routing::get(authorize))
             .with_state(self.clone())
     }
 
@@ -206,6 +241,27 @@ impl TokenEndpoint {
             id: client_id.to_owned(),
             secret: client_secret.map(str::to_owned),
         });
+    }
+
+    /// Registers a redirect URI of the app (the authorize route takes registered ones only).
+    pub fn register_redirect_uri(&self, uri: &str) {
+        self.lock().redirect_uris.push(uri.to_owned());
+    }
+
+    /// The person who signs in at the authorize route and approves what the app asks;
+    /// until this is called (or after [`TokenEndpoint::decline_consent`]) they decline.
+    pub fn consent_as(&self, user_id: &str, username: &str) {
+        self.lock().consent = Some((user_id.to_owned(), username.to_owned()));
+    }
+
+    /// The person declines: the authorize route answers `access_denied`.
+    pub fn decline_consent(&self) {
+        self.lock().consent = None;
+    }
+
+    /// Live refresh tokens (to check what a host stored is what the platform issued).
+    pub fn live_refresh_tokens(&self) -> Vec<String> {
+        self.lock().refresh.keys().cloned().collect()
     }
 
     /// Makes `refresh_token` live for the user with `scopes`.
@@ -300,6 +356,7 @@ impl TokenEndpoint {
                 ));
             }
             Some("refresh_token") => {}
+            Some("authorization_code") => return self.redeem(s, headers, form),
             Some(other) => {
                 return Err(Refusal::bad_request(
                     "unsupported_grant_type",
@@ -364,6 +421,192 @@ impl TokenEndpoint {
         }
         Ok(no_store(axum::Json(body).into_response()))
     }
+}
+
+impl TokenEndpoint {
+    /// RFC 6749 §4.1.3 and RFC 7636 §4.6: a code is redeemed once, by the app it was issued
+    /// to, with the same redirect URI and the verifier of its challenge.
+    fn redeem(&self, s: &mut EndpointState, _headers: &HeaderMap, form: &Form) -> Result<Response, Refusal> {
+        let Some(code) = form.get("code") else {
+            return Err(Refusal::bad_request(
+                "invalid_request",
+                "Missing required parameter [code].",
+            ));
+        };
+        let client_id = s.client.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+        let invalid = || {
+            Refusal::bad_request(
+                "invalid_grant",
+                "The authorization code is invalid, expired or already used.",
+            )
+        };
+        // Spent on the first try, right or wrong (a code is never good twice).
+        let Some(pending) = s.codes.remove(code) else {
+            return Err(invalid());
+        };
+        if pending.expires < Instant::now() || pending.client_id != client_id {
+            return Err(invalid());
+        }
+        if form.get("redirect_uri") != Some(pending.redirect_uri.as_str()) {
+            return Err(Refusal::bad_request(
+                "invalid_grant",
+                "The redirect_uri does not match the one of the authorization request.",
+            ));
+        }
+        if let Some(challenge) = &pending.challenge {
+            let Some(verifier) = form.get("code_verifier") else {
+                return Err(Refusal::bad_request(
+                    "invalid_request",
+                    "Missing required parameter [code_verifier].",
+                ));
+            };
+            if s256(verifier) != *challenge {
+                return Err(Refusal::bad_request(
+                    "invalid_grant",
+                    "The code_verifier does not match the code_challenge.",
+                ));
+            }
+        }
+        let grant = pending.grant;
+        let access = loop {
+            s.next_access += 1;
+            let token = format!("{}{}", self.config.access_token_prefix, s.next_access);
+            if (self.mint)(&token, &grant, s.lifetime) {
+                break token;
+            }
+        };
+        let refresh = loop {
+            s.next_refresh += 1;
+            let token = format!("{}{}", self.config.refresh_token_prefix, s.next_refresh);
+            if s.seen.insert(token.clone()) {
+                break token;
+            }
+        };
+        s.refresh.insert(refresh.clone(), grant.clone());
+        Ok(no_store(
+            axum::Json(json!({
+                "token_type": "bearer",
+                "expires_in": s.lifetime,
+                "access_token": access,
+                "refresh_token": refresh,
+                "scope": grant.scopes.join(self.config.scope_separator),
+            }))
+            .into_response(),
+        ))
+    }
+
+    /// RFC 6749 §4.1.1-4.1.2: errors about the app or its redirect URI are shown to the
+    /// person (never redirected); the others go back to the app with `error` and `state`.
+    fn authorize(&self, query: &[(String, String)]) -> Response {
+        let param = |name: &str| {
+            query
+                .iter()
+                .find(|(k, v)| k == name && !v.is_empty())
+                .map(|(_, v)| v.clone())
+        };
+        let mut s = self.lock();
+        let page = |why: &str| (StatusCode::BAD_REQUEST, format!("This app cannot sign you in: {why}")).into_response();
+        let registered = s.client.as_ref().map(|c| c.id.clone());
+        if param(self.config.client_id_field).is_none() || param(self.config.client_id_field) != registered {
+            return page(&format!("unknown {}", self.config.client_id_field));
+        }
+        let Some(redirect) = param("redirect_uri") else {
+            return page("redirect_uri is missing");
+        };
+        if !s.redirect_uris.contains(&redirect) {
+            return page("redirect_uri is not registered for this app");
+        }
+        let state = param("state");
+        let back = |pairs: &[(&str, &str)]| {
+            let mut url = redirect.clone();
+            url.push(if url.contains('?') { '&' } else { '?' });
+            let mut q = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in pairs {
+                q.append_pair(k, v);
+            }
+            if let Some(st) = &state {
+                q.append_pair("state", st);
+            }
+            url.push_str(&q.finish());
+            (StatusCode::FOUND, [(header::LOCATION, url)]).into_response()
+        };
+        if param("response_type").as_deref() != Some("code") {
+            return back(&[("error", "unsupported_response_type")]);
+        }
+        if state.is_none() {
+            return back(&[("error", "invalid_request"), ("error_description", "state is required")]);
+        }
+        let Some(scope) = param("scope") else {
+            return back(&[("error", "invalid_scope"), ("error_description", "scope is required")]);
+        };
+        // Scopes joined another way than the platform's arrive as one unknown scope.
+        let wrong_join = if self.config.scope_separator == " " { "," } else { " " };
+        if scope.contains(wrong_join) {
+            return back(&[
+                ("error", "invalid_scope"),
+                (
+                    "error_description",
+                    &format!("scopes are separated by {:?}", self.config.scope_separator),
+                ),
+            ]);
+        }
+        let challenge = param("code_challenge");
+        match (&challenge, param("code_challenge_method").as_deref()) {
+            (None, _) if self.config.pkce_required => {
+                return back(&[
+                    ("error", "invalid_request"),
+                    ("error_description", "code_challenge is required"),
+                ]);
+            }
+            (Some(_), m) if m != Some("S256") => {
+                return back(&[
+                    ("error", "invalid_request"),
+                    ("error_description", "code_challenge_method must be S256"),
+                ]);
+            }
+            _ => {}
+        }
+        let Some((user_id, username)) = s.consent.clone() else {
+            return back(&[
+                ("error", "access_denied"),
+                ("error_description", "The user denied the request."),
+            ]);
+        };
+        s.next_code += 1;
+        let code = format!("code-{}-{}", s.next_code, rand::random::<u64>());
+        s.codes.insert(
+            code.clone(),
+            Code {
+                client_id: registered.unwrap_or_default(),
+                redirect_uri: redirect.clone(),
+                challenge,
+                grant: Grant {
+                    user_id,
+                    username,
+                    scopes: scope
+                        .split(self.config.scope_separator)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                },
+                expires: Instant::now() + CODE_LIFETIME,
+            },
+        );
+        back(&[("code", &code)])
+    }
+}
+
+/// RFC 7636 §4.2: `BASE64URL(SHA256(verifier))`, unpadded.
+fn s256(verifier: &str) -> String {
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+async fn authorize(State(ep): State<TokenEndpoint>, axum::extract::RawQuery(q): axum::extract::RawQuery) -> Response {
+    let query: Vec<(String, String)> = form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect();
+    ep.authorize(&query)
 }
 
 async fn token(State(ep): State<TokenEndpoint>, headers: HeaderMap, body: Bytes) -> Response {
@@ -668,7 +911,13 @@ mod tests {
             ("code", "c"),
             ("client_id", "app"),
         ];
-        assert_eq!(refresh(&x, &code).await.1["error"], "unsupported_grant_type");
+        assert_eq!(
+            refresh(&x, &code).await.1["error"],
+            "invalid_grant",
+            "a code never issued"
+        );
+        let password = [("grant_type", "password"), ("client_id", "app")];
+        assert_eq!(refresh(&x, &password).await.1["error"], "unsupported_grant_type");
         let (status, body) = refresh(&x, &[("grant_type", "refresh_token"), ("client_id", "app")]).await;
         assert_eq!((status, &body["error"]), (400, &Value::from("invalid_request")));
         let wider = [
@@ -722,6 +971,123 @@ mod tests {
         assert_eq!(post_tweet(&x, access, "hi").await, 401);
     }
 
+    /// Visits the authorize route without following the redirect; answers the status and
+    /// the redirect's query (or the page's text).
+    async fn authorize(x: &XFake, query: &[(&str, &str)]) -> (u16, Vec<(String, String)>, String) {
+        let q = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let r = browser
+            .get(format!("{}/i/oauth2/authorize?{q}", x.base_url))
+            .send()
+            .await
+            .expect("authorize");
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap_or("").to_owned())
+            .unwrap_or_default();
+        let pairs = location
+            .split_once('?')
+            .map(|(_, q)| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        (status, pairs, r.text().await.unwrap_or_default())
+    }
+
+    fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    #[tokio::test]
+    async fn the_authorization_code_leg_refuses_what_x_refuses() {
+        let x = fake().await;
+        let redirect = "http://127.0.0.1:9/api/v1/oauth/callback";
+        x.oauth().register_redirect_uri(redirect);
+        x.oauth().consent_as("42", "alice");
+        let verifier = "a-verifier-long-enough-to-be-a-real-pkce-verifier-43";
+        let challenge = super::s256(verifier);
+        let good = [
+            ("response_type", "code"),
+            ("client_id", "app"),
+            ("redirect_uri", redirect),
+            ("scope", "tweet.read tweet.write users.read offline.access"),
+            ("state", "s1"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        let with = |name: &str, value: &'static str| {
+            good.iter()
+                .map(|(k, v)| if *k == name { (*k, value) } else { (*k, *v) })
+                .collect::<Vec<_>>()
+        };
+        let without = |name: &str| good.iter().copied().filter(|(k, _)| *k != name).collect::<Vec<_>>();
+        // The app or its redirect URI wrong: shown to the person, never redirected.
+        assert_eq!(authorize(&x, &with("client_id", "other")).await.0, 400);
+        assert_eq!(
+            authorize(&x, &with("redirect_uri", "http://127.0.0.1:9/elsewhere"))
+                .await
+                .0,
+            400
+        );
+        // The rest go back to the app with an error and the state.
+        for (query, error) in [
+            (without("code_challenge"), "invalid_request"),
+            (with("code_challenge_method", "plain"), "invalid_request"),
+            (with("scope", "tweet.read,tweet.write"), "invalid_scope"),
+            (without("state"), "invalid_request"),
+            (with("response_type", "token"), "unsupported_response_type"),
+        ] {
+            let (status, back, _) = authorize(&x, &query).await;
+            assert_eq!((status, get(&back, "error")), (302, Some(error)), "{query:?}");
+        }
+        x.oauth().decline_consent();
+        let (_, back, _) = authorize(&x, &good).await;
+        assert_eq!(get(&back, "error"), Some("access_denied"));
+        assert_eq!(get(&back, "state"), Some("s1"));
+        x.oauth().consent_as("42", "alice");
+        let code_for = |back: &[(String, String)]| get(back, "code").expect("a code").to_owned();
+        let redeem = |code: String, verifier: &'static str, redirect: &'static str| {
+            let x = &x;
+            async move {
+                refresh(
+                    x,
+                    &[
+                        ("grant_type", "authorization_code"),
+                        ("code", &code),
+                        ("redirect_uri", redirect),
+                        ("code_verifier", verifier),
+                        ("client_id", "app"),
+                    ],
+                )
+                .await
+            }
+        };
+        // A wrong verifier, or another redirect URI, spends the code for nothing.
+        let code = code_for(&authorize(&x, &good).await.1);
+        assert_eq!(
+            redeem(code.clone(), "another-verifier", redirect).await.1["error"],
+            "invalid_grant"
+        );
+        assert_eq!(redeem(code, verifier, redirect).await.1["error"], "invalid_grant");
+        let code = code_for(&authorize(&x, &good).await.1);
+        let (_, answer) = redeem(code, verifier, "http://127.0.0.1:9/elsewhere").await;
+        assert_eq!(answer["error"], "invalid_grant");
+        // The right one works once, for a token that posts as the person who consented.
+        let code = code_for(&authorize(&x, &good).await.1);
+        let (status, answer) = redeem(code.clone(), verifier, redirect).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["scope"], "tweet.read tweet.write users.read offline.access");
+        let access = answer["access_token"].as_str().expect("access_token");
+        assert_eq!(post_tweet(&x, access, "connected").await, 201);
+        assert_eq!(redeem(code, verifier, redirect).await.1["error"], "invalid_grant");
+    }
+
     #[test]
     fn a_basic_only_endpoint_refuses_credentials_in_the_body() {
         let config = Config {
@@ -734,6 +1100,9 @@ mod tests {
             client_id_field: "client_id",
             basic_allowed: true,
             body_credentials_allowed: false,
+            authorize_path: "/authorize",
+            pkce_required: false,
+            scope_separator: " ",
         };
         let app = Client {
             id: "app".into(),

@@ -30,6 +30,9 @@ const TOKEN_ENDPOINT: oauth::Config = oauth::Config {
     client_id_field: "client_id",
     basic_allowed: true,
     body_credentials_allowed: false,
+    authorize_path: "/oauth/",
+    pkce_required: false,
+    scope_separator: ",",
 };
 
 /// A Pin the fake created.
@@ -196,6 +199,11 @@ impl PinterestFake {
     /// Issues `refresh_token` for `user`.
     pub fn grant_refresh(&self, refresh_token: &str, user: &str, scopes: &[&str]) {
         self.oauth.grant_refresh(refresh_token, user, user, scopes);
+    }
+
+    /// The OAuth 2 endpoints (authorize and token): redirect URIs, who consents, live tokens.
+    pub fn oauth(&self) -> &TokenEndpoint {
+        &self.oauth
     }
 
     /// Every request the token endpoint answered.

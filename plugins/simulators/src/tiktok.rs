@@ -36,6 +36,9 @@ const TOKEN_ENDPOINT: oauth::Config = oauth::Config {
     client_id_field: "client_key",
     basic_allowed: false,
     body_credentials_allowed: true,
+    authorize_path: "/v2/auth/authorize/",
+    pkce_required: false,
+    scope_separator: ",",
 };
 
 /// A post TikTok published.
@@ -271,6 +274,11 @@ impl TikTokFake {
     /// Issues `refresh_token` for `open_id`; the token endpoint accepts it once (it rotates).
     pub fn grant_refresh(&self, refresh_token: &str, open_id: &str, username: &str, scopes: &[&str]) {
         self.oauth.grant_refresh(refresh_token, open_id, username, scopes);
+    }
+
+    /// The OAuth 2 endpoints (authorize and token): redirect URIs, who consents, live tokens.
+    pub fn oauth(&self) -> &TokenEndpoint {
+        &self.oauth
     }
 
     /// Every request the token endpoint answered.

@@ -69,6 +69,9 @@ const TOKEN_ENDPOINT: oauth::Config = oauth::Config {
     client_id_field: "client_id",
     basic_allowed: true,
     body_credentials_allowed: true,
+    authorize_path: "/i/oauth2/authorize",
+    pkce_required: true,
+    scope_separator: " ",
 };
 
 #[derive(Debug)]
@@ -195,6 +198,11 @@ impl XFake {
     /// once (it rotates), minting an access token with the same user and scopes.
     pub fn grant_refresh(&self, refresh_token: &str, user_id: &str, username: &str, scopes: &[&str]) {
         self.oauth.grant_refresh(refresh_token, user_id, username, scopes);
+    }
+
+    /// The OAuth 2 endpoints (authorize and token): redirect URIs, who consents, live tokens.
+    pub fn oauth(&self) -> &TokenEndpoint {
+        &self.oauth
     }
 
     /// Every request the token endpoint answered, in arrival order (those answered by

@@ -6,6 +6,7 @@
 //! its data only through [`auth::Caller::access`], which resolves the caller's roles there
 //! and hands out the store's tenant scope. One module per resource; handlers stay thin.
 
+pub mod accounts;
 pub mod auth;
 mod calendar;
 mod extract;
@@ -36,6 +37,11 @@ pub struct ApiSettings {
     pub body_limit: usize,
     /// Longest a request may take before it is answered 408.
     pub timeout: Duration,
+    /// Where people and platforms reach this server (`http(s)://host[:port]`): OAuth
+    /// redirect URIs start with it.
+    pub public_base: String,
+    /// The operator's OAuth apps, by platform (connecting accounts).
+    pub oauth_clients: chorus_core::oauth::OAuthClients,
 }
 
 impl Default for ApiSettings {
@@ -44,6 +50,8 @@ impl Default for ApiSettings {
             secure_cookies: true,
             body_limit: 1024 * 1024,
             timeout: Duration::from_secs(30),
+            public_base: "http://127.0.0.1:8080".into(),
+            oauth_clients: Default::default(),
         }
     }
 }
@@ -54,6 +62,7 @@ pub struct Api {
     pub plugins: Arc<PluginRegistry>,
     pub settings: ApiSettings,
     pub logins: auth::LoginLimiter,
+    pub connector: chorus_core::oauth::connect::Connector,
 }
 
 pub type ApiState = Arc<Api>;
@@ -62,6 +71,7 @@ impl Api {
     /// The API's shared state: one per server (the sign-in limiter lives here).
     pub fn new(store: Store, plugins: Arc<PluginRegistry>, settings: ApiSettings) -> ApiState {
         Arc::new(Api {
+            connector: chorus_core::oauth::connect::Connector::new(settings.oauth_clients.clone()),
             store,
             plugins,
             settings,
@@ -83,6 +93,7 @@ impl Api {
         (name = "workspaces", description = "Workspaces and their brands"),
         (name = "posts", description = "Posts and their deliveries"),
         (name = "tokens", description = "API tokens for integrations"),
+        (name = "accounts", description = "Social accounts and connecting them with OAuth 2"),
         (name = "plugins", description = "Installed platform plugins"),
         (name = "audit", description = "Who did what"),
     )
@@ -132,6 +143,9 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tokens::revoke))
         .routes(routes!(workspaces::audit))
         .routes(routes!(plugins::list))
+        .routes(routes!(accounts::list))
+        .routes(routes!(accounts::connect))
+        .routes(routes!(accounts::callback))
         .split_for_parts()
         .map_doc(document_errors)
 }

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod leader_lease;
 pub mod media_asset;
 pub mod membership;
+pub mod oauth_authorization;
 pub mod persona;
 pub mod plugin_kv;
 pub mod post;

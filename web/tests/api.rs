@@ -478,6 +478,10 @@ fn sample_body(hub: &Hub, method: &str, path: &str) -> Option<Value> {
             Some(json!({ "slug": "leaked", "name": "Leaked", "timezone": "UTC" }))
         }
         ("post", "/api/v1/workspaces/{workspace}/tokens") => Some(json!({ "name": "leak", "role": "viewer" })),
+        ("post", "/api/v1/workspaces/{workspace}/brands/{brand}/segments") => Some(json!({
+            "name": "Leak", "kind": "target_group", "funnel_stage": "consideration",
+            "rule": {"attribute": "country", "op": "eq", "value": "SE"}
+        })),
         ("post", "/api/v1/workspaces/{workspace}/brands/{brand}/connections") => {
             Some(json!({ "platform": "x", "handle": "leak", "remote_id": "leak" }))
         }
@@ -548,6 +552,7 @@ async fn no_route_of_the_openapi_document_leaks_across_workspaces() {
                 .replace("{workspace}", &hub.a.to_string())
                 .replace("{post}", &hub.a_post.to_string())
                 .replace("{brand}", &hub.a_brand.to_string())
+                .replace("{segment}", &Uuid::now_v7().to_string())
                 .replace("{token}", &a_token_id);
             assert!(!concrete.contains('{'), "{path}: teach this test the parameter");
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
@@ -1062,4 +1067,121 @@ async fn previews_come_from_the_plugins_and_store_nothing() {
     wrong["targets"] = json!([{ "account_id": hub.a_x }, { "account_id": hub.a_other_x }]);
     let (status, p, _) = hub.call(&editor, Method::POST, &previews, Some(wrong)).await;
     assert_eq!((status.as_u16(), p["field"].as_str()), (422, Some("targets[1]")), "{p}");
+}
+
+#[tokio::test]
+async fn segments_are_defined_sized_ranked_and_compared_through_the_api() {
+    use chorus_core::audience::Audience;
+    use chorus_core::audience::import::{Format, ImportOptions, Mapping, Records, import};
+    let hub = Hub::start().await;
+    let tenant = hub.t.store.tenant(hub.a);
+    let a = Audience::new(tenant, hub.a_brand).await.unwrap();
+    let csv = "external_id,country,interests\nc1,SE,fitness\nc2,SE,yoga\nc3,NO,fitness\nc4,DK,\nc5,SE,fitness\n";
+    let options = ImportOptions {
+        format: Format::Csv,
+        records: Records::Contacts,
+        mapping: Mapping::default(),
+        skip_invalid: false,
+    };
+    import(tenant, &a.brand, std::io::Cursor::new(csv.to_owned()), &options, &())
+        .await
+        .unwrap();
+    let editor = Auth::Session(hub.sign_in("editor@acme.test").await);
+    let viewer = Auth::Session(hub.sign_in("viewer@acme.test").await);
+    let segments = format!("/api/v1/workspaces/{}/brands/{}/segments", hub.a, hub.a_brand);
+    let define = |name: &str, rule: Value| json!({ "name": name, "kind": "target_group", "funnel_stage": "consideration", "rule": rule });
+    let (status, swedes, _) = hub
+        .call(
+            &editor,
+            Method::POST,
+            &segments,
+            Some(define(
+                "Swedes",
+                json!({"attribute": "country", "op": "eq", "value": "SE"}),
+            )),
+        )
+        .await;
+    assert_eq!(status, 201, "{swedes}");
+    assert_eq!(
+        (swedes["size"].as_u64(), swedes["audience"].as_u64()),
+        (Some(3), Some(5))
+    );
+    let (status, _, _) = hub
+        .call(
+            &editor,
+            Method::POST,
+            &segments,
+            Some(define(
+                "Fitness",
+                json!({"attribute": "interests", "op": "contains", "value": "fitness"}),
+            )),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // A rule on an attribute that does not exist is refused by name; viewers define nothing.
+    let (status, p, _) = hub
+        .call(
+            &editor,
+            Method::POST,
+            &segments,
+            Some(define(
+                "Bad",
+                json!({"attribute": "shoe_size", "op": "eq", "value": "42"}),
+            )),
+        )
+        .await;
+    assert_eq!(status, 422, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("shoe_size"), "{p}");
+    let (status, _, _) = hub
+        .call(
+            &viewer,
+            Method::POST,
+            &segments,
+            Some(define(
+                "Nope",
+                json!({"attribute": "country", "op": "eq", "value": "NO"}),
+            )),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    let (status, listed, _) = hub.call(&viewer, Method::GET, &segments, None).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["audience"], 5);
+    let names: Vec<&str> = listed["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{listed}");
+    assert!(listed["segments"][0]["priority"]["rank"] == 1, "{listed}");
+    let id = swedes["id"].as_str().unwrap();
+    let (status, size, _) = hub
+        .call(&viewer, Method::GET, &format!("{segments}/{id}/size"), None)
+        .await;
+    assert_eq!((status.as_u16(), size["size"].as_u64()), (200, Some(3)), "{size}");
+    let (status, o, _) = hub
+        .call(
+            &viewer,
+            Method::GET,
+            &format!("{segments}/overlap?names=Swedes,Fitness"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{o}");
+    let i = |n: &str| o["segments"].as_array().unwrap().iter().position(|s| s == n).unwrap();
+    assert_eq!(o["counts"][i("Swedes")][i("Fitness")], 2, "c1 and c5: {o}");
+    // Another brand's segment is not found under this brand; the client of this brand
+    // reads it, the other brand's client would not see the brand at all.
+    let other = format!("/api/v1/workspaces/{}/brands/{}/segments", hub.a, hub.a_other_brand);
+    let (status, _, _) = hub
+        .call(&viewer, Method::GET, &format!("{other}/{id}/size"), None)
+        .await;
+    assert_eq!(status, 404);
+    let client = Auth::Session(hub.sign_in("client@acme.test").await);
+    let (status, _, _) = hub.call(&client, Method::GET, &other, None).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = hub.call(&client, Method::GET, &segments, None).await;
+    assert_eq!(status, 200);
 }

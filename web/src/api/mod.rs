@@ -14,6 +14,7 @@ mod plugins;
 mod posts;
 pub mod problem;
 mod reference;
+mod segments;
 mod session;
 mod tokens;
 mod workspaces;
@@ -94,6 +95,7 @@ impl Api {
         (name = "posts", description = "Posts and their deliveries"),
         (name = "tokens", description = "API tokens for integrations"),
         (name = "accounts", description = "Social accounts and connecting them with OAuth 2"),
+        (name = "segments", description = "Audience segments: rules, live sizes, priority, warnings, overlap"),
         (name = "plugins", description = "Installed platform plugins"),
         (name = "audit", description = "Who did what"),
     )
@@ -146,6 +148,9 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::list))
         .routes(routes!(accounts::connect))
         .routes(routes!(accounts::callback))
+        .routes(routes!(segments::list, segments::create))
+        .routes(routes!(segments::size))
+        .routes(routes!(segments::overlap))
         .split_for_parts()
         .map_doc(document_errors)
 }

@@ -482,6 +482,12 @@ fn sample_body(hub: &Hub, method: &str, path: &str) -> Option<Value> {
             "name": "Leak", "kind": "target_group", "funnel_stage": "consideration",
             "rule": {"attribute": "country", "op": "eq", "value": "SE"}
         })),
+        ("post", "/api/v1/workspaces/{workspace}/brands/{brand}/schedules") => {
+            Some(json!({ "name": "Leak", "cron": "0 9 * * *" }))
+        }
+        ("patch", "/api/v1/workspaces/{workspace}/brands/{brand}/schedules/{schedule}") => {
+            Some(json!({ "enabled": false }))
+        }
         ("post", "/api/v1/workspaces/{workspace}/brands/{brand}/connections") => {
             Some(json!({ "platform": "x", "handle": "leak", "remote_id": "leak" }))
         }
@@ -505,6 +511,15 @@ async fn no_route_of_the_openapi_document_leaks_across_workspaces() {
         .await;
     let a_token_id = issued["token"]["id"].as_str().unwrap().to_owned();
     let brands_before = hub.t.store.tenant(hub.a).brands().list().await.unwrap().len();
+    let a_schedule = hub
+        .t
+        .store
+        .tenant(hub.a)
+        .schedules()
+        .create(hub.a_brand, None, "A's mornings", "0 9 * * 1-5", "UTC")
+        .await
+        .unwrap()
+        .id;
 
     // B's owner by session, and B's owner by an API token of B.
     let owner_b = hub.sign_in("owner@globex.test").await;
@@ -553,6 +568,7 @@ async fn no_route_of_the_openapi_document_leaks_across_workspaces() {
                 .replace("{post}", &hub.a_post.to_string())
                 .replace("{brand}", &hub.a_brand.to_string())
                 .replace("{segment}", &Uuid::now_v7().to_string())
+                .replace("{schedule}", &a_schedule.to_string())
                 .replace("{token}", &a_token_id);
             assert!(!concrete.contains('{'), "{path}: teach this test the parameter");
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
@@ -615,6 +631,8 @@ async fn no_route_of_the_openapi_document_leaks_across_workspaces() {
             .iter()
             .all(|t| t.revoked_at.is_none())
     );
+    let kept = hub.t.store.tenant(hub.a).schedules().get(a_schedule).await.unwrap();
+    assert!(kept.enabled, "an intruder paused A's schedule");
 }
 
 #[tokio::test]
@@ -1184,4 +1202,74 @@ async fn segments_are_defined_sized_ranked_and_compared_through_the_api() {
     assert_eq!(status, 404);
     let (status, _, _) = hub.call(&client, Method::GET, &segments, None).await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn posting_slots_are_added_listed_with_their_next_times_paused_and_removed() {
+    let hub = Hub::start().await;
+    let editor = Auth::Session(hub.sign_in("editor@acme.test").await);
+    let viewer = Auth::Session(hub.sign_in("viewer@acme.test").await);
+    let schedules = format!("/api/v1/workspaces/{}/brands/{}/schedules", hub.a, hub.a_brand);
+    // POSIX day numbers: 1-5 is Monday to Friday, on Stockholm's wall clock.
+    let (status, s, _) = hub
+        .call(
+            &editor,
+            Method::POST,
+            &schedules,
+            Some(json!({ "name": "Weekday mornings", "cron": "0 9 * * 1-5", "timezone": "Europe/Stockholm" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{s}");
+    let upcoming = s["upcoming"].as_array().unwrap();
+    assert_eq!(upcoming.len(), 5);
+    for slot in upcoming {
+        let local = chrono::DateTime::parse_from_rfc3339(slot["local"].as_str().unwrap()).unwrap();
+        use chrono::{Datelike, Timelike};
+        assert_eq!(local.hour(), 9, "{slot}");
+        assert!(local.weekday().number_from_monday() <= 5, "a weekday: {slot}");
+    }
+    let (status, p, _) = hub
+        .call(
+            &editor,
+            Method::POST,
+            &schedules,
+            Some(json!({ "name": "Broken", "cron": "0 25 * * *" })),
+        )
+        .await;
+    assert_eq!(status, 422, "{p}");
+    let (status, _, _) = hub
+        .call(
+            &viewer,
+            Method::POST,
+            &schedules,
+            Some(json!({ "name": "Nope", "cron": "0 9 * * *" })),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let id = s["id"].as_str().unwrap();
+    let (status, off, _) = hub
+        .call(
+            &editor,
+            Method::PATCH,
+            &format!("{schedules}/{id}"),
+            Some(json!({ "enabled": false })),
+        )
+        .await;
+    assert_eq!((status.as_u16(), off["enabled"].as_bool()), (200, Some(false)), "{off}");
+    let (_, listed, _) = hub.call(&viewer, Method::GET, &schedules, None).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["enabled"], false);
+    // Not under another brand's path; then removed.
+    let other = format!(
+        "/api/v1/workspaces/{}/brands/{}/schedules/{id}",
+        hub.a, hub.a_other_brand
+    );
+    let (status, _, _) = hub.call(&editor, Method::DELETE, &other, None).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = hub
+        .call(&editor, Method::DELETE, &format!("{schedules}/{id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    let (_, listed, _) = hub.call(&viewer, Method::GET, &schedules, None).await;
+    assert_eq!(listed.as_array().unwrap().len(), 0);
 }

@@ -80,6 +80,11 @@ impl Schedules<'_> {
         }
     }
 
+    /// A schedule of the workspace by id.
+    pub async fn get(&self, id: Uuid) -> Result<posting_schedule::Model, StoreError> {
+        self.t.get::<posting_schedule::Entity>(id).await
+    }
+
     /// Turns the brand's schedule `name` on or off; "add to queue" uses only enabled ones,
     /// and deliveries already planned on its slots keep their times.
     pub async fn set_enabled(
@@ -88,7 +93,13 @@ impl Schedules<'_> {
         name: &str,
         enabled: bool,
     ) -> Result<posting_schedule::Model, StoreError> {
-        let mut am: posting_schedule::ActiveModel = self.named(brand_id, name).await?.into();
+        let s = self.named(brand_id, name).await?;
+        self.set_enabled_id(s.id, enabled).await
+    }
+
+    /// [`Schedules::set_enabled`] by id.
+    pub async fn set_enabled_id(&self, id: Uuid, enabled: bool) -> Result<posting_schedule::Model, StoreError> {
+        let mut am: posting_schedule::ActiveModel = self.get(id).await?.into();
         am.enabled = Set(enabled);
         am.updated_at = Set(now());
         Ok(am.update(self.t.db()).await?)
@@ -97,6 +108,12 @@ impl Schedules<'_> {
     /// Removes the brand's schedule `name`; deliveries planned on its slots keep their times.
     pub async fn remove(&self, brand_id: Uuid, name: &str) -> Result<posting_schedule::Model, StoreError> {
         let s = self.named(brand_id, name).await?;
+        self.remove_id(s.id).await
+    }
+
+    /// [`Schedules::remove`] by id.
+    pub async fn remove_id(&self, id: Uuid) -> Result<posting_schedule::Model, StoreError> {
+        let s = self.get(id).await?;
         posting_schedule::Entity::delete_many()
             .filter(posting_schedule::Column::WorkspaceId.eq(self.t.workspace_id))
             .filter(posting_schedule::Column::Id.eq(s.id))

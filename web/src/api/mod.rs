@@ -14,6 +14,7 @@ mod plugins;
 mod posts;
 pub mod problem;
 mod reference;
+mod schedules;
 mod segments;
 mod session;
 mod tokens;
@@ -95,6 +96,7 @@ impl Api {
         (name = "posts", description = "Posts and their deliveries"),
         (name = "tokens", description = "API tokens for integrations"),
         (name = "accounts", description = "Social accounts and connecting them with OAuth 2"),
+        (name = "schedules", description = "Posting slots that \"add to queue\" fills"),
         (name = "segments", description = "Audience segments: rules, live sizes, priority, warnings, overlap"),
         (name = "plugins", description = "Installed platform plugins"),
         (name = "audit", description = "Who did what"),
@@ -148,6 +150,8 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::list))
         .routes(routes!(accounts::connect))
         .routes(routes!(accounts::callback))
+        .routes(routes!(schedules::list, schedules::create))
+        .routes(routes!(schedules::change, schedules::remove))
         .routes(routes!(segments::list, segments::create))
         .routes(routes!(segments::size))
         .routes(routes!(segments::overlap))

@@ -107,6 +107,12 @@ impl IntoResponse for Problem {
     }
 }
 
+impl From<chorus_core::Invalid> for Problem {
+    fn from(i: chorus_core::Invalid) -> Self {
+        Problem::invalid(i.field, i.message)
+    }
+}
+
 impl From<StoreError> for Problem {
     fn from(e: StoreError) -> Self {
         match e {

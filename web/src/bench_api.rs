@@ -189,7 +189,7 @@ pub async fn run(a: ApiArgs) -> anyhow::Result<()> {
             stats: None,
             media: None,
         },
-        crate::api::Api::new(store.clone(), plugins, ApiSettings::default()),
+        crate::api::Api::new(store.clone(), plugins, None, ApiSettings::default()),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

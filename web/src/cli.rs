@@ -1240,6 +1240,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
     let api = crate::api::Api::new(
         store.clone(),
         plugins.clone(),
+        Some(media.clone()),
         crate::api::ApiSettings {
             // Browsers keep `Secure` cookies on https and on loopback; plain http on another
             // host (a LAN test box) would lose the session, so only there is it left off.

@@ -15,6 +15,8 @@ use uuid::Uuid;
 const PASSWORD: &str = "a long enough password";
 
 struct Hub {
+    /// The media library's files.
+    _media: tempfile::TempDir,
     t: TestStore,
     base: String,
     http: Client,
@@ -149,6 +151,11 @@ impl Hub {
             .unwrap()
             .id;
         let plugins = std::sync::Arc::new(plugins);
+        let media_dir = tempfile::tempdir().unwrap();
+        let library = chorus_core::media::MediaLibrary::new(
+            chorus_core::media::MediaStorage::local(media_dir.path()).unwrap(),
+            None,
+        );
         let app = router_with(
             AppState {
                 store: t.store.clone(),
@@ -157,7 +164,7 @@ impl Hub {
                 stats: None,
                 media: None,
             },
-            chorus::api::Api::new(t.store.clone(), plugins, ApiSettings::default()),
+            chorus::api::Api::new(t.store.clone(), plugins, Some(library), ApiSettings::default()),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -169,6 +176,7 @@ impl Hub {
             .await
         });
         Hub {
+            _media: media_dir,
             t,
             base,
             http: chorus_tests::http_client(),
@@ -482,6 +490,7 @@ fn sample_body(hub: &Hub, method: &str, path: &str) -> Option<Value> {
             "name": "Leak", "kind": "target_group", "funnel_stage": "consideration",
             "rule": {"attribute": "country", "op": "eq", "value": "SE"}
         })),
+        ("post", "/api/v1/workspaces/{workspace}/brands/{brand}/media") => Some(json!({ "file": "leak" })),
         ("post", "/api/v1/workspaces/{workspace}/brands/{brand}/schedules") => {
             Some(json!({ "name": "Leak", "cron": "0 9 * * *" }))
         }
@@ -1272,4 +1281,93 @@ async fn posting_slots_are_added_listed_with_their_next_times_paused_and_removed
     assert_eq!(status, 204);
     let (_, listed, _) = hub.call(&viewer, Method::GET, &schedules, None).await;
     assert_eq!(listed.as_array().unwrap().len(), 0);
+}
+
+/// A `multipart/form-data` body (reqwest's multipart is a feature Chorus does not build).
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = format!("chorus-{}", Uuid::now_v7().simple());
+    let mut body = Vec::new();
+    for (name, file_name, bytes) in parts {
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes());
+        if let Some(f) = file_name {
+            body.extend(format!("; filename=\"{f}\"\r\nContent-Type: application/octet-stream").as_bytes());
+        }
+        body.extend(b"\r\n\r\n");
+        body.extend(*bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn media_uploads_are_read_before_they_are_kept() {
+    let hub = Hub::start().await;
+    let editor = hub.sign_in("editor@acme.test").await;
+    let viewer = hub.sign_in("viewer@acme.test").await;
+    let media = format!("{}/api/v1/workspaces/{}/brands/{}/media", hub.base, hub.a, hub.a_brand);
+    let upload = |who: &Session, parts: &[(&str, Option<&str>, &[u8])]| {
+        let (ctype, body) = multipart(parts);
+        hub.http
+            .post(&media)
+            .header("cookie", &who.cookie)
+            .header("x-csrf-token", &who.csrf)
+            .header("content-type", ctype)
+            .body(body)
+    };
+    // A 2 MiB-plus PNG: over the API's 1 MiB JSON limit, under the upload limit.
+    let png = chorus_core::media::synthetic::png(1200, 900, [200, 120, 40]);
+    let big = [png.clone(), vec![0u8; 2 * 1024 * 1024]].concat();
+    let r = upload(
+        &editor,
+        &[
+            ("file", Some("../../autumn.png"), &big),
+            ("alt_text", None, b"Autumn colours"),
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    let status = r.status();
+    let asset: Value = r.json().await.unwrap();
+    assert_eq!(status, 201, "{asset}");
+    assert_eq!(asset["mime_type"], "image/png");
+    assert_eq!(
+        (asset["width"].as_i64(), asset["height"].as_i64()),
+        (Some(1200), Some(900))
+    );
+    assert_eq!(asset["alt_text"], "Autumn colours");
+    assert_eq!(asset["original_name"], "autumn.png", "the name only, never a path");
+    // Not an image: refused with what was wrong, nothing kept; viewers upload nothing.
+    let r = upload(&editor, &[("file", Some("notes.png"), b"just some text")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["field"], "file", "{p}");
+    let r = upload(&viewer, &[("file", Some("a.png"), &png)]).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = upload(&editor, &[("alt_text", None, b"no file")]).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    let r = hub
+        .http
+        .post(&media)
+        .header("cookie", &editor.cookie)
+        .header("x-csrf-token", &editor.csrf)
+        .json(&json!({"file": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let (status, listed, _) = hub
+        .call(
+            &Auth::Session(viewer),
+            Method::GET,
+            &format!("/api/v1/workspaces/{}/brands/{}/media", hub.a, hub.a_brand),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
 }

@@ -90,7 +90,7 @@ impl Hub {
                 stats: None,
                 media: None,
             },
-            Api::new(t.store.clone(), plugins, settings),
+            Api::new(t.store.clone(), plugins, None, settings),
         );
         tokio::spawn(async move {
             axum::serve(

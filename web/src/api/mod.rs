@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod auth;
 mod calendar;
 mod extract;
+mod media;
 mod plugins;
 mod posts;
 pub mod problem;
@@ -65,14 +66,22 @@ pub struct Api {
     pub settings: ApiSettings,
     pub logins: auth::LoginLimiter,
     pub connector: chorus_core::oauth::connect::Connector,
+    /// Where uploads go (none: uploads answer 503).
+    pub media: Option<chorus_core::media::MediaLibrary>,
 }
 
 pub type ApiState = Arc<Api>;
 
 impl Api {
     /// The API's shared state: one per server (the sign-in limiter lives here).
-    pub fn new(store: Store, plugins: Arc<PluginRegistry>, settings: ApiSettings) -> ApiState {
+    pub fn new(
+        store: Store,
+        plugins: Arc<PluginRegistry>,
+        media: Option<chorus_core::media::MediaLibrary>,
+        settings: ApiSettings,
+    ) -> ApiState {
         Arc::new(Api {
+            media,
             connector: chorus_core::oauth::connect::Connector::new(settings.oauth_clients.clone()),
             store,
             plugins,
@@ -96,6 +105,7 @@ impl Api {
         (name = "posts", description = "Posts and their deliveries"),
         (name = "tokens", description = "API tokens for integrations"),
         (name = "accounts", description = "Social accounts and connecting them with OAuth 2"),
+        (name = "media", description = "A brand's media library: uploads, read and checked by Chorus"),
         (name = "schedules", description = "Posting slots that \"add to queue\" fills"),
         (name = "segments", description = "Audience segments: rules, live sizes, priority, warnings, overlap"),
         (name = "plugins", description = "Installed platform plugins"),
@@ -150,6 +160,15 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(accounts::list))
         .routes(routes!(accounts::connect))
         .routes(routes!(accounts::callback))
+        .routes({
+            // Uploads have their own limit (the API's 1 MiB is for JSON).
+            let (schemas, paths, route) = routes!(media::list, media::upload);
+            (
+                schemas,
+                paths,
+                route.layer(axum::extract::DefaultBodyLimit::max(media::MAX_UPLOAD)),
+            )
+        })
         .routes(routes!(schedules::list, schedules::create))
         .routes(routes!(schedules::change, schedules::remove))
         .routes(routes!(segments::list, segments::create))

@@ -416,6 +416,11 @@ async fn api_tokens_are_shown_once_stored_hashed_scoped_and_revocable() {
     assert!(!stored.contains(&secret[7..]), "the secret is stored");
 
     let token = Auth::Token(secret.clone());
+    // The token says what it may do: viewer, not its editor's role.
+    let (_, me, _) = hub.call(&token, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(me["authenticated_by"], "token");
+    assert_eq!(me["memberships"].as_array().unwrap().len(), 1, "{me}");
+    assert_eq!(me["memberships"][0]["role"], "viewer", "{me}");
     let posts = format!("/api/v1/workspaces/{}/posts", hub.a);
     let (status, body, _) = hub.call(&token, Method::GET, &posts, None).await;
     assert_eq!(status, 200, "{body}");

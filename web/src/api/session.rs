@@ -130,20 +130,30 @@ pub async fn sign_out(State(api): State<ApiState>, caller: Caller) -> ApiResult<
     security(("session" = []), ("token" = [])))]
 pub async fn me(State(api): State<ApiState>, caller: Caller) -> ApiResult<Json<Me>> {
     let mut memberships = Vec::new();
-    let all = api.store.identity().memberships(caller.user.id).await?;
     let workspaces = api.store.workspaces().list().await?;
-    for m in all {
-        if let Via::Token(t) = &caller.via
-            && t.workspace_id != m.workspace_id
-        {
-            continue;
+    match &caller.via {
+        // A token acts with its own role in its one workspace (or brand), not its user's.
+        Via::Token(t) => {
+            if caller.access(&api, t.workspace_id).await.is_ok()
+                && let Some(w) = workspaces.iter().find(|w| w.id == t.workspace_id)
+            {
+                memberships.push(MembershipOut {
+                    workspace: w.into(),
+                    brand_id: t.brand_id,
+                    role: t.role,
+                });
+            }
         }
-        if let Some(w) = workspaces.iter().find(|w| w.id == m.workspace_id) {
-            memberships.push(MembershipOut {
-                workspace: w.into(),
-                brand_id: m.brand_id,
-                role: m.role,
-            });
+        Via::Session { .. } => {
+            for m in api.store.identity().memberships(caller.user.id).await? {
+                if let Some(w) = workspaces.iter().find(|w| w.id == m.workspace_id) {
+                    memberships.push(MembershipOut {
+                        workspace: w.into(),
+                        brand_id: m.brand_id,
+                        role: m.role,
+                    });
+                }
+            }
         }
     }
     Ok(Json(Me {

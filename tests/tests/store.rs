@@ -572,3 +572,61 @@ async fn schedules_validate_cron_and_compute_slots_in_their_zone() {
     );
     assert_eq!(s.list_for_brand(brand).await.unwrap().len(), 1);
 }
+
+/// The sweeper deletes sessions and OAuth authorizations once they have expired, and
+/// nothing that is still live.
+#[tokio::test]
+async fn the_sweeper_deletes_only_expired_sessions_and_authorizations() {
+    use chorus_core::delivery::sweeper::{Swept, sweep};
+    let t = TestStore::new().await;
+    let (ws, brand) = t.workspace_with_brand("sweep").await;
+    let user = t
+        .store
+        .users()
+        .create(NewUser {
+            email: "s@example.test".into(),
+            display_name: "S".into(),
+        })
+        .await
+        .unwrap();
+    let identity = t.store.identity();
+    let short = identity
+        .open_session(user.id, chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    let long = identity
+        .open_session(user.id, chrono::Duration::days(14))
+        .await
+        .unwrap();
+    let (state, _) = t
+        .store
+        .tenant(ws)
+        .authorizations()
+        .begin(chorus_core::store::NewAuthorization {
+            brand_id: brand,
+            user_id: user.id,
+            platform: "x".into(),
+            redirect_uri: "http://127.0.0.1/api/v1/oauth/callback".into(),
+            verifier: "v".repeat(43),
+            handle: "h".into(),
+            remote_id: "1".into(),
+            display_name: None,
+            timezone: "UTC".into(),
+        })
+        .await
+        .unwrap();
+    // Now: everything is live.
+    assert_eq!(sweep(&t.store, Utc::now()).await.unwrap(), Swept::default());
+    // Two hours on: the short session and the ten-minute authorization are gone.
+    let later = Utc::now() + chrono::Duration::hours(2);
+    assert_eq!(
+        sweep(&t.store, later).await.unwrap(),
+        Swept {
+            sessions: 1,
+            authorizations: 1
+        }
+    );
+    assert!(identity.session(&short.secret).await.unwrap().is_none());
+    assert!(identity.session(&long.secret).await.unwrap().is_some());
+    assert!(t.store.take_authorization(&state).await.unwrap().is_none());
+}

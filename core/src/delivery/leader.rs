@@ -1,7 +1,8 @@
 //! The leader: the maintenance that one node at a time does, under the `maintenance`
 //! lease (`crate::store::Store::lead`): materialising recurring posts ahead
 //! ([`super::recurrence`]), settling finished posts ([`super::settler`]) and, every few
-//! minutes, maintaining the queue's tables. Every node
+//! minutes, maintaining the queue's tables and sweeping expired sign-in state
+//! ([`super::sweeper`]). Every node
 //! runs this loop; the one holding the lease works, the others wait to take over.
 
 use super::recurrence;
@@ -64,6 +65,15 @@ pub async fn run(store: Store, holder: String, every: Duration, wake: Arc<Notify
                         }
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "maintaining the queue's tables failed"),
+                    }
+                    match super::sweeper::sweep(&store, Utc::now()).await {
+                        Ok(s) if s != super::sweeper::Swept::default() => tracing::debug!(
+                            sessions = s.sessions,
+                            authorizations = s.authorizations,
+                            "swept expired sign-in state"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "sweeping expired sessions failed"),
                     }
                     maintain_at = tokio::time::Instant::now() + MAINTAIN_EVERY;
                 }

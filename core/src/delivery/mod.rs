@@ -22,6 +22,7 @@ pub mod recurrence;
 pub mod rescuer;
 pub mod settler;
 pub mod stats;
+pub mod sweeper;
 pub mod writer;
 
 pub use backoff::Backoff;

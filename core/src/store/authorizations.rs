@@ -80,6 +80,15 @@ impl Authorizations<'_> {
 }
 
 impl Store {
+    /// Deletes authorizations that expired before `at` (nobody finished them).
+    pub async fn sweep_authorizations(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(oauth_authorization::Entity::delete_many()
+            .filter(oauth_authorization::Column::ExpiresAt.lt(at))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
+    }
+
     /// Takes the authorization `state` names, once: a second take of the same state, or a
     /// state never issued, finds nothing. Expired ones are taken too (and deleted); the
     /// caller refuses them by `expires_at`.

@@ -202,6 +202,15 @@ impl Identity<'_> {
         })
     }
 
+    /// Deletes sessions that expired before `at` (they already sign nobody in).
+    pub async fn sweep_sessions(&self, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(session::Entity::delete_many()
+            .filter(session::Column::ExpiresAt.lt(at))
+            .exec(self.db)
+            .await?
+            .rows_affected)
+    }
+
     /// The live session a cookie's secret names, with its user.
     pub async fn session(&self, secret: &str) -> Result<Option<SignedIn>, StoreError> {
         let Some(session) = session::Entity::find()

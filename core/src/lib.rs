@@ -20,5 +20,6 @@ pub mod oauth;
 pub mod plugins;
 pub mod secrets;
 pub mod store;
+pub mod webhooks;
 
 pub use error::{Invalid, StoreError};

@@ -27,6 +27,7 @@ mod m20261207_000011_media_probe;
 mod m20261208_000012_post_options;
 mod m20261209_000013_identity;
 mod m20261210_000014_oauth_connections;
+mod m20261211_000015_webhooks;
 
 /// Applies Chorus's migrations in order.
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000012_post_options::Migration),
             Box::new(m20261209_000013_identity::Migration),
             Box::new(m20261210_000014_oauth_connections::Migration),
+            Box::new(m20261211_000015_webhooks::Migration),
         ]
     }
 }

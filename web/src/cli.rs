@@ -1256,6 +1256,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<()> {
                 .clone()
                 .unwrap_or_else(|| format!("http://{addr}")),
             oauth_clients: settings.oauth.clone(),
+            webhooks_allow_private: settings.webhooks_allow_private,
             ..Default::default()
         },
     );
@@ -1365,6 +1366,10 @@ fn engine_settings(settings: &Settings, media: Option<chorus_core::media::MediaL
         rescue_every: settings.worker_tick,
         oauth: settings.oauth.clone(),
         media,
+        webhooks: chorus_core::webhooks::WebhookSettings {
+            allow_private: settings.webhooks_allow_private,
+            ..Default::default()
+        },
         ..EngineSettings::default()
     }
 }

@@ -42,6 +42,17 @@ pub struct FileConfig {
     pub plugins: PluginsFileConfig,
     #[serde(default)]
     pub media: MediaFileConfig,
+    #[serde(default)]
+    pub webhooks: WebhooksFileConfig,
+}
+
+/// `[webhooks]`: where webhooks may go.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksFileConfig {
+    /// Allow webhook URLs on private, loopback and link-local addresses (an operator's
+    /// internal systems). Off: public https hosts only. `CHORUS_WEBHOOKS_ALLOW_PRIVATE=true`.
+    pub allow_private: Option<bool>,
 }
 
 /// `[media]`: where media bytes are kept and how platforms reach them.
@@ -175,6 +186,8 @@ pub struct Settings {
     pub oauth: chorus_core::oauth::OAuthClients,
     /// Media storage and the public base of media URLs.
     pub media: MediaFileConfig,
+    /// Private webhook targets allowed (`[webhooks] allow_private`).
+    pub webhooks_allow_private: bool,
 }
 
 /// A setting that cannot be used, with where it came from and what is allowed.
@@ -283,7 +296,21 @@ impl Settings {
         {
             s3.secret_access_key = Some(secret);
         }
+        let webhooks_allow_private = match std::env::var("CHORUS_WEBHOOKS_ALLOW_PRIVATE") {
+            Ok(v) if !v.trim().is_empty() => match v.trim() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                other => {
+                    return Err(ConfigError::ParseFile {
+                        path: "CHORUS_WEBHOOKS_ALLOW_PRIVATE".into(),
+                        message: format!("{other:?} is not true or false"),
+                    });
+                }
+            },
+            _ => file.webhooks.allow_private.unwrap_or(false),
+        };
         Ok(Settings {
+            webhooks_allow_private,
             media,
             plugins,
             oauth,

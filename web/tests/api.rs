@@ -496,6 +496,9 @@ fn sample_body(hub: &Hub, method: &str, path: &str) -> Option<Value> {
             "rule": {"attribute": "country", "op": "eq", "value": "SE"}
         })),
         ("post", "/api/v1/workspaces/{workspace}/brands/{brand}/media") => Some(json!({ "file": "leak" })),
+        ("post", "/api/v1/workspaces/{workspace}/webhooks") => {
+            Some(json!({ "url": "https://leak.example.com/in", "events": ["post.published"] }))
+        }
         ("post", "/api/v1/workspaces/{workspace}/brands/{brand}/schedules") => {
             Some(json!({ "name": "Leak", "cron": "0 9 * * *" }))
         }
@@ -533,6 +536,16 @@ async fn no_route_of_the_openapi_document_leaks_across_workspaces() {
         .create(hub.a_brand, None, "A's mornings", "0 9 * * 1-5", "UTC")
         .await
         .unwrap()
+        .id;
+    let a_webhook = hub
+        .t
+        .store
+        .tenant(hub.a)
+        .webhooks()
+        .create("https://acme.example.com/hooks", &["post.published".into()], None)
+        .await
+        .unwrap()
+        .webhook
         .id;
 
     // B's owner by session, and B's owner by an API token of B.
@@ -583,6 +596,7 @@ async fn no_route_of_the_openapi_document_leaks_across_workspaces() {
                 .replace("{brand}", &hub.a_brand.to_string())
                 .replace("{segment}", &Uuid::now_v7().to_string())
                 .replace("{schedule}", &a_schedule.to_string())
+                .replace("{webhook}", &a_webhook.to_string())
                 .replace("{token}", &a_token_id);
             assert!(!concrete.contains('{'), "{path}: teach this test the parameter");
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
@@ -647,6 +661,11 @@ async fn no_route_of_the_openapi_document_leaks_across_workspaces() {
     );
     let kept = hub.t.store.tenant(hub.a).schedules().get(a_schedule).await.unwrap();
     assert!(kept.enabled, "an intruder paused A's schedule");
+    assert_eq!(
+        hub.t.store.tenant(hub.a).webhooks().list().await.unwrap().len(),
+        1,
+        "an intruder added or removed A's webhooks"
+    );
 }
 
 #[tokio::test]

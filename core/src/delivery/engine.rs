@@ -40,6 +40,8 @@ pub struct EngineSettings {
     pub oauth: crate::oauth::OAuthClients,
     /// Where posts' media are read from; without it plugins get no media to upload.
     pub media: Option<crate::media::MediaLibrary>,
+    /// How webhooks are sent (every engine sends them).
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 impl Default for EngineSettings {
@@ -55,6 +57,7 @@ impl Default for EngineSettings {
             backoff: Backoff::default(),
             oauth: Default::default(),
             media: None,
+            webhooks: Default::default(),
         }
     }
 }
@@ -136,6 +139,8 @@ impl Engine {
             self.wake.clone(),
             stop_rx.clone(),
         ));
+        let webhooks =
+            tokio::spawn(crate::webhooks::Sender::new(s.webhooks.clone()).run(store.clone(), stop_rx.clone()));
         let listener = tokio::spawn(listen(store.clone(), self.wake.clone(), stop_rx));
         tracing::info!(worker = %s.worker_id, concurrency = s.concurrency, "delivery engine started");
         loop {
@@ -241,6 +246,7 @@ impl Engine {
         let _ = rescuer.await;
         let _ = leader.await;
         let _ = listener.await;
+        let _ = webhooks.await;
         let st = &self.attempts.stats;
         tracing::info!(
             published = st.published.load(Relaxed),

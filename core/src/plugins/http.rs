@@ -105,7 +105,7 @@ impl HttpClients {
 }
 
 /// Resolves names with the system resolver and keeps only public addresses.
-struct PublicOnlyResolver;
+pub(crate) struct PublicOnlyResolver;
 
 impl Resolve for PublicOnlyResolver {
     fn resolve(&self, name: Name) -> Resolving {

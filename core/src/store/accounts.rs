@@ -243,10 +243,29 @@ impl Accounts<'_> {
     }
 
     pub async fn set_status(&self, id: Uuid, status: AccountStatus) -> Result<(), StoreError> {
-        let mut am: social_account::ActiveModel = self.get(id).await?.into();
+        let account = self.get(id).await?;
+        let (was, platform, handle) = (account.status, account.platform.clone(), account.handle.clone());
+        let txn = crate::store::begin_write(self.t.db()).await?;
+        let mut am: social_account::ActiveModel = account.into();
         am.status = Set(status);
         am.updated_at = Set(now());
-        am.update(self.t.db()).await?;
+        am.update(&txn).await?;
+        // A connection lost is news for people (and their webhooks), once.
+        if status == AccountStatus::NeedsReauth && was != AccountStatus::NeedsReauth {
+            crate::store::audit::append(
+                &txn,
+                self.t.workspace_id,
+                crate::store::AuditEntry {
+                    actor: None,
+                    action: "account.needs_reauth",
+                    subject_kind: "social_account",
+                    subject_id: Some(id),
+                    detail: serde_json::json!({ "platform": platform, "handle": handle }),
+                },
+            )
+            .await?;
+        }
+        txn.commit().await?;
         Ok(())
     }
 

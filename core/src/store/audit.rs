@@ -23,6 +23,8 @@ pub struct AuditEntry {
 
 /// Appends on any connection, so an entry commits in the same transaction as its change.
 pub(crate) async fn append(db: &impl ConnectionTrait, workspace_id: Uuid, e: AuditEntry) -> Result<(), StoreError> {
+    // A change webhooks report is queued for them in the same transaction (an outbox).
+    let event = crate::webhooks::event_of(&e);
     audit_log::ActiveModel {
         id: Set(new_id()),
         workspace_id: Set(workspace_id),
@@ -35,6 +37,9 @@ pub(crate) async fn append(db: &impl ConnectionTrait, workspace_id: Uuid, e: Aud
     }
     .insert(db)
     .await?;
+    if let Some((event, data)) = event {
+        super::webhooks::enqueue(db, workspace_id, event, data).await?;
+    }
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //! it builds, so isolation between workspaces is enforced here and nowhere else.
 
 mod accounts;
-mod audit;
+pub(crate) mod audit;
 pub mod authorizations;
 mod brands;
 mod connect;
@@ -22,6 +22,7 @@ mod recurrences;
 mod schedules;
 mod segments;
 mod tenant;
+pub mod webhooks;
 mod workspaces;
 
 pub use accounts::NewAccount;

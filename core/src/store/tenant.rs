@@ -49,6 +49,8 @@ tenant_owned!(
     recurrence => "recurrence",
     audit_log => "audit entry",
     api_token => "API token",
+    webhook => "webhook",
+    webhook_delivery => "webhook delivery",
 );
 
 impl<'a> Tenant<'a> {
@@ -86,6 +88,10 @@ impl<'a> Tenant<'a> {
     }
     pub fn accounts(&self) -> super::accounts::Accounts<'a> {
         super::accounts::Accounts { t: *self }
+    }
+    /// Webhook subscriptions and their delivery logs.
+    pub fn webhooks(&self) -> super::webhooks::Webhooks<'a> {
+        super::webhooks::Webhooks { t: *self }
     }
     /// OAuth 2 authorizations in progress (connecting accounts).
     pub fn authorizations(&self) -> super::authorizations::Authorizations<'a> {

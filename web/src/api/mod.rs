@@ -19,6 +19,7 @@ mod schedules;
 mod segments;
 mod session;
 mod tokens;
+mod webhooks;
 mod workspaces;
 
 use axum::Router;
@@ -45,6 +46,8 @@ pub struct ApiSettings {
     pub public_base: String,
     /// The operator's OAuth apps, by platform (connecting accounts).
     pub oauth_clients: chorus_core::oauth::OAuthClients,
+    /// Webhook URLs may point at private addresses (`[webhooks] allow_private`).
+    pub webhooks_allow_private: bool,
 }
 
 impl Default for ApiSettings {
@@ -55,6 +58,7 @@ impl Default for ApiSettings {
             timeout: Duration::from_secs(30),
             public_base: "http://127.0.0.1:8080".into(),
             oauth_clients: Default::default(),
+            webhooks_allow_private: false,
         }
     }
 }
@@ -109,6 +113,7 @@ impl Api {
         (name = "schedules", description = "Posting slots that \"add to queue\" fills"),
         (name = "segments", description = "Audience segments: rules, live sizes, priority, warnings, overlap"),
         (name = "plugins", description = "Installed platform plugins"),
+        (name = "webhooks", description = "Signed event notifications to a workspace's own systems"),
         (name = "audit", description = "Who did what"),
     )
 )]
@@ -171,6 +176,9 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         })
         .routes(routes!(schedules::list, schedules::create))
         .routes(routes!(schedules::change, schedules::remove))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
         .routes(routes!(segments::list, segments::create))
         .routes(routes!(segments::size))
         .routes(routes!(segments::overlap))

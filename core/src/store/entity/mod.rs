@@ -23,6 +23,8 @@ pub mod segment_snapshot;
 pub mod session;
 pub mod social_account;
 pub mod user;
+pub mod webhook;
+pub mod webhook_delivery;
 pub mod workspace;
 
 use sea_orm::FromJsonQueryResult;

@@ -499,6 +499,9 @@ fn sample_body(hub: &Hub, method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/workspaces/{workspace}/webhooks") => {
             Some(json!({ "url": "https://leak.example.com/in", "events": ["post.published"] }))
         }
+        ("post", "/api/v1/workspaces/{workspace}/brands/{brand}/personas") => {
+            Some(json!({ "name": "Leak", "segment": "Leak", "message": "leak" }))
+        }
         ("post", "/api/v1/workspaces/{workspace}/brands/{brand}/schedules") => {
             Some(json!({ "name": "Leak", "cron": "0 9 * * *" }))
         }
@@ -1235,6 +1238,26 @@ async fn segments_are_defined_sized_ranked_and_compared_through_the_api() {
     assert_eq!(status, 404);
     let (status, _, _) = hub.call(&client, Method::GET, &segments, None).await;
     assert_eq!(status, 200);
+
+    // Personas stand for a segment of the brand; one of no segment is refused by name.
+    let personas = format!("/api/v1/workspaces/{}/brands/{}/personas", hub.a, hub.a_brand);
+    let persona = |segment: &str| {
+        json!({ "name": "Sporty Sara", "segment": segment,
+                "demographics": {"age": 34, "location": "Göteborg"},
+                "goals": ["Train twice a week"], "pain_points": ["No time"], "values": ["health"],
+                "media_habits": ["Instagram"], "preferred_channels": ["instagram"], "message": "Short sessions, real results." })
+    };
+    let (status, p, _) = hub
+        .call(&editor, Method::POST, &personas, Some(persona("Nobody")))
+        .await;
+    assert_eq!((status.as_u16(), p["field"].as_str()), (422, Some("segment")), "{p}");
+    let (status, made, _) = hub
+        .call(&editor, Method::POST, &personas, Some(persona("Fitness")))
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let (_, listed, _) = hub.call(&viewer, Method::GET, &personas, None).await;
+    assert_eq!(listed[0]["name"], "Sporty Sara", "{listed}");
+    assert_eq!(listed[0]["profile"]["goals"][0], "Train twice a week", "{listed}");
 }
 
 #[tokio::test]

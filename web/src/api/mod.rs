@@ -182,6 +182,7 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(segments::list, segments::create))
         .routes(routes!(segments::size))
         .routes(routes!(segments::overlap))
+        .routes(routes!(segments::personas, segments::create_persona))
         .split_for_parts()
         .map_doc(document_errors)
 }

@@ -226,3 +226,57 @@ pub async fn overlap(
         counts: o.counts,
     }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonaOut {
+    pub id: Uuid,
+    pub name: String,
+    /// The segment it represents.
+    pub segment_id: Option<Uuid>,
+    /// Demographics, goals, pains, channels, quote… as defined (docs/segments.md).
+    #[schema(value_type = Object)]
+    pub profile: serde_json::Value,
+}
+
+impl From<chorus_core::store::entity::persona::Model> for PersonaOut {
+    fn from(p: chorus_core::store::entity::persona::Model) -> Self {
+        Self {
+            id: p.id,
+            name: p.name,
+            segment_id: p.segment_id,
+            profile: p.profile,
+        }
+    }
+}
+
+/// The brand's personas: named, concrete representatives of its segments.
+#[utoipa::path(get, path = "/api/v1/workspaces/{workspace}/brands/{brand}/personas", tag = "segments",
+    params(("workspace" = Uuid, Path, description = "Workspace id"), ("brand" = Uuid, Path, description = "Brand id")),
+    responses((status = 200, body = Vec<PersonaOut>), (status = 404, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn personas(
+    State(api): State<ApiState>,
+    caller: Caller,
+    ApiPath((ws, brand)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<Json<Vec<PersonaOut>>> {
+    let a = audience(&api, &caller, ws, brand, "read personas", Role::can_read).await?;
+    Ok(Json(a.personas().await?.into_iter().map(Into::into).collect()))
+}
+
+/// Adds a persona for one of the brand's segments (the JSON `chorus persona create --file`
+/// reads; docs/segments.md). Editors, admins and owners.
+#[utoipa::path(post, path = "/api/v1/workspaces/{workspace}/brands/{brand}/personas", tag = "segments",
+    params(("workspace" = Uuid, Path, description = "Workspace id"), ("brand" = Uuid, Path, description = "Brand id")),
+    request_body(content = Object, description = "A persona definition (docs/segments.md)"),
+    responses((status = 201, body = PersonaOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("session" = []), ("token" = [])))]
+pub async fn create_persona(
+    State(api): State<ApiState>,
+    caller: Caller,
+    ApiPath((ws, brand)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> ApiResult<(StatusCode, Json<PersonaOut>)> {
+    let a = audience(&api, &caller, ws, brand, "define personas", Role::can_compose).await?;
+    let def = chorus_core::audience::PersonaDefinition::from_json(body)?;
+    Ok((StatusCode::CREATED, Json(a.add_persona(&def).await?.into())))
+}

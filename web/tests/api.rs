@@ -496,6 +496,9 @@ fn sample_body(hub: &Hub, method: &str, path: &str) -> Option<Value> {
             "rule": {"attribute": "country", "op": "eq", "value": "SE"}
         })),
         ("post", "/api/v1/workspaces/{workspace}/brands/{brand}/media") => Some(json!({ "file": "leak" })),
+        ("post", "/api/v1/workspaces/{workspace}/brands/{brand}/posts/import") => {
+            Some(json!("text,accounts\nleak,x:acme\n"))
+        }
         ("post", "/api/v1/workspaces/{workspace}/webhooks") => {
             Some(json!({ "url": "https://leak.example.com/in", "events": ["post.published"] }))
         }
@@ -1417,4 +1420,93 @@ async fn media_uploads_are_read_before_they_are_kept() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+}
+
+#[tokio::test]
+async fn a_csv_of_posts_is_checked_row_by_row_before_anything_is_imported() {
+    let hub = Hub::with_plugins().await;
+    let editor = hub.sign_in("editor@acme.test").await;
+    let url = |q: &str| {
+        format!(
+            "{}/api/v1/workspaces/{}/brands/{}/posts/import{q}",
+            hub.base, hub.a, hub.a_brand
+        )
+    };
+    let send = |q: &str, csv: &str| {
+        hub.http
+            .post(url(q))
+            .header("cookie", &editor.cookie)
+            .header("x-csrf-token", &editor.csrf)
+            .header("content-type", "text/csv")
+            .body(csv.to_owned())
+            .send()
+    };
+    let count = || async {
+        hub.t
+            .store
+            .tenant(hub.a)
+            .posts()
+            .page(None, None, None, 100)
+            .await
+            .unwrap()
+            .len()
+    };
+    let before = count().await;
+    let csv = "text,accounts,time,timezone,hashtags\n\
+               Winter menu,x:acme,2027-02-01 09:00,Europe/Stockholm,fika\n\
+               Lost,x:nobody,,,\n\
+               Skipped hour,x:acme,2027-03-28 02:30,Europe/Stockholm,\n\
+               Just a draft,x:acme,,,\n";
+    let r = send("", csv).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let p: Value = r.json().await.unwrap();
+    let errors = p["errors"].as_array().unwrap_or_else(|| panic!("{p}"));
+    let at: Vec<(u64, &str)> = errors
+        .iter()
+        .map(|e| (e["line"].as_u64().unwrap(), e["column"].as_str().unwrap()))
+        .collect();
+    assert_eq!(at, [(3, "accounts"), (4, "time")], "{p}");
+    assert!(errors[1]["message"].as_str().unwrap().contains("03:00"), "{p}");
+    assert_eq!(count().await, before, "nothing imported when a row fails");
+
+    let r = send("?partial=true&dry_run=true", csv).await.unwrap();
+    let out: Value = r.json().await.unwrap();
+    assert_eq!(
+        (out["rows"].as_u64(), out["created"].as_u64()),
+        (Some(4), Some(0)),
+        "{out}"
+    );
+    assert_eq!(count().await, before, "a dry run creates nothing");
+
+    let r = send("?partial=true", csv).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let out: Value = r.json().await.unwrap();
+    assert_eq!(out["created"], 2, "{out}");
+    assert_eq!(out["errors"].as_array().unwrap().len(), 2);
+    assert_eq!(count().await, before + 2);
+    let first = out["posts"][0].as_str().unwrap();
+    let (_, deliveries, _) = hub
+        .call(
+            &Auth::Session(Session {
+                cookie: editor.cookie.clone(),
+                csrf: editor.csrf.clone(),
+            }),
+            Method::GET,
+            &format!("/api/v1/workspaces/{}/posts/{first}/deliveries", hub.a),
+            None,
+        )
+        .await;
+    assert_eq!(deliveries[0]["scheduled_at"], "2027-02-01T08:00:00Z", "{deliveries}");
+    assert!(deliveries[0]["adapted_text"].as_str().unwrap().contains("#fika"));
+
+    let r = send("", "text,accounts,colour\nHi,x:acme,red\n").await.unwrap();
+    assert_eq!(r.status(), 422);
+    let p: Value = r.json().await.unwrap();
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("line 1: unknown column \"colour\""),
+        "{p}"
+    );
 }

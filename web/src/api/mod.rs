@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod auth;
 mod calendar;
 mod extract;
+mod imports;
 mod media;
 mod plugins;
 mod posts;
@@ -150,6 +151,15 @@ pub fn routes() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .routes(routes!(workspaces::brands, workspaces::create_brand))
         .routes(routes!(posts::list, posts::compose))
         .routes(routes!(posts::preview))
+        .routes({
+            // A CSV of 10,000 posts is larger than the API's 1 MiB JSON limit.
+            let (schemas, paths, route) = routes!(imports::import);
+            (
+                schemas,
+                paths,
+                route.layer(axum::extract::DefaultBodyLimit::max(imports::MAX_BYTES)),
+            )
+        })
         .routes(routes!(calendar::calendar))
         .routes(routes!(posts::schedule))
         .routes(routes!(posts::approve))

@@ -25,6 +25,10 @@ pub struct Problem {
     /// Seconds to wait before trying again (also in `Retry-After`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// Every failure of a batch (an import's rows: `{line, column, message}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub errors: Option<serde_json::Value>,
 }
 
 const BASE: &str = "https://chorus.invalid/problems/";
@@ -38,7 +42,13 @@ impl Problem {
             detail: None,
             field: None,
             retry_after: None,
+            errors: None,
         }
+    }
+
+    pub fn with_errors(mut self, errors: serde_json::Value) -> Self {
+        self.errors = Some(errors);
+        self
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {

@@ -169,8 +169,10 @@ impl Sender {
             )
             .await?;
         let n = claimed.len();
-        for c in claimed {
-            let (delivered, status, error) = self.send(&c).await;
+        // Sent together: one slow receiver must not hold the others past their claim's
+        // lock (three timeouts), which would let another node send them again.
+        let outcomes = futures::future::join_all(claimed.iter().map(|c| self.send(c))).await;
+        for (c, (delivered, status, error)) in claimed.iter().zip(outcomes) {
             let retry_at = (!delivered && c.delivery.attempts < self.settings.max_attempts).then(|| {
                 let delay = self
                     .settings

@@ -1,6 +1,8 @@
 //! `chorus serve --demo`: the offline sandbox as a new user meets it. Seeds once, survives a
 //! restart, and publishes through the real plugins to the sandbox platforms on loopback.
 
+mod common;
+
 use chorus_core::domain::WorkspaceKind;
 use chorus_core::secrets::SecretKey;
 use chorus_core::store::{NewWorkspace, Store};
@@ -22,30 +24,8 @@ struct Person {
 
 /// Signs in as one of the demo's people with the password this start logged for them.
 async fn sign_in(base: &str, log: &[String], email: &str) -> Person {
-    let line = log
-        .iter()
-        .find(|l| l.contains("demo: sign in") && l.contains(email))
-        .unwrap_or_else(|| panic!("no sign-in line for {email}: {}", log.join("\n")));
-    let fields = serde_json::from_str::<Value>(line).unwrap();
-    let r = chorus_tests::http_client()
-        .post(format!("{base}/api/v1/session"))
-        .json(&json!({ "email": email, "password": fields["password"] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{line}");
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let body: Value = r.json().await.unwrap();
-    Person {
-        cookie,
-        csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-    }
+    let (cookie, csrf) = common::demo_sign_in(base, log, email).await;
+    Person { cookie, csrf }
 }
 
 async fn publish_as(base: &str, who: Option<&Person>, body: Value) -> (u16, Value) {

@@ -5,11 +5,11 @@
 //! browser back with a code, the callback redeems it once and seals the tokens; a spent,
 //! forged or declined sign-in connects nothing, and the database holds no token in plaintext.
 
-use chorus::api::{Api, ApiSettings};
-use chorus::server::{AppState, router_with};
+mod common;
+
+use chorus::api::ApiSettings;
 use chorus_core::domain::{AccountStatus, Role};
 use chorus_core::oauth::{OAuthClient, OAuthClients};
-use chorus_core::store::NewUser;
 use chorus_core::store::identity::secret_digest;
 use chorus_simulators::oauth::TokenEndpoint;
 use chorus_simulators::pinterest::PinterestFake;
@@ -19,7 +19,6 @@ use chorus_tests::TestStore;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::time::Instant;
 use uuid::Uuid;
 
 struct Hub {
@@ -59,8 +58,7 @@ impl Hub {
         .await
         .unwrap();
         let plugins = std::sync::Arc::new(plugins);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (listener, base) = common::loopback().await;
         let mut clients: OAuthClients = BTreeMap::new();
         for p in platforms {
             let client_id = format!("{}-app", p.id);
@@ -82,58 +80,17 @@ impl Hub {
             oauth_clients: clients,
             ..ApiSettings::default()
         };
-        let app = router_with(
-            AppState {
-                store: t.store.clone(),
-                plugins: plugins.clone(),
-                started: Instant::now(),
-                stats: None,
-                media: None,
-            },
-            Api::new(t.store.clone(), plugins, None, settings),
-        );
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
-        });
-        let mut tokens = Vec::new();
-        for (email, role) in [("owner@acme.test", Role::Owner), ("editor@acme.test", Role::Editor)] {
-            let u = t
-                .store
-                .users()
-                .create(NewUser {
-                    email: email.into(),
-                    display_name: email.into(),
-                })
-                .await
-                .unwrap();
-            t.store.tenant(ws).memberships().grant(u.id, None, role).await.unwrap();
-            let issued = t
-                .store
-                .tenant(ws)
-                .api_tokens()
-                .issue(chorus_core::store::NewToken {
-                    user_id: u.id,
-                    name: "test".into(),
-                    role,
-                    brand_id: None,
-                    expires_at: None,
-                })
-                .await
-                .unwrap();
-            tokens.push(issued.secret);
-        }
+        common::serve_api(listener, &t.store, plugins, None, settings);
+        let owner = common::person_with_token(&t.store, ws, "owner@acme.test", Role::Owner).await;
+        let editor = common::person_with_token(&t.store, ws, "editor@acme.test", Role::Editor).await;
         Hub {
             t,
             base,
             http: chorus_tests::http_client(),
             ws,
             brand,
-            owner: tokens[0].clone(),
-            editor: tokens[1].clone(),
+            owner,
+            editor,
         }
     }
 

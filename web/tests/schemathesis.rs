@@ -12,6 +12,8 @@
 //! `positive_data_acceptance` (a schema cannot say which strings are IANA zones, cron lines
 //! or a wall time that exists, so schema-valid input is still refused with a 422 naming it).
 
+mod common;
+
 use chorus_tests::TestDatabase;
 use chorus_tests::process::Running;
 use serde_json::{Value, json};
@@ -72,31 +74,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
     let http = chorus_tests::http_client();
 
     // The demo's owner signs in and issues the run's tokens.
-    let line = hub
-        .log
-        .iter()
-        .find(|l| l.contains("demo: sign in") && l.contains("owner@demo.example"))
-        .unwrap_or_else(|| panic!("no sign-in line: {}", hub.log.join("\n")))
-        .clone();
-    let password = serde_json::from_str::<Value>(&line).unwrap()["password"].clone();
-    let r = http
-        .post(format!("{base}/api/v1/session"))
-        .json(&json!({ "email": "owner@demo.example", "password": password }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let csrf = r.json::<Value>().await.unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (cookie, csrf) = common::demo_sign_in(&base, &hub.log, "owner@demo.example").await;
     let get = |path: String| {
         let (http, cookie, base) = (http.clone(), cookie.clone(), base.clone());
         async move {

@@ -5,11 +5,11 @@
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
-use chorus::api::{Api, ApiSettings};
-use chorus::server::{AppState, router_with};
+mod common;
+
+use chorus::api::ApiSettings;
 use chorus_core::delivery::backoff::Backoff;
 use chorus_core::domain::{AccountStatus, PostDraft, PostStatus, Role};
-use chorus_core::store::NewUser;
 use chorus_core::webhooks::{Sender, WebhookSettings, signature};
 use chorus_tests::TestStore;
 use serde_json::{Value, json};
@@ -217,51 +217,16 @@ async fn a_receiver_that_keeps_failing_is_given_up_on_after_its_attempts() {
 async fn webhook_targets_are_checked_and_managed_by_admins_through_the_api() {
     let t = TestStore::new().await;
     let (ws, _) = t.workspace_with_brand("api").await;
-    let mut tokens = Vec::new();
-    for (email, role) in [("admin@hooks.test", Role::Admin), ("editor@hooks.test", Role::Editor)] {
-        let u = t
-            .store
-            .users()
-            .create(NewUser {
-                email: email.into(),
-                display_name: email.into(),
-            })
-            .await
-            .unwrap();
-        t.store.tenant(ws).memberships().grant(u.id, None, role).await.unwrap();
-        let issued = t
-            .store
-            .tenant(ws)
-            .api_tokens()
-            .issue(chorus_core::store::NewToken {
-                user_id: u.id,
-                name: "t".into(),
-                role,
-                brand_id: None,
-                expires_at: None,
-            })
-            .await
-            .unwrap();
-        tokens.push(issued.secret);
-    }
+    let tokens = [
+        common::person_with_token(&t.store, ws, "admin@hooks.test", Role::Admin).await,
+        common::person_with_token(&t.store, ws, "editor@hooks.test", Role::Editor).await,
+    ];
     let (plugins, _) =
         chorus_core::plugins::PluginRegistry::load(chorus_tests::plugins::engine(), Default::default(), &[])
             .await
             .unwrap();
-    let plugins = Arc::new(plugins);
-    let app = router_with(
-        AppState {
-            store: t.store.clone(),
-            plugins: plugins.clone(),
-            started: Instant::now(),
-            stats: None,
-            media: None,
-        },
-        Api::new(t.store.clone(), plugins, None, ApiSettings::default()),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (listener, base) = common::loopback().await;
+    common::serve_api(listener, &t.store, Arc::new(plugins), None, ApiSettings::default());
     let http = chorus_tests::http_client();
     let hooks = format!("{base}/api/v1/workspaces/{ws}/webhooks");
     let post = |token: &str, body: Value| http.post(&hooks).bearer_auth(token).json(&body).send();

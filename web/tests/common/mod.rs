@@ -169,3 +169,91 @@ impl<F> MediaSetup<F> {
             .unwrap_err()
     }
 }
+
+/// A free loopback port, bound, and its base URL (`http://127.0.0.1:PORT`).
+pub async fn loopback() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    (listener, base)
+}
+
+/// Serves what `chorus serve` serves (health, media, the REST API) for `store` on
+/// `listener`, with the peer address the sign-in limit reads.
+pub fn serve_api(
+    listener: tokio::net::TcpListener,
+    store: &Store,
+    plugins: Arc<PluginRegistry>,
+    media: Option<MediaLibrary>,
+    settings: chorus::api::ApiSettings,
+) {
+    let app = chorus::server::router_with(
+        AppState {
+            store: store.clone(),
+            plugins: plugins.clone(),
+            started: Instant::now(),
+            stats: None,
+            media: media.clone(),
+        },
+        chorus::api::Api::new(store.clone(), plugins, media, settings),
+    );
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+}
+
+/// A person with `role` over the workspace and an API token acting as them (with that
+/// role); answers the token.
+pub async fn person_with_token(store: &Store, ws: Uuid, email: &str, role: chorus_core::domain::Role) -> String {
+    let u = store
+        .users()
+        .create(chorus_core::store::NewUser {
+            email: email.into(),
+            display_name: email.into(),
+        })
+        .await
+        .unwrap();
+    store.tenant(ws).memberships().grant(u.id, None, role).await.unwrap();
+    store
+        .tenant(ws)
+        .api_tokens()
+        .issue(chorus_core::store::NewToken {
+            user_id: u.id,
+            name: "test".into(),
+            role,
+            brand_id: None,
+            expires_at: None,
+        })
+        .await
+        .unwrap()
+        .secret
+}
+
+/// A browser signed in to `chorus serve --demo` as one of its people, with the password that
+/// start logged (JSON logs): its session cookie and CSRF token.
+pub async fn demo_sign_in(base: &str, log: &[String], email: &str) -> (String, String) {
+    let line = log
+        .iter()
+        .find(|l| l.contains("demo: sign in") && l.contains(email))
+        .unwrap_or_else(|| panic!("no sign-in line for {email}: {}", log.join("\n")));
+    let fields = serde_json::from_str::<serde_json::Value>(line).unwrap();
+    let r = chorus_tests::http_client()
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({ "email": email, "password": fields["password"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{line}");
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let body: serde_json::Value = r.json().await.unwrap();
+    (cookie, body["csrf_token"].as_str().unwrap().to_owned())
+}
